@@ -1,0 +1,90 @@
+// The composition root: builds every part from the resolved config and wires them
+// together. Only this file knows all the rooms.
+import type { ResolvedConfig, ResolvedServer } from './config/index.js';
+import { Gateway } from './gateway/index.js';
+import { createHttpApp, createStaticTokenAuthenticator, startHttpServer, type RunningServer } from './http/index.js';
+import type { Logger } from './observability/index.js';
+import { createRemoteLinkFactory } from './upstream/remote/index.js';
+import { createStdioLinkFactory, createUpstream, type Upstream } from './upstream/index.js';
+import { VERSION } from './version.js';
+
+export interface GatehouseApp {
+  readonly url: string;
+  readonly port: number;
+  readonly gateway: Gateway;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  /** Graceful stop: no new calls, in-flight ones finish (bounded), children stop. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+}
+
+export function buildUpstream(server: ResolvedServer, logger: Logger): Upstream {
+  const log = logger.child({ upstream: server.name });
+  const clientInfo = { name: 'gatehouse', version: VERSION };
+  if (server.kind === 'stdio') {
+    return createUpstream({
+      name: server.name,
+      linkFactory: createStdioLinkFactory(server, log),
+      sharing: server.sharing,
+      logger: log,
+      clientInfo,
+    });
+  }
+  // Remote servers get one upstream session per client session: the server then sees each
+  // client apart, and server-to-client requests come back on the right stream.
+  return createUpstream({
+    name: server.name,
+    linkFactory: createRemoteLinkFactory(server, { logger: log }),
+    sharing: 'per-session',
+    logger: log,
+    clientInfo,
+    requestTimeoutMs: server.timeoutMs,
+  });
+}
+
+export async function startGatehouse({ config, logger }: StartOptions): Promise<GatehouseApp> {
+  const upstreams = new Map<string, Upstream>(config.servers.map((s) => [s.name, buildUpstream(s, logger)]));
+  // Start every upstream; one that fails to start is logged and retried by its supervisor,
+  // the gateway still serves the others.
+  await Promise.all(
+    [...upstreams.values()].map((u) =>
+      u.start().catch((err: unknown) => logger.warn({ upstream: u.name, err: (err as Error).message }, 'upstream did not start')),
+    ),
+  );
+
+  const gateway = new Gateway({ servers: config.servers, upstreams, logger });
+  const app = createHttpApp({
+    config,
+    mcp: gateway,
+    authenticator: createStaticTokenAuthenticator(config),
+    readiness: { check: () => Object.fromEntries([...upstreams].map(([name, u]) => [name, u.state])) },
+    logger,
+  });
+  let server: RunningServer;
+  try {
+    server = await startHttpServer(app, config.listen.host, config.listen.port);
+  } catch (err) {
+    await Promise.all([...upstreams.values()].map((u) => u.close()));
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: server.url,
+    port: server.port,
+    gateway,
+    upstreams,
+    close: () =>
+      (closing ??= (async () => {
+        const grace = config.shutdownTimeoutMs;
+        const stopListening = server.close(grace);
+        await gateway.close(grace);
+        await Promise.all([...upstreams.values()].map((u) => u.close()));
+        await stopListening;
+      })()),
+  };
+}

@@ -1,0 +1,26 @@
+export { ConfigError, type ConfigIssue } from './errors.js';
+export {
+  DEFAULT_CONFIG_FILES,
+  environmentDocument,
+  findDefaultConfig,
+  loadConfig,
+  readNativeDocument,
+  resolveConfig,
+  toNative,
+  type LoadOptions,
+  type NativeDocument,
+} from './load.js';
+export { configJsonSchema } from './json-schema.js';
+export { GatehouseConfigSchema, SERVER_NAME_PATTERN, type GatehouseConfigInput } from './schema.js';
+export type {
+  ConfigFormat,
+  ResolvedAuth,
+  ResolvedConfig,
+  ResolvedOutboundOAuth,
+  ResolvedRemoteServer,
+  ResolvedServer,
+  ResolvedStdioServer,
+  ResolvedStore,
+  ToolFilter,
+} from './resolved.js';
+export { parseDuration, parseListen, parseSize } from './units.js';

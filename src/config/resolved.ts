@@ -1,0 +1,69 @@
+import type { GatehouseConfigParsed } from './schema.js';
+
+export type ConfigFormat = 'native' | 'claude-desktop' | 'tbxark' | 'environment' | 'demo';
+
+export interface ToolFilter {
+  readonly allow?: readonly string[];
+  readonly block?: readonly string[];
+}
+
+interface ServerCommon {
+  readonly name: string;
+  readonly tools: ToolFilter | undefined;
+  /** Per-server static tokens: when set they replace `auth.tokens` for this server. */
+  readonly tokens: readonly string[] | undefined;
+  readonly description: string | undefined;
+}
+
+export interface ResolvedStdioServer extends ServerCommon {
+  readonly kind: 'stdio';
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string | undefined;
+  readonly sharing: 'shared' | 'per-session';
+}
+
+export interface ResolvedOutboundOAuth {
+  readonly grant: 'client_credentials' | 'authorization_code';
+  readonly clientId: string | undefined;
+  readonly clientSecret: string | undefined;
+  readonly scope: string | undefined;
+  readonly resource: string | undefined;
+  readonly tokenUrl: string | undefined;
+  readonly privateKey: string | undefined;
+}
+
+export interface ResolvedRemoteServer extends ServerCommon {
+  readonly kind: 'remote';
+  readonly url: string;
+  readonly transport: 'auto' | 'streamable-http' | 'sse';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string | undefined };
+  readonly timeoutMs: number;
+  readonly oauth: ResolvedOutboundOAuth | undefined;
+}
+
+export type ResolvedServer = ResolvedStdioServer | ResolvedRemoteServer;
+
+export type ResolvedStore = { readonly kind: 'sqlite' } | { readonly kind: 'memory' } | { readonly kind: 'postgres'; readonly url: string };
+
+export type ResolvedAuth = GatehouseConfigParsed['auth'];
+
+/** The whole configuration after validation, defaults and secret resolution. Frozen. */
+export interface ResolvedConfig {
+  readonly source: { readonly format: ConfigFormat; readonly location: string | undefined };
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Issuer and base of every advertised URL, without a trailing slash; undefined: derived per request. */
+  readonly publicUrl: string | undefined;
+  readonly trustProxy: readonly string[];
+  readonly dataDir: string;
+  readonly store: ResolvedStore;
+  readonly log: { readonly level: GatehouseConfigParsed['log']['level']; readonly format: 'json' | 'pretty' };
+  readonly maxBodySize: number;
+  readonly shutdownTimeoutMs: number;
+  readonly auth: ResolvedAuth;
+  /** In the order the config lists them. */
+  readonly servers: readonly ResolvedServer[];
+  readonly openapi: { readonly enabled: boolean; readonly title: string };
+}

@@ -1,0 +1,91 @@
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/index.js';
+import type { InitializeParams, InitializeResult } from '../upstream/types.js';
+
+/**
+ * Where a dispatcher sends upstream traffic that is not the reply to a pending request:
+ * notifications and server-to-client requests. `relatedTo` is the downstream request the
+ * message belongs to (its progress token, or the call in flight when a server request
+ * arrived), so that it can travel on that request's response stream.
+ */
+export interface DownstreamSink {
+  deliver(message: JsonRpcMessage, relatedTo: JsonRpcId | undefined): void;
+  /** The upstream side is gone for good; the session should end. */
+  closed?(reason: Error): void;
+}
+
+/** One downstream session's door to the MCP server(s) of its route. */
+export interface Dispatcher {
+  /** What to answer the session's initialize (or 2026 server/discover) with. */
+  readonly initializeResult: InitializeResult;
+  /** Forwards a request; resolves with its reply (a JSON-RPC error reply on failure, never a rejection). */
+  request(request: JsonRpcRequest): Promise<JsonRpcResponse>;
+  /** Forwards a client notification (cancelled, progress, roots/list_changed, ...). */
+  notify(notification: JsonRpcNotification): void;
+  /** Forwards the client's reply to a server-to-client request. */
+  respond(response: JsonRpcResponse): void;
+  /** Requests of this session still waiting for their reply. */
+  readonly inFlight: number;
+  close(): Promise<void>;
+}
+
+export interface OpenDispatcherOptions {
+  readonly sink: DownstreamSink;
+  readonly initialize?: InitializeParams;
+}
+
+/** Pending downstream requests of one dispatcher, and the progress tokens they carry. */
+export class PendingRequests {
+  readonly #byId = new Map<JsonRpcId, (r: JsonRpcResponse) => void>();
+  readonly #progressOwner = new Map<string | number, JsonRpcId>();
+  #latest: JsonRpcId | undefined;
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** The most recently started request still in flight. */
+  get latest(): JsonRpcId | undefined {
+    return this.#latest !== undefined && this.#byId.has(this.#latest) ? this.#latest : this.#byId.keys().next().value;
+  }
+
+  add(id: JsonRpcId, progressToken: string | number | undefined): Promise<JsonRpcResponse> {
+    return new Promise<JsonRpcResponse>((resolve) => {
+      this.#byId.set(id, resolve);
+      this.#latest = id;
+      if (progressToken !== undefined) this.#progressOwner.set(progressToken, id);
+    });
+  }
+
+  /** Settles the request `id`; false if it was not pending. */
+  settle(response: JsonRpcResponse, progressToken?: string | number): boolean {
+    const id = response.id;
+    if (id === null) return false;
+    const resolve = this.#byId.get(id);
+    if (!resolve) return false;
+    this.#byId.delete(id);
+    if (progressToken !== undefined) this.#progressOwner.delete(progressToken);
+    else if (this.#progressOwner.size) for (const [t, owner] of this.#progressOwner) if (owner === id) this.#progressOwner.delete(t);
+    resolve(response);
+    return true;
+  }
+
+  ownerOfProgress(token: unknown): JsonRpcId | undefined {
+    return typeof token === 'string' || typeof token === 'number' ? this.#progressOwner.get(token) : undefined;
+  }
+
+  /** Settles every pending request with an error built by `make`. */
+  failAll(make: (id: JsonRpcId) => JsonRpcResponse): void {
+    for (const [id, resolve] of this.#byId) resolve(make(id));
+    this.#byId.clear();
+    this.#progressOwner.clear();
+  }
+}
+
+/** Which downstream request an upstream notification or server request belongs to. */
+export function relatedRequest(message: JsonRpcMessage, pending: PendingRequests): JsonRpcId | undefined {
+  if (!('method' in message)) return undefined;
+  if (message.method === 'notifications/progress') return pending.ownerOfProgress(message.params?.progressToken);
+  // A server request or log line while a call runs most likely belongs to that call (stdio has no marker).
+  if ('id' in message || message.method === 'notifications/message') return pending.latest;
+  return undefined;
+}

@@ -1,0 +1,357 @@
+import type { ResolvedServer } from '../config/index.js';
+import {
+  ErrorCode,
+  errorResponse,
+  isRequest,
+  isResponse,
+  parseMessage,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../jsonrpc/index.js';
+import type { Logger } from '../observability/index.js';
+import type { InitializeParams, Upstream } from '../upstream/types.js';
+import { openAggregateDispatcher } from './aggregate-dispatcher.js';
+import type { Dispatcher, DownstreamSink } from './dispatcher.js';
+import { PostExchange, parseEventId } from './exchange.js';
+import { accepts, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
+import { META, isSupportedLegacyVersion, negotiateLegacyVersion } from './protocol.js';
+import { Session } from './session.js';
+import { openSingleDispatcher } from './single-dispatcher.js';
+import { SSE_HEADERS, SseStream } from './sse.js';
+import { StatelessEndpoint } from './stateless.js';
+
+export interface GatewayOptions {
+  readonly servers: readonly ResolvedServer[];
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly logger: Logger;
+  /** Comment lines on idle SSE streams, so proxies do not cut them (default 15 s). */
+  readonly keepAliveMs?: number;
+  /** Sessions with no traffic and no open stream for this long are closed (default 30 min). */
+  readonly sessionIdleMs?: number;
+}
+
+/** One inbound MCP call, after the HTTP edge has checked who is calling. */
+export interface McpCall {
+  readonly request: Request;
+  /** A server name (`/{name}/mcp`), or undefined for the aggregate endpoint (`/mcp`). */
+  readonly server: string | undefined;
+  /** The servers this caller may use (what the aggregate shows). */
+  readonly allowedServers: readonly string[];
+  /** A stable, non-secret name for the caller's credential; sessions are bound to it. */
+  readonly principal: string;
+  /** Absolute base URL of the gateway as the client sees it (no trailing slash). */
+  readonly baseUrl: string;
+  /** The route prefix for this endpoint: `/files` or `` (aggregate). */
+  readonly routePrefix: string;
+}
+
+const SESSION_HEADER = 'mcp-session-id';
+
+/**
+ * Inbound MCP: Streamable HTTP for the 2025 revisions (sessions) and 2026-07-28
+ * (stateless), and the legacy HTTP+SSE transport, for one server or the aggregate.
+ */
+export class Gateway {
+  readonly #options: GatewayOptions;
+  readonly #sessions = new Map<string, Session>();
+  readonly #stateless = new Map<string, StatelessEndpoint>();
+  readonly #filters: Map<string, ResolvedServer>;
+  readonly #sweeper: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.#filters = new Map(options.servers.map((s) => [s.name, s]));
+    const idle = options.sessionIdleMs ?? 30 * 60_000;
+    this.#sweeper = setInterval(() => this.#sweep(idle), Math.min(idle, 60_000));
+    this.#sweeper.unref();
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  hasServer(name: string): boolean {
+    return this.#options.upstreams.has(name);
+  }
+
+  /** `/{name}/mcp` and `/mcp`: POST, GET and DELETE. */
+  async handleStreamable(call: McpCall): Promise<Response> {
+    if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
+    switch (call.request.method) {
+      case 'POST':
+        return this.#post(call);
+      case 'GET':
+        return this.#get(call);
+      case 'DELETE':
+        return this.#delete(call);
+      default:
+        return jsonRpcHttpError(405, ErrorCode.InvalidRequest, 'Method not allowed', null, { allow: 'GET, POST, DELETE' });
+    }
+  }
+
+  async #post(call: McpCall): Promise<Response> {
+    const { request } = call;
+    if (!isJsonContentType(request)) {
+      return jsonRpcHttpError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+    if (!accepts(request, 'application/json') && !accepts(request, 'text/event-stream')) {
+      return jsonRpcHttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept application/json and text/event-stream');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await request.text());
+    } catch {
+      return jsonRpcHttpError(400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
+    }
+    const batch = Array.isArray(body);
+    const items: unknown[] = batch ? (body as unknown[]) : [body];
+    if (items.length === 0) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
+    if (items.length > 100) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: batch of more than 100 messages');
+    const messages: JsonRpcMessage[] = [];
+    for (const item of items) {
+      const parsed = parseMessage(item);
+      if (!parsed.ok) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: ${parsed.reason}`, parsed.id);
+      messages.push(parsed.message);
+    }
+
+    // 2026-07-28: a request that carries the protocol version in _meta is stateless.
+    const first = messages[0]!;
+    if (!batch && 'method' in first && hasModernClaim(first)) {
+      return this.#statelessFor(call).handle(first, call);
+    }
+
+    const init = messages.find((m): m is JsonRpcRequest => isRequest(m) && m.method === 'initialize');
+    let session: Session;
+    if (init) {
+      if (messages.length > 1) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone');
+      if (request.headers.get(SESSION_HEADER)) {
+        return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize on an existing session', init.id);
+      }
+      return this.#initialize(call, init);
+    } else {
+      const found = this.#findSession(call);
+      if (found instanceof Response) return found;
+      session = found;
+      const version = request.headers.get('mcp-protocol-version');
+      if (version !== null && !isSupportedLegacyVersion(version.trim())) {
+        return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`);
+      }
+    }
+    session.lastActivity = Date.now();
+
+    const requests: JsonRpcRequest[] = [];
+    for (const m of messages) {
+      if (isRequest(m)) requests.push(m);
+      else if (isResponse(m)) session.dispatcher.respond(m);
+      else if (m.method !== 'notifications/initialized') session.dispatcher.notify(m);
+    }
+    const headers = { [SESSION_HEADER]: session.id };
+    if (requests.length === 0) return new Response(null, { status: 202, headers });
+
+    const exchange = new PostExchange({
+      ids: requests.map((r) => r.id),
+      sseAllowed: accepts(request, 'text/event-stream') && request.headers.get('accept') !== null,
+      batch,
+      headers,
+      newStream: () => session.newStream(),
+      keepAliveMs: this.#options.keepAliveMs,
+    });
+    session.track(exchange);
+    for (const r of requests) {
+      void session.dispatcher.request(r).then((reply) => {
+        exchange.reply(reply);
+        if (exchange.finished) session.untrack(exchange);
+      });
+    }
+    return exchange.response;
+  }
+
+  async #initialize(call: McpCall, init: JsonRpcRequest): Promise<Response> {
+    const params = (init.params ?? {}) as Partial<InitializeParams>;
+    const version = negotiateLegacyVersion(params.protocolVersion);
+    const session = new Session(routeKey(call), call.principal, version, (s) => this.#sessions.delete(s.id));
+    try {
+      session.dispatcher = await this.#openDispatcher(call, session, {
+        protocolVersion: version,
+        capabilities: params.capabilities ?? {},
+        clientInfo: params.clientInfo ?? { name: 'unknown', version: '0' },
+      });
+    } catch (err) {
+      this.#options.logger.warn({ server: call.server ?? '(aggregate)', err: (err as Error).message }, 'cannot open upstream session');
+      return jsonRpcHttpError(502, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`, init.id);
+    }
+    this.#sessions.set(session.id, session);
+    const result = { ...session.dispatcher.initializeResult, protocolVersion: version };
+    return json({ jsonrpc: '2.0', id: init.id, result }, 200, { [SESSION_HEADER]: session.id });
+  }
+
+  #openDispatcher(call: McpCall, session: Session, initialize: InitializeParams): Promise<Dispatcher> {
+    const sink: DownstreamSink = {
+      deliver: (m, related) => session.deliver(m, related),
+      closed: (reason) => {
+        this.#options.logger.info({ session: session.id, reason: reason.message }, 'upstream channel closed; ending session');
+        void session.close();
+      },
+    };
+    return this.openDispatcher(call, { sink, initialize });
+  }
+
+  /** A dispatcher for the call's route: one server, or every server the caller may use. */
+  openDispatcher(call: Pick<McpCall, 'server' | 'allowedServers'>, options: { sink: DownstreamSink; initialize?: InitializeParams }): Promise<Dispatcher> {
+    if (call.server !== undefined) {
+      const upstream = this.#options.upstreams.get(call.server);
+      if (!upstream) throw new Error(`unknown server ${call.server}`);
+      return openSingleDispatcher(upstream, this.#filters.get(call.server)?.tools, options);
+    }
+    const members = call.allowedServers.flatMap((name) => {
+      const upstream = this.#options.upstreams.get(name);
+      return upstream ? [{ name, upstream, filter: this.#filters.get(name)?.tools }] : [];
+    });
+    return openAggregateDispatcher(members, options);
+  }
+
+  #findSession(call: McpCall): Session | Response {
+    const id = call.request.headers.get(SESSION_HEADER);
+    if (!id) return jsonRpcHttpError(400, ErrorCode.UpstreamUnavailable, 'Bad Request: Mcp-Session-Id header is required');
+    const session = this.#sessions.get(id);
+    // A session belongs to the route and the credential that opened it.
+    if (!session || session.route !== routeKey(call) || session.principal !== call.principal || session.closed) {
+      return jsonRpcHttpError(404, ErrorCode.RequestTimeout, 'Session not found');
+    }
+    return session;
+  }
+
+  #get(call: McpCall): Response {
+    const { request } = call;
+    if (!accepts(request, 'text/event-stream') || request.headers.get('accept') === null) {
+      return jsonRpcHttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept text/event-stream');
+    }
+    const found = this.#findSession(call);
+    if (found instanceof Response) return found;
+    const session = found;
+    session.lastActivity = Date.now();
+    const headers = { ...SSE_HEADERS, [SESSION_HEADER]: session.id };
+    const lastEventId = request.headers.get('last-event-id');
+    if (lastEventId !== null) {
+      const at = parseEventId(lastEventId);
+      const log = at ? session.stream(at.stream) : undefined;
+      if (!at || !log) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Bad Request: unknown Last-Event-ID');
+      const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs });
+      log.resume(outlet, at.seq);
+      return new Response(outlet.body, { status: 200, headers });
+    }
+    if (session.standalone?.outlet && !session.standalone.outlet.closed) {
+      return jsonRpcHttpError(409, ErrorCode.InvalidRequest, 'Conflict: only one GET stream per session');
+    }
+    const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs });
+    session.openStandalone(outlet);
+    return new Response(outlet.body, { status: 200, headers });
+  }
+
+  async #delete(call: McpCall): Promise<Response> {
+    const found = this.#findSession(call);
+    if (found instanceof Response) return found;
+    await found.close();
+    return new Response(null, { status: 200 });
+  }
+
+  // ----- legacy HTTP+SSE (2024-11-05) -----
+
+  /** `GET /{name}/sse`: opens the stream and names the endpoint to POST messages to. */
+  handleSseOpen(call: McpCall): Response {
+    if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
+    const session = new Session(routeKey(call), call.principal, '2024-11-05', (s) => this.#sessions.delete(s.id));
+    const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs, onClose: () => void session.close() });
+    this.#sessions.set(session.id, session);
+    // The endpoint must be absolute and right behind a reverse proxy, so it comes from baseUrl.
+    outlet.send(`${call.baseUrl}${call.routePrefix}/message?sessionId=${session.id}`, { event: 'endpoint' });
+    session.openStandalone(outlet);
+    return new Response(outlet.body, { status: 200, headers: SSE_HEADERS });
+  }
+
+  /** `POST /{name}/message?sessionId=...`: one message; the reply travels on the SSE stream. */
+  async handleSseMessage(call: McpCall): Promise<Response> {
+    const url = new URL(call.request.url);
+    const id = url.searchParams.get('sessionId') ?? url.searchParams.get('session_id');
+    const session = id ? this.#sessions.get(id) : undefined;
+    if (!session || session.route !== routeKey(call) || session.principal !== call.principal || session.closed) {
+      return jsonRpcHttpError(404, ErrorCode.InvalidRequest, 'Session not found');
+    }
+    let message: JsonRpcMessage;
+    try {
+      const parsed = parseMessage(JSON.parse(await call.request.text()));
+      if (!parsed.ok) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: ${parsed.reason}`, parsed.id);
+      message = parsed.message;
+    } catch {
+      return jsonRpcHttpError(400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
+    }
+    session.lastActivity = Date.now();
+    const emit = (m: JsonRpcMessage) => session.deliver(m, undefined);
+    if (isRequest(message) && message.method === 'initialize') {
+      const params = (message.params ?? {}) as Partial<InitializeParams>;
+      const version = negotiateLegacyVersion(params.protocolVersion);
+      try {
+        session.dispatcher = await this.#openDispatcher(call, session, {
+          protocolVersion: version,
+          capabilities: params.capabilities ?? {},
+          clientInfo: params.clientInfo ?? { name: 'unknown', version: '0' },
+        });
+        emit({ jsonrpc: '2.0', id: message.id, result: { ...session.dispatcher.initializeResult, protocolVersion: version } });
+      } catch (err) {
+        emit(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
+      }
+      return new Response('Accepted', { status: 202 });
+    }
+    if (!session.dispatcher) {
+      if (isRequest(message)) emit(errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: send initialize first'));
+      return new Response('Accepted', { status: 202 });
+    }
+    if (isRequest(message)) void session.dispatcher.request(message).then(emit);
+    else if (isResponse(message)) session.dispatcher.respond(message);
+    else if (message.method !== 'notifications/initialized') session.dispatcher.notify(message);
+    return new Response('Accepted', { status: 202 });
+  }
+
+  #statelessFor(call: McpCall): StatelessEndpoint {
+    const key = `${routeKey(call)}\u0000${call.allowedServers.join(',')}`;
+    let endpoint = this.#stateless.get(key);
+    if (!endpoint) {
+      endpoint = new StatelessEndpoint((sink) => this.openDispatcher(call, { sink }), this.#options.logger, this.#options.keepAliveMs);
+      this.#stateless.set(key, endpoint);
+    }
+    return endpoint;
+  }
+
+  #sweep(idleMs: number): void {
+    const now = Date.now();
+    for (const s of this.#sessions.values()) {
+      const streaming = s.standalone?.outlet && !s.standalone.outlet.closed;
+      if (!streaming && s.dispatcher?.inFlight === 0 && now - s.lastActivity > idleMs) void s.close();
+    }
+  }
+
+  /** Stops taking calls, lets in-flight ones finish (up to `graceMs`), then closes every session. */
+  async close(graceMs = 10_000): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#sweeper);
+    const deadline = Date.now() + graceMs;
+    const busy = () => [...this.#sessions.values()].some((s) => (s.dispatcher?.inFlight ?? 0) > 0);
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([...this.#sessions.values()].map((s) => s.close()));
+    await Promise.all([...this.#stateless.values()].map((e) => e.close()));
+  }
+}
+
+function routeKey(call: Pick<McpCall, 'server'>): string {
+  return call.server ?? '';
+}
+
+function hasModernClaim(m: JsonRpcRequest | JsonRpcNotification): boolean {
+  const meta = m.params?._meta;
+  return typeof meta === 'object' && meta !== null && META.protocolVersion in meta;
+}
+
+export type { JsonRpcResponse };

@@ -1,0 +1,77 @@
+import type { ToolFilter } from '../config/index.js';
+import {
+  ErrorCode,
+  errorResponse,
+  isResponse,
+  progressTokenOf,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../jsonrpc/index.js';
+import type { Channel, Upstream } from '../upstream/types.js';
+import { PendingRequests, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
+import { filterToolList, toolAllowed } from './tool-filter.js';
+
+/**
+ * A session on one server (`/{name}/mcp`): messages pass through as they are; only the
+ * tool filter looks inside (tools/list results, tools/call names).
+ */
+export async function openSingleDispatcher(
+  upstream: Upstream,
+  filter: ToolFilter | undefined,
+  options: OpenDispatcherOptions,
+): Promise<Dispatcher> {
+  const pending = new PendingRequests();
+  const listRequests = new Set<string | number>();
+  const { sink } = options;
+
+  const onMessage = (message: JsonRpcMessage): void => {
+    if (isResponse(message)) {
+      if (filter && message.id !== null && listRequests.delete(message.id) && 'result' in message) {
+        message = { ...message, result: filterToolList(filter, message.result) };
+      }
+      pending.settle(message);
+      return;
+    }
+    sink.deliver(message, relatedRequest(message, pending));
+  };
+
+  const channel: Channel = await upstream.open(
+    { onMessage, onClose: (reason) => sink.closed?.(reason) },
+    options.initialize ? { initialize: options.initialize } : {},
+  );
+
+  return {
+    initializeResult: channel.initializeResult,
+    get inFlight() {
+      return pending.size;
+    },
+    request(request: JsonRpcRequest): Promise<JsonRpcResponse> {
+      if (filter) {
+        if (request.method === 'tools/call') {
+          const name = request.params?.name;
+          if (typeof name !== 'string' || !toolAllowed(filter, name)) {
+            // A filtered tool does not exist for this client; it never reaches the upstream.
+            return Promise.resolve(errorResponse(request.id, ErrorCode.InvalidParams, `Unknown tool: ${String(name)}`));
+          }
+        } else if (request.method === 'tools/list') {
+          listRequests.add(request.id);
+        }
+      }
+      const reply = pending.add(request.id, progressTokenOf(request));
+      channel.send(request);
+      return reply;
+    },
+    notify(notification: JsonRpcNotification): void {
+      channel.send(notification);
+    },
+    respond(response: JsonRpcResponse): void {
+      channel.send(response);
+    },
+    async close(): Promise<void> {
+      pending.failAll((id) => errorResponse(id, ErrorCode.UpstreamUnavailable, 'session closed'));
+      await channel.close();
+    },
+  };
+}

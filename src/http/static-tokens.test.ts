@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { createStaticTokenAuthenticator, presentedToken } from './static-tokens.js';
+
+const servers = [
+  { name: 'a', tokens: undefined },
+  { name: 'b', tokens: ['b-only'] },
+] as never;
+
+describe('static tokens', () => {
+  const auth = createStaticTokenAuthenticator({ auth: { mode: 'tokens', tokens: ['global'], tokenInUrl: false } as never, servers });
+
+  it('global tokens open servers without their own tokens', () => {
+    expect(auth.decide('global', 'a')).toMatchObject({ ok: true, allowedServers: ['a'] });
+    expect(auth.decide('global', 'b')).toMatchObject({ ok: false, status: 401 });
+  });
+  it('per-server tokens replace the global ones for that server', () => {
+    expect(auth.decide('b-only', 'b')).toMatchObject({ ok: true });
+    expect(auth.decide('b-only', 'a')).toMatchObject({ ok: false });
+    expect(auth.decide('b-only', undefined)).toMatchObject({ ok: true, allowedServers: ['b'] });
+  });
+  it('refuses a missing or wrong token, and binds sessions to a hash, not the token', () => {
+    expect(auth.decide(undefined, 'a')).toMatchObject({ ok: false, status: 401, error: 'invalid_request' });
+    expect(auth.decide('nope', undefined)).toMatchObject({ ok: false, error: 'invalid_token' });
+    const ok = auth.decide('global', 'a');
+    expect(ok.ok && ok.principal).not.toContain('global');
+  });
+  it('mode none lets everyone through', () => {
+    const open = createStaticTokenAuthenticator({ auth: { mode: 'none', tokens: [], tokenInUrl: false } as never, servers });
+    expect(open.decide(undefined, undefined)).toMatchObject({ ok: true, allowedServers: ['a', 'b'] });
+  });
+  it('reads ?token= only when allowed', () => {
+    const req = new Request('http://x/a/mcp?token=t1');
+    expect(presentedToken(req, false)).toBeUndefined();
+    expect(presentedToken(req, true)).toBe('t1');
+    expect(presentedToken(new Request('http://x', { headers: { authorization: 'Bearer abc' } }), false)).toBe('abc');
+    expect(presentedToken(new Request('http://x', { headers: { authorization: 'Basic abc' } }), true)).toBeUndefined();
+  });
+});

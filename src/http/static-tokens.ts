@@ -1,0 +1,53 @@
+import type { ResolvedConfig } from '../config/index.js';
+import { matchesAny, sha256 } from '../crypto/index.js';
+
+/** Who is calling and what they may reach; or why not. */
+export type AccessDecision =
+  | { readonly ok: true; readonly principal: string; readonly allowedServers: readonly string[] }
+  | { readonly ok: false; readonly status: 401 | 403; readonly error: string; readonly description: string };
+
+/** Decides access for one request to one server (or the aggregate, `server` undefined). */
+export interface Authenticator {
+  authenticate(request: Request, server: string | undefined): AccessDecision | Promise<AccessDecision>;
+}
+
+/** The bearer credential: the Authorization header, or `?token=` when the config allows it. */
+export function presentedToken(request: Request, tokenInUrl: boolean, pathToken?: string): string | undefined {
+  const auth = request.headers.get('authorization');
+  if (auth) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? m[1] : undefined;
+  }
+  if (!tokenInUrl) return undefined;
+  if (pathToken) return pathToken;
+  const q = new URL(request.url).searchParams.get('token');
+  return q ?? undefined;
+}
+
+/**
+ * `auth.mode: none` and `auth.mode: tokens`. Per-server `tokens` replace `auth.tokens` for
+ * that server; the aggregate shows every server the presented token opens.
+ */
+export function createStaticTokenAuthenticator(config: Pick<ResolvedConfig, 'auth' | 'servers'>): Authenticator & {
+  decide(token: string | undefined, server: string | undefined): AccessDecision;
+} {
+  const all = config.servers.map((s) => s.name);
+  const tokensFor = new Map(config.servers.map((s) => [s.name, s.tokens && s.tokens.length ? s.tokens : config.auth.tokens]));
+
+  const decide = (token: string | undefined, server: string | undefined): AccessDecision => {
+    if (config.auth.mode === 'none') return { ok: true, principal: 'anonymous', allowedServers: all };
+    if (token === undefined) return { ok: false, status: 401, error: 'invalid_request', description: 'a bearer token is required' };
+    const allowed = all.filter((name) => matchesAny(token, tokensFor.get(name) ?? []));
+    const opens = server === undefined ? allowed.length > 0 || matchesAny(token, config.auth.tokens) : allowed.includes(server);
+    if (!opens) return { ok: false, status: 401, error: 'invalid_token', description: 'the token is not valid for this resource' };
+    // A stable, non-secret name for the credential: sessions are bound to it.
+    return { ok: true, principal: `token:${sha256(token).slice(0, 22)}`, allowedServers: allowed };
+  };
+
+  return {
+    decide,
+    authenticate(request, server) {
+      return decide(presentedToken(request, config.auth.tokenInUrl), server);
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LoggerSettings {
+  readonly level?: string;
+  /** `json` (default) or `pretty` (one human line per event). */
+  readonly format?: 'json' | 'pretty';
+  /** Where lines go; stderr by default, because `connect` owns stdout for JSON-RPC. */
+  readonly destination?: NodeJS.WritableStream;
+}
+
+// Paths whose values never reach a log line (DESIGN.md: secrets, tokens, codes, Authorization).
+export const REDACTED_PATHS = [
+  'authorization', '*.authorization', '*.*.authorization', 'headers.authorization', 'req.headers.authorization',
+  'cookie', '*.cookie', '*.*.cookie', 'headers.cookie', 'req.headers.cookie', '*["set-cookie"]',
+  'token', '*.token', 'accessToken', '*.accessToken', 'access_token', '*.access_token',
+  'refreshToken', '*.refreshToken', 'refresh_token', '*.refresh_token', 'id_token', '*.id_token',
+  'code', '*.code_verifier', 'code_verifier', 'clientSecret', '*.clientSecret', 'client_secret', '*.client_secret',
+  'password', '*.password', 'secret', '*.secret', 'tokens', '*.tokens', 'env', '*.env',
+];
+
+const SECRET_QUERY = /([?&](?:token|access_token|code|client_secret|refresh_token|state|key|api_key)=)[^&#\s]*/gi;
+
+/** Strips secret-looking query parameters from a URL before it is logged. */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+}
+
+export function createLogger(settings: LoggerSettings = {}): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    base: { name: 'gatehouse' },
+    redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  const destination = settings.destination ?? process.stderr;
+  if (settings.format === 'pretty') return pino(options, prettyStream(destination));
+  return pino(options, destination);
+}
+
+/** A dependency-free human format: `12:00:01 INFO  message key=value`. */
+function prettyStream(out: NodeJS.WritableStream): NodeJS.WritableStream {
+  const skip = new Set(['level', 'time', 'msg', 'name', 'pid', 'hostname']);
+  return {
+    write(line: string) {
+      try {
+        const o = JSON.parse(line) as Record<string, unknown>;
+        const time = typeof o.time === 'string' ? o.time.slice(11, 19) : '';
+        const extra = Object.entries(o)
+          .filter(([k]) => !skip.has(k))
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ');
+        out.write(`${time} ${String(o.level).toUpperCase().padEnd(5)} ${typeof o.msg === 'string' ? o.msg : ''}${extra ? ` ${extra}` : ''}\n`);
+      } catch {
+        out.write(line);
+      }
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
+}
+
+/** A logger that drops everything (tests, library use). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,185 @@
+import { SdkHttpError, SseError, UnauthorizedError, InsufficientScopeError } from '@modelcontextprotocol/client';
+
+import { redactUrl } from '../../observability/index.js';
+
+/** Why a remote link failed, as a stable code; the message says it in words. */
+export type RemoteFailureCode =
+  | 'insecure-url' // refused before any connection: plain http to a non-loopback host, credentials in the URL
+  | 'bad-config' // headers or tls.ca that cannot be used
+  | 'connection-refused'
+  | 'dns'
+  | 'connection-lost' // reset, closed, or an event stream that ended and could not be resumed
+  | 'timeout'
+  | 'tls'
+  | 'http-status' // an HTTP error status (401, 403, 500, ...); `status` says which
+  | 'session-expired' // the server no longer knows our session (HTTP 404 with Mcp-Session-Id)
+  | 'protocol' // the server answered something that is not MCP
+  | 'closed'; // closed by the gateway
+
+/** A local failure of a remote link (never crosses the wire as is). */
+export class RemoteLinkError extends Error {
+  readonly code: RemoteFailureCode;
+  /** The HTTP status, when the failure is one. */
+  readonly status: number | undefined;
+
+  constructor(code: RemoteFailureCode, message: string, options?: { status?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RemoteLinkError';
+    this.code = code;
+    this.status = options?.status;
+  }
+}
+
+// Node and undici put the useful part (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ...) on a
+// `cause` of a bare `TypeError: fetch failed`: walk the chain for the first code.
+function causeCode(error: unknown): { code: string; message: string } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return { code, message: current.message };
+    const errors = (current as { errors?: unknown }).errors; // AggregateError: IPv4 and IPv6 both refused
+    if (Array.isArray(errors) && errors[0] instanceof Error) {
+      const inner = causeCode(errors[0]);
+      if (inner) return inner;
+    }
+    current = current.cause;
+  }
+  return undefined;
+}
+
+const TLS_REASONS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in the chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the certificate (unknown issuer)',
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to find the certificate issuer',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate issued by an unknown authority',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate is not valid for this host name',
+  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'handshake failed (is the server really speaking https on this port?)',
+  EPROTO: 'handshake failed (is the server really speaking https on this port?)',
+};
+
+const TRUST_HINT = 'set tls.ca to the server certificate or its CA, or tls.rejectUnauthorized: false for testing';
+
+/**
+ * Turns a failed HTTP exchange into a RemoteLinkError a person can act on:
+ * "connection refused by 127.0.0.1:4000", "HTTP 401 from https://x/mcp: needs credentials", ...
+ */
+export function describeFailure(error: unknown, url: string | URL, timeoutMs: number): RemoteLinkError {
+  if (error instanceof RemoteLinkError) return error;
+  const target = new URL(url);
+  const shown = redactUrl(target.href);
+  const hostPort = target.host;
+
+  const status = httpStatusOf(error);
+  if (status !== undefined) return httpStatusError(status, shown, error);
+
+  const found = causeCode(error);
+  if (found) {
+    const { code } = found;
+    const tls = TLS_REASONS[code];
+    if (tls) {
+      const hint = code.startsWith('ERR_SSL') || code === 'EPROTO' ? '' : `; ${TRUST_HINT}`;
+      return new RemoteLinkError('tls', `TLS error talking to ${hostPort}: ${tls}${hint}`, { cause: error });
+    }
+    switch (code) {
+      case 'ECONNREFUSED':
+        return new RemoteLinkError('connection-refused', `connection refused by ${hostPort} (${shown}): is the server running?`, { cause: error });
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return new RemoteLinkError('dns', `cannot resolve host name ${target.hostname} (${shown})`, { cause: error });
+      case 'UND_ERR_CONNECT_TIMEOUT':
+      case 'ETIMEDOUT':
+        return new RemoteLinkError('timeout', `no connection to ${hostPort} within ${timeoutMs} ms (${shown})`, { cause: error });
+      case 'UND_ERR_HEADERS_TIMEOUT':
+        return new RemoteLinkError('timeout', `no response from ${shown} within ${timeoutMs} ms`, { cause: error });
+      case 'ECONNRESET':
+      case 'EPIPE':
+      case 'UND_ERR_SOCKET':
+      case 'UND_ERR_CLOSED':
+        return new RemoteLinkError('connection-lost', `connection to ${hostPort} was closed by the server or the network (${shown})`, { cause: error });
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return new RemoteLinkError('connection-refused', `host ${target.hostname} is unreachable (${shown})`, { cause: error });
+      default:
+        if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) {
+          return new RemoteLinkError('tls', `TLS error talking to ${hostPort}: ${found.message}`, { cause: error });
+        }
+    }
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new RemoteLinkError('connection-lost', `request to ${shown} failed: ${message}`, { cause: error });
+}
+
+function httpStatusError(status: number, shown: string, cause: unknown): RemoteLinkError {
+  let words: string;
+  if (status === 401) words = 'needs credentials (set headers or oauth for this server)';
+  else if (status === 403) words = 'access denied';
+  else if (status === 404) words = 'not found (check the URL)';
+  else if (status === 405) words = 'method not allowed (is this an MCP endpoint? try transport: sse)';
+  else if (status === 429) words = 'too many requests';
+  else if (status >= 500) words = 'server error';
+  else words = 'request refused';
+  return new RemoteLinkError('http-status', `HTTP ${status} from ${shown}: ${words}`, { status, cause });
+}
+
+/** The HTTP status carried by one of the SDK transports' errors, if any. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof SdkHttpError) return error.status;
+  if (error instanceof UnauthorizedError) return 401;
+  if (error instanceof InsufficientScopeError) return 403;
+  if (error instanceof SseError) return typeof error.code === 'number' && error.code >= 300 ? error.code : undefined;
+  // SSEClientTransport's POST failures are plain Errors: "Error POSTing to endpoint (HTTP 404): ..."
+  if (error instanceof Error) {
+    const m = /\(HTTP (\d{3})\)/.exec(error.message);
+    if (m?.[1]) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** The response body the SDK kept on an HTTP error, if any (for the legacy-fallback check). */
+export function httpBodyOf(error: unknown): string | undefined {
+  if (error instanceof SdkHttpError) {
+    const text = (error.data as { text?: unknown } | undefined)?.text;
+    return typeof text === 'string' ? text : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * MCP 2025-11-25 "Backwards compatibility": a client that POSTs initialize and gets 400, 404
+ * or 405 tries the legacy HTTP+SSE transport (2025-03-26 said any 4xx; 401/403 are credentials,
+ * not an old server). 2026-07-28 adds: not when the body is a JSON-RPC error, which means a
+ * modern server that understood and refused the request.
+ */
+export function isLegacyServerAnswer(status: number | undefined, body: string | undefined): boolean {
+  if (status !== 400 && status !== 404 && status !== 405) return false;
+  if (body === undefined || body === '') return true;
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    return !(typeof parsed === 'object' && parsed !== null && 'jsonrpc' in parsed && 'error' in parsed);
+  } catch {
+    return true;
+  }
+}
+
+/** Failures after which retrying the same connection cannot help. */
+export function isFatal(failure: RemoteLinkError): boolean {
+  switch (failure.code) {
+    case 'connection-refused':
+    case 'dns':
+    case 'tls':
+    case 'session-expired':
+    case 'insecure-url':
+    case 'bad-config':
+    case 'protocol':
+    case 'closed':
+      return true;
+    case 'http-status':
+      return failure.status === 401 || failure.status === 403 || failure.status === 404;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+
+import type { FetchLike } from '@modelcontextprotocol/client';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+
+import { RemoteLinkError } from './errors.js';
+
+export interface HttpClientOptions {
+  /** The MCP server URL: its origin alone gets the static headers and the server's TLS settings. */
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string | undefined };
+  /** Bounds connecting and waiting for response headers; never the body (an SSE stream may idle for hours). */
+  readonly timeoutMs: number;
+}
+
+/** Sees every request of one link: lets the link tell a lost event stream from a failed POST. */
+export interface FetchObserver {
+  onResponse?(method: string, status: number): void;
+  onError?(method: string, error: unknown): void;
+}
+
+/** The HTTP machinery shared by every link of one server: two connection pools and the rules. */
+export interface HttpClient {
+  /** A fetch for one link's SDK transport. */
+  fetchFor(observer?: FetchObserver): FetchLike;
+  close(): Promise<void>;
+}
+
+/**
+ * `tls.ca` is PEM text or a path to a PEM file. Read at start-up, so a wrong path stops the
+ * gateway with a clear error instead of failing every connection later.
+ */
+export function loadCa(ca: string | undefined): string | undefined {
+  if (ca === undefined || ca.trim() === '') return undefined;
+  if (ca.trimStart().startsWith('-----BEGIN')) return ca;
+  let text: string;
+  try {
+    text = readFileSync(ca, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new RemoteLinkError('bad-config', `tls.ca: cannot read ${ca} (${typeof code === 'string' ? code : String(error)})`, { cause: error });
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new RemoteLinkError('bad-config', `tls.ca: ${ca} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
+  }
+  return text;
+}
+
+/** Checks header names and values once, naming the bad header but never showing a value. */
+export function checkHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      new Headers([[name, value]]);
+    } catch {
+      throw new RemoteLinkError('bad-config', `headers: "${name}" is not a valid HTTP header name, or its value holds characters a header cannot carry`);
+    }
+  }
+}
+
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  checkHeaders(options.headers);
+  const ca = loadCa(options.tls.ca);
+  const origin = options.url.origin;
+  const timeouts = {
+    headersTimeout: options.timeoutMs,
+    // An idle SSE stream is normal; undici's default (300 s) would cut it.
+    bodyTimeout: 0,
+  };
+  // The server's own TLS settings (its CA replaces the default trust store, as Node's `ca`
+  // does; `rejectUnauthorized: false`) apply to its origin only, never to an authorization
+  // server or anything else an auth provider may fetch.
+  const serverAgent = new Agent({
+    ...timeouts,
+    connect: {
+      timeout: options.timeoutMs,
+      rejectUnauthorized: options.tls.rejectUnauthorized,
+      ...(ca === undefined ? {} : { ca }),
+    },
+  });
+  const otherAgent = new Agent({ ...timeouts, connect: { timeout: options.timeoutMs } });
+  const staticHeaders = Object.entries(options.headers);
+
+  return {
+    fetchFor(observer?: FetchObserver): FetchLike {
+      return async (input, init) => {
+        const target = input instanceof URL ? input : new URL(input);
+        const sameOrigin = target.origin === origin;
+        const method = (init?.method ?? 'GET').toUpperCase();
+        let headers = init?.headers;
+        if (sameOrigin && staticHeaders.length > 0) {
+          const merged = new Headers(init?.headers);
+          // The transport's own headers (Authorization from an auth provider, Mcp-Session-Id,
+          // MCP-Protocol-Version, Accept) win over configured ones of the same name.
+          for (const [name, value] of staticHeaders) if (!merged.has(name)) merged.set(name, value);
+          headers = merged;
+        }
+        try {
+          // undici's own fetch with its own Agent: one library version end to end (Node 20's
+          // built-in fetch is undici 6). Its Request/Response types are the same at run time.
+          const request = { ...init, headers, dispatcher: sameOrigin ? serverAgent : otherAgent } as unknown as UndiciRequestInit;
+          const response = await undiciFetch(target, request);
+          observer?.onResponse?.(method, response.status);
+          return response as unknown as Response;
+        } catch (error) {
+          observer?.onError?.(method, error);
+          throw error;
+        }
+      };
+    },
+    async close() {
+      await Promise.allSettled([serverAgent.close(), otherAgent.close()]);
+    },
+  };
+}
