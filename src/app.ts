@@ -22,7 +22,8 @@ export interface StartOptions {
   readonly logger: Logger;
 }
 
-export function buildUpstream(server: ResolvedServer, logger: Logger): Upstream {
+/** Builds one upstream; `onClose` collects what must be released at shutdown beside it. */
+export function buildUpstream(server: ResolvedServer, logger: Logger, releases: (() => Promise<void>)[] = []): Upstream {
   const log = logger.child({ upstream: server.name });
   const clientInfo = { name: 'gatehouse', version: VERSION };
   if (server.kind === 'stdio') {
@@ -36,9 +37,11 @@ export function buildUpstream(server: ResolvedServer, logger: Logger): Upstream 
   }
   // Remote servers get one upstream session per client session: the server then sees each
   // client apart, and server-to-client requests come back on the right stream.
+  const linkFactory = createRemoteLinkFactory(server, { logger: log, allowHttp: server.allowHttp });
+  releases.push(() => linkFactory.close());
   return createUpstream({
     name: server.name,
-    linkFactory: createRemoteLinkFactory(server, { logger: log }),
+    linkFactory,
     sharing: 'per-session',
     logger: log,
     clientInfo,
@@ -47,7 +50,12 @@ export function buildUpstream(server: ResolvedServer, logger: Logger): Upstream 
 }
 
 export async function startGatehouse({ config, logger }: StartOptions): Promise<GatehouseApp> {
-  const upstreams = new Map<string, Upstream>(config.servers.map((s) => [s.name, buildUpstream(s, logger)]));
+  const releases: (() => Promise<void>)[] = [];
+  const upstreams = new Map<string, Upstream>(config.servers.map((s) => [s.name, buildUpstream(s, logger, releases)]));
+  const closeUpstreams = async () => {
+    await Promise.all([...upstreams.values()].map((u) => u.close()));
+    await Promise.all(releases.map((r) => r().catch(() => undefined)));
+  };
   // Start every upstream; one that fails to start is logged and retried by its supervisor,
   // the gateway still serves the others.
   await Promise.all(
@@ -68,7 +76,7 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
   try {
     server = await startHttpServer(app, config.listen.host, config.listen.port);
   } catch (err) {
-    await Promise.all([...upstreams.values()].map((u) => u.close()));
+    await closeUpstreams();
     throw err;
   }
 
@@ -83,7 +91,7 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
         const grace = config.shutdownTimeoutMs;
         const stopListening = server.close(grace);
         await gateway.close(grace);
-        await Promise.all([...upstreams.values()].map((u) => u.close()));
+        await closeUpstreams();
         await stopListening;
       })()),
   };

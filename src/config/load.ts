@@ -141,8 +141,10 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument): ResolvedConf
       url: s.url,
       transport: s.transport,
       headers: s.headers,
-      tls: { rejectUnauthorized: s.tls.rejectUnauthorized, ca: s.tls.ca },
+      // A `ca` that is a path is relative to the config file, like every other path in it.
+      tls: { rejectUnauthorized: s.tls.rejectUnauthorized, ca: s.tls.ca && !s.tls.ca.startsWith('-----BEGIN') ? resolve(native.baseDir, s.tls.ca) : s.tls.ca },
       timeoutMs: s.timeout,
+      allowHttp: s.allowHttp,
       oauth: s.oauth
         ? {
             grant: s.oauth.grant,

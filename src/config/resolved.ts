@@ -41,6 +41,8 @@ export interface ResolvedRemoteServer extends ServerCommon {
   readonly headers: Readonly<Record<string, string>>;
   readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string | undefined };
   readonly timeoutMs: number;
+  /** Plain http:// to a non-loopback host is refused unless this is set (or `--allow-http`). */
+  readonly allowHttp: boolean;
   readonly oauth: ResolvedOutboundOAuth | undefined;
 }
 

@@ -54,6 +54,7 @@ export class UpstreamError extends Error {
 
 /** The message to put in a JSON-RPC error for `reason`, naming the upstream whatever made it. */
 export function failureMessage(upstream: string, reason: Error): string {
-  if (reason instanceof UpstreamError) return reason.message;
-  return `upstream "${upstream}" failed: ${reason.message}`;
+  const prefix = `upstream "${upstream}"`;
+  if (reason instanceof UpstreamError || reason.message.startsWith(prefix)) return reason.message;
+  return `${prefix}: ${reason.message}`;
 }

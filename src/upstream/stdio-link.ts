@@ -66,7 +66,7 @@ export function createStdioLinkFactory(server: ResolvedStdioServer, logger: Logg
 }
 
 function definedOnly(options: StdioLinkOptions): Partial<ResolvedStdioLinkOptions> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ResolvedStdioLinkOptions>;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 function spawnStdioLink(server: ResolvedStdioServer, options: ResolvedStdioLinkOptions, log: Logger, handlers: LinkHandlers): Promise<Link> {
@@ -290,6 +290,8 @@ class StdioLink implements Link {
     this.#drainTimer = undefined;
     const rest = this.#stderr.takeRest();
     if (rest !== undefined) this.#onStderrLine(rest, 0, rest.length);
+    // A grandchild that ignored SIGTERM must not keep our pipes (and their descriptors) open.
+    if (this.#hasExited) this.#destroyPipes();
     if (this.#closing !== undefined) {
       this.#fireClose(new UpstreamError('closed', this.#name, 'closed'));
       return;
@@ -335,6 +337,10 @@ class StdioLink implements Link {
     if (!this.#hasExited) this.#log.error({ pid: this.#pid }, 'upstream process did not exit after SIGKILL');
     // Whatever the exit path, onClose has fired once we return.
     this.#finish();
+    this.#destroyPipes();
+  }
+
+  #destroyPipes(): void {
     this.#child.stdout.destroy();
     this.#child.stderr.destroy();
     this.#child.stdin.destroy();

@@ -74,7 +74,7 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
   const hostPort = target.host;
 
   const status = httpStatusOf(error);
-  if (status !== undefined) return httpStatusError(status, shown, error);
+  if (status !== undefined) return describeStatus(status, target, error);
 
   const found = causeCode(error);
   if (found) {
@@ -113,7 +113,9 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
   return new RemoteLinkError('connection-lost', `request to ${shown} failed: ${message}`, { cause: error });
 }
 
-function httpStatusError(status: number, shown: string, cause: unknown): RemoteLinkError {
+/** "HTTP 401 from https://x/mcp: needs credentials (...)". */
+export function describeStatus(status: number, url: string | URL, cause?: unknown): RemoteLinkError {
+  const shown = redactUrl(new URL(url).href);
   let words: string;
   if (status === 401) words = 'needs credentials (set headers or oauth for this server)';
   else if (status === 403) words = 'access denied';
@@ -165,8 +167,11 @@ export function isLegacyServerAnswer(status: number | undefined, body: string | 
   }
 }
 
-/** Failures after which retrying the same connection cannot help. */
-export function isFatal(failure: RemoteLinkError): boolean {
+/**
+ * Whether a failure ends the link: nothing more can get through (refused, TLS, expired
+ * session, credentials). A server error, a 403 or a timeout fails only its own request.
+ */
+export function closesLink(failure: RemoteLinkError): boolean {
   switch (failure.code) {
     case 'connection-refused':
     case 'dns':
@@ -174,11 +179,10 @@ export function isFatal(failure: RemoteLinkError): boolean {
     case 'session-expired':
     case 'insecure-url':
     case 'bad-config':
-    case 'protocol':
     case 'closed':
       return true;
     case 'http-status':
-      return failure.status === 401 || failure.status === 403 || failure.status === 404;
+      return failure.status === 401 || failure.status === 404;
     default:
       return false;
   }

@@ -101,7 +101,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           const request = { ...init, headers, dispatcher: sameOrigin ? serverAgent : otherAgent } as unknown as UndiciRequestInit;
           const response = await undiciFetch(target, request);
           observer?.onResponse?.(method, response.status);
-          return response as unknown as Response;
+          return response;
         } catch (error) {
           observer?.onError?.(method, error);
           throw error;

@@ -1,0 +1,202 @@
+// What the benchmark measures: how to start each target (the gateway, the peers a user
+// would otherwise pick, the upstream served directly) and the MCP URL to load it at.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { freePort, start, stop, waitForHttp, type Proc } from './procs.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+const BENCH = join(ROOT, 'bench');
+const NODE = process.execPath;
+
+export type UpstreamKind = 'raw' | 'sdk';
+
+/** The stdio upstream command (node + args) for each echo variant. */
+export function stdioUpstream(kind: UpstreamKind): { command: string; args: string[] } {
+  return kind === 'raw' ? { command: NODE, args: [join(BENCH, 'echo-server.mjs')] } : { command: NODE, args: [join(BENCH, 'echo-sdk.mjs')] };
+}
+
+export interface Running {
+  readonly key: string;
+  readonly label: string;
+  readonly url: string;
+  readonly proc: Proc;
+  stop(): Promise<void>;
+}
+
+/** The echo upstream served over Streamable HTTP by itself: the "direct" baseline. */
+export async function startDirect(kind: UpstreamKind, key = 'direct'): Promise<Running> {
+  const script = kind === 'raw' ? 'echo-http.mjs' : 'echo-sdk.mjs';
+  const args = kind === 'raw' ? [join(BENCH, script), '--port', '0'] : [join(BENCH, script), '--http', '--port', '0'];
+  const proc = start(key, NODE, args, { cwd: ROOT });
+  const m = await proc.waitForLine(/^listening (\d+)/, 15_000).catch(async (err: unknown) => {
+    await stop(proc);
+    throw err;
+  });
+  return { key, label: `echo over HTTP (${script})`, url: `http://127.0.0.1:${m[1]}/mcp`, proc, stop: () => stop(proc) };
+}
+
+/** How the gateway is run: the build if it is up to date, else the sources through tsx. */
+export type RunnerChoice = 'dist' | 'tsx' | 'build';
+export interface GatewayRunner {
+  readonly args: string[];
+  readonly runner: RunnerChoice;
+  readonly why: string;
+}
+
+/** Where `--runner build` compiles src/ to (git-ignored; dist/ is left alone). */
+export const BENCH_BUILD = join(BENCH, '.build');
+
+/**
+ * `--runner build`: compiles src/ with tsc into bench/.build (a few seconds; emits even if
+ * a file being edited has type errors), so that the build's numbers (RSS above all) can be
+ * had while dist/ is stale, without touching dist/.
+ */
+export function buildForBench(): GatewayRunner {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  rmSync(BENCH_BUILD, { recursive: true, force: true });
+  const r = spawnSync(NODE, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BENCH_BUILD, '--sourceMap', 'false', '--incremental', 'false'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  const cli = join(BENCH_BUILD, 'cli.js');
+  if (!existsSync(cli)) throw new Error(`tsc emitted no cli.js: ${(r.stdout + r.stderr).trim().split('\n').slice(-3).join(' | ')}`);
+  const errors = r.status === 0 ? '' : ` (tsc reported type errors: ${(r.stdout + r.stderr).trim().split('\n')[0] ?? ''})`;
+  return { args: [cli], runner: 'build', why: `src/ compiled into bench/.build${errors}` };
+}
+
+export function gatewayRunner(force?: RunnerChoice): GatewayRunner {
+  const dist = join(ROOT, 'dist', 'cli.js');
+  const src = join(ROOT, 'src');
+  if (force === 'build') return buildForBench();
+  if (force === 'tsx') return { args: ['--import', 'tsx', join(src, 'cli.ts')], runner: 'tsx', why: '--runner tsx' };
+  if (force === 'dist') {
+    if (!existsSync(dist)) throw new Error('--runner dist: there is no dist/cli.js (npm run build)');
+    return { args: [dist], runner: 'dist', why: '--runner dist' };
+  }
+  if (existsSync(dist)) {
+    const d = newest(join(ROOT, 'dist'), '.js');
+    const s = newest(src, '.ts');
+    if (d >= s) return { args: [dist], runner: 'dist', why: 'dist/ is newer than src/' };
+    return { args: ['--import', 'tsx', join(src, 'cli.ts')], runner: 'tsx', why: 'src/ changed after the last build' };
+  }
+  return { args: ['--import', 'tsx', join(src, 'cli.ts')], runner: 'tsx', why: 'no dist/ (run npm run build to bench the build)' };
+}
+
+function newest(dir: string, ext: string): number {
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) max = Math.max(max, newest(p, ext));
+    else if (entry.name.endsWith(ext)) max = Math.max(max, statSync(p).mtimeMs);
+  }
+  return max;
+}
+
+let tmpRoot: string | undefined;
+function tmp(): string {
+  tmpRoot ??= mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  return tmpRoot;
+}
+export function tmpDirUsed(): string | undefined {
+  return tmpRoot;
+}
+
+const yamlString = (s: string) => JSON.stringify(s);
+
+/** The gateway in front of one server named `echo`: a stdio child or a remote URL. */
+let chosenRunner: GatewayRunner | undefined;
+/** Decides once how the gateway runs (`--runner`; auto when undefined) and returns it. */
+export function chooseGatewayRunner(force: RunnerChoice | undefined): GatewayRunner {
+  chosenRunner = gatewayRunner(force);
+  return chosenRunner;
+}
+
+export async function startGateway(upstream: { command: string; args: string[] } | { url: string }, key = 'gateway'): Promise<Running> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmp(), 'gw-'));
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const server =
+    'url' in upstream
+      ? `    url: ${yamlString(upstream.url)}\n`
+      : `    command: ${yamlString(upstream.command)}\n    args: [${upstream.args.map(yamlString).join(', ')}]\n`;
+  const config =
+    `# written by bench/targets.ts\n` +
+    `listen: 127.0.0.1:${port}\n` +
+    `dataDir: ${yamlString(join(dir, 'data'))}\n` +
+    `store: memory\n` +
+    `auth: { mode: none }\n` +
+    `log: { level: warn }\n` +
+    `servers:\n  echo:\n${server}`;
+  const file = join(dir, 'gatehouse.yaml');
+  writeFileSync(file, config);
+  const runner = chosenRunner ?? gatewayRunner();
+  // cwd stays the package root: `--import tsx` resolves tsx from there.
+  const proc = start(key, NODE, [...runner.args, 'serve', '--config', file], { cwd: ROOT });
+  try {
+    await waitForHttp(proc, `http://127.0.0.1:${port}/readyz`, (s) => s === 200, 30_000);
+  } catch (err) {
+    await stop(proc);
+    throw err;
+  }
+  return { key, label: `gatehouse (${runner.runner})`, url: `http://127.0.0.1:${port}/echo/mcp`, proc, stop: () => stop(proc) };
+}
+
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** `supergateway --stateful` (stdio -> Streamable HTTP; one child per session). */
+export async function startSupergateway(kind: UpstreamKind, key = 'supergateway'): Promise<Running> {
+  const port = await freePort();
+  const up = stdioUpstream(kind);
+  const bin = join(ROOT, 'node_modules', 'supergateway', 'dist', 'index.js');
+  if (!existsSync(bin)) throw new Error('supergateway is not installed (npm install -D supergateway)');
+  const proc = start(
+    key,
+    NODE,
+    [
+      // supergateway has no listen-address option: keep it on loopback.
+      '--import',
+      pathToFileURL(join(BENCH, 'loopback-only.mjs')).href,
+      bin,
+      '--stdio',
+      [up.command, ...up.args].map(shellQuote).join(' '),
+      '--outputTransport',
+      'streamableHttp',
+      '--stateful',
+      '--port',
+      String(port),
+      '--logLevel',
+      'none',
+      '--healthEndpoint',
+      '/healthz',
+    ],
+    { cwd: ROOT },
+  );
+  try {
+    await waitForHttp(proc, `http://127.0.0.1:${port}/healthz`, (s) => s === 200, 30_000);
+  } catch (err) {
+    await stop(proc);
+    throw err;
+  }
+  return { key, label: 'supergateway --stateful', url: `http://127.0.0.1:${port}/mcp`, proc, stop: () => stop(proc) };
+}
+
+/** punkpeye's `mcp-proxy` (stdio -> Streamable HTTP + SSE; one shared child). */
+export async function startMcpProxy(kind: UpstreamKind, key = 'mcp-proxy'): Promise<Running> {
+  const port = await freePort();
+  const up = stdioUpstream(kind);
+  const bin = join(ROOT, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
+  if (!existsSync(bin)) throw new Error('mcp-proxy is not installed (npm install -D mcp-proxy)');
+  const proc = start(key, NODE, [bin, '--host', '127.0.0.1', '--port', String(port), '--', up.command, ...up.args], { cwd: ROOT });
+  try {
+    // Any HTTP answer on the stream endpoint means it listens (GET without a session: 4xx).
+    await waitForHttp(proc, `http://127.0.0.1:${port}/mcp`, () => true, 30_000);
+  } catch (err) {
+    await stop(proc);
+    throw err;
+  }
+  return { key, label: 'mcp-proxy', url: `http://127.0.0.1:${port}/mcp`, proc, stop: () => stop(proc) };
+}

@@ -1,0 +1,91 @@
+import { SdkErrorCode, SdkHttpError, SseError, UnauthorizedError } from '@modelcontextprotocol/client';
+import { describe, expect, it } from 'vitest';
+
+import { closesLink, describeFailure, describeStatus, httpStatusOf, isLegacyServerAnswer, RemoteLinkError } from './errors.js';
+
+const URL_ = 'https://mcp.example.com/mcp';
+
+function fetchFailed(code: string, message = code): Error {
+  return new TypeError('fetch failed', { cause: Object.assign(new Error(message), { code }) });
+}
+
+describe('describeFailure', () => {
+  it('says what went wrong on the network, in words', () => {
+    expect(describeFailure(fetchFailed('ECONNREFUSED'), URL_, 5000).message).toBe(
+      'connection refused by mcp.example.com (https://mcp.example.com/mcp): is the server running?',
+    );
+    expect(describeFailure(fetchFailed('ENOTFOUND'), URL_, 5000)).toMatchObject({ code: 'dns', message: 'cannot resolve host name mcp.example.com (https://mcp.example.com/mcp)' });
+    expect(describeFailure(fetchFailed('UND_ERR_HEADERS_TIMEOUT'), URL_, 5000)).toMatchObject({
+      code: 'timeout',
+      message: 'no response from https://mcp.example.com/mcp within 5000 ms',
+    });
+    expect(describeFailure(fetchFailed('UND_ERR_CONNECT_TIMEOUT'), URL_, 5000).message).toBe('no connection to mcp.example.com within 5000 ms (https://mcp.example.com/mcp)');
+    expect(describeFailure(fetchFailed('UND_ERR_SOCKET', 'other side closed'), URL_, 5000).code).toBe('connection-lost');
+  });
+
+  it('names TLS problems and how to fix them', () => {
+    const selfSigned = describeFailure(fetchFailed('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), URL_, 5000);
+    expect(selfSigned.code).toBe('tls');
+    expect(selfSigned.message).toBe(
+      'TLS error talking to mcp.example.com: self-signed certificate; set tls.ca to the server certificate or its CA, or tls.rejectUnauthorized: false for testing',
+    );
+    expect(describeFailure(fetchFailed('ERR_TLS_CERT_ALTNAME_INVALID'), URL_, 5000).message).toContain('certificate is not valid for this host name');
+    expect(describeFailure(fetchFailed('ERR_SSL_WRONG_VERSION_NUMBER'), URL_, 5000).message).toContain('is the server really speaking https');
+  });
+
+  it('reads the HTTP status off the SDK errors', () => {
+    const e401 = new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, 'Error POSTing to endpoint: nope', { status: 401, statusText: 'Unauthorized' });
+    expect(describeFailure(e401, URL_, 5000)).toMatchObject({
+      code: 'http-status',
+      status: 401,
+      message: 'HTTP 401 from https://mcp.example.com/mcp: needs credentials (set headers or oauth for this server)',
+    });
+    expect(httpStatusOf(new UnauthorizedError())).toBe(401);
+    expect(httpStatusOf(new Error('Error POSTing to endpoint (HTTP 404): Not Found'))).toBe(404);
+    expect(httpStatusOf(new SseError(403, 'Non-200 status code (403)', new Event('error') as never))).toBe(403);
+    expect(httpStatusOf(new SseError(undefined, 'stream ended', new Event('error') as never))).toBeUndefined();
+    expect(describeStatus(502, URL_).message).toBe('HTTP 502 from https://mcp.example.com/mcp: server error');
+  });
+
+  it('walks AggregateError (IPv4 and IPv6 both refused)', () => {
+    const both = new TypeError('fetch failed', {
+      cause: new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:80'), { code: 'ECONNREFUSED' })], 'all failed'),
+    });
+    expect(describeFailure(both, 'http://localhost/mcp', 1000).code).toBe('connection-refused');
+  });
+
+  it('redacts secret query parameters', () => {
+    expect(describeFailure(fetchFailed('ECONNREFUSED'), 'https://h.example/mcp?api_key=s3cret', 1).message).not.toContain('s3cret');
+  });
+});
+
+describe('isLegacyServerAnswer (MCP backwards compatibility)', () => {
+  it('falls back on 400, 404 or 405 without a JSON-RPC error body', () => {
+    expect(isLegacyServerAnswer(404, '<pre>Cannot POST /sse</pre>')).toBe(true);
+    expect(isLegacyServerAnswer(405, '')).toBe(true);
+    expect(isLegacyServerAnswer(400, undefined)).toBe(true);
+    expect(isLegacyServerAnswer(400, '{"error":"bad"}')).toBe(true);
+  });
+
+  it('stays on Streamable HTTP for a JSON-RPC error body, credentials, server errors and network errors', () => {
+    expect(isLegacyServerAnswer(400, '{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Unsupported protocol version"}}')).toBe(false);
+    expect(isLegacyServerAnswer(401, '')).toBe(false);
+    expect(isLegacyServerAnswer(403, '')).toBe(false);
+    expect(isLegacyServerAnswer(500, '')).toBe(false);
+    expect(isLegacyServerAnswer(undefined, undefined)).toBe(false);
+  });
+});
+
+describe('closesLink', () => {
+  it('ends the link when nothing more can get through', () => {
+    for (const code of ['connection-refused', 'dns', 'tls', 'session-expired'] as const) expect(closesLink(new RemoteLinkError(code, ''))).toBe(true);
+    expect(closesLink(new RemoteLinkError('http-status', '', { status: 401 }))).toBe(true);
+  });
+
+  it('fails only the request on server errors, 403 and timeouts', () => {
+    expect(closesLink(new RemoteLinkError('http-status', '', { status: 500 }))).toBe(false);
+    expect(closesLink(new RemoteLinkError('http-status', '', { status: 403 }))).toBe(false);
+    expect(closesLink(new RemoteLinkError('timeout', ''))).toBe(false);
+    expect(closesLink(new RemoteLinkError('connection-lost', ''))).toBe(false);
+  });
+});

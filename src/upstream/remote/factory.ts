@@ -1,0 +1,75 @@
+import type { AuthProvider, OAuthClientProvider } from '@modelcontextprotocol/client';
+
+import type { ResolvedRemoteServer } from '../../config/resolved.js';
+import { redactUrl, type Logger } from '../../observability/index.js';
+import type { Link, LinkFactory, LinkHandlers } from '../types.js';
+import { createHttpClient } from './http-client.js';
+import { RemoteLink, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
+import { checkRemoteUrl } from './url-policy.js';
+
+export interface RemoteLinkFactoryOptions {
+  readonly logger: Logger;
+  /** `--allow-http`: plain http to hosts other than this machine. Off by default. */
+  readonly allowHttp?: boolean;
+  /** Outbound credentials (the outbound OAuth client, or a static bearer token source). */
+  readonly authProvider?: OAuthClientProvider | AuthProvider;
+}
+
+/** A LinkFactory for one remote server, which remembers what it learned about the server. */
+export interface RemoteLinkFactory extends LinkFactory {
+  /**
+   * The transport in use for this server: as configured, or (transport: auto) the one the
+   * last successful link found; `undefined` until then.
+   */
+  readonly detectedTransport: RemoteTransportKind | undefined;
+  /** Releases the connection pools. Links already made keep working until closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Links to one remote MCP server (`kind: 'remote'`). Checks the URL (https, or loopback, or
+ * `allowHttp`), the headers and `tls.ca` at once, and throws a RemoteLinkError on a problem.
+ * Each call of the result opens one new connection: one Streamable HTTP session or one
+ * legacy SSE stream.
+ */
+export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: RemoteLinkFactoryOptions): RemoteLinkFactory {
+  const url = checkRemoteUrl(server.url, { allowHttp: options.allowHttp });
+  const http = createHttpClient({ url, headers: server.headers, tls: server.tls, timeoutMs: server.timeoutMs });
+  const logger = options.logger.child({ upstream: server.name });
+  const ctx: RemoteLinkContext = { name: server.name, url, timeoutMs: server.timeoutMs, http, logger, authProvider: options.authProvider };
+  const auto = server.transport === 'auto';
+
+  // transport: auto remembers the answer so that later links do not probe again. Only the
+  // legacy answer saves anything (a Streamable HTTP probe is the first POST anyway); a link
+  // that fails before the server accepted anything forgets it, so the next one asks afresh.
+  let detected: RemoteTransportKind | undefined = auto ? undefined : server.transport;
+  const events: RemoteLinkEvents = {
+    delivered(kind) {
+      if (auto && detected !== kind) {
+        logger.info({ transport: kind, url: redactUrl(url.href) }, 'remote server transport detected');
+        detected = kind;
+      }
+    },
+    failedEarly() {
+      if (auto) detected = undefined;
+    },
+  };
+
+  const factory = async (handlers: LinkHandlers): Promise<Link> => {
+    if (!auto) return RemoteLink.open(ctx, handlers, server.transport, events);
+    if (detected === 'sse') {
+      try {
+        return await RemoteLink.open(ctx, handlers, 'sse', events);
+      } catch (error) {
+        logger.info({ reason: error instanceof Error ? error.message : String(error) }, 'legacy SSE failed this time; probing the transport again');
+        detected = undefined;
+      }
+    }
+    return RemoteLink.open(ctx, handlers, detected === 'streamable-http' ? 'streamable-http' : 'probe', events);
+  };
+
+  return Object.defineProperties(factory, {
+    detectedTransport: { get: () => detected, enumerable: true },
+    close: { value: () => http.close(), enumerable: true },
+  }) as RemoteLinkFactory;
+}

@@ -1,0 +1,147 @@
+// The gateway end to end: real upstreams (our conformance fixture over stdio and over
+// Streamable HTTP, and the npm reference server), the official SDK v2 client in both
+// eras, over Streamable HTTP and legacy SSE, one server and the aggregate.
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Transport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEverythingHttp, type EverythingHttpServer } from './fixtures/everything-server.js';
+import { everythingStdio, REFERENCE_EVERYTHING, startTestGateway } from './helpers/gateway.js';
+
+type Era = 'legacy' | 'modern';
+
+async function connect(transport: Transport, era: Era = 'legacy'): Promise<Client> {
+  const client = new Client(
+    { name: 'gatehouse-e2e', version: '1.0.0' },
+    {
+      capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } },
+      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+    },
+  );
+  client.setRequestHandler('sampling/createMessage', () => ({
+    role: 'assistant',
+    content: { type: 'text', text: 'Paris' },
+    model: 'test-model',
+    stopReason: 'endTurn',
+  }));
+  client.setRequestHandler('elicitation/create', () => ({ action: 'accept', content: { username: 'ada', email: 'ada@example.com' } }));
+  await client.connect(transport);
+  return client;
+}
+
+let gw: Awaited<ReturnType<typeof startTestGateway>>;
+let remote: EverythingHttpServer;
+
+beforeAll(async () => {
+  remote = await startEverythingHttp(0);
+  gw = await startTestGateway({
+    servers: {
+      fixture: everythingStdio(),
+      alone: everythingStdio({ sharing: 'per-session' }),
+      remote: { url: remote.url, transport: 'streamable-http' },
+      reference: { command: process.execPath, args: [REFERENCE_EVERYTHING, 'stdio'], tools: { block: ['trigger-long-running-operation'] } },
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await remote?.close();
+});
+
+async function exercise(client: Client, prefix = ''): Promise<void> {
+  const { tools } = await client.listTools();
+  expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining([`${prefix}test_simple_text`, `${prefix}test_sampling`]));
+  const simple = await client.callTool({ name: `${prefix}test_simple_text`, arguments: {} });
+  expect(simple.content).toEqual([{ type: 'text', text: 'This is a simple text response for testing.' }]);
+  // A server-to-client request (sampling) travels back to this client and its answer upstream.
+  const sampled = await client.callTool({ name: `${prefix}test_sampling`, arguments: { prompt: 'Capital of France?' } });
+  expect(sampled.content).toEqual([{ type: 'text', text: 'LLM response: Paris' }]);
+  const resource = await client.readResource({ uri: 'test://static-text' });
+  expect(resource.contents[0]).toMatchObject({ uri: 'test://static-text' });
+  const prompt = await client.getPrompt({ name: `${prefix}test_simple_prompt` });
+  expect(prompt.messages.length).toBeGreaterThan(0);
+}
+
+describe('one server over Streamable HTTP (2025 sessions)', () => {
+  for (const name of ['fixture', 'alone', 'remote']) {
+    it(`serves ${name} faithfully`, async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(`${gw.base}/${name}/mcp`));
+      const client = await connect(transport);
+      try {
+        expect(transport.sessionId).toEqual(expect.any(String));
+        await exercise(client);
+        // Progress notifications reach the caller with its own token.
+        const progress: number[] = [];
+        await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, { onprogress: (p) => progress.push(p.progress) });
+        expect(progress.length).toBeGreaterThan(0);
+      } finally {
+        await transport.terminateSession().catch(() => undefined);
+        await client.close();
+      }
+    });
+  }
+});
+
+describe('the stateless revision (2026-07-28)', () => {
+  for (const name of ['fixture', 'remote']) {
+    it(`serves a 2026 client on ${name}`, async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(`${gw.base}/${name}/mcp`));
+      const client = await connect(transport, 'modern');
+      try {
+        expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+        expect(transport.sessionId).toBeUndefined();
+        await exercise(client);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+});
+
+describe('legacy HTTP+SSE', () => {
+  it('serves an SSE client', async () => {
+    const transport = new SSEClientTransport(new URL(`${gw.base}/fixture/sse`));
+    const client = await connect(transport);
+    try {
+      await exercise(client);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('the aggregate endpoint', () => {
+  it('merges every server with server__tool names and routes calls', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${gw.base}/mcp`));
+    const client = await connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      const names = tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(['fixture__test_simple_text', 'remote__test_simple_text', 'reference__echo']));
+      expect(names).not.toContain('reference__trigger-long-running-operation');
+      const echo = await client.callTool({ name: 'reference__echo', arguments: { message: 'hi' } });
+      expect(JSON.stringify(echo.content)).toContain('hi');
+      const sampled = await client.callTool({ name: 'remote__test_sampling', arguments: { prompt: 'Capital of France?' } });
+      expect(sampled.content).toEqual([{ type: 'text', text: 'LLM response: Paris' }]);
+      const prompts = await client.listPrompts();
+      expect(prompts.prompts.map((p) => p.name)).toContain('fixture__test_simple_prompt');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('tool filters', () => {
+  it('hide a blocked tool and refuse to call it', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${gw.base}/reference/mcp`));
+    const client = await connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toContain('echo');
+      expect(tools.map((t) => t.name)).not.toContain('trigger-long-running-operation');
+      await expect(client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 1 } })).rejects.toThrow(/Unknown tool/);
+    } finally {
+      await client.close();
+    }
+  });
+});
