@@ -56,14 +56,17 @@ export function start(name: string, command: string, args: readonly string[], op
   };
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
+  /** The first stdout lines, so that a late waitForLine still sees them. */
+  const early: string[] = [];
   child.stdout.on('data', (s: string) => {
     keep(s);
-    if (lineWaiters.length === 0) return;
+    if (lineWaiters.length === 0 && early.length >= 50) return;
     stdoutBuf = (stdoutBuf + s).slice(-65536);
     let nl;
     while ((nl = stdoutBuf.indexOf('\n')) !== -1) {
       const line = stdoutBuf.slice(0, nl);
       stdoutBuf = stdoutBuf.slice(nl + 1);
+      if (early.length < 50) early.push(line);
       for (let i = lineWaiters.length - 1; i >= 0; i--) {
         const m = line.match(lineWaiters[i]!.re);
         if (m) {
@@ -94,6 +97,13 @@ export function start(name: string, command: string, args: readonly string[], op
     hasExited: () => exitedFlag,
     waitForLine(re, timeoutMs) {
       return new Promise((resolve, reject) => {
+        for (const line of early) {
+          const m = line.match(re);
+          if (m) {
+            resolve(m);
+            return;
+          }
+        }
         const timer = setTimeout(() => reject(new Error(`${name}: no "${re.source}" on stdout within ${timeoutMs} ms`)), timeoutMs);
         lineWaiters.push({
           re,

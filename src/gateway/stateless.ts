@@ -1,3 +1,4 @@
+import { randomToken } from '../crypto/index.js';
 import {
   ErrorCode,
   errorResponse,
@@ -17,17 +18,47 @@ import { SSE_HEADERS, SseStream } from './sse.js';
 
 // 2026-07-28 (stateless) requests: every POST stands alone, carrying protocol version and
 // client capabilities in params._meta (basic/index "Per-request protocol fields"). Upstreams
-// that speak only the 2025 revisions are served over one session that the gateway holds.
+// that speak only the 2025 revisions are served over sessions the gateway holds, and their
+// server-to-client requests become `input_required` results (basic/patterns/mrtr).
 
 /** Methods that 2026-07-28 removed; a modern client gets 404 + -32601 for them. */
 const REMOVED_METHODS = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
+/** Only these may answer `input_required` (basic/patterns/mrtr). */
+const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+/** Server-to-client requests and the client capability each needs. */
+const INPUT_KINDS: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 const ENVELOPE_KEYS = [META.protocolVersion, META.clientInfo, META.clientCapabilities, META.logLevel];
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+/** Held upstream sessions; calls that may ask the client for input get one to themselves. */
+const POOL_LIMIT = 16;
+/** How long an `input_required` waits for the client's retry before the upstream call is abandoned. */
+const CONTINUATION_TTL_MS = 10 * 60_000;
 
-interface InFlight {
-  readonly exchange: PostExchange;
-  readonly originalId: JsonRpcId;
-  readonly logLevel: number | undefined;
+interface Flight {
+  readonly innerId: string;
+  readonly method: string;
+  readonly member: PoolMember;
+  readonly capabilities: Record<string, unknown>;
+  exchange: PostExchange;
+  /** The downstream id currently waiting: the original request's, then each retry's. */
+  downstreamId: JsonRpcId;
+  logLevel: number | undefined;
+  /** Server requests sent to the client as inputRequests, by key. */
+  readonly asked: Map<string, JsonRpcId>;
+  /** Server requests that arrived while the client was away, to ask on its next retry. */
+  readonly queued: { key: string; request: JsonRpcRequest }[];
+  /** Set while an input_required answer is out and the retry has not come. */
+  state: string | undefined;
+  expiry: NodeJS.Timeout | undefined;
+  /** The upstream finished while the client was away; the retry gets this. */
+  final: JsonRpcResponse | undefined;
+}
+
+interface PoolMember {
+  readonly dispatcher: Promise<Dispatcher>;
+  /** In-flight calls that may ask for input; a member with one is not shared with another. */
+  interactive: number;
+  dead: boolean;
 }
 
 interface Listener {
@@ -40,10 +71,12 @@ export class StatelessEndpoint {
   readonly #open: (sink: DownstreamSink) => Promise<Dispatcher>;
   readonly #logger: Logger;
   readonly #keepAliveMs: number | undefined;
-  #dispatcher: Promise<Dispatcher> | undefined;
+  readonly #pool: PoolMember[] = [];
   #nextId = 0;
   #nextStream = 0;
-  readonly #inFlight = new Map<JsonRpcId, InFlight>();
+  #nextKey = 0;
+  readonly #flights = new Map<string, Flight>();
+  readonly #continuations = new Map<string, Flight>();
   readonly #listeners = new Set<Listener>();
 
   constructor(open: (sink: DownstreamSink) => Promise<Dispatcher>, logger: Logger, keepAliveMs?: number) {
@@ -52,19 +85,25 @@ export class StatelessEndpoint {
     this.#keepAliveMs = keepAliveMs;
   }
 
-  #getDispatcher(): Promise<Dispatcher> {
-    if (!this.#dispatcher) {
-      const sink: DownstreamSink = {
-        deliver: (m, related) => this.#deliver(m, related),
-        closed: () => {
-          // The held upstream session ended; the next request opens a new one.
-          this.#dispatcher = undefined;
-        },
-      };
-      this.#dispatcher = this.#open(sink);
-      this.#dispatcher.catch(() => (this.#dispatcher = undefined));
-    }
-    return this.#dispatcher;
+  /** A held session: a free one for calls that may ask for input, any live one otherwise. */
+  #member(interactive: boolean): PoolMember {
+    const live = this.#pool.filter((m) => !m.dead);
+    const free = live.find((m) => m.interactive === 0);
+    if (free && (interactive || live.length)) return free;
+    if (!interactive && live.length) return live[0]!;
+    if (live.length >= POOL_LIMIT) return live.reduce((a, b) => (b.interactive < a.interactive ? b : a));
+    const member: PoolMember = { dispatcher: undefined as unknown as Promise<Dispatcher>, interactive: 0, dead: false };
+    const sink: DownstreamSink = {
+      deliver: (m, related) => this.#deliver(member, m, related),
+      closed: () => {
+        // The held upstream session ended; later requests open another.
+        member.dead = true;
+      },
+    };
+    (member as { dispatcher: Promise<Dispatcher> }).dispatcher = this.#open(sink);
+    member.dispatcher.catch(() => (member.dead = true));
+    this.#pool.push(member);
+    return member;
   }
 
   async handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: Request }): Promise<Response> {
@@ -76,8 +115,8 @@ export class StatelessEndpoint {
     );
     if (missing.length) return jsonRpcHttpError(400, ErrorCode.InvalidParams, `Invalid params: missing or malformed _meta ${missing.join(', ')}`, id);
     if (version !== MODERN_PROTOCOL_VERSION) {
-      return new Response(
-        JSON.stringify({
+      return json(
+        {
           jsonrpc: '2.0',
           id,
           error: {
@@ -85,8 +124,8 @@ export class StatelessEndpoint {
             message: `Unsupported protocol version: ${String(version)}`,
             data: { supported: [MODERN_PROTOCOL_VERSION], requested: version },
           },
-        }),
-        { status: 400, headers: { 'content-type': 'application/json' } },
+        },
+        400,
       );
     }
     const headerVersion = call.request.headers.get('mcp-protocol-version');
@@ -99,51 +138,140 @@ export class StatelessEndpoint {
       return jsonRpcHttpError(404, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, message.id);
     }
 
+    const retryState = message.params?.requestState;
+    if (typeof retryState === 'string' && MRTR_METHODS.has(message.method)) return this.#retry(message, retryState, call.request);
+
+    const interactive = MRTR_METHODS.has(message.method);
+    const member = this.#member(interactive);
     let dispatcher: Dispatcher;
     try {
-      dispatcher = await this.#getDispatcher();
+      dispatcher = await member.dispatcher;
     } catch (err) {
       return json(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
     }
-
     if (message.method === 'server/discover') return json({ jsonrpc: '2.0', id: message.id, result: discoverResult(dispatcher) });
     if (message.method === 'subscriptions/listen') return this.#listen(message, dispatcher);
 
-    const levelName = meta[META.logLevel];
-    const logLevel = typeof levelName === 'string' && LOG_LEVELS.includes(levelName) ? LOG_LEVELS.indexOf(levelName) : undefined;
     const innerId = `s${++this.#nextId}`;
-    const exchange = new PostExchange({
-      ids: [message.id],
-      sseAllowed: accepts(call.request, 'text/event-stream'),
+    const flight: Flight = {
+      innerId,
+      method: message.method,
+      member,
+      capabilities: meta[META.clientCapabilities] as Record<string, unknown>,
+      exchange: this.#exchange(message.id, call.request),
+      downstreamId: message.id,
+      logLevel: logLevelOf(meta),
+      asked: new Map(),
+      queued: [],
+      state: undefined,
+      expiry: undefined,
+      final: undefined,
+    };
+    this.#flights.set(innerId, flight);
+    if (interactive) member.interactive++;
+    const params: Record<string, unknown> = { ...message.params, _meta: stripEnvelope(meta) };
+    if (Object.keys(params._meta as object).length === 0) delete params._meta;
+    void dispatcher.request({ jsonrpc: '2.0', id: innerId, method: message.method, params }).then((reply) => this.#finish(flight, reply));
+    return flight.exchange.response;
+  }
+
+  #exchange(id: JsonRpcId, request: Request): PostExchange {
+    return new PostExchange({
+      ids: [id],
+      sseAllowed: accepts(request, 'text/event-stream'),
       batch: false,
       headers: {},
       newStream: () => new StreamLog(++this.#nextStream, 64),
       keepAliveMs: this.#keepAliveMs,
     });
-    this.#inFlight.set(innerId, { exchange, originalId: message.id, logLevel });
-    const params: Record<string, unknown> = { ...message.params, _meta: stripEnvelope(meta) };
-    if (Object.keys(params._meta as object).length === 0) delete params._meta;
-    const inner: JsonRpcRequest = { jsonrpc: '2.0', id: innerId, method: message.method, params };
-    void dispatcher.request(inner).then((reply) => {
-      this.#inFlight.delete(innerId);
-      exchange.reply(toModernReply(reply, message.id, message.method));
-    });
-    return exchange.response;
   }
 
-  /** Upstream notifications and server requests for the held session. */
-  #deliver(message: JsonRpcMessage, related: JsonRpcId | undefined): void {
-    if (!('method' in message)) return;
-    if ('id' in message && message.id !== undefined) {
-      // 2026 has no server-to-client requests; bridging them to input_required results is not built yet.
-      void this.#dispatcher?.then((d) =>
-        d.respond(errorResponse(message.id, ErrorCode.InternalError, 'the 2026-07-28 client cannot be asked (input_required bridging is not supported yet)')),
-      );
+  #finish(flight: Flight, reply: JsonRpcResponse): void {
+    if (flight.state !== undefined) {
+      flight.final = reply;
       return;
     }
-    const flight = related !== undefined ? this.#inFlight.get(related) : undefined;
+    this.#flights.delete(flight.innerId);
+    if (MRTR_METHODS.has(flight.method)) flight.member.interactive--;
+    flight.exchange.reply(toModernReply(reply, flight.downstreamId, flight.method));
+  }
+
+  /** The client's retry after input_required: answer the upstream's requests and wait on. */
+  async #retry(message: JsonRpcRequest, state: string, request: Request): Promise<Response> {
+    const flight = this.#continuations.get(state);
+    if (!flight || flight.method !== message.method) {
+      return json(errorResponse(message.id, ErrorCode.InvalidParams, 'Invalid params: unknown or expired requestState'));
+    }
+    this.#continuations.delete(state);
+    if (flight.expiry) clearTimeout(flight.expiry);
+    flight.state = undefined;
+    flight.downstreamId = message.id;
+    flight.logLevel = logLevelOf((message.params?._meta ?? {}) as Record<string, unknown>);
+    flight.exchange = this.#exchange(message.id, request);
+    const dispatcher = await flight.member.dispatcher;
+    const responses = (message.params?.inputResponses ?? {}) as Record<string, unknown>;
+    for (const [key, serverId] of flight.asked) {
+      const result = responses[key];
+      flight.asked.delete(key);
+      dispatcher.respond(
+        result && typeof result === 'object'
+          ? { jsonrpc: '2.0', id: serverId, result: result as Record<string, unknown> }
+          : errorResponse(serverId, ErrorCode.InternalError, 'the client gave no answer to this request'),
+      );
+    }
+    if (flight.final) this.#finish(flight, flight.final);
+    else if (flight.queued.length) this.#askClient(flight, flight.queued.splice(0));
+    return flight.exchange.response;
+  }
+
+  /** Ends the current answer with input_required, carrying the upstream's requests. */
+  #askClient(flight: Flight, items: { key: string; request: JsonRpcRequest }[]): void {
+    const state = randomToken(24);
+    flight.state = state;
+    const inputRequests: Record<string, unknown> = {};
+    for (const { key, request } of items) {
+      flight.asked.set(key, request.id);
+      inputRequests[key] = request.params === undefined ? { method: request.method } : { method: request.method, params: request.params };
+    }
+    this.#continuations.set(state, flight);
+    flight.expiry = setTimeout(() => void this.#abandon(flight, state), CONTINUATION_TTL_MS);
+    flight.expiry.unref();
+    flight.exchange.reply({ jsonrpc: '2.0', id: flight.downstreamId, result: { resultType: 'input_required', inputRequests, requestState: state } });
+  }
+
+  async #abandon(flight: Flight, state: string): Promise<void> {
+    if (!this.#continuations.delete(state)) return;
+    this.#flights.delete(flight.innerId);
+    if (MRTR_METHODS.has(flight.method)) flight.member.interactive--;
+    const dispatcher = await flight.member.dispatcher;
+    for (const serverId of flight.asked.values()) dispatcher.respond(errorResponse(serverId, ErrorCode.InternalError, 'the client did not come back'));
+    dispatcher.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: flight.innerId, reason: 'client did not retry' } });
+  }
+
+  /** Upstream notifications and server requests for a held session. */
+  #deliver(member: PoolMember, message: JsonRpcMessage, related: JsonRpcId | undefined): void {
+    if (!('method' in message)) return;
+    const flight = related !== undefined ? this.#flights.get(String(related)) : undefined;
+    if ('id' in message && message.id !== undefined && message.id !== null) {
+      const request = message as JsonRpcRequest;
+      const capability = INPUT_KINDS[request.method];
+      const refuse = (why: string) =>
+        void member.dispatcher.then((d) => d.respond(errorResponse(request.id, ErrorCode.InternalError, why)));
+      if (!flight || !capability || !MRTR_METHODS.has(flight.method)) {
+        refuse(`a 2026-07-28 client can be asked only during tools/call, prompts/get or resources/read (${request.method})`);
+        return;
+      }
+      if (!(capability in flight.capabilities)) {
+        refuse(`the client did not declare the ${capability} capability`);
+        return;
+      }
+      const item = { key: `input-${++this.#nextKey}`, request };
+      if (flight.state !== undefined) flight.queued.push(item);
+      else this.#askClient(flight, [item]);
+      return;
+    }
     if (message.method === 'notifications/progress' || message.method === 'notifications/message') {
-      if (!flight) return;
+      if (!flight || flight.state !== undefined) return;
       if (message.method === 'notifications/message') {
         // Log lines only for requests that asked for them, at or above their level.
         const level = LOG_LEVELS.indexOf(String(message.params?.level));
@@ -168,9 +296,10 @@ export class StatelessEndpoint {
   #listen(request: JsonRpcRequest, dispatcher: Dispatcher): Response {
     const caps = dispatcher.initializeResult.capabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;
     const asked = (request.params?.notifications ?? {}) as Record<string, unknown>;
-    const uris = Array.isArray(asked.resourceSubscriptions) && caps.resources?.subscribe
-      ? asked.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
-      : [];
+    const uris =
+      Array.isArray(asked.resourceSubscriptions) && caps.resources?.subscribe
+        ? asked.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
+        : [];
     const wants = {
       tools: asked.toolsListChanged === true && Boolean(caps.tools?.listChanged),
       prompts: asked.promptsListChanged === true && Boolean(caps.prompts?.listChanged),
@@ -207,9 +336,20 @@ export class StatelessEndpoint {
 
   async close(): Promise<void> {
     for (const l of this.#listeners) l.log.outlet?.close();
-    const d = await this.#dispatcher?.catch(() => undefined);
-    await d?.close();
+    for (const f of this.#continuations.values()) if (f.expiry) clearTimeout(f.expiry);
+    this.#continuations.clear();
+    await Promise.all(
+      this.#pool.map(async (m) => {
+        const d = await m.dispatcher.catch(() => undefined);
+        await d?.close();
+      }),
+    );
   }
+}
+
+function logLevelOf(meta: Record<string, unknown>): number | undefined {
+  const name = meta[META.logLevel];
+  return typeof name === 'string' && LOG_LEVELS.includes(name) ? LOG_LEVELS.indexOf(name) : undefined;
 }
 
 function stripEnvelope(meta: Record<string, unknown>): Record<string, unknown> {

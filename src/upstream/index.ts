@@ -1,4 +1,13 @@
 // The upstream room's door: connections to MCP servers.
+//
+// Using a Channel:
+// - `onMessage` is never called from inside `Channel.send` (replies made locally arrive in a
+//   microtask), so a caller may register its waiter after sending.
+// - A notification meant for several channels (list_changed, logging) is one shared object:
+//   handlers must not mutate what they receive. Messages passed to `send` are never mutated.
+// - Shared upstreams: ids, progress tokens, cancellations and subscriptions are per channel;
+//   server requests (sampling, elicitation, roots) go to the channel whose request started
+//   last and is still in flight, else the channel heard from last.
 export type {
   Channel,
   ChannelHandlers,
