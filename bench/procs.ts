@@ -37,7 +37,11 @@ export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** Set by stopAll: from then on nothing new may start (it could escape the cleanup). */
+let closing = false;
+
 export function start(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Proc {
+  if (closing) throw new Error(`${name}: not started, the benchmark is stopping`);
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -313,6 +317,7 @@ function isZombie(pid: number): boolean {
 
 /** Stops every process still running, in parallel. */
 export async function stopAll(): Promise<void> {
+  closing = true;
   await Promise.all([...live].map((p) => stop(p)));
   killSeenSync();
 }

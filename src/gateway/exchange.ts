@@ -91,7 +91,8 @@ export class PostExchange {
     return true;
   }
 
-  reply(response: JsonRpcResponse): void {
+  /** The reply to one of this POST's requests; `status` applies when the answer is plain JSON. */
+  reply(response: JsonRpcResponse, status = 200): void {
     if (response.id === null || !this.#waiting.delete(response.id)) return;
     if (this.#log) {
       this.#log.push(response);
@@ -104,7 +105,7 @@ export class PostExchange {
     this.#replies.push(response);
     if (!this.finished) return;
     const body = this.#options.batch ? this.#replies : this.#replies[0];
-    this.#resolve(new Response(JSON.stringify(body), { status: 200, headers: { ...this.#options.headers, 'content-type': 'application/json' } }));
+    this.#resolve(new Response(JSON.stringify(body), { status, headers: { ...this.#options.headers, 'content-type': 'application/json' } }));
   }
 
   #startStream(): void {

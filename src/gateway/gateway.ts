@@ -16,7 +16,7 @@ import { openAggregateDispatcher } from './aggregate-dispatcher.js';
 import type { Dispatcher, DownstreamSink } from './dispatcher.js';
 import { PostExchange, parseEventId } from './exchange.js';
 import { accepts, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
-import { META, isSupportedLegacyVersion, negotiateLegacyVersion } from './protocol.js';
+import { META, isModernVersion, isSupportedLegacyVersion, negotiateLegacyVersion } from './protocol.js';
 import { Session } from './session.js';
 import { openSingleDispatcher } from './single-dispatcher.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
@@ -119,7 +119,7 @@ export class Gateway {
 
     // 2026-07-28: a request that carries the protocol version in _meta is stateless.
     const first = messages[0]!;
-    if (!batch && 'method' in first && hasModernClaim(first)) {
+    if (!batch && 'method' in first && (hasModernClaim(first) || isModernHeader(request))) {
       return this.#statelessFor(call).handle(first, call);
     }
 
@@ -347,6 +347,12 @@ export class Gateway {
 
 function routeKey(call: Pick<McpCall, 'server'>): string {
   return call.server ?? '';
+}
+
+/** A 2026 header without the body claim still selects the stateless path, which then rejects the envelope (-32602). */
+function isModernHeader(request: Request): boolean {
+  const v = request.headers.get('mcp-protocol-version');
+  return v !== null && isModernVersion(v.trim());
 }
 
 function hasModernClaim(m: JsonRpcRequest | JsonRpcNotification): boolean {

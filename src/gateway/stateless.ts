@@ -33,6 +33,8 @@ const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', '
 const POOL_LIMIT = 16;
 /** How long an `input_required` waits for the client's retry before the upstream call is abandoned. */
 const CONTINUATION_TTL_MS = 10 * 60_000;
+/** Server requests arriving this close together go to the client in one input_required. */
+const INPUT_GATHER_MS = 15;
 
 interface Flight {
   readonly innerId: string;
@@ -114,6 +116,12 @@ export class StatelessEndpoint {
       (k) => typeof meta[k] !== (k === META.protocolVersion ? 'string' : 'object') || meta[k] === null,
     );
     if (missing.length) return jsonRpcHttpError(400, ErrorCode.InvalidParams, `Invalid params: missing or malformed _meta ${missing.join(', ')}`, id);
+    // Checked in the order of the 2026 transport: envelope, header agreement, then version.
+    const headerVersion = call.request.headers.get('mcp-protocol-version');
+    const headerMethod = call.request.headers.get('mcp-method');
+    if ((headerVersion !== null && headerVersion.trim() !== version) || (headerMethod !== null && headerMethod.trim() !== message.method)) {
+      return jsonRpcHttpError(400, ModernErrorCode.HeaderMismatch, 'Header mismatch: MCP-Protocol-Version / Mcp-Method differ from the body', id);
+    }
     if (version !== MODERN_PROTOCOL_VERSION) {
       return json(
         {
@@ -127,11 +135,6 @@ export class StatelessEndpoint {
         },
         400,
       );
-    }
-    const headerVersion = call.request.headers.get('mcp-protocol-version');
-    const headerMethod = call.request.headers.get('mcp-method');
-    if ((headerVersion !== null && headerVersion.trim() !== version) || (headerMethod !== null && headerMethod.trim() !== message.method)) {
-      return jsonRpcHttpError(400, ModernErrorCode.HeaderMismatch, 'Header mismatch: MCP-Protocol-Version / Mcp-Method differ from the body', id);
     }
     if (!isRequest(message)) return new Response(null, { status: 202 });
     if (REMOVED_METHODS.has(message.method)) {
@@ -193,7 +196,16 @@ export class StatelessEndpoint {
     }
     this.#flights.delete(flight.innerId);
     if (MRTR_METHODS.has(flight.method)) flight.member.interactive--;
-    flight.exchange.reply(toModernReply(reply, flight.downstreamId, flight.method));
+    const modern = toModernReply(reply, flight.downstreamId, flight.method);
+    // 2026-07-28 transports: an unknown method is 404 (basic/transports/streamable-http).
+    flight.exchange.reply(modern, 'error' in modern && modern.error.code === ErrorCode.MethodNotFound ? 404 : 200);
+  }
+
+  /** Ends a call for the client with an error of its own; the upstream call's reply is then dropped. */
+  #fail(flight: Flight, error: JsonRpcResponse, status: number): void {
+    this.#flights.delete(flight.innerId);
+    if (MRTR_METHODS.has(flight.method)) flight.member.interactive--;
+    flight.exchange.reply(error, status);
   }
 
   /** The client's retry after input_required: answer the upstream's requests and wait on. */
@@ -262,12 +274,29 @@ export class StatelessEndpoint {
         return;
       }
       if (!(capability in flight.capabilities)) {
+        // basic/index: a request needing an undeclared capability fails with -32021 (HTTP 400).
         refuse(`the client did not declare the ${capability} capability`);
+        if (flight.state === undefined) {
+          this.#fail(
+            flight,
+            errorResponse(flight.downstreamId, ModernErrorCode.MissingClientCapability, `Missing required client capability: ${capability}`, {
+              requiredCapabilities: { [capability]: {} },
+            }),
+            400,
+          );
+        }
         return;
       }
-      const item = { key: `input-${++this.#nextKey}`, request };
-      if (flight.state !== undefined) flight.queued.push(item);
-      else this.#askClient(flight, [item]);
+      // A server often asks several things at once (parallel elicitations): gather what
+      // arrives within a short window into one input_required answer.
+      flight.queued.push({ key: `input-${++this.#nextKey}`, request });
+      if (flight.state === undefined && flight.queued.length === 1) {
+        setTimeout(() => {
+          if (flight.state === undefined && flight.queued.length && this.#flights.has(flight.innerId)) {
+            this.#askClient(flight, flight.queued.splice(0));
+          }
+        }, INPUT_GATHER_MS);
+      }
       return;
     }
     if (message.method === 'notifications/progress' || message.method === 'notifications/message') {
