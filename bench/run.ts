@@ -63,7 +63,8 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  const head = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 11);
+  const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+  const head = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
   console.log(head.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
@@ -135,7 +136,13 @@ interface Slot {
   error?: string;
   /** Other processes doing this target's work (the HTTP upstream behind the gateway). */
   related?: Running[];
+  /** How to start it again if it exits mid-section (at most MAX_RESTARTS times). */
+  starter?: () => Promise<Running>;
+  /** Why it had to be restarted, each time. */
+  restarts: string[];
 }
+
+const MAX_RESTARTS = 2;
 
 interface RunRecord {
   readonly target: string;
@@ -161,23 +168,37 @@ async function startSlot(key: string, label: string, starter: () => Promise<Runn
   progress(`starting ${label}`);
   try {
     const running = await starter();
-    return { key, label: running.label, running };
+    return { key, label: running.label, running, starter, restarts: [] };
   } catch (err) {
     const error = (err as Error).message;
     progress(`${label} failed to start: ${error}`);
-    return { key, label, error };
+    return { key, label, error, restarts: [] };
   }
 }
 
 async function measure(slot: Slot, concurrency: number, repeat: number): Promise<RunRecord> {
   const base = { target: slot.key, concurrency, repeat };
+  if (slot.running?.proc.hasExited()) {
+    const tail = lastLines(slot.running.proc.tail());
+    const why = `exited (${await slot.running.proc.exited}${tail ? `: ${tail}` : ', printed nothing'})`;
+    // Someone else's test run may stop it (this machine is shared): start it again, a few times.
+    if (slot.starter && slot.restarts.length < MAX_RESTARTS && !exiting) {
+      slot.restarts.push(`${why} before C=${concurrency} #${repeat + 1}`);
+      progress(`${slot.label} ${why}; starting it again`);
+      await slot.running.stop();
+      try {
+        slot.running = await slot.starter();
+      } catch (err) {
+        slot.running = undefined;
+        slot.error = `${why}; restart failed: ${(err as Error).message}`;
+      }
+    } else {
+      slot.error = why;
+      slot.running = undefined;
+    }
+  }
   const t = slot.running;
   if (!t) return { ...base, ok: false, error: slot.error ?? 'not started' };
-  if (t.proc.hasExited()) {
-    const error = `exited (${await t.proc.exited}): ${lastLines(t.proc.tail())}`;
-    slot.error ??= error;
-    return { ...base, ok: false, error };
-  }
   let kids: number[] = [];
   const related = (slot.related ?? []).map((r) => ({ pid: r.proc.pid, kids: [] as number[] }));
   interface Edge {
@@ -236,7 +257,7 @@ async function measure(slot: Slot, concurrency: number, repeat: number): Promise
     }
     return { ...base, ok: true, load, ...cpu, ...(load.errors > 0 && load.firstError ? { error: load.firstError } : {}) };
   } catch (err) {
-    const exited = t.proc.hasExited() ? ` (process exited: ${lastLines(t.proc.tail())})` : '';
+    const exited = t.proc.hasExited() ? ` (process exited: ${lastLines(t.proc.tail()) || 'printed nothing'})` : '';
     return { ...base, ok: false, error: `${(err as Error).message}${exited}` };
   }
 }
@@ -298,7 +319,8 @@ function opt<K extends string>(key: K, v: number | undefined): { [P in K]?: numb
 }
 
 /** A line about other processes' CPU use during the timed windows, if it was noticeable. */
-function noiseNote(runs: RunRecord[]): void {
+function noiseNote(runs: RunRecord[], slots: readonly Slot[]): void {
+  for (const s of slots) if (s.restarts.length) print(`Note: ${s.label} had to be restarted: ${s.restarts.join('; ')}.\n`);
   const noisy = runs.filter((r) => (r.otherCores ?? 0) > 0.25);
   if (noisy.length === 0) return;
   const worst = Math.max(...noisy.map((r) => r.otherCores!));
@@ -402,7 +424,7 @@ function check(what: string, value: number | undefined, ok: (v: number) => boole
 // ---- sections ------------------------------------------------------------------------
 
 interface SectionResult {
-  targets: Array<{ key: string; label: string; error?: string }>;
+  targets: Array<{ key: string; label: string; restarts: string[]; error?: string }>;
   runs: RunRecord[];
   summary: Summary[];
 }
@@ -453,7 +475,7 @@ async function stdioSection(): Promise<void> {
     print();
     print(detailTable(slots, summaries));
     print();
-    noiseNote(runs);
+    noiseNote(runs, slots);
     for (const c of settings.concurrency.filter((c) => c >= 16)) {
       const gw = get('gateway', c).callsPerSec;
       const ratio = (k: string) => (gw !== undefined && get(k, c).callsPerSec ? gw / get(k, c).callsPerSec! : undefined);
@@ -465,7 +487,7 @@ async function stdioSection(): Promise<void> {
     check('stdio: gateway CPU per call < 0.25 ms (worst C)', cpuMax, (v) => v < 0.25, (v) => `${v.toFixed(3)} ms`);
     results.stdio = {
       upstream: up,
-      targets: slots.map((s) => ({ key: s.key, label: s.label, ...(s.error ? { error: s.error } : {}) })),
+      targets: slots.map((s) => ({ key: s.key, label: s.label, restarts: s.restarts, ...(s.error ? { error: s.error } : {}) })),
       runs,
       summary: [...summaries.values()],
     } satisfies SectionResult & { upstream: unknown };
@@ -501,7 +523,7 @@ async function httpSection(): Promise<void> {
     const gw = await startSlot('gateway', 'gatehouse', () => startGateway({ url: upstream!.url }, 'gateway-http'));
     gw.related = [upstream];
     slots.push(gw);
-    slots.push({ key: 'direct', label: `direct HTTP (${upstream.label})`, running: upstream });
+    slots.push({ key: 'direct', label: `direct HTTP (${upstream.label})`, running: upstream, restarts: [] });
     const runs = await loadSection(slots);
     const summaries = new Map<string, Summary>();
     for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
@@ -529,7 +551,7 @@ async function httpSection(): Promise<void> {
     print();
     print(detailTable(slots, summaries));
     print();
-    noiseNote(runs);
+    noiseNote(runs, slots);
     for (const c of settings.concurrency) {
       const gw = get('gateway', c).callsPerSec;
       const d = get('direct', c).callsPerSec;
@@ -542,7 +564,7 @@ async function httpSection(): Promise<void> {
     }
     results.http = {
       upstream: upstream.url,
-      targets: slots.map((s) => ({ key: s.key, label: s.label, ...(s.error ? { error: s.error } : {}) })),
+      targets: slots.map((s) => ({ key: s.key, label: s.label, restarts: s.restarts, ...(s.error ? { error: s.error } : {}) })),
       runs,
       summary: [...summaries.values()],
     } satisfies SectionResult & { upstream: unknown };

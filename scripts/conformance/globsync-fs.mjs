@@ -5,7 +5,6 @@
 // `{a,b}`; options `cwd` (string or URL) and `exclude` (function or string[]).
 // Results are paths relative to `cwd` (or absolute for absolute patterns),
 // using the platform separator, like Node's implementation.
-/* global process, URL */ // Node globals (the lint config declares none for .mjs)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

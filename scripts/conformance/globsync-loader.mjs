@@ -1,7 +1,6 @@
 // Module resolve hook registered by globsync-hook.mjs (runs on the loader thread).
 // Redirects `fs` and `node:fs` to the wrapper module globsync-fs.mjs, except for
 // imports made by that wrapper itself (it needs the real builtin).
-/* global URL */ // Node globals (the lint config declares none for .mjs)
 
 const wrapperUrl = new URL('./globsync-fs.mjs', import.meta.url).href;
 

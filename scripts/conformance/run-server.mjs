@@ -19,7 +19,6 @@
 // Both CLIs `import { globSync } from "fs"`, which Node 20 lacks; the child is
 // started with the globsync-hook.mjs preload that polyfills it. The exit code
 // is the suite's.
-/* global console, process */ // Node globals (the lint config declares none for .mjs)
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

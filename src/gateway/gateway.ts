@@ -319,7 +319,7 @@ export class Gateway {
     const key = `${routeKey(call)}\u0000${call.allowedServers.join(',')}`;
     let endpoint = this.#stateless.get(key);
     if (!endpoint) {
-      endpoint = new StatelessEndpoint((sink) => this.openDispatcher(call, { sink }), this.#options.logger, this.#options.keepAliveMs);
+      endpoint = new StatelessEndpoint((sink, initialize) => this.openDispatcher(call, { sink, initialize }), this.#options.logger, this.#options.keepAliveMs);
       this.#stateless.set(key, endpoint);
     }
     return endpoint;

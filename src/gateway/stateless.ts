@@ -13,7 +13,9 @@ import type { Logger } from '../observability/index.js';
 import type { Dispatcher, DownstreamSink } from './dispatcher.js';
 import { PostExchange, StreamLog } from './exchange.js';
 import { accepts, json, jsonRpcHttpError } from './http-util.js';
-import { CACHEABLE_METHODS, META, MODERN_PROTOCOL_VERSION, ModernErrorCode } from './protocol.js';
+import type { InitializeParams } from '../upstream/types.js';
+import { VERSION } from '../version.js';
+import { CACHEABLE_METHODS, LEGACY_PROTOCOL_VERSIONS, META, MODERN_PROTOCOL_VERSION, ModernErrorCode } from './protocol.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
 
 // 2026-07-28 (stateless) requests: every POST stands alone, carrying protocol version and
@@ -27,6 +29,8 @@ const REMOVED_METHODS = new Set(['initialize', 'ping', 'logging/setLevel', 'reso
 const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
 /** Server-to-client requests and the client capability each needs. */
 const INPUT_KINDS: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
+/** Client capabilities a held 2025 session can carry for a 2026 client (bridged as input_required). */
+const BRIDGED_CAPABILITIES = new Set(['sampling', 'elicitation', 'roots']);
 const ENVELOPE_KEYS = [META.protocolVersion, META.clientInfo, META.clientCapabilities, META.logLevel];
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 /** Held upstream sessions; calls that may ask the client for input get one to themselves. */
@@ -70,10 +74,11 @@ interface Listener {
 }
 
 export class StatelessEndpoint {
-  readonly #open: (sink: DownstreamSink) => Promise<Dispatcher>;
+  readonly #open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>;
   readonly #logger: Logger;
   readonly #keepAliveMs: number | undefined;
-  readonly #pool: PoolMember[] = [];
+  /** Held sessions by the client capabilities they were opened with. */
+  readonly #pools = new Map<string, PoolMember[]>();
   #nextId = 0;
   #nextStream = 0;
   #nextKey = 0;
@@ -81,19 +86,27 @@ export class StatelessEndpoint {
   readonly #continuations = new Map<string, Flight>();
   readonly #listeners = new Set<Listener>();
 
-  constructor(open: (sink: DownstreamSink) => Promise<Dispatcher>, logger: Logger, keepAliveMs?: number) {
+  constructor(open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>, logger: Logger, keepAliveMs?: number) {
     this.#open = open;
     this.#logger = logger;
     this.#keepAliveMs = keepAliveMs;
   }
 
-  /** A held session: a free one for calls that may ask for input, any live one otherwise. */
-  #member(interactive: boolean): PoolMember {
-    const live = this.#pool.filter((m) => !m.dead);
-    const free = live.find((m) => m.interactive === 0);
-    if (free && (interactive || live.length)) return free;
-    if (!interactive && live.length) return live[0]!;
-    if (live.length >= POOL_LIMIT) return live.reduce((a, b) => (b.interactive < a.interactive ? b : a));
+  /**
+   * A held session for a client declaring `capabilities`: per-session upstreams are opened
+   * with exactly those (so the server asks only for what the client can give); a free one
+   * for calls that may ask for input, any live one otherwise.
+   */
+  #member(interactive: boolean, capabilities: Record<string, unknown>, clientInfo: unknown): PoolMember {
+    const bridged = Object.fromEntries(Object.entries(capabilities).filter(([k]) => BRIDGED_CAPABILITIES.has(k)));
+    const key = JSON.stringify(Object.keys(bridged).sort());
+    let pool = this.#pools.get(key);
+    if (!pool) this.#pools.set(key, (pool = []));
+    for (let i = pool.length - 1; i >= 0; i--) if (pool[i]!.dead) pool.splice(i, 1);
+    const free = pool.find((m) => m.interactive === 0);
+    if (free) return free;
+    if (!interactive && pool.length) return pool[0]!;
+    if (pool.length >= POOL_LIMIT) return pool.reduce((a, b) => (b.interactive < a.interactive ? b : a));
     const member: PoolMember = { dispatcher: undefined as unknown as Promise<Dispatcher>, interactive: 0, dead: false };
     const sink: DownstreamSink = {
       deliver: (m, related) => this.#deliver(member, m, related),
@@ -102,9 +115,14 @@ export class StatelessEndpoint {
         member.dead = true;
       },
     };
-    (member as { dispatcher: Promise<Dispatcher> }).dispatcher = this.#open(sink);
+    const info = clientInfo && typeof clientInfo === 'object' ? (clientInfo as InitializeParams['clientInfo']) : { name: 'gatehouse', version: VERSION };
+    (member as { dispatcher: Promise<Dispatcher> }).dispatcher = this.#open(sink, {
+      protocolVersion: LEGACY_PROTOCOL_VERSIONS[0],
+      capabilities: bridged,
+      clientInfo: info,
+    });
     member.dispatcher.catch(() => (member.dead = true));
-    this.#pool.push(member);
+    pool.push(member);
     return member;
   }
 
@@ -145,7 +163,7 @@ export class StatelessEndpoint {
     if (typeof retryState === 'string' && MRTR_METHODS.has(message.method)) return this.#retry(message, retryState, call.request);
 
     const interactive = MRTR_METHODS.has(message.method);
-    const member = this.#member(interactive);
+    const member = this.#member(interactive, meta[META.clientCapabilities] as Record<string, unknown>, meta[META.clientInfo]);
     let dispatcher: Dispatcher;
     try {
       dispatcher = await member.dispatcher;
@@ -265,7 +283,7 @@ export class StatelessEndpoint {
     if (!('method' in message)) return;
     const flight = related !== undefined ? this.#flights.get(String(related)) : undefined;
     if ('id' in message && message.id !== undefined && message.id !== null) {
-      const request = message as JsonRpcRequest;
+      const request = message;
       const capability = INPUT_KINDS[request.method];
       const refuse = (why: string) =>
         void member.dispatcher.then((d) => d.respond(errorResponse(request.id, ErrorCode.InternalError, why)));
@@ -368,7 +386,7 @@ export class StatelessEndpoint {
     for (const f of this.#continuations.values()) if (f.expiry) clearTimeout(f.expiry);
     this.#continuations.clear();
     await Promise.all(
-      this.#pool.map(async (m) => {
+      [...this.#pools.values()].flat().map(async (m) => {
         const d = await m.dispatcher.catch(() => undefined);
         await d?.close();
       }),

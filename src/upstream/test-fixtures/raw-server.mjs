@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process, Buffer, setTimeout, clearTimeout, setInterval */
 // A raw stdio MCP server for the upstream tests: no SDK, so it starts in a few milliseconds.
 // What it does is chosen by tool name (see TOOLS); `state` reports what it saw, so tests
 // can check what reached the server (ids, cancellations, subscriptions).
