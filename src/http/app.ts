@@ -63,7 +63,15 @@ export function createHttpApp(options: HttpAppOptions): Hono<Env> {
     const rebinding = checkHostAndOrigin(c.req.raw.headers, hostnames);
     if (rebinding) return problem(c, 403, 'access_denied', rebinding);
     c.header('x-content-type-options', 'nosniff');
+    const started = performance.now();
     await next();
+    if (logger.isLevelEnabled('debug')) {
+      const url = new URL(c.req.url);
+      logger.debug(
+        { method: c.req.method, path: redactUrl(url.pathname + url.search), status: c.res.status, ms: Math.round(performance.now() - started), ip },
+        'request',
+      );
+    }
   });
 
   app.use(

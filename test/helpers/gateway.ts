@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { startGatehouse, type GatehouseApp } from '../../src/app.js';
 import { resolveConfig } from '../../src/config/index.js';
-import { createLogger, silentLogger } from '../../src/observability/index.js';
+import { createLogger, silentLogger, type Logger } from '../../src/observability/index.js';
 
 export const EVERYTHING_FIXTURE = fileURLToPath(new URL('../fixtures/everything-server.ts', import.meta.url));
 export const REFERENCE_EVERYTHING = fileURLToPath(
@@ -14,12 +14,22 @@ export function everythingStdio(extra: Record<string, unknown> = {}): Record<str
   return { command: process.execPath, args: ['--import', 'tsx', EVERYTHING_FIXTURE, '--stdio'], ...extra };
 }
 
-export async function startTestGateway(doc: Record<string, unknown>): Promise<GatehouseApp & { base: string }> {
+export const RAW_FIXTURE = fileURLToPath(new URL('../../src/upstream/test-fixtures/raw-server.mjs', import.meta.url));
+
+/** The raw stdio fixture (no SDK, starts fast; tools chosen by name: echo, crash, slow, state, ...). */
+export function rawStdio(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { command: process.execPath, args: [RAW_FIXTURE], ...extra };
+}
+
+export async function startTestGateway(
+  doc: Record<string, unknown>,
+  options: { logger?: Logger } = {},
+): Promise<GatehouseApp & { base: string }> {
   const config = resolveConfig(
     { format: 'native', location: 'test', baseDir: process.cwd(), doc: { listen: '127.0.0.1:0', auth: { mode: 'none' }, ...doc } },
     process.env,
   );
-  const logger = process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG }) : silentLogger();
+  const logger = options.logger ?? (process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG }) : silentLogger());
   const app = await startGatehouse({ config, logger });
   return Object.assign(app, { base: app.url });
 }

@@ -19,7 +19,7 @@ if (process.env.FIXTURE_EXIT_ON_START) {
 if (process.env.FIXTURE_IGNORE_SIGTERM) process.on('SIGTERM', () => process.stderr.write('raw-fixture: ignoring SIGTERM\n'));
 process.stderr.write(`raw-fixture started pid=${process.pid}\n`);
 
-const state = { ids: [], started: [], cancelled: [], subscribes: [], unsubscribes: [], initialized: false };
+const state = { ids: [], tools: [], started: [], cancelled: [], subscribes: [], unsubscribes: [], initialized: false };
 let initParams;
 let nextId = 1;
 const waiting = new Map();
@@ -159,6 +159,7 @@ async function onRequest(msg) {
       return reply(id, {});
     case 'tools/call': {
       const tool = TOOLS[params?.name];
+      state.tools.push(params?.name);
       if (!tool) return fail(id, -32602, `unknown tool ${params?.name}`);
       const result = await tool(params.arguments ?? {}, id, params._meta);
       if (result !== undefined && !state.cancelled.includes(id)) reply(id, result);
