@@ -114,6 +114,8 @@ async function shutdown(code: number, why?: string): Promise<never> {
     exiting = true;
     if (why) console.error(`bench: ${why}; stopping every child process`);
     await stopAll().catch(() => undefined);
+    const dir = tmpDirUsed();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
   process.exit(code);
 }
@@ -123,6 +125,11 @@ process.on('SIGHUP', () => void shutdown(129, 'hang-up'));
 process.on('uncaughtException', (err) => void shutdown(1, `uncaught exception: ${err.stack ?? err.message}`));
 process.on('unhandledRejection', (err) => void shutdown(1, `unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
 process.on('exit', () => killSeenSync());
+
+/** Once interrupted, the main flow parks here while shutdown() stops the children and exits. */
+async function haltIfExiting(): Promise<void> {
+  if (exiting) await new Promise<never>(() => undefined);
+}
 
 const progress = (msg: string) => process.stderr.write(`  ${msg}\n`);
 
@@ -441,6 +448,7 @@ async function stdioSection(): Promise<void> {
     slots.push(await startSlot('mcp-proxy', 'mcp-proxy', () => startMcpProxy(upstreamKind)));
     slots.push(await startSlot('direct', 'direct HTTP', () => startDirect(upstreamKind)));
     const runs = await loadSection(slots);
+    await haltIfExiting();
     const summaries = new Map<string, Summary>();
     for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
     const get = (k: string, c: number) => summaries.get(`${k}@${c}`)!;
@@ -525,6 +533,7 @@ async function httpSection(): Promise<void> {
     slots.push(gw);
     slots.push({ key: 'direct', label: `direct HTTP (${upstream.label})`, running: upstream, restarts: [] });
     const runs = await loadSection(slots);
+    await haltIfExiting();
     const summaries = new Map<string, Summary>();
     for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
     const get = (k: string, c: number) => summaries.get(`${k}@${c}`)!;
@@ -680,6 +689,7 @@ async function rssSection(): Promise<void> {
   rows.push(await rssOne('supergateway', 'supergateway --stateful', () => startSupergateway(upstreamKind, 'supergateway-rss')));
   rows.push(await rssOne('mcp-proxy', 'mcp-proxy', () => startMcpProxy(upstreamKind, 'mcp-proxy-rss')));
   rows.push(await rssOne('direct', 'direct HTTP', () => startDirect(upstreamKind, 'direct-rss')));
+  await haltIfExiting();
   const body = rows.map((r) => {
     if (r.error || !r.idle || !r.loaded) return [r.label, `failed: ${short(r.error ?? 'unknown')}`, '', '', '', '', '', ''];
     const idleTotal = r.idle.selfRssKiB + r.idle.childRssKiB;
@@ -746,13 +756,14 @@ print(
 print();
 
 for (const section of sections) {
-  if (exiting) break;
+  await haltIfExiting();
   progress(`section ${section}`);
   if (section === 'stdio') await stdioSection();
   else if (section === 'http') await httpSection();
   else await rssSection();
 }
 
+await haltIfExiting();
 if (checks.length) {
   print('## Targets (issue 2)');
   print();

@@ -164,7 +164,7 @@ describe('tool filters', () => {
 
 describe('static tokens', () => {
   it('answers 401 with a Bearer challenge without a token or with a wrong one', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TOKEN}` }]) {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
       const r = await rawPost(`${gw.base}/raw/mcp`, INIT(), headers);
       expect(r.status).toBe(401);
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer /);

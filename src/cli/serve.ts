@@ -70,7 +70,8 @@ function demoConfig(token: string, overrides: Record<string, unknown>): Resolved
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   const script = fileURLToPath(new URL(`../demo/demo-server${ext}`, import.meta.url));
   if (!existsSync(script)) throw new CliExit(ExitCode.Failure, `the bundled demo server is missing (${script}); run npm run build`);
-  const args = ext === '.ts' ? ['--import', 'tsx', script] : [script];
+  // From source (development) the child needs the TypeScript loader this process was started with.
+  const args = ext === '.ts' ? [...process.execArgv, script] : [script];
   return resolveConfig(
     {
       format: 'demo',

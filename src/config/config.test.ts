@@ -65,6 +65,10 @@ describe('resolveConfig', () => {
     expect(cfg.auth.tokens).toEqual(['t1', 's3cret']);
     expect(cfg.servers[0]).toMatchObject({ headers: { Cookie: 'LtpaToken2=cookie-value' } });
 
+    // A file:// URL is a URL, not a reference (node --import file:///...).
+    const url = resolveConfig(native({ auth: { mode: 'none' }, servers: { a: { command: 'node', args: ['--import', 'file:///x/loader.mjs'] } } }, dir), {});
+    expect(url.servers[0]).toMatchObject({ args: ['--import', 'file:///x/loader.mjs'] });
+
     const issues = issuesOf(() => resolveConfig(native({ auth: { mode: 'tokens', tokens: ['env:NOPE', 'file:missing.txt'] }, listen: '${NOHOST}:1' }, dir), {}));
     expect(issues).toEqual(
       expect.arrayContaining([

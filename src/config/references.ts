@@ -10,9 +10,10 @@ export interface ReferenceContext {
   readonly baseDir: string;
 }
 
-const WHOLE_REFERENCE = /^(env|file):(.+)$/s;
+// `file://...` is a URL (e.g. a loader given to node), not a reference to a file.
+const WHOLE_REFERENCE = /^(env|file):(?!\/\/)(.+)$/s;
 // A header or cookie value may carry a reference after `name=` (`LtpaToken2=env:LTPA_TOKEN`).
-const TRAILING_REFERENCE = /^([^=]*=)(env|file):([^\s;,]+)$/s;
+const TRAILING_REFERENCE = /^([^=]*=)(env|file):(?!\/\/)([^\s;,]+)$/s;
 const INTERPOLATION = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /**

@@ -1,0 +1,144 @@
+// The `gatehouse` command as a person runs it: exit codes, messages, the zero-config demo,
+// and a graceful stop on SIGTERM with a call in flight.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RAW_FIXTURE } from './helpers/gateway.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+// Resolved here, so that the CLI runs from any working directory.
+const TSX = import.meta.resolve('tsx');
+const run = (args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) =>
+  spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'gh-cli-'));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Starts `serve` and resolves with the base URL once it is listening. */
+function serve(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; base: string; stderr: () => string }> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${err}`)), 30_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1]!, stderr: () => err });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${err}`)));
+  });
+}
+
+describe('gatehouse CLI', () => {
+  it('prints its version and help', () => {
+    const v = run(['--version']);
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const h = run(['--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toContain('serve');
+    expect(h.stdout).toContain('config');
+  });
+
+  it('exits 2 on bad usage', () => {
+    expect(run(['serve', '--no-such-flag']).status).toBe(2);
+    expect(run(['frobnicate']).status).toBe(2);
+  });
+
+  it('config check names every problem and exits 2; a good file exits 0', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'bad.yaml'), 'listen: nope\nservers:\n  github: { args: [x] }\n  web: { url: "ftp://x" }\n');
+    const bad = run(['config', 'check', join(dir, 'bad.yaml')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('listen:');
+    expect(bad.stderr).toContain('servers.github:');
+    expect(bad.stderr).toContain('servers.web.url:');
+    writeFileSync(join(dir, 'good.yaml'), 'auth: { mode: none }\nservers:\n  a: { command: node }\n');
+    const good = run(['config', 'check', join(dir, 'good.yaml')]);
+    expect(good.status).toBe(0);
+    expect(good.stdout).toContain('valid');
+  });
+
+  it('config schema prints JSON Schema; config migrate prints the native form without secrets', () => {
+    const schema = run(['config', 'schema']);
+    expect(schema.status).toBe(0);
+    expect(JSON.parse(schema.stdout)).toMatchObject({ type: 'object' });
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'claude.json'),
+      JSON.stringify({ mcpServers: { fs: { command: 'npx', args: ['-y', 'x'], env: { TOKEN: 'env:MY_SECRET' } } } }),
+    );
+    const migrated = run(['config', 'migrate', join(dir, 'claude.json')], { env: { MY_SECRET: 'do-not-print-me' } });
+    expect(migrated.status).toBe(0);
+    expect(migrated.stdout).toContain('servers:');
+    expect(migrated.stdout).toContain('env:MY_SECRET');
+    expect(migrated.stdout).not.toContain('do-not-print-me');
+  });
+
+  it('refuses auth.mode oauth clearly until the authorization server lands', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'gatehouse.yaml'), 'servers:\n  a: { command: node }\n');
+    const r = run(['serve'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('auth.mode');
+  });
+
+  it('runs the zero-config demo: prints URLs and a token, serves the demo server', async () => {
+    const dir = tmp();
+    const { child, base, stderr } = await serve(['--listen', '127.0.0.1:0'], dir);
+    for (let i = 0; i < 100 && !stderr().includes('Bearer token:'); i++) await new Promise((r) => setTimeout(r, 50));
+    const token = /Bearer token:\s+(\S+)/.exec(stderr())?.[1];
+    expect(token).toBeTruthy();
+    expect(stderr()).toContain('/demo/mcp');
+    const unauth = await fetch(`${base}/demo/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(unauth.status).toBe(401);
+    const init = await fetch(`${base}/demo/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+    expect(init.status).toBe(200);
+    expect(await init.json()).toMatchObject({ result: { serverInfo: { name: 'gatehouse-demo' } } });
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  });
+
+  it('stops gracefully on SIGTERM: the call in flight finishes, then it exits 0', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'gatehouse.yaml'), `auth: { mode: none }\nservers:\n  raw: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(RAW_FIXTURE)}] }\n`);
+    const { child, base } = await serve(['--listen', '127.0.0.1:0'], dir);
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(`${base}/raw/mcp`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+    const sid = init.headers.get('mcp-session-id')!;
+    const slow = fetch(`${base}/raw/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sid },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow', arguments: { ms: 700 } } }),
+    }).then((r) => r.json());
+    await new Promise((r) => setTimeout(r, 150));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    const answer = await slow;
+    expect(answer).toMatchObject({ id: 2, result: { content: [{ type: 'text' }] } });
+    expect(await exited).toBe(0);
+  });
+});
