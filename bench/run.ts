@@ -338,9 +338,21 @@ function noiseNote(runs: RunRecord[], slots: readonly Slot[]): void {
   print();
 }
 
+/**
+ * One untimed run per target before any timed one: lazy imports (under tsx, transpiled on
+ * first use), JIT and pools would otherwise land in whichever target runs first.
+ */
+async function prime(slots: readonly Slot[]): Promise<void> {
+  for (const s of slots) {
+    if (!s.running || exiting) continue;
+    await runLoad({ url: s.running.url, concurrency: 4, durationMs: 300, warmupMs: 700, maxCalls: 50_000 }).catch(() => undefined);
+  }
+}
+
 /** Runs every concurrency level; within it, `repeats` rounds with the targets' order rotated. */
 async function loadSection(slots: Slot[]): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
+  await prime(slots);
   for (const c of settings.concurrency) {
     for (let r = 0; r < settings.repeats; r++) {
       const order = slots.map((_, i) => slots[(i + r) % slots.length]!);

@@ -46,7 +46,9 @@ export interface ExchangeOptions {
   readonly batch: boolean;
   readonly headers: Record<string, string>;
   readonly newStream: () => StreamLog;
-  readonly keepAliveMs?: number;
+  readonly keepAliveMs?: number | undefined;
+  /** 2025-11-25: open the stream with an id-only event so the client can resume from the start. */
+  readonly prime?: boolean;
 }
 
 /**
@@ -117,6 +119,7 @@ export class PostExchange {
         if (log.outlet && log.outlet.closed) log.outlet = undefined;
       },
     });
+    if (this.#options.prime) log.outlet.prime(`${log.id}-0`);
     this.#resolve(new Response(log.outlet.body, { status: 200, headers: { ...this.#options.headers, ...SSE_HEADERS } }));
     // Replies that arrived before the stream started (batch) go first.
     for (const r of this.#replies.splice(0)) log.push(r);

@@ -158,6 +158,7 @@ export class Gateway {
       headers,
       newStream: () => session.newStream(),
       keepAliveMs: this.#options.keepAliveMs,
+      prime: primes(session.protocolVersion),
     });
     session.track(exchange);
     for (const r of requests) {
@@ -247,7 +248,8 @@ export class Gateway {
       return jsonRpcHttpError(409, ErrorCode.InvalidRequest, 'Conflict: only one GET stream per session');
     }
     const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs });
-    session.openStandalone(outlet);
+    const log = session.openStandalone(outlet);
+    if (primes(session.protocolVersion)) outlet.prime(`${log.id}-0`);
     return new Response(outlet.body, { status: 200, headers });
   }
 
@@ -343,6 +345,11 @@ export class Gateway {
     await Promise.all([...this.#sessions.values()].map((s) => s.close()));
     await Promise.all([...this.#stateless.values()].map((e) => e.close()));
   }
+}
+
+/** 2025-11-25 (transports, "Resumability"): SSE streams SHOULD open with an event id and empty data. */
+function primes(version: string): boolean {
+  return version >= '2025-11-25';
 }
 
 function routeKey(call: Pick<McpCall, 'server'>): string {
