@@ -65,6 +65,13 @@ const TOOLS = {
     }
     return text({ token });
   },
+  progress_slow: async (args, _id, meta) => {
+    const token = meta?.progressToken;
+    send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: 1, total: 2 } });
+    await new Promise((resolve) => setTimeout(resolve, args.ms ?? 300));
+    send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: 2, total: 2 } });
+    return text('done slowly');
+  },
   crash: async (args) => {
     process.stderr.write('raw-fixture: crashing as asked\n');
     process.exit(args.code ?? 1);
