@@ -2,7 +2,7 @@
 // together. Only this file knows all the rooms.
 import type { ResolvedConfig, ResolvedServer } from './config/index.js';
 import { Gateway } from './gateway/index.js';
-import { createHttpApp, createStaticTokenAuthenticator, startHttpServer, type RunningServer } from './http/index.js';
+import { createEdge, createHttpApp, createMcpListener, createStaticTokenAuthenticator, startHttpServer, type RunningServer } from './http/index.js';
 import type { Logger } from './observability/index.js';
 import { createRemoteLinkFactory } from './upstream/remote/index.js';
 import { createStdioLinkFactory, createUpstream, type Upstream } from './upstream/index.js';
@@ -65,16 +65,17 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
   );
 
   const gateway = new Gateway({ servers: config.servers, upstreams, logger });
+  const edge = createEdge(config);
   const app = createHttpApp({
     config,
-    mcp: gateway,
-    authenticator: createStaticTokenAuthenticator(config),
+    edge,
     readiness: { check: () => Object.fromEntries([...upstreams].map(([name, u]) => [name, u.state])) },
     logger,
   });
+  const mcp = createMcpListener({ config, mcp: gateway, authenticator: createStaticTokenAuthenticator(config), edge, logger });
   let server: RunningServer;
   try {
-    server = await startHttpServer(app, config.listen.host, config.listen.port);
+    server = await startHttpServer(app.fetch, mcp, config.listen.host, config.listen.port);
   } catch (err) {
     await closeUpstreams();
     throw err;

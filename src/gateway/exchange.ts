@@ -1,4 +1,5 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../jsonrpc/index.js';
+import type { Reply } from './reply.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
 
 /** Replayable events of one SSE stream, for resumption with Last-Event-ID. */
@@ -57,8 +58,8 @@ export interface ExchangeOptions {
  * request must travel first (a progress update, a sampling request).
  */
 export class PostExchange {
-  readonly response: Promise<Response>;
-  #resolve!: (r: Response) => void;
+  readonly response: Promise<Reply>;
+  #resolve!: (r: Reply) => void;
   readonly #waiting: Set<JsonRpcId>;
   readonly #replies: JsonRpcResponse[] = [];
   readonly #options: ExchangeOptions;
@@ -107,7 +108,7 @@ export class PostExchange {
     this.#replies.push(response);
     if (!this.finished) return;
     const body = this.#options.batch ? this.#replies : this.#replies[0];
-    this.#resolve(new Response(JSON.stringify(body), { status, headers: { ...this.#options.headers, 'content-type': 'application/json' } }));
+    this.#resolve({ status, headers: { ...this.#options.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   }
 
   #startStream(): void {
@@ -120,7 +121,7 @@ export class PostExchange {
       },
     });
     if (this.#options.prime) log.outlet.prime(`${log.id}-0`);
-    this.#resolve(new Response(log.outlet.body, { status: 200, headers: { ...this.#options.headers, ...SSE_HEADERS } }));
+    this.#resolve({ status: 200, headers: { ...this.#options.headers, ...SSE_HEADERS }, stream: log.outlet.body });
     // Replies that arrived before the stream started (batch) go first.
     for (const r of this.#replies.splice(0)) log.push(r);
   }

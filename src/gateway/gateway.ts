@@ -15,7 +15,8 @@ import type { InitializeParams, Upstream } from '../upstream/types.js';
 import { openAggregateDispatcher } from './aggregate-dispatcher.js';
 import type { Dispatcher, DownstreamSink } from './dispatcher.js';
 import { PostExchange, parseEventId } from './exchange.js';
-import { accepts, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
+import { accepts, empty, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
+import type { InboundRequest, Reply } from './reply.js';
 import { META, isModernVersion, isSupportedLegacyVersion, negotiateLegacyVersion } from './protocol.js';
 import { Session } from './session.js';
 import { openSingleDispatcher } from './single-dispatcher.js';
@@ -34,7 +35,7 @@ export interface GatewayOptions {
 
 /** One inbound MCP call, after the HTTP edge has checked who is calling. */
 export interface McpCall {
-  readonly request: Request;
+  readonly request: InboundRequest;
   /** A server name (`/{name}/mcp`), or undefined for the aggregate endpoint (`/mcp`). */
   readonly server: string | undefined;
   /** The servers this caller may use (what the aggregate shows). */
@@ -48,6 +49,7 @@ export interface McpCall {
 }
 
 const SESSION_HEADER = 'mcp-session-id';
+const ACCEPTED: Reply = { status: 202, headers: {}, body: 'Accepted' };
 
 /**
  * Inbound MCP: Streamable HTTP for the 2025 revisions (sessions) and 2026-07-28
@@ -78,7 +80,7 @@ export class Gateway {
   }
 
   /** `/{name}/mcp` and `/mcp`: POST, GET and DELETE. */
-  async handleStreamable(call: McpCall): Promise<Response> {
+  async handleStreamable(call: McpCall): Promise<Reply> {
     if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
     switch (call.request.method) {
       case 'POST':
@@ -92,7 +94,7 @@ export class Gateway {
     }
   }
 
-  async #post(call: McpCall): Promise<Response> {
+  async #post(call: McpCall): Promise<Reply> {
     const { request } = call;
     if (!isJsonContentType(request)) {
       return jsonRpcHttpError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json');
@@ -133,7 +135,7 @@ export class Gateway {
       return this.#initialize(call, init);
     } else {
       const found = this.#findSession(call);
-      if (found instanceof Response) return found;
+      if (!(found instanceof Session)) return found;
       session = found;
       const version = request.headers.get('mcp-protocol-version');
       if (version !== null && !isSupportedLegacyVersion(version.trim())) {
@@ -149,7 +151,7 @@ export class Gateway {
       else if (m.method !== 'notifications/initialized') session.dispatcher.notify(m);
     }
     const headers = { [SESSION_HEADER]: session.id };
-    if (requests.length === 0) return new Response(null, { status: 202, headers });
+    if (requests.length === 0) return empty(202, headers);
 
     const exchange = new PostExchange({
       ids: requests.map((r) => r.id),
@@ -170,7 +172,7 @@ export class Gateway {
     return exchange.response;
   }
 
-  async #initialize(call: McpCall, init: JsonRpcRequest): Promise<Response> {
+  async #initialize(call: McpCall, init: JsonRpcRequest): Promise<Reply> {
     const params = (init.params ?? {}) as Partial<InitializeParams>;
     const version = negotiateLegacyVersion(params.protocolVersion);
     const session = new Session(routeKey(call), call.principal, version, (s) => this.#sessions.delete(s.id));
@@ -214,7 +216,7 @@ export class Gateway {
     return openAggregateDispatcher(members, options);
   }
 
-  #findSession(call: McpCall): Session | Response {
+  #findSession(call: McpCall): Session | Reply {
     const id = call.request.headers.get(SESSION_HEADER);
     if (!id) return jsonRpcHttpError(400, ErrorCode.UpstreamUnavailable, 'Bad Request: Mcp-Session-Id header is required');
     const session = this.#sessions.get(id);
@@ -225,13 +227,13 @@ export class Gateway {
     return session;
   }
 
-  #get(call: McpCall): Response {
+  #get(call: McpCall): Reply {
     const { request } = call;
     if (!accepts(request, 'text/event-stream') || request.headers.get('accept') === null) {
       return jsonRpcHttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept text/event-stream');
     }
     const found = this.#findSession(call);
-    if (found instanceof Response) return found;
+    if (!(found instanceof Session)) return found;
     const session = found;
     session.lastActivity = Date.now();
     const headers = { ...SSE_HEADERS, [SESSION_HEADER]: session.id };
@@ -242,7 +244,7 @@ export class Gateway {
       if (!at || !log) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Bad Request: unknown Last-Event-ID');
       const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs });
       log.resume(outlet, at.seq);
-      return new Response(outlet.body, { status: 200, headers });
+      return { status: 200, headers, stream: outlet.body };
     }
     if (session.standalone?.outlet && !session.standalone.outlet.closed) {
       return jsonRpcHttpError(409, ErrorCode.InvalidRequest, 'Conflict: only one GET stream per session');
@@ -250,20 +252,20 @@ export class Gateway {
     const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs });
     const log = session.openStandalone(outlet);
     if (primes(session.protocolVersion)) outlet.prime(`${log.id}-0`);
-    return new Response(outlet.body, { status: 200, headers });
+    return { status: 200, headers, stream: outlet.body };
   }
 
-  async #delete(call: McpCall): Promise<Response> {
+  async #delete(call: McpCall): Promise<Reply> {
     const found = this.#findSession(call);
-    if (found instanceof Response) return found;
+    if (!(found instanceof Session)) return found;
     await found.close();
-    return new Response(null, { status: 200 });
+    return empty(200);
   }
 
   // ----- legacy HTTP+SSE (2024-11-05) -----
 
   /** `GET /{name}/sse`: opens the stream and names the endpoint to POST messages to. */
-  handleSseOpen(call: McpCall): Response {
+  handleSseOpen(call: McpCall): Reply {
     if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
     const session = new Session(routeKey(call), call.principal, '2024-11-05', (s) => this.#sessions.delete(s.id));
     const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs, onClose: () => void session.close() });
@@ -271,11 +273,11 @@ export class Gateway {
     // The endpoint must be absolute and right behind a reverse proxy, so it comes from baseUrl.
     outlet.send(`${call.baseUrl}${call.routePrefix}/message?sessionId=${session.id}`, { event: 'endpoint' });
     session.openStandalone(outlet);
-    return new Response(outlet.body, { status: 200, headers: SSE_HEADERS });
+    return { status: 200, headers: SSE_HEADERS, stream: outlet.body };
   }
 
   /** `POST /{name}/message?sessionId=...`: one message; the reply travels on the SSE stream. */
-  async handleSseMessage(call: McpCall): Promise<Response> {
+  async handleSseMessage(call: McpCall): Promise<Reply> {
     const url = new URL(call.request.url);
     const id = url.searchParams.get('sessionId') ?? url.searchParams.get('session_id');
     const session = id ? this.#sessions.get(id) : undefined;
@@ -305,16 +307,16 @@ export class Gateway {
       } catch (err) {
         emit(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
       }
-      return new Response('Accepted', { status: 202 });
+      return ACCEPTED;
     }
     if (!session.dispatcher) {
       if (isRequest(message)) emit(errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: send initialize first'));
-      return new Response('Accepted', { status: 202 });
+      return ACCEPTED;
     }
     if (isRequest(message)) void session.dispatcher.request(message).then(emit);
     else if (isResponse(message)) session.dispatcher.respond(message);
     else if (message.method !== 'notifications/initialized') session.dispatcher.notify(message);
-    return new Response('Accepted', { status: 202 });
+    return ACCEPTED;
   }
 
   #statelessFor(call: McpCall): StatelessEndpoint {
@@ -357,7 +359,7 @@ function routeKey(call: Pick<McpCall, 'server'>): string {
 }
 
 /** A 2026 header without the body claim still selects the stateless path, which then rejects the envelope (-32602). */
-function isModernHeader(request: Request): boolean {
+function isModernHeader(request: InboundRequest): boolean {
   const v = request.headers.get('mcp-protocol-version');
   return v !== null && isModernVersion(v.trim());
 }
@@ -367,4 +369,3 @@ function hasModernClaim(m: JsonRpcRequest | JsonRpcNotification): boolean {
   return typeof meta === 'object' && meta !== null && META.protocolVersion in meta;
 }
 
-export type { JsonRpcResponse };

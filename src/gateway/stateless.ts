@@ -12,7 +12,8 @@ import {
 import type { Logger } from '../observability/index.js';
 import type { Dispatcher, DownstreamSink } from './dispatcher.js';
 import { PostExchange, StreamLog } from './exchange.js';
-import { accepts, json, jsonRpcHttpError } from './http-util.js';
+import { accepts, empty, json, jsonRpcHttpError } from './http-util.js';
+import type { InboundRequest, Reply } from './reply.js';
 import type { InitializeParams } from '../upstream/types.js';
 import { VERSION } from '../version.js';
 import { CACHEABLE_METHODS, LEGACY_PROTOCOL_VERSIONS, META, MODERN_PROTOCOL_VERSION, ModernErrorCode } from './protocol.js';
@@ -126,7 +127,7 @@ export class StatelessEndpoint {
     return member;
   }
 
-  async handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: Request }): Promise<Response> {
+  async handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: InboundRequest }): Promise<Reply> {
     const meta = (message.params?._meta ?? {}) as Record<string, unknown>;
     const version = meta[META.protocolVersion];
     const id = isRequest(message) ? message.id : null;
@@ -154,7 +155,7 @@ export class StatelessEndpoint {
         400,
       );
     }
-    if (!isRequest(message)) return new Response(null, { status: 202 });
+    if (!isRequest(message)) return empty(202);
     if (REMOVED_METHODS.has(message.method)) {
       return jsonRpcHttpError(404, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, message.id);
     }
@@ -196,7 +197,7 @@ export class StatelessEndpoint {
     return flight.exchange.response;
   }
 
-  #exchange(id: JsonRpcId, request: Request): PostExchange {
+  #exchange(id: JsonRpcId, request: InboundRequest): PostExchange {
     return new PostExchange({
       ids: [id],
       sseAllowed: accepts(request, 'text/event-stream'),
@@ -227,7 +228,7 @@ export class StatelessEndpoint {
   }
 
   /** The client's retry after input_required: answer the upstream's requests and wait on. */
-  async #retry(message: JsonRpcRequest, state: string, request: Request): Promise<Response> {
+  async #retry(message: JsonRpcRequest, state: string, request: InboundRequest): Promise<Reply> {
     const flight = this.#continuations.get(state);
     if (!flight || flight.method !== message.method) {
       return json(errorResponse(message.id, ErrorCode.InvalidParams, 'Invalid params: unknown or expired requestState'));
@@ -340,7 +341,7 @@ export class StatelessEndpoint {
   }
 
   /** `subscriptions/listen`: one long SSE response carrying the change notifications asked for. */
-  #listen(request: JsonRpcRequest, dispatcher: Dispatcher): Response {
+  #listen(request: JsonRpcRequest, dispatcher: Dispatcher): Reply {
     const caps = dispatcher.initializeResult.capabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;
     const asked = (request.params?.notifications ?? {}) as Record<string, unknown>;
     const uris =
@@ -378,7 +379,7 @@ export class StatelessEndpoint {
       });
     });
     this.#logger.debug({ listen: request.id }, 'subscriptions/listen opened');
-    return new Response(log.outlet.body, { status: 200, headers: SSE_HEADERS });
+    return { status: 200, headers: SSE_HEADERS, stream: log.outlet.body };
   }
 
   async close(): Promise<void> {

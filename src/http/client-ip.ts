@@ -1,13 +1,17 @@
 import { isIP } from 'node:net';
-import type { IpSet} from './ip.js';
-import { unmapV4 } from './ip.js';
+import { type IpSet, unmapV4 } from './ip.js';
+
+/** Anything with `get(name)`: web Headers, or a view of Node's request headers. */
+export interface HeaderSource {
+  get(name: string): string | null;
+}
 
 /**
  * The caller's address. Forwarding headers are believed only when the hop that sent them
  * is in `trustProxy`; then the address is the nearest one, walking back through
  * X-Forwarded-For, that is not itself a trusted proxy.
  */
-export function resolveClientIp(remoteAddress: string | undefined, headers: Headers, trusted: IpSet): string | undefined {
+export function resolveClientIp(remoteAddress: string | undefined, headers: HeaderSource, trusted: IpSet): string | undefined {
   const remote = remoteAddress ? unmapV4(remoteAddress) : undefined;
   if (!remote || !trusted.has(remote)) return remote;
 
@@ -25,7 +29,7 @@ export function resolveClientIp(remoteAddress: string | undefined, headers: Head
 }
 
 /** Addresses from `Forwarded: for=` (RFC 7239) or else `X-Forwarded-For`, client first. */
-function forwardedFor(headers: Headers): string[] {
+function forwardedFor(headers: HeaderSource): string[] {
   const forwarded = headers.get('forwarded');
   if (forwarded) {
     const out: string[] = [];
@@ -47,7 +51,7 @@ function forwardedFor(headers: Headers): string[] {
  * The base URL clients see: `publicUrl` when configured; else the scheme and host a trusted
  * proxy reports (Forwarded / X-Forwarded-Proto / X-Forwarded-Host); else the Host header.
  */
-export function resolveBaseUrl(publicUrl: string | undefined, requestUrl: string, headers: Headers, fromTrustedProxy: boolean): string {
+export function resolveBaseUrl(publicUrl: string | undefined, requestUrl: string, headers: HeaderSource, fromTrustedProxy: boolean): string {
   if (publicUrl) return publicUrl;
   const url = new URL(requestUrl);
   let proto = url.protocol.replace(':', '');

@@ -21,7 +21,7 @@ function hostnameOf(hostHeader: string): string {
  * When the gateway listens on loopback, a browser page on another site could reach it by
  * rebinding a DNS name to 127.0.0.1. Refuse requests whose Host or Origin names another host.
  */
-export function checkHostAndOrigin(headers: Headers, allowed: Set<string> | undefined): string | undefined {
+export function checkHostAndOrigin(headers: { get(name: string): string | null }, allowed: Set<string> | undefined): string | undefined {
   if (!allowed) return undefined;
   const host = headers.get('host');
   if (host && !allowed.has(hostnameOf(host))) return `Host "${host}" is not allowed`;

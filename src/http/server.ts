@@ -1,7 +1,6 @@
-import { createAdaptorServer } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Hono } from 'hono';
 
 export interface RunningServer {
   readonly url: string;
@@ -10,9 +9,22 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Listens with the node adapter; resolves once bound (rejects on EADDRINUSE and friends). */
-export async function startHttpServer<E extends object>(app: Hono<E & { Bindings: object }>, host: string, port: number): Promise<RunningServer> {
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
+export type FetchHandler = (request: Request, env: { incoming: IncomingMessage; outgoing: ServerResponse }) => Response | Promise<Response>;
+
+/**
+ * Listens with Node's http server: `fast` takes the requests it recognises (the MCP hot
+ * path), the hono app (`fetch`) the rest. Resolves once bound; rejects on EADDRINUSE.
+ */
+export async function startHttpServer(
+  fetch: FetchHandler,
+  fast: (req: IncomingMessage, res: ServerResponse) => boolean,
+  host: string,
+  port: number,
+): Promise<RunningServer> {
+  const slow = getRequestListener(fetch as Parameters<typeof getRequestListener>[0]);
+  const server = createServer((req, res) => {
+    if (!fast(req, res)) void slow(req, res);
+  });
   // Long-lived SSE streams must not be cut by Node's own timeouts.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -33,9 +45,7 @@ export async function startHttpServer<E extends object>(app: Hono<E & { Bindings
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-        const t = setTimeout(() => {
-          server.closeAllConnections();
-        }, graceMs);
+        const t = setTimeout(() => server.closeAllConnections(), graceMs);
         t.unref();
       }),
   };

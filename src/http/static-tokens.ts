@@ -1,6 +1,12 @@
 import type { ResolvedConfig } from '../config/index.js';
 import { matchesAny, sha256 } from '../crypto/index.js';
 
+/** What authentication reads of a request (a web Request fits). */
+export interface Credentials {
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+}
+
 /** Who is calling and what they may reach; or why not. */
 export type AccessDecision =
   | { readonly ok: true; readonly principal: string; readonly allowedServers: readonly string[] }
@@ -8,11 +14,11 @@ export type AccessDecision =
 
 /** Decides access for one request to one server (or the aggregate, `server` undefined). */
 export interface Authenticator {
-  authenticate(request: Request, server: string | undefined): AccessDecision | Promise<AccessDecision>;
+  authenticate(request: Credentials, server: string | undefined): AccessDecision | Promise<AccessDecision>;
 }
 
 /** The bearer credential: the Authorization header, or `?token=` when the config allows it. */
-export function presentedToken(request: Request, tokenInUrl: boolean, pathToken?: string): string | undefined {
+export function presentedToken(request: Credentials, tokenInUrl: boolean, pathToken?: string): string | undefined {
   const auth = request.headers.get('authorization');
   if (auth) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
@@ -20,6 +26,7 @@ export function presentedToken(request: Request, tokenInUrl: boolean, pathToken?
   }
   if (!tokenInUrl) return undefined;
   if (pathToken) return pathToken;
+  if (!request.url.includes('token=')) return undefined;
   const q = new URL(request.url).searchParams.get('token');
   return q ?? undefined;
 }

@@ -140,6 +140,11 @@ class StdioLink implements Link {
   #closeReason: Error | undefined;
   #closing: Promise<void> | undefined;
   #drainWaiters: (() => void)[] = [];
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#child.stdin.uncork();
+  };
 
   constructor(server: ResolvedStdioServer, child: ChildProcessWithoutNullStreams, options: ResolvedStdioLinkOptions, log: Logger, handlers: LinkHandlers) {
     this.#name = server.name;
@@ -183,6 +188,13 @@ class StdioLink implements Link {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const stdin = this.#child.stdin;
+    // Messages written in the same turn of the event loop leave in one write(2): under load
+    // that saves a system call per message.
+    if (!this.#corked) {
+      this.#corked = true;
+      stdin.cork();
+      setImmediate(this.#uncork);
+    }
     const ok = stdin.write(data);
     if (stdin.writableLength > this.#options.maxWriteBufferBytes) {
       const error = new UpstreamError('input_overflow', this.#name, `is not reading its input (${stdin.writableLength} bytes waiting)`);

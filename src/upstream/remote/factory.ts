@@ -4,6 +4,7 @@ import type { ResolvedRemoteServer } from '../../config/resolved.js';
 import { redactUrl, type Logger } from '../../observability/index.js';
 import type { Link, LinkFactory, LinkHandlers } from '../types.js';
 import { createHttpClient } from './http-client.js';
+import { createModernEraState, EraDetectingLink, ModernAdapterLink } from './modern-adapter.js';
 import { RemoteLink, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
 import { checkRemoteUrl } from './url-policy.js';
 
@@ -55,7 +56,7 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     },
   };
 
-  const factory = async (handlers: LinkHandlers): Promise<Link> => {
+  const openLegacy = async (handlers: LinkHandlers): Promise<Link> => {
     if (!auto) return RemoteLink.open(ctx, handlers, server.transport, events);
     if (detected === 'sse') {
       try {
@@ -66,6 +67,17 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
       }
     }
     return RemoteLink.open(ctx, handlers, detected === 'streamable-http' ? 'streamable-http' : 'probe', events);
+  };
+
+  // A server that speaks only MCP 2026-07-28 refuses the Upstream's initialize (-32022 naming
+  // 2026-07-28): that link turns into a ModernAdapterLink (modern-adapter.ts), and later links
+  // go straight to one. A 2025 server never sees an extra request.
+  const era = createModernEraState(() => events.delivered('streamable-http'));
+  const openModern = (handlers: LinkHandlers): Promise<Link> => ModernAdapterLink.open(ctx, handlers, era);
+  const factory = (handlers: LinkHandlers): Promise<Link> => {
+    if (server.transport === 'sse') return openLegacy(handlers);
+    if (era.modern) return openModern(handlers);
+    return EraDetectingLink.open(handlers, openLegacy, openModern, logger);
   };
 
   return Object.defineProperties(factory, {

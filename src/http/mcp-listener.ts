@@ -1,0 +1,210 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResolvedConfig } from '../config/index.js';
+import type { InboundRequest, McpCall, Reply } from '../gateway/index.js';
+import type { Logger } from '../observability/index.js';
+import { redactUrl } from '../observability/index.js';
+import { resolveBaseUrl } from './client-ip.js';
+import { problemBody, type Edge } from './edge.js';
+import type { Authenticator } from './static-tokens.js';
+
+/** What the HTTP edge needs from the MCP gateway (implemented by gateway/). */
+export interface McpEndpoints {
+  hasServer(name: string): boolean;
+  handleStreamable(call: McpCall): Promise<Reply>;
+  handleSseOpen(call: McpCall): Reply;
+  handleSseMessage(call: McpCall): Promise<Reply>;
+}
+
+type Kind = 'mcp' | 'sse' | 'message';
+interface McpRoute {
+  readonly server: string | undefined;
+  readonly kind: Kind;
+  readonly pathToken: string | undefined;
+}
+
+const KINDS: Record<string, Kind> = { mcp: 'mcp', sse: 'sse', message: 'message', messages: 'message' };
+
+/** `/mcp`, `/{server}/mcp`, `/{server}/{token}/mcp` (with tokenInUrl), and the SSE pair. */
+export function matchMcpRoute(pathname: string, tokenInUrl: boolean): McpRoute | undefined {
+  const parts = pathname.split('/');
+  // parts[0] is '' for a leading slash.
+  if (parts[0] !== '' || parts.length < 2 || parts.length > 4) return undefined;
+  const kind = KINDS[parts[parts.length - 1]!];
+  if (!kind) return undefined;
+  const segments = parts.slice(1, -1).map((p) => safeDecode(p));
+  if (segments.some((s) => s === undefined || s === '')) return undefined;
+  if (segments.length === 0) return { server: undefined, kind, pathToken: undefined };
+  if (segments.length === 1) return { server: segments[0], kind, pathToken: undefined };
+  return tokenInUrl ? { server: segments[0], kind, pathToken: segments[1] } : undefined;
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface McpListenerOptions {
+  readonly config: ResolvedConfig;
+  readonly mcp: McpEndpoints;
+  readonly authenticator: Authenticator;
+  readonly edge: Edge;
+  readonly logger: Logger;
+}
+
+/**
+ * The MCP routes, served straight on Node's request and response: this is the hot path, so
+ * it builds no web Request or Response for the common JSON answer. Returns false for any
+ * other path (the hono app serves those).
+ */
+export function createMcpListener(options: McpListenerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { config, mcp, authenticator, edge, logger } = options;
+  const limit = config.maxBodySize;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, route: McpRoute): Promise<void> => {
+    const started = performance.now();
+    const headers = nodeHeaders(req);
+    const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+    let reply: Reply;
+    try {
+      reply = await serve(req, res, route, headers, url);
+    } catch (err) {
+      logger.error({ err: (err as Error).message, path: redactUrl(req.url ?? '') }, 'unhandled error');
+      reply = problem(500, 'server_error', 'internal error');
+    }
+    writeReply(res, reply);
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        { method: req.method, path: redactUrl(req.url ?? ''), status: reply.status, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    }
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, route: McpRoute, headers: InboundRequest['headers'], url: string): Promise<Reply> => {
+    const admitted = edge(req.socket.remoteAddress, headers);
+    if (!admitted.ok) return problem(admitted.status, admitted.error, admitted.description);
+    const method = req.method ?? 'GET';
+    if ((route.kind === 'sse' && method !== 'GET') || (route.kind === 'message' && method !== 'POST')) {
+      return problem(405, 'method_not_allowed', `${method} is not allowed here`, { allow: route.kind === 'sse' ? 'GET' : 'POST' });
+    }
+    if (route.server !== undefined && !mcp.hasServer(route.server)) {
+      return problem(404, 'not_found', `unknown server "${route.server}"`);
+    }
+    let body = '';
+    if (method === 'POST') {
+      const read = await readBody(req, limit);
+      if (read === undefined) {
+        res.setHeader('connection', 'close');
+        return problem(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
+      }
+      body = read;
+    }
+    const request: InboundRequest = { method, url, headers, text: () => Promise.resolve(body) };
+    const credentials =
+      route.pathToken !== undefined && !headers.get('authorization')
+        ? { url, headers: { get: (n: string) => (n === 'authorization' ? `Bearer ${route.pathToken}` : headers.get(n)) } }
+        : request;
+    const decision = await authenticator.authenticate(credentials, route.server);
+    if (!decision.ok) {
+      const challenge = `Bearer realm="gatehouse", error="${decision.error}", error_description="${decision.description}"`;
+      return problem(decision.status, decision.error, decision.description, { 'www-authenticate': challenge });
+    }
+    const call: McpCall = {
+      request,
+      server: route.server,
+      allowedServers: decision.allowedServers,
+      principal: decision.principal,
+      baseUrl: resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop),
+      routePrefix: `${route.server === undefined ? '' : `/${route.server}`}${route.pathToken !== undefined ? `/${route.pathToken}` : ''}`,
+    };
+    if (route.kind === 'mcp') return mcp.handleStreamable(call);
+    if (route.kind === 'sse') return mcp.handleSseOpen(call);
+    return mcp.handleSseMessage(call);
+  };
+
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const route = matchMcpRoute(path, config.auth.tokenInUrl);
+    if (!route) return false;
+    void handle(req, res, route);
+    return true;
+  };
+}
+
+function problem(status: number, error: string, description: string, headers: Record<string, string> = {}): Reply {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: problemBody(error, description) };
+}
+
+/** Node's lower-cased header object behind a `get(name)` view. */
+function nodeHeaders(req: IncomingMessage): InboundRequest['headers'] {
+  return {
+    get(name: string): string | null {
+      const v = req.headers[name.toLowerCase()];
+      if (v === undefined) return null;
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
+}
+
+/** The body as UTF-8 text, or undefined when it exceeds `limit` bytes (then 413). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff' };
+
+/** Writes a Reply: strings at once, streams chunk by chunk until either side ends. */
+export function writeReply(res: ServerResponse, reply: Reply): void {
+  if (res.headersSent || res.destroyed) return;
+  if ('stream' in reply) {
+    res.writeHead(reply.status, { ...SECURITY_HEADERS, ...reply.headers });
+    res.flushHeaders();
+    const reader = reply.stream.getReader();
+    res.on('close', () => void reader.cancel().catch(() => undefined));
+    const pump = (): void => {
+      reader.read().then(
+        ({ value, done }) => {
+          if (done) {
+            res.end();
+            return;
+          }
+          if (!res.write(value)) res.once('drain', pump);
+          else pump();
+        },
+        () => res.end(),
+      );
+    };
+    pump();
+    return;
+  }
+  const body = reply.body;
+  res.writeHead(reply.status, {
+    ...SECURITY_HEADERS,
+    ...reply.headers,
+    'content-length': body === null ? '0' : String(Buffer.byteLength(body)),
+  });
+  res.end(body ?? undefined);
+}
