@@ -3,6 +3,8 @@ import { BlockList, isIP } from 'node:net';
 /** A set of IPv4/IPv6 CIDRs; IPv4-mapped IPv6 addresses (::ffff:1.2.3.4) match their IPv4 form. */
 export class IpSet {
   readonly #list = new BlockList();
+  /** Answers for recently seen addresses: checking builds objects, and a caller's address repeats. */
+  readonly #seen = new Map<string, boolean>();
   readonly size: number;
 
   constructor(cidrs: readonly string[]) {
@@ -19,10 +21,14 @@ export class IpSet {
 
   has(ip: string | undefined): boolean {
     if (!ip) return false;
+    const known = this.#seen.get(ip);
+    if (known !== undefined) return known;
     const plain = unmapV4(ip);
     const family = isIP(plain);
-    if (!family) return false;
-    return this.#list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+    const answer = family !== 0 && this.#list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+    if (this.#seen.size >= 4096) this.#seen.clear();
+    this.#seen.set(ip, answer);
+    return answer;
   }
 }
 
