@@ -6,6 +6,7 @@ import type { Link, LinkFactory, LinkHandlers } from '../types.js';
 import { createHttpClient } from './http-client.js';
 import { createModernEraState, EraDetectingLink, ModernAdapterLink } from './modern-adapter.js';
 import { RemoteLink, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
+import { StreamableHttpLink } from './streamable-link.js';
 import { checkRemoteUrl } from './url-policy.js';
 
 export interface RemoteLinkFactoryOptions {
@@ -56,7 +57,15 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     },
   };
 
+  // The hot path: once the server is known to speak Streamable HTTP and no OAuth client is
+  // involved, links use the lean undici link instead of the SDK transport (several times
+  // less CPU per call, docs/decisions/0005-performance.md).
+  const lean = (handlers: LinkHandlers): Link =>
+    new StreamableHttpLink({ url, dispatcher: http.serverDispatcher, headers: server.headers, logger }, handlers);
+
   const openLegacy = async (handlers: LinkHandlers): Promise<Link> => {
+    const streamable = server.transport === 'streamable-http' || (auto && detected === 'streamable-http');
+    if (streamable && !options.authProvider) return lean(handlers);
     if (!auto) return RemoteLink.open(ctx, handlers, server.transport, events);
     if (detected === 'sse') {
       try {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 import type { FetchLike } from '@modelcontextprotocol/client';
-import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
 
 import { RemoteLinkError } from './errors.js';
 
@@ -24,6 +24,8 @@ export interface FetchObserver {
 export interface HttpClient {
   /** A fetch for one link's SDK transport. */
   fetchFor(observer?: FetchObserver): FetchLike;
+  /** The keep-alive pool for the server's own origin (its TLS settings), for raw undici requests. */
+  readonly serverDispatcher: Dispatcher;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const staticHeaders = Object.entries(options.headers);
 
   return {
+    serverDispatcher: serverAgent,
     fetchFor(observer?: FetchObserver): FetchLike {
       return async (input, init) => {
         const target = input instanceof URL ? input : new URL(input);

@@ -241,14 +241,32 @@ describe('2026-07-28-only remote server behind a 2025-era link', () => {
     const logged = await probe.request(link, 7, 'tools/call', { name: 'test_logging_tool', arguments: {} });
     expect(toolText(logged)).toBe('logging tool done');
     expect(probe.messages.some((m) => 'method' in m && m.method === 'notifications/message')).toBe(true);
+
+    // Progress notifications of a request come up with the caller's token.
+    const progressed = await probe.request(link, 8, 'tools/call', { name: 'test_tool_with_progress', arguments: {}, _meta: { progressToken: 'p-1' } });
+    expect(toolText(progressed)).toBe('Progress reported for token p-1');
+    const progress = probe.messages.filter((m) => 'method' in m && m.method === 'notifications/progress');
+    expect(progress.map((m) => (m as JsonRpcRequest).params)).toMatchObject([
+      { progressToken: 'p-1', progress: 0 },
+      { progressToken: 'p-1', progress: 50 },
+      { progressToken: 'p-1', progress: 100 },
+    ]);
   });
 
   it('learns Mcp-Param-* headers on a header mismatch when tools/list was never called', async () => {
     const server = await modernServer();
     const { link, probe } = await openLink(factoryFor(remote(server.url)));
     await handshake(link, probe);
+    const before = server.seen.length;
     const reply = await probe.request(link, 1, 'tools/call', { name: 'test_custom_header', arguments: { region: 'ap-south' } });
     expect(toolText(reply)).toBe('Region: ap-south');
+    // Refused (-32020, header absent), tools/list to learn the declaration, then the retry.
+    const calls = server.seen.slice(before).filter((h) => h['mcp-method'] !== 'subscriptions/listen');
+    expect(calls.map((h) => [h['mcp-method'], h['mcp-param-region']])).toEqual([
+      ['tools/call', undefined],
+      ['tools/list', undefined],
+      ['tools/call', 'ap-south'],
+    ]);
   });
 
   it('turns input_required into server->client requests and answers with the original id', async () => {
@@ -276,7 +294,7 @@ describe('2026-07-28-only remote server behind a 2025-era link', () => {
     // Two rounds, with a requestState that must come back byte for byte.
     const multi = probe.reply(12);
     await link.send({ jsonrpc: '2.0', id: 12, method: 'tools/call', params: { name: 'test_input_required_result_multi_round', arguments: {} } });
-    const step1 = await probe.next((m) => 'method' in m && m.method === 'elicitation/create' && m.id !== ask.id);
+    const step1 = await probe.next((m) => 'method' in m && m.method === 'elicitation/create' && (m as JsonRpcRequest).id !== ask.id);
     await link.send({ jsonrpc: '2.0', id: (step1 as JsonRpcRequest).id, result: { action: 'accept', content: { name: 'Ann' } } });
     const step2 = await probe.next(
       (m) => 'method' in m && m.method === 'elicitation/create' && ![ask.id, (step1 as JsonRpcRequest).id].includes((m as JsonRpcRequest).id),
@@ -366,6 +384,27 @@ describe('2026-07-28-only remote server behind a 2025-era link', () => {
     const pong = probe.reply(3);
     channel.send({ jsonrpc: '2.0', id: 3, method: 'ping' });
     expect(resultOf(await pong)).toEqual({});
+  });
+
+  it('serves a per-session Upstream: the probe link teaches the factory, each channel gets its own bridged link', async () => {
+    const server = await modernServer();
+    const upstream = createUpstream({
+      name: 'modern-remote',
+      linkFactory: factoryFor(remote(server.url)),
+      sharing: 'per-session',
+      logger: silentLogger(),
+      clientInfo: { name: 'gatehouse', version: '0.1.0' },
+    });
+    cleanups.push(() => upstream.close());
+    await upstream.start();
+    const probe = new Probe();
+    const channel = await upstream.open(probe, { initialize: { ...INIT_PARAMS, clientInfo: { name: 'per-session-client', version: '1' } } });
+    expect(channel.initializeResult.protocolVersion).toBe('2025-06-18');
+    const listed = probe.reply(1);
+    channel.send({ jsonrpc: '2.0', id: 1, method: 'prompts/list' });
+    expect(resultOf<{ prompts: { name: string }[] }>(await listed).prompts.map((p) => p.name)).toContain('test_simple_prompt');
+    // Only the very first link tried initialize.
+    expect(methodsSeen(server).filter((m) => m === undefined)).toHaveLength(1);
   });
 });
 

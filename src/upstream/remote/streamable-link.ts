@@ -92,8 +92,16 @@ export class StreamableHttpLink implements Link {
         return;
       }
       const text = await res.body.text();
+      if (!/^application\/(?:[\w.+-]+\+)?json/i.test(type)) {
+        if (text.trim() === '' && id === undefined) return;
+        // An HTML login page from a proxy in front of the server, most often.
+        this.#fail(
+          new RemoteLinkError('protocol', `${redactUrl(this.#o.url.href)} answered with ${type.split(';')[0] || 'no content type'}, not JSON or an event stream (a login page? check the URL and the configured headers)`),
+        );
+        return;
+      }
       if (text.trim() === '') return;
-      this.#deliverJson(text);
+      this.#deliverJson(text, id);
     } catch (err) {
       if (this.#closed) return;
       this.#transportError(err, id);
@@ -102,12 +110,13 @@ export class StreamableHttpLink implements Link {
     }
   }
 
-  #deliverJson(text: string): void {
+  #deliverJson(text: string, id: JsonRpcId | undefined): void {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
       this.#o.logger.warn('upstream sent a body that is not JSON');
+      if (id !== undefined) this.#handlers.onMessage(errorResponse(id, ErrorCode.UpstreamUnavailable, 'the upstream answered with malformed JSON'));
       return;
     }
     for (const item of Array.isArray(value) ? value : [value]) {
@@ -190,21 +199,24 @@ export class StreamableHttpLink implements Link {
       this.#fail(new RemoteLinkError('http-status', `HTTP 401 from ${where}: needs credentials (set headers or oauth for this server)`, { status }));
       return;
     }
+    // A JSON-RPC error body is the server's own answer; pass it on (a 2026-only server's
+    // -32022 to initialize is how the era detection above this link learns about it).
+    if (id !== undefined) {
+      try {
+        const parsed = parseMessage(JSON.parse(text));
+        if (parsed.ok && 'error' in parsed.message) {
+          this.#handlers.onMessage({ ...parsed.message, id });
+          return;
+        }
+      } catch {
+        // not JSON
+      }
+    }
     if (method === 'initialize') {
       this.#fail(new RemoteLinkError('http-status', `HTTP ${status} from ${where} to initialize`, { status }));
       return;
     }
     if (id === undefined) return;
-    // A JSON-RPC error body is the server's own answer; pass it on.
-    try {
-      const parsed = parseMessage(JSON.parse(text));
-      if (parsed.ok && 'error' in parsed.message) {
-        this.#handlers.onMessage({ ...parsed.message, id });
-        return;
-      }
-    } catch {
-      // not JSON
-    }
     this.#handlers.onMessage(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream answered HTTP ${status}`));
   }
 
