@@ -4,7 +4,6 @@ import type { ResolvedConfig, ResolvedServer } from './config/index.js';
 import { Gateway } from './gateway/index.js';
 import { createEdge, createHttpApp, createMcpListener, createStaticTokenAuthenticator, startHttpServer, type RunningServer } from './http/index.js';
 import type { Logger } from './observability/index.js';
-import { createRemoteLinkFactory } from './upstream/remote/index.js';
 import { createStdioLinkFactory, createUpstream, type Upstream } from './upstream/index.js';
 import { VERSION } from './version.js';
 
@@ -22,8 +21,8 @@ export interface StartOptions {
   readonly logger: Logger;
 }
 
-/** Builds one upstream; `onClose` collects what must be released at shutdown beside it. */
-export function buildUpstream(server: ResolvedServer, logger: Logger, releases: (() => Promise<void>)[] = []): Upstream {
+/** Builds one upstream; `releases` collects what must be released at shutdown beside it. */
+export async function buildUpstream(server: ResolvedServer, logger: Logger, releases: (() => Promise<void>)[] = []): Promise<Upstream> {
   const log = logger.child({ upstream: server.name });
   const clientInfo = { name: 'gatehouse', version: VERSION };
   if (server.kind === 'stdio') {
@@ -37,6 +36,8 @@ export function buildUpstream(server: ResolvedServer, logger: Logger, releases: 
   }
   // Remote servers get one upstream session per client session: the server then sees each
   // client apart, and server-to-client requests come back on the right stream.
+  // Loaded only when a remote server is configured (the SDK client and undici weigh ~35 MiB).
+  const { createRemoteLinkFactory } = await import('./upstream/remote/index.js');
   const linkFactory = createRemoteLinkFactory(server, { logger: log, allowHttp: server.allowHttp });
   releases.push(() => linkFactory.close());
   return createUpstream({
@@ -51,7 +52,8 @@ export function buildUpstream(server: ResolvedServer, logger: Logger, releases: 
 
 export async function startGatehouse({ config, logger }: StartOptions): Promise<GatehouseApp> {
   const releases: (() => Promise<void>)[] = [];
-  const upstreams = new Map<string, Upstream>(config.servers.map((s) => [s.name, buildUpstream(s, logger, releases)]));
+  const upstreams = new Map<string, Upstream>();
+  for (const s of config.servers) upstreams.set(s.name, await buildUpstream(s, logger, releases));
   const closeUpstreams = async () => {
     await Promise.all([...upstreams.values()].map((u) => u.close()));
     await Promise.all(releases.map((r) => r().catch(() => undefined)));

@@ -142,3 +142,13 @@ describe('gatehouse CLI', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('gatehouse serve refuses unsafe remotes', () => {
+  it('exits 2 for plain http to a host that is not this machine', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'gatehouse.yaml'), 'auth: { mode: none }\nservers:\n  far: { url: "http://mcp.example.com/mcp" }\n');
+    const r = run(['serve', '--listen', '127.0.0.1:0'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/https|allowHttp|allow-http/);
+  });
+});

@@ -42,6 +42,8 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const app = await startGatehouse({ config, logger }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new CliExit(ExitCode.Failure, `cannot listen on ${config.listen.host}:${config.listen.port}: address in use`);
+    // A remote server the config describes wrongly (plain http, unreadable tls.ca): a config problem.
+    if (err.name === 'RemoteLinkError' && (err.code === 'insecure-url' || err.code === 'bad-config')) throw new CliExit(ExitCode.Usage, err.message);
     throw err;
   });
   logger.info({ url: app.url, servers: config.servers.map((s) => s.name), auth: config.auth.mode }, 'gatehouse is listening');

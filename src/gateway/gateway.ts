@@ -8,7 +8,6 @@ import {
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
-  type JsonRpcResponse,
 } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
 import type { InitializeParams, Upstream } from '../upstream/types.js';

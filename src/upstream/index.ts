@@ -34,15 +34,7 @@ export {
   type StdioUpstreamOptions,
   type UpstreamOptions,
 } from './upstream.js';
-// Remote links (Streamable HTTP, legacy SSE), written in remote/: plug into createUpstream.
-export {
-  checkRemoteUrl,
-  createRemoteLinkFactory,
-  isLoopbackHost,
-  RemoteLink,
-  RemoteLinkError,
-  type RemoteFailureCode,
-  type RemoteLinkFactory,
-  type RemoteLinkFactoryOptions,
-  type RemoteTransportKind,
-} from './remote/index.js';
+// Remote links (Streamable HTTP, legacy SSE) live behind their own door, `./remote/index.js`:
+// they pull in the SDK client and undici (about 35 MiB), so a gateway with only stdio
+// servers never loads them.
+export type { RemoteLinkFactory, RemoteLinkFactoryOptions, RemoteTransportKind } from './remote/index.js';

@@ -32,7 +32,6 @@ export class StreamableHttpLink implements Link {
   #closed: Error | undefined;
   #getStream: AbortController | undefined;
   #lastEventId: string | undefined;
-  readonly #inflight = new Set<AbortController>();
 
   constructor(options: StreamableLinkOptions, handlers: LinkHandlers) {
     this.#o = options;
@@ -61,8 +60,8 @@ export class StreamableHttpLink implements Link {
 
   async #post(message: JsonRpcMessage): Promise<void> {
     const id: JsonRpcId | undefined = isRequest(message) ? message.id : undefined;
-    const abort = new AbortController();
-    this.#inflight.add(abort);
+    // No AbortController per POST (it costs more than the rest of the request's JS): after
+    // close, late answers are dropped, and headersTimeout bounds a hung request.
     try {
       const headers = await this.#headers('application/json, text/event-stream');
       headers['content-type'] = 'application/json';
@@ -72,7 +71,6 @@ export class StreamableHttpLink implements Link {
         method: 'POST',
         headers,
         body: JSON.stringify(message),
-        signal: abort.signal,
       });
       const sid = header(res.headers, 'mcp-session-id');
       if (sid && !this.#sessionId) this.#sessionId = sid;
@@ -105,8 +103,6 @@ export class StreamableHttpLink implements Link {
     } catch (err) {
       if (this.#closed) return;
       this.#transportError(err, id);
-    } finally {
-      this.#inflight.delete(abort);
     }
   }
 
@@ -119,6 +115,7 @@ export class StreamableHttpLink implements Link {
       if (id !== undefined) this.#handlers.onMessage(errorResponse(id, ErrorCode.UpstreamUnavailable, 'the upstream answered with malformed JSON'));
       return;
     }
+    if (this.#closed) return;
     for (const item of Array.isArray(value) ? value : [value]) {
       const parsed = parseMessage(item);
       if (parsed.ok) this.#handlers.onMessage(parsed.message);
@@ -240,7 +237,6 @@ export class StreamableHttpLink implements Link {
     if (this.#closed) return;
     this.#closed = reason;
     this.#getStream?.abort();
-    for (const a of this.#inflight) a.abort();
     this.#handlers.onClose(reason);
   }
 
