@@ -32,7 +32,7 @@ function serve(args: string[], cwd: string, env: Record<string, string> = {}): P
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${err}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /"url":"(http:\/\/[^"]+)"/.exec(err);
       if (m) {

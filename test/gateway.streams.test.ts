@@ -19,7 +19,7 @@ async function readEvents(
   res: Response,
   stop: (events: { id?: string; data: string }[]) => boolean,
 ): Promise<{ id?: string; data: string }[]> {
-  const reader = res.body!.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   const events: { id?: string; data: string }[] = [];
   let buffer = '';
