@@ -11,7 +11,7 @@ import {
 } from '../jsonrpc/index.js';
 import type { Channel, InitializeResult, Upstream } from '../upstream/types.js';
 import { VERSION } from '../version.js';
-import { PendingRequests, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
+import { cancelledRequestId, PendingRequests, REQUEST_CANCELLED, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
 import { filterToolList, toolAllowed } from './tool-filter.js';
 
 /** Separates server and tool in aggregate names: `files__read_file` (CONTRACT.md). */
@@ -141,8 +141,16 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
     return candidates.length === 1 ? candidates[0] : undefined;
   };
 
-  const forward = (member: Member, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> =>
-    call(member, request.method, params).then((r) => ({ ...r, id: request.id }));
+  // Downstream request id -> the server and id it runs under, for cancellation.
+  const forwarded = new Map<JsonRpcId, { member: Member; id: string }>();
+  const forward = (member: Member, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> => {
+    const reply = call(member, request.method, params);
+    forwarded.set(request.id, { member, id: `gh-${nextId}` });
+    return reply.then((r) => {
+      forwarded.delete(request.id);
+      return { ...r, id: request.id };
+    });
+  };
 
   const route = async (request: JsonRpcRequest): Promise<JsonRpcResponse> => {
     const params = request.params;
@@ -211,8 +219,19 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
       return reply;
     },
     notify(notification: JsonRpcNotification): void {
-      // Cancellation of aggregate calls is not routed yet; other notifications go to everyone.
-      if (notification.method === 'notifications/cancelled') return;
+      const cancelled = cancelledRequestId(notification);
+      if (cancelled !== undefined) {
+        // Tell the one server running it, under the id we gave it there.
+        const target = forwarded.get(cancelled);
+        if (target) {
+          target.member.channel.send({ ...notification, params: { ...notification.params, requestId: target.id } });
+          forwarded.delete(cancelled);
+          internal.get(target.id)?.(errorResponse(null, REQUEST_CANCELLED, 'Request cancelled'));
+          internal.delete(target.id);
+        }
+        pending.cancel(cancelled);
+        return;
+      }
       for (const m of list) m.channel.send(notification);
     },
     respond(response: JsonRpcResponse): void {

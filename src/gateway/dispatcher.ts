@@ -1,4 +1,4 @@
-import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/index.js';
+import { errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc/index.js';
 import type { InitializeParams, InitializeResult } from '../upstream/types.js';
 
 /**
@@ -73,12 +73,30 @@ export class PendingRequests {
     return typeof token === 'string' || typeof token === 'number' ? this.#progressOwner.get(token) : undefined;
   }
 
+  /**
+   * The client cancelled `id` (MCP basic/utilities/cancellation): the server will not answer
+   * it, so the open HTTP answer ends here rather than waiting for ever.
+   */
+  cancel(id: JsonRpcId): void {
+    this.settle(errorResponse(id, REQUEST_CANCELLED, 'Request cancelled'));
+  }
+
   /** Settles every pending request with an error built by `make`. */
   failAll(make: (id: JsonRpcId) => JsonRpcResponse): void {
     for (const [id, resolve] of this.#byId) resolve(make(id));
     this.#byId.clear();
     this.#progressOwner.clear();
   }
+}
+
+/** JSON-RPC error code for a request the client cancelled (the SDKs use it too). */
+export const REQUEST_CANCELLED = -32800;
+
+/** The downstream request id a `notifications/cancelled` names, if any. */
+export function cancelledRequestId(n: JsonRpcNotification): JsonRpcId | undefined {
+  if (n.method !== 'notifications/cancelled') return undefined;
+  const id = n.params?.requestId;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }
 
 /** Which downstream request an upstream notification or server request belongs to. */

@@ -10,7 +10,7 @@ import {
   type JsonRpcResponse,
 } from '../jsonrpc/index.js';
 import type { Channel, Upstream } from '../upstream/types.js';
-import { PendingRequests, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
+import { cancelledRequestId, PendingRequests, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
 import { filterToolList, toolAllowed } from './tool-filter.js';
 
 /**
@@ -65,6 +65,8 @@ export async function openSingleDispatcher(
     },
     notify(notification: JsonRpcNotification): void {
       channel.send(notification);
+      const cancelled = cancelledRequestId(notification);
+      if (cancelled !== undefined) pending.cancel(cancelled);
     },
     respond(response: JsonRpcResponse): void {
       channel.send(response);
