@@ -66,7 +66,11 @@ interface PoolMember {
   /** In-flight calls that may ask for input; a member with one is not shared with another. */
   interactive: number;
   dead: boolean;
+  lastUsed: number;
 }
+
+/** Extra held sessions idle this long are closed; each pool keeps one. */
+const POOL_IDLE_MS = 5 * 60_000;
 
 interface Listener {
   readonly log: StreamLog;
@@ -87,10 +91,28 @@ export class StatelessEndpoint {
   readonly #continuations = new Map<string, Flight>();
   readonly #listeners = new Set<Listener>();
 
+  readonly #sweeper: NodeJS.Timeout;
+
   constructor(open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>, logger: Logger, keepAliveMs?: number) {
     this.#open = open;
     this.#logger = logger;
     this.#keepAliveMs = keepAliveMs;
+    this.#sweeper = setInterval(() => this.#shrink(Date.now() - POOL_IDLE_MS), 60_000);
+    this.#sweeper.unref();
+  }
+
+  /** Closes held sessions beyond the first of each pool that nobody used since `before`. */
+  #shrink(before: number): void {
+    for (const pool of this.#pools.values()) {
+      for (let i = pool.length - 1; i >= 1; i--) {
+        const m = pool[i]!;
+        if (m.interactive === 0 && m.lastUsed < before) {
+          pool.splice(i, 1);
+          m.dead = true;
+          void m.dispatcher.then((d) => d.close()).catch(() => undefined);
+        }
+      }
+    }
   }
 
   /**
@@ -105,10 +127,10 @@ export class StatelessEndpoint {
     if (!pool) this.#pools.set(key, (pool = []));
     for (let i = pool.length - 1; i >= 0; i--) if (pool[i]!.dead) pool.splice(i, 1);
     const free = pool.find((m) => m.interactive === 0);
-    if (free) return free;
-    if (!interactive && pool.length) return pool[0]!;
-    if (pool.length >= POOL_LIMIT) return pool.reduce((a, b) => (b.interactive < a.interactive ? b : a));
-    const member: PoolMember = { dispatcher: undefined as unknown as Promise<Dispatcher>, interactive: 0, dead: false };
+    if (free) return used(free);
+    if (!interactive && pool.length) return used(pool[0]!);
+    if (pool.length >= POOL_LIMIT) return used(pool.reduce((a, b) => (b.interactive < a.interactive ? b : a)));
+    const member: PoolMember = { dispatcher: undefined as unknown as Promise<Dispatcher>, interactive: 0, dead: false, lastUsed: Date.now() };
     const sink: DownstreamSink = {
       deliver: (m, related) => this.#deliver(member, m, related),
       closed: () => {
@@ -383,6 +405,7 @@ export class StatelessEndpoint {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     for (const l of this.#listeners) l.log.outlet?.close();
     for (const f of this.#continuations.values()) if (f.expiry) clearTimeout(f.expiry);
     this.#continuations.clear();
@@ -393,6 +416,11 @@ export class StatelessEndpoint {
       }),
     );
   }
+}
+
+function used(m: PoolMember): PoolMember {
+  m.lastUsed = Date.now();
+  return m;
 }
 
 function logLevelOf(meta: Record<string, unknown>): number | undefined {
