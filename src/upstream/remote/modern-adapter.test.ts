@@ -2,14 +2,10 @@
 // behind the SDK's createMcpHandler with `legacy: 'reject'` (it speaks only 2026-07-28 and
 // refuses initialize), and the dual-era fixture for the "2025 servers pay nothing" check.
 // Links come from the remote link factory, as the Upstream gets them.
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createEverythingServer, startEverythingHttp } from '../../../test/fixtures/everything-server.js';
+import { startEverythingHttp } from '../../../test/fixtures/everything-server.js';
+import { startModernOnlyServer as startModernServer, type ModernOnlyServer as ModernServer } from '../../../test/fixtures/modern-only-server.js';
 import type { ResolvedRemoteServer } from '../../config/resolved.js';
 import type { JsonRpcFailure, JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonRpcSuccess } from '../../jsonrpc/index.js';
 import { silentLogger } from '../../observability/index.js';
@@ -17,45 +13,7 @@ import { createUpstream } from '../upstream.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { createRemoteLinkFactory, type RemoteLinkFactory } from './index.js';
 
-// --- server -------------------------------------------------------------------------------
-
-interface ModernServer {
-  url: string;
-  handler: McpHttpHandler;
-  /** The 2026 headers of every POST, in order (`mcp-method` absent: a 2025-style message). */
-  seen: IncomingHttpHeaders[];
-  close(): Promise<void>;
-}
-
-/** A 2026-07-28-only server: `initialize` gets HTTP 400 -32022. */
-async function startModernServer(): Promise<ModernServer> {
-  const handler: McpHttpHandler = createMcpHandler(
-    () =>
-      createEverythingServer({
-        toolsChanged: () => handler.notify.toolsChanged(),
-        promptsChanged: () => handler.notify.promptsChanged(),
-      }),
-    { legacy: 'reject' },
-  );
-  const serve = toNodeHandler(handler);
-  const seen: IncomingHttpHeaders[] = [];
-  const server = createServer((req, res) => {
-    if (req.method === 'POST') seen.push(req.headers);
-    void serve(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    handler,
-    seen,
-    close: async () => {
-      await handler.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+// The server: test/fixtures/modern-only-server.ts.
 
 function remote(url: string, overrides: Partial<ResolvedRemoteServer> = {}): ResolvedRemoteServer {
   return {
