@@ -1,4 +1,5 @@
 import { randomToken } from '../crypto/index.js';
+import { argumentText, decodeHeaderValue, nameFieldOf, scanParamHeaders, type ParamHeader } from '../mcp/index.js';
 import {
   ErrorCode,
   errorResponse,
@@ -90,6 +91,8 @@ export class StatelessEndpoint {
   readonly #flights = new Map<string, Flight>();
   readonly #continuations = new Map<string, Flight>();
   readonly #listeners = new Set<Listener>();
+  readonly #toolHeaders = new Map<string, readonly ParamHeader[]>();
+  #toolsKnown = false;
 
   readonly #sweeper: NodeJS.Timeout;
 
@@ -193,6 +196,8 @@ export class StatelessEndpoint {
     } catch (err) {
       return json(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
     }
+    const headerProblem = await this.#checkRequestHeaders(message, call.request, dispatcher);
+    if (headerProblem) return jsonRpcHttpError(400, ModernErrorCode.HeaderMismatch, `Header mismatch: ${headerProblem}`, message.id);
     if (message.method === 'server/discover') return json({ jsonrpc: '2.0', id: message.id, result: discoverResult(dispatcher) });
     if (message.method === 'subscriptions/listen') return this.#listen(message, dispatcher);
 
@@ -230,7 +235,57 @@ export class StatelessEndpoint {
     });
   }
 
+  /**
+   * The 2026 request headers must be present and agree with the body (-32020, HTTP 400):
+   * Mcp-Method always, Mcp-Name for tools/call, prompts/get and resources/read, and
+   * Mcp-Param-* for tool arguments whose schema says `x-mcp-header` (SEP-2243).
+   */
+  async #checkRequestHeaders(message: JsonRpcRequest, request: InboundRequest, dispatcher: Dispatcher): Promise<string | undefined> {
+    const headers = request.headers;
+    if (headers.get('mcp-protocol-version') === null) return 'MCP-Protocol-Version is required';
+    if (headers.get('mcp-method') === null) return 'Mcp-Method is required';
+    const field = nameFieldOf(message.method);
+    const bodyName = field ? message.params?.[field] : undefined;
+    if (typeof bodyName === 'string') {
+      const raw = headers.get('mcp-name');
+      if (raw === null) return 'Mcp-Name is required';
+      if (decodeHeaderValue(raw) !== bodyName) return 'Mcp-Name differs from the body';
+    }
+    if (message.method !== 'tools/call' || typeof bodyName !== 'string') return undefined;
+    const declared = await this.#paramHeadersOf(bodyName, dispatcher);
+    for (const { path, header } of declared) {
+      const raw = headers.get(`mcp-param-${header.toLowerCase()}`);
+      const value = raw === null ? undefined : decodeHeaderValue(raw);
+      if (raw !== null && value === undefined) return `Mcp-Param-${header} is not valid base64`;
+      const arg = argumentText(message.params?.arguments, path);
+      if (arg !== undefined && value === undefined) return `Mcp-Param-${header} is required`;
+      if (arg !== undefined && value !== arg) return `Mcp-Param-${header} differs from the body`;
+    }
+    return undefined;
+  }
+
+  /** A tool's `x-mcp-header` declarations, from tools/list results seen (read once if none were). */
+  async #paramHeadersOf(tool: string, dispatcher: Dispatcher): Promise<readonly ParamHeader[]> {
+    if (!this.#toolsKnown) {
+      this.#toolsKnown = true;
+      const reply = await dispatcher.request({ jsonrpc: '2.0', id: `s${++this.#nextId}`, method: 'tools/list' });
+      if ('result' in reply) this.#learnTools(reply.result);
+    }
+    return this.#toolHeaders.get(tool) ?? [];
+  }
+
+  #learnTools(result: Record<string, unknown>): void {
+    if (!Array.isArray(result.tools)) return;
+    for (const t of result.tools as { name?: unknown; inputSchema?: unknown }[]) {
+      if (typeof t.name !== 'string') continue;
+      const declared = scanParamHeaders(t.inputSchema);
+      if (declared.length) this.#toolHeaders.set(t.name, declared);
+      else this.#toolHeaders.delete(t.name);
+    }
+  }
+
   #finish(flight: Flight, reply: JsonRpcResponse): void {
+    if (flight.method === 'tools/list' && 'result' in reply) this.#learnTools(reply.result);
     if (flight.state !== undefined) {
       flight.final = reply;
       return;

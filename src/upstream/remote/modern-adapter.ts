@@ -10,6 +10,7 @@
 // to the adapter, which replays the `initialize` locally; the factory remembers the verdict,
 // so later links of the server go straight to the adapter (until a `server/discover` fails).
 
+import { argumentText, encodeHeaderValue, scanParamHeaders, type ParamHeader } from '../../mcp/index.js';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
@@ -244,10 +245,6 @@ interface Listen {
   markReady(ok: boolean): void;
 }
 
-interface ParamHeader {
-  readonly path: readonly string[];
-  readonly header: string;
-}
 
 /** The client's answer to one of our server->client requests was an error. */
 class InputFailed extends Error {}
@@ -668,9 +665,7 @@ export class ModernAdapterLink implements Link {
     const args = request.params?.arguments;
     const headers: Record<string, string> = {};
     for (const { path, header } of declared) {
-      let value: unknown = args;
-      for (const key of path) value = isObject(value) ? value[key] : undefined;
-      const text = typeof value === 'string' ? value : typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) ? String(value) : undefined;
+      const text = argumentText(args, path);
       if (text !== undefined) headers[`Mcp-Param-${header}`] = encodeHeaderValue(text);
     }
     return headers;
@@ -933,27 +928,6 @@ function legacyError(request: JsonRpcRequest, error: JsonRpcErrorObject): JsonRp
     return errorResponse(request.id, ErrorCode.ResourceNotFound, error.message, error.data);
   }
   return errorResponse(request.id, error.code, error.message, error.data);
-}
-
-const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** `x-mcp-header` declarations reachable through `properties` chains of a tool's input schema. */
-function scanParamHeaders(schema: unknown): ParamHeader[] {
-  const found: ParamHeader[] = [];
-  const visit = (node: unknown, path: string[]): void => {
-    if (!isObject(node)) return;
-    const header = node['x-mcp-header'];
-    if (path.length > 0 && typeof header === 'string' && HEADER_TOKEN.test(header)) found.push({ path, header });
-    if (isObject(node.properties)) for (const [key, child] of Object.entries(node.properties)) visit(child, [...path, key]);
-  };
-  visit(schema, []);
-  return found;
-}
-
-/** A header-safe value as is; anything else as `=?base64?...?=` (2026-07-28 value encoding). */
-function encodeHeaderValue(value: string): string {
-  const plain = value.length > 0 && value === value.trim() && /^[\t\x20-\x7e]*$/.test(value) && !(value.startsWith('=?base64?') && value.endsWith('?='));
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 /** What a downstream client may read: no upstream URL or body, which can be internal. */
