@@ -187,3 +187,19 @@ export function closesLink(failure: RemoteLinkError): boolean {
       return false;
   }
 }
+
+/** What a downstream client may read about a failure: no upstream URL or body, which can be internal. */
+export function publicReason(upstream: { readonly name: string; readonly timeoutMs: number }, failure: RemoteLinkError): string {
+  switch (failure.code) {
+    case 'timeout':
+      return `upstream "${upstream.name}" did not answer within ${upstream.timeoutMs} ms`;
+    case 'http-status':
+      return `upstream "${upstream.name}" answered HTTP ${failure.status ?? 'error'}`;
+    case 'protocol':
+      return `upstream "${upstream.name}" sent an answer that is not MCP`;
+    case 'connection-lost':
+      return `lost the connection to upstream "${upstream.name}"`;
+    default:
+      return `upstream "${upstream.name}" is unavailable`;
+  }
+}

@@ -39,7 +39,7 @@ import {
 } from '../../jsonrpc/index.js';
 import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
-import { closesLink, describeFailure, httpBodyOf, RemoteLinkError } from './errors.js';
+import { closesLink, describeFailure, httpBodyOf, publicReason, RemoteLinkError } from './errors.js';
 import type { RemoteLinkContext } from './remote-link.js';
 
 /** The stateless revision (the SDK exports no constant for it). */
@@ -930,18 +930,3 @@ function legacyError(request: JsonRpcRequest, error: JsonRpcErrorObject): JsonRp
   return errorResponse(request.id, error.code, error.message, error.data);
 }
 
-/** What a downstream client may read: no upstream URL or body, which can be internal. */
-function publicReason(ctx: RemoteLinkContext, failure: RemoteLinkError): string {
-  switch (failure.code) {
-    case 'timeout':
-      return `upstream "${ctx.name}" did not answer within ${ctx.timeoutMs} ms`;
-    case 'http-status':
-      return `upstream "${ctx.name}" answered HTTP ${failure.status ?? 'error'}`;
-    case 'protocol':
-      return `upstream "${ctx.name}" sent an answer that is not MCP`;
-    case 'connection-lost':
-      return `lost the connection to upstream "${ctx.name}"`;
-    default:
-      return `upstream "${ctx.name}" is unavailable`;
-  }
-}

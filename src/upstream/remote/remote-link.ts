@@ -12,7 +12,7 @@ import {
 import { ErrorCode, errorResponse, isRequest, isResponse, type JsonRpcId, type JsonRpcMessage } from '../../jsonrpc/index.js';
 import { redactUrl, type Logger } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
-import { closesLink, describeFailure, describeStatus, httpBodyOf, httpStatusOf, isLegacyServerAnswer, RemoteLinkError } from './errors.js';
+import { closesLink, describeFailure, describeStatus, httpBodyOf, httpStatusOf, isLegacyServerAnswer, publicReason, RemoteLinkError } from './errors.js';
 import type { FetchObserver, HttpClient } from './http-client.js';
 
 export type RemoteTransportKind = 'streamable-http' | 'sse';
@@ -455,18 +455,3 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || (error.cause instanceof Error && error.cause.name === 'AbortError'));
 }
 
-/** What a downstream client may read: no upstream URL or body, which can be internal. */
-function publicReason(ctx: RemoteLinkContext, failure: RemoteLinkError): string {
-  switch (failure.code) {
-    case 'timeout':
-      return `upstream "${ctx.name}" did not answer within ${ctx.timeoutMs} ms`;
-    case 'http-status':
-      return `upstream "${ctx.name}" answered HTTP ${failure.status ?? 'error'}`;
-    case 'protocol':
-      return `upstream "${ctx.name}" sent an answer that is not MCP`;
-    case 'connection-lost':
-      return `lost the connection to upstream "${ctx.name}"`;
-    default:
-      return `upstream "${ctx.name}" is unavailable`;
-  }
-}
