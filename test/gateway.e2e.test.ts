@@ -1,32 +1,13 @@
 // The gateway end to end: real upstreams (our conformance fixture over stdio and over
 // Streamable HTTP, and the npm reference server), the official SDK v2 client in both
 // eras, over Streamable HTTP and legacy SSE, one server and the aggregate.
-import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { Transport } from '@modelcontextprotocol/client';
+import { SSEClientTransport, StreamableHTTPClientTransport, type Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingHttp, type EverythingHttpServer } from './fixtures/everything-server.js';
+import { connectClient } from './helpers/client.js';
 import { everythingStdio, REFERENCE_EVERYTHING, startTestGateway } from './helpers/gateway.js';
 
-type Era = 'legacy' | 'modern';
-
-async function connect(transport: Transport, era: Era = 'legacy'): Promise<Client> {
-  const client = new Client(
-    { name: 'gatehouse-e2e', version: '1.0.0' },
-    {
-      capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } },
-      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
-    },
-  );
-  client.setRequestHandler('sampling/createMessage', () => ({
-    role: 'assistant',
-    content: { type: 'text', text: 'Paris' },
-    model: 'test-model',
-    stopReason: 'endTurn',
-  }));
-  client.setRequestHandler('elicitation/create', () => ({ action: 'accept', content: { username: 'ada', email: 'ada@example.com' } }));
-  await client.connect(transport);
-  return client;
-}
+const connect = connectClient;
 
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 let remote: EverythingHttpServer;

@@ -1,9 +1,10 @@
 // Both eras both ways (DESIGN.md "Era bridging"): a 2025-era client reaches a server that
 // speaks only the stateless 2026-07-28 revision, and a 2026 client reaches it too, through
 // the gateway. The upstream is the everything fixture behind createMcpHandler({ legacy: 'reject' }).
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StreamableHTTPClientTransport, type Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModernOnlyServer, type ModernOnlyServer } from './fixtures/modern-only-server.js';
+import { connectClient } from './helpers/client.js';
 import { startTestGateway } from './helpers/gateway.js';
 
 let modern: ModernOnlyServer;
@@ -20,18 +21,7 @@ afterAll(async () => {
 
 async function connect(era: 'legacy' | 'modern'): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(`${gw.base}/modern/mcp`));
-  const client = new Client(
-    { name: 'era-test', version: '1' },
-    { capabilities: { sampling: {}, elicitation: {} }, versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } } },
-  );
-  client.setRequestHandler('sampling/createMessage', () => ({
-    role: 'assistant',
-    content: { type: 'text', text: 'Paris' },
-    model: 'm',
-    stopReason: 'endTurn',
-  }));
-  await client.connect(transport);
-  return { client, transport };
+  return { client: await connectClient(transport, era), transport };
 }
 
 describe('a 2026-only upstream', () => {
