@@ -3,7 +3,7 @@
 import type { ResolvedConfig, ResolvedServer } from './config/index.js';
 import { Gateway } from './gateway/index.js';
 import { createEdge, createHttpApp, createMcpListener, createStaticTokenAuthenticator, startHttpServer, type RunningServer } from './http/index.js';
-import type { Logger } from './observability/index.js';
+import { Metrics, type Logger } from './observability/index.js';
 import { createStdioLinkFactory, createUpstream, type Upstream } from './upstream/index.js';
 import { VERSION } from './version.js';
 
@@ -68,13 +68,20 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
 
   const gateway = new Gateway({ servers: config.servers, upstreams, logger });
   const edge = createEdge(config);
+  const metrics = new Metrics();
+  const requests = metrics.counter('gatehouse_http_requests_total', 'MCP HTTP requests answered, by route kind and status.');
+  metrics.gauge('gatehouse_sessions', 'Open client sessions (2025 revisions and legacy SSE).', () => [[{}, gateway.sessionCount]]);
+  metrics.gauge('gatehouse_upstream_up', 'Whether each upstream is ready (1) or not (0).', () =>
+    [...upstreams].map(([server, u]) => [{ server }, u.state === 'ready' ? 1 : 0] as [Record<string, string>, number]),
+  );
   const app = createHttpApp({
     config,
     edge,
     readiness: { check: () => Object.fromEntries([...upstreams].map(([name, u]) => [name, u.state])) },
     logger,
+    metrics,
   });
-  const mcp = createMcpListener({ config, mcp: gateway, authenticator: createStaticTokenAuthenticator(config), edge, logger });
+  const mcp = createMcpListener({ config, mcp: gateway, authenticator: createStaticTokenAuthenticator(config), edge, logger, requests });
   let server: RunningServer;
   try {
     server = await startHttpServer(app.fetch, mcp, config.listen.host, config.listen.port);

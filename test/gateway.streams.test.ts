@@ -118,3 +118,16 @@ describe('keep-alive', () => {
     stream.close();
   });
 });
+
+describe('operations', () => {
+  it('exposes Prometheus metrics: requests by route and status, sessions, upstreams', async () => {
+    await rawPost(`${gw.base}/raw/mcp`, INIT());
+    const res = await fetch(`${gw.base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/gatehouse_http_requests_total\{route="mcp",status="200"\} \d+/);
+    expect(text).toMatch(/gatehouse_sessions \d+/);
+    expect(text).toContain('gatehouse_upstream_up{server="raw"} 1');
+  });
+});

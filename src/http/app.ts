@@ -16,6 +16,8 @@ export interface HttpAppOptions {
   readonly edge: Edge;
   readonly readiness: Readiness;
   readonly logger: Logger;
+  /** Prometheus exposition for `/metrics`. */
+  readonly metrics?: { render(): string };
 }
 
 export type HttpEnv = { Bindings: HttpBindings; Variables: { clientIp: string | undefined } };
@@ -66,6 +68,10 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
     const servers = options.readiness.check();
     const ready = Object.values(servers).every((s) => s === 'ready');
     return c.json({ status: ready ? 'ready' : 'not ready', servers }, ready ? 200 : 503);
+  });
+  app.get('/metrics', (c) => {
+    if (!options.metrics) return problem(404, 'not_found', 'metrics are off');
+    return c.body(options.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
   return app;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig } from '../config/index.js';
 import type { InboundRequest, McpCall, Reply } from '../gateway/index.js';
-import type { Logger } from '../observability/index.js';
+import type { Counter, Logger } from '../observability/index.js';
 import { redactUrl } from '../observability/index.js';
 import { resolveBaseUrl } from './client-ip.js';
 import { problemBody, type Edge } from './edge.js';
@@ -52,6 +52,8 @@ export interface McpListenerOptions {
   readonly authenticator: Authenticator;
   readonly edge: Edge;
   readonly logger: Logger;
+  /** Counts answers by route kind and status (`/metrics`). */
+  readonly requests?: Counter;
 }
 
 /**
@@ -75,6 +77,7 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       reply = problem(500, 'server_error', 'internal error');
     }
     writeReply(res, reply);
+    options.requests?.inc({ route: route.kind, status: String(reply.status) });
     if (logger.isLevelEnabled('debug')) {
       logger.debug(
         { method: req.method, path: redactUrl(req.url ?? ''), status: reply.status, ms: Math.round(performance.now() - started) },

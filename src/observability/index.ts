@@ -1,1 +1,2 @@
 export { createLogger, redactUrl, REDACTED_PATHS, silentLogger, type Logger, type LoggerSettings } from './logger.js';
+export { Counter, Gauge, Metrics } from './metrics.js';
