@@ -5,7 +5,7 @@ import { SSEClientTransport, StreamableHTTPClientTransport, type Client } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingHttp, type EverythingHttpServer } from './fixtures/everything-server.js';
 import { connectClient } from './helpers/client.js';
-import { everythingStdio, REFERENCE_EVERYTHING, startTestGateway } from './helpers/gateway.js';
+import { everythingStdio, rawStdio, REFERENCE_EVERYTHING, startTestGateway } from './helpers/gateway.js';
 
 const connect = connectClient;
 
@@ -20,6 +20,7 @@ beforeAll(async () => {
       alone: everythingStdio({ sharing: 'per-session' }),
       remote: { url: remote.url, transport: 'streamable-http' },
       reference: { command: process.execPath, args: [REFERENCE_EVERYTHING, 'stdio'], tools: { block: ['trigger-long-running-operation'] } },
+      raw: rawStdio(),
     },
   });
 }, 60_000);
@@ -123,6 +124,23 @@ describe('tool filters', () => {
       await expect(client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 1 } })).rejects.toThrow(/Unknown tool/);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('server-to-client requests', () => {
+  it('route roots/list to the session whose call asked, and its answer back upstream', async () => {
+    const a = await connect(new StreamableHTTPClientTransport(new URL(`${gw.base}/raw/mcp`)));
+    const b = await connect(new StreamableHTTPClientTransport(new URL(`${gw.base}/raw/mcp`)));
+    a.setRequestHandler('roots/list', () => ({ roots: [{ uri: 'file:///a', name: 'a' }] }));
+    b.setRequestHandler('roots/list', () => ({ roots: [{ uri: 'file:///b', name: 'b' }] }));
+    try {
+      const [ra, rb] = await Promise.all([a.callTool({ name: 'roots', arguments: {} }), b.callTool({ name: 'roots', arguments: {} })]);
+      expect(JSON.stringify(ra.content)).toContain('file:///a');
+      expect(JSON.stringify(rb.content)).toContain('file:///b');
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });

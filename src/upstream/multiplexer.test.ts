@@ -161,14 +161,17 @@ describe('Multiplexer: ids and progress', () => {
 });
 
 describe('Multiplexer: server-to-client requests', () => {
-  it('sends them to the channel whose request started last and returns the answer with the server\'s id', () => {
+  it('sends them to the oldest call in flight that has not asked yet, and returns the answer with the server\'s id', () => {
     const { mux, link, open } = setup();
     const a = open();
     const b = open();
-    b.ch.send(call(1));
     a.ch.send(call(1));
+    b.ch.send(call(1));
     mux.handleMessage({ jsonrpc: '2.0', id: 'srv-1', method: 'sampling/createMessage', params: { messages: [] } });
     expect(b.probe.requests('sampling/createMessage')).toEqual([]);
+    // The next one goes to the next call that has not asked: b's.
+    mux.handleMessage({ jsonrpc: '2.0', id: 'srv-2', method: 'roots/list' });
+    expect(b.probe.requests('roots/list')).toHaveLength(1);
     const [req] = a.probe.requests('sampling/createMessage');
     expect(req.id).not.toBe('srv-1');
     a.ch.send({ jsonrpc: '2.0', id: req.id, result: { role: 'assistant', content: { type: 'text', text: 'ok' } } });

@@ -61,8 +61,13 @@ interface InternalWaiter {
 }
 
 /** One request in flight upstream, keyed by its upstream id. Fixed shape for the hot path. */
+/** Calls during which servers ask the client for something (sampling, elicitation, roots). */
+const ASKING_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
 class Pending {
   timer: NodeJS.Timeout | undefined = undefined;
+  /** A server-to-client request has already been routed to this request's channel. */
+  asked = false;
   constructor(
     readonly channel: MuxChannel | undefined,
     readonly clientId: JsonRpcId,
@@ -376,18 +381,26 @@ export class Multiplexer {
 
   /**
    * Who answers a server-to-client request: stdio carries no hint of which request it
-   * belongs to, so the channel whose request started last and is still in flight (the
-   * server is most likely working on it), else the channel heard from last.
+   * belongs to. Servers mostly ask while handling a call, in the order the calls came, so:
+   * the oldest call in flight that has not asked yet; else the newest call in flight; else
+   * the channel heard from last. With concurrent calls from several sessions this is a
+   * guess: `sharing: per-session` routes exactly.
    */
   #routeTarget(): MuxChannel | undefined {
-    let target: MuxChannel | undefined;
+    let newest: MuxChannel | undefined;
     for (const p of this.#pending.values()) {
-      if (p.channel !== undefined) target = p.channel;
+      if (p.channel === undefined) continue;
+      if (!p.asked && ASKING_METHODS.has(p.method)) {
+        p.asked = true;
+        return p.channel;
+      }
+      newest = p.channel;
     }
-    if (target !== undefined) return target;
+    if (newest !== undefined) return newest;
     if (this.#lastActive !== undefined && !this.#lastActive.closed) return this.#lastActive;
-    for (const channel of this.#channels) target = channel;
-    return target;
+    let last: MuxChannel | undefined;
+    for (const channel of this.#channels) last = channel;
+    return last;
   }
 
   #answerWithoutChannel(request: JsonRpcRequest): void {
