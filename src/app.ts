@@ -1,8 +1,19 @@
 // The composition root: builds every part from the resolved config and wires them
 // together. Only this file knows all the rooms.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig, ResolvedServer } from './config/index.js';
 import { Gateway } from './gateway/index.js';
-import { createEdge, createHttpApp, createMcpListener, createStaticTokenAuthenticator, startHttpServer, type RunningServer } from './http/index.js';
+import type { AuthorizationServer } from './auth/server/index.js';
+import {
+  createEdge,
+  createHttpApp,
+  createMcpListener,
+  createStaticTokenAuthenticator,
+  guardAuthRoutes,
+  startHttpServer,
+  type RunningServer,
+} from './http/index.js';
+import { clientSecretMatches, openStore } from './store/index.js';
 import { Metrics, type Logger } from './observability/index.js';
 import { createStdioLinkFactory, createUpstream, type Upstream } from './upstream/index.js';
 import { VERSION } from './version.js';
@@ -19,6 +30,39 @@ export interface GatehouseApp {
 export interface StartOptions {
   readonly config: ResolvedConfig;
   readonly logger: Logger;
+}
+
+/** Every MCP route the authorization server protects: each server's and the aggregate. */
+function protectedResources(config: ResolvedConfig): { path: string; server?: string }[] {
+  return [
+    ...config.servers.flatMap((s) => [
+      { path: `/${s.name}/mcp`, server: s.name },
+      { path: `/${s.name}/sse`, server: s.name },
+    ]),
+    { path: '/mcp' },
+    { path: '/sse' },
+  ];
+}
+
+/** `auth.mode: oauth`: the store, persisted keys, and the authorization server on top. */
+async function startAuthorizationServer(config: ResolvedConfig, logger: Logger, releases: (() => Promise<void>)[]): Promise<AuthorizationServer> {
+  // Loaded only in oauth mode: oidc-provider is the heaviest dependency we have.
+  const { createAuthorizationServer, generateServerKeys, loadOrCreateKeys, storeUserDirectory } = await import('./auth/server/index.js');
+  const store = await openStore(config, logger);
+  releases.push(() => store.close());
+  // A memory store keeps nothing, so its keys need not outlive the process either.
+  const keys = config.store.kind === 'memory' ? generateServerKeys() : loadOrCreateKeys(config.dataDir);
+  const as = await createAuthorizationServer({
+    config,
+    logger: logger.child({ component: 'oauth' }),
+    resources: protectedResources(config),
+    adapter: (model) => store.oauthAdapter(model),
+    keys,
+    users: storeUserDirectory(store.users, config),
+    clientSecretMatches,
+  });
+  releases.unshift(() => as.close());
+  return as;
 }
 
 /** Builds one upstream; `releases` collects what must be released at shutdown beside it. */
@@ -81,11 +125,34 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
     logger,
     metrics,
   });
-  const mcp = createMcpListener({ config, mcp: gateway, authenticator: createStaticTokenAuthenticator(config), edge, logger, requests });
+  // Listen first: with `listen: ...:0` and no publicUrl, the issuer needs the real port.
+  let route: (req: IncomingMessage, res: ServerResponse) => boolean = (_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":"starting"}');
+    return true;
+  };
   let server: RunningServer;
   try {
-    server = await startHttpServer(app.fetch, mcp, config.listen.host, config.listen.port);
+    server = await startHttpServer(app.fetch, (req, res) => route(req, res), config.listen.host, config.listen.port);
   } catch (err) {
+    await closeUpstreams();
+    throw err;
+  }
+  try {
+    const bound = config.publicUrl || config.listen.port !== 0 ? config : { ...config, listen: { ...config.listen, port: server.port } };
+    const as = config.auth.mode === 'oauth' ? await startAuthorizationServer(bound, logger, releases) : undefined;
+    const mcp = createMcpListener({
+      config,
+      mcp: gateway,
+      authenticator: as?.authenticator ?? createStaticTokenAuthenticator(config),
+      edge,
+      logger,
+      requests,
+      ...(as ? { challenge: (path: string, error?: Parameters<AuthorizationServer['challenge']>[1]) => as.challenge(path, error) } : {}),
+    });
+    const auth = as ? guardAuthRoutes(config, edge, (req, res) => as.listener(req, res)) : undefined;
+    route = auth ? (req, res) => auth(req, res) || mcp(req, res) : mcp;
+  } catch (err) {
+    await server.close(0);
     await closeUpstreams();
     throw err;
   }

@@ -26,6 +26,10 @@ function buildProgram(): Command {
       await serveCommand(opts);
     });
 
+  addConnectCommands(program);
+
+  addUsersCommands(program);
+
   const config = program.command('config').description('check, describe and convert configuration files');
   config
     .command('check [file]')
@@ -50,6 +54,88 @@ function buildProgram(): Command {
       await configMigrate(file, opts.output);
     });
   return program;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Auth flags shared by connect and login (CONTRACT.md). */
+function authOptions(command: Command): Command {
+  return command
+    .option('--client-id <id>', 'a pre-registered OAuth client id (env: OAUTH2_CLIENT_ID)')
+    .option('--client-secret <secret>', 'its secret; may be env:NAME or file:PATH (env: OAUTH2_CLIENT_SECRET)')
+    .option('--client-metadata-url <url>', 'a Client ID Metadata Document URL (the URL is the client_id)')
+    .option('--private-key <file>', 'a PEM or JWK private key: authenticate with private_key_jwt')
+    .option('--grant <grant>', 'authorization_code or client_credentials (env: OAUTH2_GRANT)')
+    .option('--scope <scopes>', 'scopes to ask for, space separated (env: OAUTH2_SCOPE)')
+    .option('--resource <url>', 'the RFC 8707 resource indicator (default: from the server metadata)')
+    .option('--callback-port <n>', 'port of the loopback login callback (default: any free port)')
+    .option('--browser-command <cmd>', 'program that opens the login URL (default: BROWSER or the system opener)')
+    .option('--token-store <kind>', 'keychain, file or memory (default: file; keychain falls back to file)')
+    .option('--expected-issuer <url>', 'client_credentials: only send the credentials to this authorization server')
+    .option('--transport <kind>', 'auto, streamable-http or sse (default auto)')
+    .option('--header <header>', 'a static request header, "Name: value" (repeatable)', collect)
+    .option('--allow-http', 'allow plain http to hosts other than this machine')
+    .option('--timeout <duration>', 'how long to wait for the remote server (default 60s)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent (env: LOG_LEVEL)');
+}
+
+function addConnectCommands(program: Command): void {
+  authOptions(
+    program
+      .command('connect [url]')
+      .description('a stdio MCP server forwarding everything to the remote MCP server at URL (env: UPSTREAM_URL)'),
+  ).action(async (url: string | undefined, opts: Record<string, unknown>) => {
+    const { connectCommand } = await import('./cli/connect.js');
+    await connectCommand(url, opts);
+  });
+  authOptions(program.command('login [url]').description('run the login for URL now and store the tokens')).action(
+    async (url: string | undefined, opts: Record<string, unknown>) => {
+      const { loginCommand } = await import('./cli/connect.js');
+      await loginCommand(url, opts);
+    },
+  );
+  program
+    .command('logout [url]')
+    .description('forget the stored tokens and client registration for URL')
+    .option('--token-store <kind>', 'keychain, file or memory (default: file)')
+    .option('--log-level <level>', 'log level')
+    .action(async (url: string | undefined, opts: Record<string, string | undefined>) => {
+      const { logoutCommand } = await import('./cli/connect.js');
+      await logoutCommand(url, opts);
+    });
+}
+
+/** `gatehouse users ...` (CONTRACT.md): local users in the store `serve` would use. */
+function addUsersCommands(program: Command): void {
+  const storeOptions = (c: Command) =>
+    c
+      .option('-c, --config <file|url>', 'config file or http(s) URL, as for serve (default: ./gatehouse.yaml, .json or .yml)')
+      .option('--data-dir <dir>', 'where the database lives, as for serve (default ./.gatehouse)');
+  const users = program.command('users').description('manage local users (who may log in to the authorization server)');
+  storeOptions(users.command('add <name>').description('add a user; asks for the password on the terminal'))
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action(async (name: string, opts: Record<string, string | boolean | undefined>) => {
+      const { usersAdd } = await import('./cli/users.js');
+      await usersAdd(name, opts);
+    });
+  storeOptions(users.command('list').description('list the users, one name a line'))
+    .option('--json', 'print names and dates as JSON')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const { usersList } = await import('./cli/users.js');
+      await usersList(opts);
+    });
+  storeOptions(users.command('remove <name>').description('remove a user, with their sessions and tokens')).action(
+    async (name: string, opts: Record<string, string | boolean | undefined>) => {
+      const { usersRemove } = await import('./cli/users.js');
+      await usersRemove(name, opts);
+    },
+  );
+  storeOptions(users.command('passwd <name>').description("change a user's password; asks on the terminal"))
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action(async (name: string, opts: Record<string, string | boolean | undefined>) => {
+      const { usersPasswd } = await import('./cli/users.js');
+      await usersPasswd(name, opts);
+    });
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 // The `gatehouse` command as a person runs it: exit codes, messages, the zero-config demo,
 // and a graceful stop on SIGTERM with a call in flight.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,23 +90,21 @@ describe('gatehouse CLI', () => {
     expect(migrated.stdout).not.toContain('do-not-print-me');
   });
 
-  it('refuses auth.mode oauth clearly until the authorization server lands', () => {
-    const dir = tmp();
-    writeFileSync(join(dir, 'gatehouse.yaml'), 'servers:\n  a: { command: node }\n');
-    const r = run(['serve'], { cwd: dir });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('auth.mode');
-  });
-
   it('runs the zero-config demo: prints URLs and a token, serves the demo server', async () => {
     const dir = tmp();
     const { child, base, stderr } = await serve(['--listen', '127.0.0.1:0'], dir);
-    for (let i = 0; i < 100 && !stderr().includes('Bearer token:'); i++) await new Promise((r) => setTimeout(r, 50));
-    const token = /Bearer token:\s+(\S+)/.exec(stderr())?.[1];
+    for (let i = 0; i < 100 && !stderr().includes('Static bearer token:'); i++) await new Promise((r) => setTimeout(r, 50));
+    const token = /Static bearer token:\s+(\S+)/.exec(stderr())?.[1];
     expect(token).toBeTruthy();
     expect(stderr()).toContain('/demo/mcp');
+    expect(stderr()).toMatch(/Sign in as:\s+admin \/ \S+/);
+    // OAuth is on: a challenge that names the resource metadata, and an authorization server.
     const unauth = await fetch(`${base}/demo/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(unauth.status).toBe(401);
+    expect(unauth.headers.get('www-authenticate')).toContain('resource_metadata=');
+    const meta = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+    expect(meta.issuer).toBe(base);
+    expect(statSync(join(dir, '.gatehouse', 'keys.json')).mode & 0o777).toBe(0o600);
     const init = await fetch(`${base}/demo/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
@@ -116,6 +114,12 @@ describe('gatehouse CLI', () => {
     expect(await init.json()).toMatchObject({ result: { serverInfo: { name: 'gatehouse-demo' } } });
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    // The second start keeps the admin user and does not print a password again.
+    const second = await serve(['--listen', '127.0.0.1:0'], dir);
+    for (let i = 0; i < 100 && !second.stderr().includes('Sign in as:'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(second.stderr()).toContain('password printed at first start');
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
   });
 
   it('stops gracefully on SIGTERM: the call in flight finishes, then it exits 0', async () => {

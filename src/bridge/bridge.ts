@@ -16,6 +16,11 @@ export interface BridgeOptions {
   /** Only JSON-RPC goes here, one message a line (stdout). */
   readonly output: Writable;
   readonly logger: Logger;
+  /**
+   * When stdin ends with requests still unanswered (`echo '{...}' | gatehouse connect URL`),
+   * how long their answers are waited for before the link is closed (default 30 s).
+   */
+  readonly drainTimeoutMs?: number;
 }
 
 /** Why a bridge ended: the client left (`client-closed`), a signal (`stopped`), or the remote (`link-closed`). */
@@ -40,7 +45,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   let resolveDone!: (end: BridgeEnd) => void;
   const done = new Promise<BridgeEnd>((resolve) => (resolveDone = resolve));
   let initializeId: JsonRpcId | undefined;
-  let link: Link | undefined;
+  /** Client requests not answered yet (only consulted once stdin has ended). */
+  const unanswered = new Set<JsonRpcId>();
+  let drained: (() => void) | undefined;
+  // Set once the factory answers; handlers may run before that (a link failing while it opens).
+  let link: Link | undefined = undefined;
 
   const write = (message: JsonRpcMessage): void => {
     if (ended) return;
@@ -60,6 +69,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   link = await options.factory({
     onMessage(message) {
+      if (isResponse(message) && message.id !== null && unanswered.delete(message.id) && unanswered.size === 0) drained?.();
       if (initializeId !== undefined && isResponse(message) && message.id === initializeId) {
         initializeId = undefined;
         const version = 'result' in message ? message.result.protocolVersion : undefined;
@@ -76,14 +86,20 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   // Sends keep the client's order; each send resolves as soon as the message is handed to HTTP.
   let queue: Promise<void> = Promise.resolve();
   const forward = (message: JsonRpcMessage): void => {
-    if (isRequest(message) && message.method === 'initialize') initializeId = message.id;
+    if (isRequest(message)) {
+      unanswered.add(message.id);
+      if (message.method === 'initialize') initializeId = message.id;
+    }
     const current = link;
     queue = queue
       .then(() => current?.send(message))
       .catch((error: unknown) => {
         if (ended) return;
         logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'could not forward a message to the remote server');
-        if (isRequest(message)) write(errorResponse(message.id, ErrorCode.UpstreamUnavailable, 'the remote server is not reachable'));
+        if (isRequest(message)) {
+          unanswered.delete(message.id);
+          write(errorResponse(message.id, ErrorCode.UpstreamUnavailable, 'the remote server is not reachable'));
+        }
       });
   };
 
@@ -113,8 +129,20 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
   }
   function onEnd(): void {
-    // Let what the client sent last reach the remote before the session is deleted.
-    void queue.then(() => finish({ kind: 'client-closed' }));
+    // Let what the client sent last reach the remote, and its answers come back, before the
+    // session is deleted.
+    void queue.then(async () => {
+      if (unanswered.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (drained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainTimeoutMs ?? 30_000))),
+          done.then(() => undefined),
+        ]);
+        clearTimeout(timer);
+      }
+      await finish({ kind: 'client-closed' });
+    });
   }
   input.on('data', onData);
   input.on('end', onEnd);

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startGatehouse } from '../app.js';
 import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
-import { randomToken } from '../crypto/index.js';
-import { createLogger } from '../observability/index.js';
+import { hashPassword, randomToken } from '../crypto/index.js';
+import { createLogger, type Logger } from '../observability/index.js';
+import { openStore } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
+import { configOverrides } from './flags.js';
 
 export interface ServeFlags {
   config?: string | undefined;
@@ -16,10 +18,7 @@ export interface ServeFlags {
 
 /** `gatehouse serve`: load config (or the zero-config demo), start, and stop cleanly on signals. */
 export async function serveCommand(flags: ServeFlags): Promise<void> {
-  const overrides: Record<string, unknown> = {};
-  if (flags.listen) overrides.listen = flags.listen;
-  if (flags.publicUrl) overrides.publicUrl = flags.publicUrl;
-  if (flags.dataDir) overrides.dataDir = flags.dataDir;
+  const overrides = configOverrides(flags);
 
   let config = await loadConfig({ location: flags.config, overrides });
   let demoToken: string | undefined;
@@ -28,18 +27,8 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     config = demoConfig(demoToken, overrides);
   }
   if (flags.logLevel) config = { ...config, log: { ...config.log, level: flags.logLevel as ResolvedConfig['log']['level'] } };
-  if (config.auth.mode === 'oauth') {
-    throw new CliExit(
-      ExitCode.Usage,
-      'auth.mode: "oauth" is not available in this build yet (the authorization server is being built); ' +
-        'set auth.mode to "tokens" (with auth.tokens) or "none"',
-    );
-  }
-  if (config.store.kind === 'postgres') {
-    // The store arrives with the authorization server; nothing uses it yet.
-  }
-
   const logger = createLogger({ level: config.log.level, format: config.log.format });
+  const adminPassword = demoToken !== undefined ? await ensureDemoAdmin(config, logger) : undefined;
   const app = await startGatehouse({ config, logger }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new CliExit(ExitCode.Failure, `cannot listen on ${config.listen.host}:${config.listen.port}: address in use`);
     // A remote server the config describes wrongly (plain http, unreadable tls.ca): a config problem.
@@ -47,7 +36,7 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     throw err;
   });
   logger.info({ url: app.url, servers: config.servers.map((s) => s.name), auth: config.auth.mode }, 'gatehouse is listening');
-  if (demoToken !== undefined) printDemoBanner(app.url, config, demoToken);
+  if (demoToken !== undefined) printDemoBanner(app.url, config, demoToken, adminPassword);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -66,7 +55,23 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-/** The zero-config demo: the bundled demo server behind a generated static token. */
+/**
+ * The demo's local user `admin`: created with a generated password on first start (the
+ * password is printed that once); undefined when it exists already.
+ */
+async function ensureDemoAdmin(config: ResolvedConfig, logger: Logger): Promise<string | undefined> {
+  const store = await openStore(config, logger, { sweepIntervalMs: 0 });
+  try {
+    if (await store.users.get('admin')) return undefined;
+    const password = randomToken(12);
+    await store.users.add('admin', hashPassword(password));
+    return password;
+  } finally {
+    await store.close();
+  }
+}
+
+/** The zero-config demo: the bundled demo server behind OAuth (user `admin`) and a generated static token. */
 function demoConfig(token: string, overrides: Record<string, unknown>): ResolvedConfig {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
@@ -82,7 +87,7 @@ function demoConfig(token: string, overrides: Record<string, unknown>): Resolved
       doc: {
         listen: '127.0.0.1:8080',
         dataDir: './.gatehouse',
-        auth: { mode: 'tokens', tokens: [token] },
+        auth: { mode: 'oauth', tokens: [token] },
         servers: { demo: { command: process.execPath, args, description: 'the bundled demo server' } },
         ...overrides,
       },
@@ -91,22 +96,27 @@ function demoConfig(token: string, overrides: Record<string, unknown>): Resolved
   );
 }
 
-function printDemoBanner(url: string, config: ResolvedConfig, token: string): void {
+function printDemoBanner(url: string, config: ResolvedConfig, token: string, adminPassword: string | undefined): void {
   const base = config.publicUrl ?? url;
+  const mcp = `${base}/demo/mcp`;
   const lines = [
     '',
-    'Gatehouse demo: no gatehouse.yaml here, so one demo MCP server is served.',
+    'Gatehouse demo: no gatehouse.yaml here, so one demo MCP server is served, behind OAuth.',
     '',
-    `  Streamable HTTP:  ${base}/demo/mcp`,
-    `  Legacy SSE:       ${base}/demo/sse`,
-    `  All servers:      ${base}/mcp`,
-    `  Bearer token:     ${token}   (printed once; set GATEHOUSE_TOKEN to choose it)`,
+    `  MCP URL (Streamable HTTP):  ${mcp}`,
+    `  Legacy SSE:                 ${base}/demo/sse`,
+    `  Every server at once:       ${base}/mcp`,
+    adminPassword
+      ? `  Sign in as:                 admin / ${adminPassword}   (printed once; change it: gatehouse users passwd admin)`
+      : '  Sign in as:                 admin (password printed at first start; reset it: gatehouse users passwd admin)',
+    `  Static bearer token:        ${token}   (for clients that send headers; set GATEHOUSE_TOKEN to choose it)`,
     '',
-    '  Claude Code:   claude mcp add --transport http demo ' + `${base}/demo/mcp --header "Authorization: Bearer ${token}"`,
-    `  VS Code:       "servers": { "demo": { "type": "http", "url": "${base}/demo/mcp", "headers": { "Authorization": "Bearer ${token}" } } }`,
-    `  Cursor:        "mcpServers": { "demo": { "url": "${base}/demo/mcp", "headers": { "Authorization": "Bearer ${token}" } } }`,
-    '  Claude and ChatGPT connectors need OAuth, which arrives with the authorization server;',
-    '  until then reach them through a tunnel with a static token only where the client allows headers.',
+    '  Claude (web, desktop):  Settings > Connectors > Add custom connector, URL above (needs an https publicUrl, e.g. a tunnel)',
+    '  ChatGPT:                Settings > Connectors > Create, URL above (https publicUrl as for Claude)',
+    `  Claude Code:            claude mcp add --transport http demo ${mcp}`,
+    `  VS Code:                "servers": { "demo": { "type": "http", "url": "${mcp}" } }`,
+    `  Cursor:                 "mcpServers": { "demo": { "url": "${mcp}" } }`,
+    '  Each client registers itself, opens the login page, and asks for your consent once.',
     '',
   ];
   process.stderr.write(lines.join('\n') + '\n');

@@ -26,12 +26,18 @@ export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'auth' | 
   const trusted = new IpSet(config.trustProxy);
   const allowedIps = config.auth.allowedIps.length ? new IpSet(config.auth.allowedIps) : undefined;
   const hostnames = allowedHostnames(config.listen.host, config.publicUrl);
-  return (remoteAddress: string | undefined, headers: { get(name: string): string | null }): EdgeAdmission | EdgeRefusal => {
+  return (
+    remoteAddress: string | undefined,
+    headers: { get(name: string): string | null },
+    options: { checkOrigin?: boolean } = {},
+  ): EdgeAdmission | EdgeRefusal => {
     const ip = resolveClientIp(remoteAddress, headers, trusted);
     if (allowedIps && !allowedIps.has(ip)) {
       return { ok: false, status: 403, error: 'access_denied', description: 'your address may not use this gateway' };
     }
-    const rebinding = checkHostAndOrigin(headers, hostnames);
+    // Browser-based MCP clients call the OAuth endpoints from their own origin (CORS); those
+    // endpoints need a code verifier or a token anyway, so only the Host is checked there.
+    const rebinding = checkHostAndOrigin(options.checkOrigin === false ? withoutOrigin(headers) : headers, hostnames);
     if (rebinding) return { ok: false, status: 403, error: 'access_denied', description: rebinding };
     return { ok: true, ip, trustedHop: trusted.has(remoteAddress) };
   };
@@ -41,4 +47,8 @@ export type Edge = ReturnType<typeof createEdge>;
 
 export function problemBody(error: string, description: string): string {
   return JSON.stringify({ error, error_description: description });
+}
+
+function withoutOrigin(headers: { get(name: string): string | null }): { get(name: string): string | null } {
+  return { get: (name) => (name.toLowerCase() === 'origin' ? null : headers.get(name)) };
 }

@@ -5,3 +5,4 @@ export { createStaticTokenAuthenticator, presentedToken, type AccessDecision, ty
 export { resolveBaseUrl, resolveClientIp, type HeaderSource } from './client-ip.js';
 export { IpSet, isLoopback } from './ip.js';
 export { startHttpServer, type RunningServer } from './server.js';
+export { guardAuthRoutes } from './auth-routes.js';

@@ -54,6 +54,11 @@ export interface McpListenerOptions {
   readonly logger: Logger;
   /** Counts answers by route kind and status (`/metrics`). */
   readonly requests?: Counter;
+  /**
+   * The WWW-Authenticate value for a protected path (the authorization server's, with an
+   * absolute `resource_metadata`); `error` only when a credential was presented.
+   */
+  readonly challenge?: (resourcePath: string, error?: { error: string; description?: string; scope?: string }) => string;
 }
 
 /**
@@ -112,7 +117,14 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
         : request;
     const decision = await authenticator.authenticate(credentials, route.server);
     if (!decision.ok) {
-      const challenge = `Bearer realm="gatehouse", error="${decision.error}", error_description="${decision.description}"`;
+      const presented = headers.get('authorization') !== null || route.pathToken !== undefined || url.includes('token=');
+      const err = presented
+        ? { error: decision.error, description: decision.description, ...(decision.status === 403 ? { scope: 'mcp' } : {}) }
+        : undefined;
+      const prefix = route.server === undefined ? '' : `/${route.server}`;
+      const challenge = options.challenge
+        ? options.challenge(`${prefix}/${route.kind === 'mcp' ? 'mcp' : 'sse'}`, err)
+        : `Bearer realm="gatehouse", error="${decision.error}", error_description="${decision.description}"`;
       return problem(decision.status, decision.error, decision.description, { 'www-authenticate': challenge });
     }
     const call: McpCall = {

@@ -43,10 +43,17 @@ export async function startHttpServer(
     port: address.port,
     close: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Keep-alive connections go as soon as they are idle (a call in flight finishes first);
+        // whatever is still open after the grace period is cut.
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const hard = setTimeout(() => server.closeAllConnections(), graceMs);
+        hard.unref();
+        server.close(() => {
+          clearInterval(idle);
+          clearTimeout(hard);
+          resolve();
+        });
         server.closeIdleConnections();
-        const t = setTimeout(() => server.closeAllConnections(), graceMs);
-        t.unref();
       }),
   };
 }

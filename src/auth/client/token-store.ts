@@ -9,6 +9,8 @@ import type { OAuthDiscoveryState, StoredOAuthClientInformation, StoredOAuthToke
 export interface IssuerRecord {
   client?: StoredOAuthClientInformation;
   tokens?: StoredOAuthTokens;
+  /** When `tokens` were saved (ms since the epoch): with `expires_in`, when they expire. */
+  obtainedAt?: number;
 }
 
 /** Everything kept for one MCP server URL: per-issuer clients and tokens, and discovery. */

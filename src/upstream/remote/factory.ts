@@ -5,7 +5,7 @@ import { redactUrl, type Logger } from '../../observability/index.js';
 import type { Link, LinkFactory, LinkHandlers } from '../types.js';
 import { createHttpClient } from './http-client.js';
 import { createModernEraState, EraDetectingLink, ModernAdapterLink } from './modern-adapter.js';
-import { RemoteLink, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
+import { RemoteLink, type InsufficientScopeChallenge, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
 import { StreamableHttpLink } from './streamable-link.js';
 import { checkRemoteUrl } from './url-policy.js';
 
@@ -15,6 +15,13 @@ export interface RemoteLinkFactoryOptions {
   readonly allowHttp?: boolean;
   /** Outbound credentials (the outbound OAuth client, or a static bearer token source). */
   readonly authProvider?: OAuthClientProvider | AuthProvider;
+  /**
+   * Step-up authorization (MCP: scope challenge handling) for an `authProvider` that is a
+   * plain AuthProvider (the SDK only steps up for an OAuthClientProvider, and stops at a
+   * browser redirect): on 403 `insufficient_scope` the link awaits this and resends the
+   * request, at most STEP_UP_RETRIES times. Resolve false to give up (the request fails).
+   */
+  readonly onInsufficientScope?: (challenge: InsufficientScopeChallenge) => Promise<boolean>;
 }
 
 /** A LinkFactory for one remote server, which remembers what it learned about the server. */
@@ -38,7 +45,15 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
   const url = checkRemoteUrl(server.url, { allowHttp: options.allowHttp });
   const http = createHttpClient({ url, headers: server.headers, tls: server.tls, timeoutMs: server.timeoutMs });
   const logger = options.logger.child({ upstream: server.name });
-  const ctx: RemoteLinkContext = { name: server.name, url, timeoutMs: server.timeoutMs, http, logger, authProvider: options.authProvider };
+  const ctx: RemoteLinkContext = {
+    name: server.name,
+    url,
+    timeoutMs: server.timeoutMs,
+    http,
+    logger,
+    authProvider: options.authProvider,
+    onInsufficientScope: options.onInsufficientScope,
+  };
   const auto = server.transport === 'auto';
 
   // transport: auto remembers the answer so that later links do not probe again. Only the

@@ -16,8 +16,9 @@ export interface HttpClientOptions {
 
 /** Sees every request of one link: lets the link tell a lost event stream from a failed POST. */
 export interface FetchObserver {
-  onResponse?(method: string, status: number): void;
-  onError?(method: string, error: unknown): void;
+  /** `url`: what was fetched (the OAuth client's discovery GETs go through the same fetch). */
+  onResponse?(method: string, status: number, url: URL): void;
+  onError?(method: string, error: unknown, url: URL): void;
 }
 
 /** The HTTP machinery shared by every link of one server: two connection pools and the rules. */
@@ -103,10 +104,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           // built-in fetch is undici 6). Its Request/Response types are the same at run time.
           const request = { ...init, headers, dispatcher: sameOrigin ? serverAgent : otherAgent } as unknown as UndiciRequestInit;
           const response = await undiciFetch(target, request);
-          observer?.onResponse?.(method, response.status);
+          observer?.onResponse?.(method, response.status, target);
           return response;
         } catch (error) {
-          observer?.onError?.(method, error);
+          observer?.onError?.(method, error, target);
           throw error;
         }
       };

@@ -1,4 +1,5 @@
 import {
+  InsufficientScopeError,
   SdkError,
   SdkErrorCode,
   SSEClientTransport,
@@ -25,7 +26,18 @@ export interface RemoteLinkContext {
   readonly http: HttpClient;
   readonly logger: Logger;
   readonly authProvider: AuthProvider | OAuthClientProvider | undefined;
+  /** See RemoteLinkFactoryOptions.onInsufficientScope. */
+  readonly onInsufficientScope?: ((challenge: InsufficientScopeChallenge) => Promise<boolean>) | undefined;
 }
+
+/** What a 403 `insufficient_scope` challenge asked for. */
+export interface InsufficientScopeChallenge {
+  readonly scope: string | undefined;
+  readonly resourceMetadataUrl: URL | undefined;
+}
+
+/** Step-up authorizations one request may cause before it fails (the conformance suite allows 3 logins in all). */
+const STEP_UP_RETRIES = 2;
 
 /** How a link tells its factory what it learned about the server. */
 export interface RemoteLinkEvents {
@@ -73,6 +85,8 @@ export class RemoteLink implements Link {
   #streamFailure: RemoteLinkError | undefined;
   /** A GET stream was open once: the server serves them. */
   #streamSeen = false;
+  /** Step-up authorizations per request id (onInsufficientScope). */
+  readonly #stepUps = new Map<JsonRpcId, number>();
 
   private constructor(ctx: RemoteLinkContext, handlers: LinkHandlers, mode: RemoteTransportKind | 'probe', events: RemoteLinkEvents) {
     this.#ctx = ctx;
@@ -276,6 +290,7 @@ export class RemoteLink implements Link {
 
   #sendFailed(message: JsonRpcMessage, error: unknown): void {
     if (this.#closed) return; // our own close aborted it
+    if (error instanceof InsufficientScopeError && isRequest(message) && this.#stepUp(message, error)) return;
     const failure = this.#postFailure(message, error);
     const isInitialize = 'method' in message && message.method === 'initialize';
     if (isInitialize || closesLink(failure)) {
@@ -289,6 +304,41 @@ export class RemoteLink implements Link {
     } else {
       this.#ctx.logger.warn({ reason: failure.message }, 'a message to the remote server was not delivered');
     }
+  }
+
+  /** 403 insufficient_scope: authorize with the wider scope, then send the request again. */
+  #stepUp(message: JsonRpcMessage & { id: JsonRpcId }, error: InsufficientScopeError): boolean {
+    const hook = this.#ctx.onInsufficientScope;
+    const done = this.#stepUps.get(message.id) ?? 0;
+    if (!hook || done >= STEP_UP_RETRIES) {
+      this.#stepUps.delete(message.id);
+      return false;
+    }
+    this.#stepUps.set(message.id, done + 1);
+    this.#ctx.logger.info({ id: message.id, scope: error.requiredScope }, 'the server asks for more scope; authorizing again');
+    hook({ scope: error.requiredScope, resourceMetadataUrl: error.resourceMetadataUrl }).then(
+      (retry) => {
+        if (this.#closed) return;
+        if (!retry) {
+          this.#stepUps.set(message.id, STEP_UP_RETRIES);
+          this.#sendFailed(message, error);
+          return;
+        }
+        this.#post(message).then(
+          () => {
+            this.#stepUps.delete(message.id);
+            this.#markDelivered();
+          },
+          (again: unknown) => this.#sendFailed(message, again),
+        );
+      },
+      (failure: unknown) => {
+        this.#stepUps.set(message.id, STEP_UP_RETRIES);
+        this.#ctx.logger.warn({ reason: failure instanceof Error ? failure.message : String(failure) }, 'step-up authorization failed');
+        this.#sendFailed(message, error);
+      },
+    );
+    return true;
   }
 
   #postFailure(message: JsonRpcMessage, error: unknown): RemoteLinkError {
@@ -323,8 +373,8 @@ export class RemoteLink implements Link {
   // Sees every GET of this link: the standalone event stream (Streamable HTTP), its
   // reconnections and resumptions, and the legacy SSE stream.
   readonly #observer: FetchObserver = {
-    onResponse: (method, status) => {
-      if (method !== 'GET' || this.#closed) return;
+    onResponse: (method, status, url) => {
+      if (method !== 'GET' || this.#closed || !this.#isStreamUrl(url)) return;
       if (status >= 200 && status < 300) {
         this.#streamFailure = undefined;
         this.#streamSeen = true;
@@ -332,11 +382,16 @@ export class RemoteLink implements Link {
         this.#streamFailed(this.#streamStatusFailure(status));
       }
     },
-    onError: (method, error) => {
-      if (method !== 'GET' || this.#closed || isAbort(error)) return;
+    onError: (method, error, url) => {
+      if (method !== 'GET' || this.#closed || isAbort(error) || !this.#isStreamUrl(url)) return;
       this.#streamFailed(describeFailure(error, this.#ctx.url, this.#ctx.timeoutMs));
     },
   };
+
+  /** A GET of the event stream, not one of the OAuth client's metadata lookups (same fetch). */
+  #isStreamUrl(url: URL): boolean {
+    return url.origin === this.#ctx.url.origin && url.pathname === this.#ctx.url.pathname;
+  }
 
   /**
    * A GET failed. The SDK retries a lost stream (through #retryStream) but not the first GET
@@ -354,10 +409,11 @@ export class RemoteLink implements Link {
 
   #streamStatusFailure(status: number): RemoteLinkError {
     const shown = redactUrl(this.#ctx.url.href);
-    if (status === 404 && this.#transport instanceof StreamableHTTPClientTransport && this.#hasSession()) {
+    if (status === 404 && this.#transport instanceof StreamableHTTPClientTransport) {
       // An expired session, from a server known to serve GET streams. Some servers answer a
-      // GET they do not support with 404 instead of 405: that must not end the link.
-      if (this.#streamSeen) {
+      // GET they do not support with 404 instead of 405 (stateless ones too, which have no
+      // session at all): that must not end the link.
+      if (this.#streamSeen && this.#hasSession()) {
         return new RemoteLinkError('session-expired', `session expired: ${shown} answered HTTP 404 for our session's event stream; a new link must initialize again`, { status });
       }
       return new RemoteLinkError('protocol', `${shown} answered HTTP 404 to the event stream GET (a server without one should answer 405)`, { status });

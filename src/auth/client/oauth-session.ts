@@ -1,0 +1,354 @@
+import {
+  auth,
+  computeScopeUnion,
+  extractWWWAuthenticateParams,
+  isStrictScopeSuperset,
+  type AuthProvider,
+  type FetchLike,
+  type OAuthClientInformationContext,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  type OAuthDiscoveryState,
+  type StoredOAuthClientInformation,
+  type StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
+
+import { randomToken } from '../../crypto/index.js';
+import type { Logger } from '../../observability/index.js';
+import { assertBrowsableUrl } from './browser.js';
+import { CallbackServer } from './callback-server.js';
+import type { IssuerRecord, ServerRecord, TokenStore } from './token-store.js';
+
+export interface OAuthSessionOptions {
+  /** The MCP server (the protected resource). */
+  readonly serverUrl: string;
+  readonly store: TokenStore;
+  readonly logger: Logger;
+  /** `--client-id` / `--client-secret`: a pre-registered client, used as is. */
+  readonly clientId?: string | undefined;
+  readonly clientSecret?: string | undefined;
+  /** `--client-metadata-url`: a Client ID Metadata Document (the URL is the client_id). */
+  readonly clientMetadataUrl?: string | undefined;
+  /** `--scope`: replaces the scope from the challenge or `scopes_supported`. */
+  readonly scope?: string | undefined;
+  /** `--resource`: the RFC 8707 resource indicator, instead of the discovered one. */
+  readonly resource?: string | undefined;
+  /** `--callback-port`; default any free port (or the port of the stored registration). */
+  readonly callbackPort?: number | undefined;
+  /** Sends a person to the authorization URL (prints it and opens a browser). */
+  readonly openBrowser: (url: URL) => Promise<void>;
+  /** How long a browser login may take (default 5 minutes). */
+  readonly loginTimeoutMs?: number;
+  readonly clientName?: string;
+}
+
+interface AuthorizeOptions {
+  readonly resourceMetadataUrl?: URL | undefined;
+  /** The challenge's scope; `--scope` wins over it. */
+  readonly scope?: string | undefined;
+  /** Step-up: exactly this scope, whatever `--scope` says (it is part of it already). */
+  readonly exactScope?: string | undefined;
+  readonly fetchFn?: FetchLike | undefined;
+  /** Skip the refresh token and the "another process logged in" shortcut. */
+  readonly force?: boolean;
+  /** Forget the cached discovery (protected resource and authorization server metadata) first. */
+  readonly rediscover?: boolean;
+}
+
+export class PkceNotSupportedError extends Error {
+  constructor(issuer: string) {
+    super(`the authorization server ${issuer} does not advertise PKCE S256 (code_challenge_methods_supported); refusing to log in (MCP authorization requires it)`);
+    this.name = 'PkceNotSupportedError';
+  }
+}
+
+/**
+ * The outbound OAuth client of one MCP server for the authorization_code grant: an
+ * OAuthClientProvider for the SDK's `auth()` (discovery, registration, PKCE, refresh), with
+ * storage per (server URL, issuer), a loopback callback listener and a login lock.
+ *
+ * The SDK's transports stop at "REDIRECT"; `authProvider()` gives them an AuthProvider whose
+ * `onUnauthorized` goes all the way (refresh, else browser login and code exchange) so that
+ * the transport's one retry succeeds.
+ */
+export class OAuthSession implements OAuthClientProvider {
+  readonly #o: OAuthSessionOptions;
+  #record: ServerRecord = { issuers: {} };
+  #loaded = false;
+  #callback: CallbackServer | undefined;
+  #redirectUrl: string | undefined;
+  #codeVerifier: string | undefined;
+  #state: string | undefined;
+  #inFlight: Promise<void> | undefined;
+
+  constructor(options: OAuthSessionOptions) {
+    this.#o = options;
+    if (options.clientMetadataUrl !== undefined) this.clientMetadataUrl = options.clientMetadataUrl;
+    const resource = options.resource;
+    // Only with --resource: otherwise the SDK's own rule applies (the metadata's resource must
+    // cover the server URL, and is sent verbatim).
+    if (resource !== undefined) this.validateResourceURL = () => Promise.resolve(new URL(resource));
+  }
+
+  clientMetadataUrl?: string;
+  validateResourceURL?: (serverUrl: string | URL, resource?: string) => Promise<URL | undefined>;
+
+  // --- what the SDK reads ------------------------------------------------------------------
+
+  get redirectUrl(): string {
+    // auth() treats a missing redirect URL as a non-interactive grant: always give one.
+    return this.#redirectUrl ?? `http://127.0.0.1:${this.#o.callbackPort ?? this.#storedPort() ?? 0}/callback`;
+  }
+
+  get clientMetadata(): OAuthClientMetadata {
+    const metadata: OAuthClientMetadata & { application_type?: string } = {
+      client_name: this.#o.clientName ?? 'Gatehouse',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      // RFC 8252 native app: loopback redirects on any port.
+      application_type: 'native',
+    };
+    if (this.#o.scope) metadata.scope = this.#o.scope;
+    return metadata;
+  }
+
+  state(): string {
+    this.#state = randomToken(24);
+    this.#callback?.expect(this.#state);
+    return this.#state;
+  }
+
+  clientInformation(ctx?: OAuthClientInformationContext): StoredOAuthClientInformation | undefined {
+    if (this.#o.clientId !== undefined) {
+      const info: StoredOAuthClientInformation = { client_id: this.#o.clientId };
+      if (this.#o.clientSecret !== undefined) info.client_secret = this.#o.clientSecret;
+      return info;
+    }
+    const client = this.#issuer(ctx)?.client;
+    if (!client) return undefined;
+    // A registration made for another loopback port no longer matches our redirect URI
+    // (CLIENTS.md, mcp-remote): register again rather than fail at the authorization server.
+    const uris = (client as { redirect_uris?: unknown }).redirect_uris;
+    if (Array.isArray(uris) && this.#redirectUrl !== undefined && !uris.includes(this.#redirectUrl) && !/^https:/.test(client.client_id)) {
+      this.#o.logger.info('the stored client registration is for another redirect URI; registering again');
+      return undefined;
+    }
+    return client;
+  }
+
+  async saveClientInformation(info: StoredOAuthClientInformation, ctx?: OAuthClientInformationContext): Promise<void> {
+    if (this.#o.clientId !== undefined) return; // pre-registered: nothing to keep
+    const issuer = ctx?.issuer ?? info.issuer;
+    if (!issuer) return;
+    this.#entry(issuer).client = info;
+    await this.#persist();
+  }
+
+  tokens(ctx?: OAuthClientInformationContext): StoredOAuthTokens | undefined {
+    // Without ctx (the per-request read) the tokens saved last are the resource server's.
+    return this.#issuer(ctx)?.tokens;
+  }
+
+  async saveTokens(tokens: StoredOAuthTokens, ctx?: OAuthClientInformationContext): Promise<void> {
+    const issuer = ctx?.issuer ?? tokens.issuer;
+    if (!issuer) return;
+    const entry = this.#entry(issuer);
+    entry.tokens = tokens;
+    entry.obtainedAt = Date.now();
+    this.#record.lastIssuer = issuer;
+    await this.#persist();
+    this.#o.logger.info({ issuer }, 'OAuth tokens stored');
+  }
+
+  async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
+    const target = assertBrowsableUrl(authorizationUrl);
+    // LIBRARY-NOTES: the SDK does not refuse an AS that lists no S256. When the AS published
+    // no metadata at all (2025-03-26 fallback endpoints) PKCE S256 is still sent.
+    const metadata = this.#record.discovery?.authorizationServerMetadata;
+    if (metadata && !(metadata.code_challenge_methods_supported ?? []).includes('S256')) {
+      throw new PkceNotSupportedError(metadata.issuer);
+    }
+    if (target.searchParams.get('code_challenge_method') !== 'S256') throw new PkceNotSupportedError(metadata?.issuer ?? target.origin);
+    await this.#o.openBrowser(target);
+  }
+
+  saveCodeVerifier(codeVerifier: string): void {
+    this.#codeVerifier = codeVerifier;
+  }
+
+  codeVerifier(): string {
+    if (this.#codeVerifier === undefined) throw new Error('no PKCE code verifier: no login is in progress');
+    return this.#codeVerifier;
+  }
+
+  async invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): Promise<void> {
+    if (scope === 'verifier') {
+      this.#codeVerifier = undefined;
+      return;
+    }
+    if (scope === 'all') this.#record = { issuers: {} };
+    if (scope === 'discovery') delete this.#record.discovery;
+    for (const entry of Object.values(this.#record.issuers)) {
+      if (scope === 'client') delete entry.client;
+      if (scope === 'tokens') delete entry.tokens;
+    }
+    await this.#persist();
+  }
+
+  async saveDiscoveryState(state: OAuthDiscoveryState): Promise<void> {
+    this.#record.discovery = state;
+    await this.#persist();
+  }
+
+  discoveryState(): OAuthDiscoveryState | undefined {
+    return this.#record.discovery;
+  }
+
+  // --- ours --------------------------------------------------------------------------------
+
+  /** Reads what the store holds for this server (tokens a previous run or another bridge saved). */
+  async load(): Promise<void> {
+    this.#record = (await this.#o.store.read(this.#o.serverUrl)) ?? { issuers: {} };
+    this.#loaded = true;
+  }
+
+  /** For the transports: the current access token, and a full re-authorization on 401. */
+  authProvider(): AuthProvider {
+    return {
+      token: async () => {
+        if (!this.#loaded) await this.load();
+        if (this.#expiresSoon()) {
+          // Refresh ahead of expiry rather than wait for the 401; a failure here is not fatal
+          // (the request goes out, and its 401 runs the full path).
+          await this.authorize().catch((error: unknown) =>
+            this.#o.logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'refreshing the access token ahead of expiry failed'),
+          );
+        }
+        return this.tokens()?.access_token;
+      },
+      onUnauthorized: async (ctx) => {
+        const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(ctx.response);
+        // A token we sent was refused: the server may have moved to another authorization
+        // server (SEP-2352), so discovery runs again instead of trusting the cached one.
+        const rediscover = this.tokens()?.access_token !== undefined;
+        await this.authorize({ resourceMetadataUrl, scope, fetchFn: ctx.fetchFn, rediscover });
+      },
+    };
+  }
+
+  /**
+   * Step-up (MCP scope challenge handling): a 403 `insufficient_scope` asked for more. A new
+   * authorization asks for what was granted plus what is required; when the token already
+   * holds all of that, asking again cannot help, so the answer is false (give up).
+   */
+  async stepUp(challenge: { scope: string | undefined; resourceMetadataUrl: URL | undefined }): Promise<boolean> {
+    const granted = this.tokens()?.scope;
+    const union = computeScopeUnion(this.#o.scope, granted, challenge.scope);
+    if (granted !== undefined && !isStrictScopeSuperset(union, granted)) {
+      this.#o.logger.warn({ scope: challenge.scope }, 'the server asks for scope the token already has; not authorizing again');
+      return false;
+    }
+    await this.authorize({ resourceMetadataUrl: challenge.resourceMetadataUrl, exactScope: union, force: true });
+    return true;
+  }
+
+  /**
+   * Makes sure a usable token is stored: another process's fresh token, a refresh, or a
+   * browser login. One at a time per server, across processes (the store's lock).
+   */
+  authorize(options: AuthorizeOptions = {}): Promise<void> {
+    // Requests that fail together share one login.
+    this.#inFlight ??= this.#authorizeLocked(options).finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #authorizeLocked(options: AuthorizeOptions): Promise<void> {
+    const failed = this.tokens()?.access_token;
+    const release = await this.#o.store.lock(this.#o.serverUrl);
+    try {
+      await this.load();
+      const now = this.tokens()?.access_token;
+      if (!options.force && now !== undefined && now !== failed) {
+        this.#o.logger.info('using tokens another gatehouse process obtained meanwhile');
+        return;
+      }
+      await this.#authorizeNow(options);
+    } finally {
+      await release();
+    }
+  }
+
+  async #authorizeNow(options: AuthorizeOptions): Promise<void> {
+    const port = this.#o.callbackPort ?? this.#storedPort() ?? 0;
+    this.#callback = await CallbackServer.start(port).catch((error: NodeJS.ErrnoException) => {
+      if (this.#o.callbackPort === undefined && port !== 0 && error.code === 'EADDRINUSE') return CallbackServer.start(0);
+      throw new Error(`cannot listen for the login callback on 127.0.0.1:${port}: ${error.code ?? error.message}`);
+    });
+    this.#redirectUrl = this.#callback.redirectUrl;
+    if (options.rediscover) delete this.#record.discovery;
+    try {
+      const common = {
+        serverUrl: this.#o.serverUrl,
+        resourceMetadataUrl: options.resourceMetadataUrl,
+        scope: options.exactScope ?? this.#o.scope ?? options.scope,
+        fetchFn: options.fetchFn,
+      };
+      const answer = this.#callback.wait(this.#o.loginTimeoutMs ?? 5 * 60_000);
+      answer.catch(() => undefined); // observed below; never unhandled
+      const first = await auth(this, { ...common, forceReauthorization: options.force === true });
+      if (first === 'AUTHORIZED') return;
+      const { code, iss } = await answer;
+      this.#o.logger.info('authorization code received; exchanging it for tokens');
+      const second = await auth(this, { ...common, authorizationCode: code, iss });
+      if (second !== 'AUTHORIZED') throw new Error('the authorization server did not issue tokens');
+    } finally {
+      this.#codeVerifier = undefined;
+      await this.#callback.close();
+      this.#callback = undefined;
+      this.#redirectUrl = undefined;
+    }
+  }
+
+  /** The access token expires within a quarter of its lifetime (at most 60 s) and can be refreshed. */
+  #expiresSoon(): boolean {
+    const entry = this.#issuer();
+    const lifetime = entry?.tokens?.expires_in;
+    if (!entry?.tokens?.refresh_token || entry.obtainedAt === undefined || lifetime === undefined) return false;
+    const lifetimeMs = lifetime * 1000;
+    const margin = Math.min(60_000, lifetimeMs / 4);
+    return Date.now() >= entry.obtainedAt + lifetimeMs - margin;
+  }
+
+  // --- storage -----------------------------------------------------------------------------
+
+  #issuer(ctx?: OAuthClientInformationContext): IssuerRecord | undefined {
+    const issuer = ctx?.issuer ?? this.#record.lastIssuer;
+    return issuer === undefined ? undefined : this.#record.issuers[issuer];
+  }
+
+  #entry(issuer: string): IssuerRecord {
+    return (this.#record.issuers[issuer] ??= {});
+  }
+
+  /** The loopback port of the stored dynamic registration, so that it stays valid. */
+  #storedPort(): number | undefined {
+    for (const entry of Object.values(this.#record.issuers)) {
+      const uris = (entry.client as { redirect_uris?: unknown } | undefined)?.redirect_uris;
+      if (!Array.isArray(uris)) continue;
+      for (const uri of uris) {
+        if (typeof uri !== 'string') continue;
+        const m = /^http:\/\/127\.0\.0\.1:(\d+)\/callback$/.exec(uri);
+        if (m?.[1]) return Number(m[1]);
+      }
+    }
+    return undefined;
+  }
+
+  async #persist(): Promise<void> {
+    await this.#o.store.write(this.#o.serverUrl, this.#record);
+  }
+}

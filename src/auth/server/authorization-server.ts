@@ -1,0 +1,397 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
+import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { ResolvedConfig } from '../../config/index.js';
+import type { Authenticator } from '../../http/index.js';
+import { createStaticTokenAuthenticator } from '../../http/index.js';
+import type { Logger } from '../../observability/index.js';
+import { renderErrorPage, PAGE_HEADERS } from '../../web/index.js';
+import { createBearerAuthenticator } from './bearer.js';
+import { sendJson } from './http-util.js';
+import { adapterConsentMemory, createInteractionHandler } from './interactions.js';
+import { generateServerKeys, type ServerKeys } from './keys.js';
+import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
+import { createRedirectPolicy, isLoopbackHttp, isPrivateUseScheme, type RedirectPolicy } from './redirect-policy.js';
+import {
+  bearerChallenge,
+  protectedResourceMetadata,
+  resolveResources,
+  RESOURCE_SCOPE,
+  type ChallengeError,
+  type ProtectedResource,
+  type ResolvedResource,
+} from './resources.js';
+import { configUserDirectory, type UserDirectory } from './users.js';
+
+export interface AuthorizationServerOptions {
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+  /** Protected MCP endpoints: `{ path: '/a/mcp', server: 'a' }`, `{ path: '/mcp' }` (the aggregate), SSE routes. */
+  readonly resources: readonly ProtectedResource[];
+  /** oidc-provider storage: a factory `(modelName) => Adapter`. Default: in memory (lost on restart). */
+  readonly adapter?: AdapterFactory | undefined;
+  /** Signing JWKs and cookie keys. Default: generated in memory (sessions and ID tokens die on restart). */
+  readonly keys?: ServerKeys | undefined;
+  /** Local accounts. Default: `config.auth.users`. */
+  readonly users?: UserDirectory | undefined;
+  /** Static bearer tokens accepted beside OAuth. Default: `auth.tokens` and per-server tokens from config. */
+  readonly staticTokens?: Authenticator | undefined;
+  /** How long a verified access token is trusted without a store lookup (default 10 s). */
+  readonly tokenCacheMs?: number | undefined;
+  /** Replaces the fetch the provider uses for client metadata documents (tests; its SSRF guard is then yours). */
+  readonly fetch?: typeof globalThis.fetch | undefined;
+  /**
+   * How a presented client secret is checked against the stored one: the store keeps only a
+   * hash of client secrets (store/codec.ts). Default: oidc-provider's own comparison.
+   */
+  readonly clientSecretMatches?: ((stored: string | undefined, presented: string) => boolean) | undefined;
+}
+
+export interface AuthorizationServer {
+  /** The issuer: `publicUrl`, else `http://{listen}`. */
+  readonly issuer: string;
+  readonly resources: readonly ResolvedResource[];
+  /** Handles the AS's routes on raw Node req/res; false for any other path. */
+  listener(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Verifies bearer tokens for the MCP routes (static tokens, then our opaque access tokens). */
+  readonly authenticator: Authenticator;
+  /** The WWW-Authenticate value for a protected path; pass `error` only when a token was presented. */
+  challenge(resourcePath: string, error?: ChallengeError): string;
+  /** The RFC 9728 metadata URL of a protected path. */
+  resourceMetadataUrl(resourcePath: string): string;
+  /** The oidc-provider instance (for `tokens revoke` and such). */
+  readonly provider: Provider;
+  close(): Promise<void>;
+}
+
+const ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  registration: '/oauth/register',
+  revocation: '/oauth/revoke',
+  introspection: '/oauth/introspect',
+  jwks: '/oauth/jwks',
+  userinfo: '/oauth/userinfo',
+  end_session: '/oauth/logout',
+  pushed_authorization_request: '/oauth/par',
+  device_authorization: '/oauth/device/auth',
+  code_verification: '/oauth/device',
+  backchannel_authentication: '/oauth/backchannel',
+  challenge: '/oauth/challenge',
+  credential: '/oauth/credential',
+} as const;
+
+const PRM_PATH = '/.well-known/oauth-protected-resource';
+const GRANT_TTL_MIN = 14 * 86_400;
+// Self-registered clients get the code flow and nothing else (LIBRARY-NOTES: open DCR accepts any grant).
+const SELF_REGISTERED_GRANTS = new Set(['authorization_code', 'refresh_token']);
+const POLICY_PROPERTY = 'gatehouse_policy';
+
+export function issuerFor(config: Pick<ResolvedConfig, 'publicUrl' | 'listen'>): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+  let host = config.listen.host;
+  if (host === '0.0.0.0' || host === '::' || host === '') host = 'localhost';
+  if (host.includes(':')) host = `[${host}]`;
+  return `http://${host}:${config.listen.port}`;
+}
+
+export function createAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
+  // A promise, so that persisted keys and store-backed setup can join later without changing callers.
+  return Promise.resolve().then(() => buildAuthorizationServer(options));
+}
+
+function buildAuthorizationServer(options: AuthorizationServerOptions): AuthorizationServer {
+  const { config, logger } = options;
+  const issuer = issuerFor(config);
+  const issuerUrl = new URL(issuer);
+  if (issuerUrl.pathname !== '/' && issuerUrl.pathname !== '') {
+    throw new Error(`publicUrl with a path (${issuerUrl.pathname}) is not supported by the authorization server yet`);
+  }
+  const resources = resolveResources(issuer, options.resources);
+  const byUrl = new Map(resources.map((r) => [r.url, r]));
+  const adapterFactory = options.adapter ?? createMemoryAdapter();
+  const keys = options.keys ?? generateServerKeys();
+  const users = options.users ?? configUserDirectory(config);
+  const auth = config.auth;
+  const accessTtl = Math.max(1, Math.round(auth.accessTokenTtl / 1000));
+  const refreshTtl = Math.max(1, Math.round(auth.refreshTokenTtl / 1000));
+  const grantTtl = Math.max(refreshTtl, GRANT_TTL_MIN);
+  const redirectPolicy = createRedirectPolicy(auth.registration.redirectPresets, auth.registration.allowedRedirectUris);
+  const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
+
+  const policy = interactionPolicy.base();
+  // Without this, a request whose scopes are all granted (or empty) would skip the consent page
+  // the first time a user meets a client.
+  policy.get('consent')!.checks.add(
+    new interactionPolicy.Check('gatehouse_first_consent', 'the user has not approved this client yet', (ctx) => {
+      const grant = ctx.oidc.entities.Grant as { jti?: string } | undefined;
+      return !ctx.oidc.result?.consent && !grant?.jti;
+    }),
+  );
+
+  const configuration: Configuration = {
+    adapter: adapterFactory,
+    clients: auth.clients.map((c) => staticClient(c)),
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'RS256',
+    },
+    responseTypes: ['code'],
+    jwks: keys.jwks,
+    cookies: { keys: [...keys.cookieKeys] },
+    scopes: ['openid', 'offline_access', RESOURCE_SCOPE],
+    claims: { openid: ['sub'] },
+    routes: ROUTES,
+    pkce: { required: () => true },
+    findAccount: async (_ctx, sub) => ((await users.exists(sub)) ? { accountId: sub, claims: () => ({ sub }) } : undefined),
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    expiresWithSession: () => false,
+    loadExistingGrant: async (ctx) => {
+      const { Grant } = ctx.oidc.provider;
+      const fromResult = ctx.oidc.result?.consent?.grantId;
+      if (fromResult) return Grant.find(fromResult);
+      if (auth.consent === 'always' || !ctx.oidc.client || !ctx.oidc.session?.accountId) return undefined;
+      const clientId = ctx.oidc.client.clientId;
+      const accountId = ctx.oidc.session.accountId;
+      const candidates = [ctx.oidc.session.grantIdFor(clientId), await consentStore?.recall(accountId, clientId)];
+      for (const id of candidates) {
+        if (!id) continue;
+        const grant = await Grant.find(id);
+        if (grant && grant.accountId === accountId && grant.clientId === clientId) return grant;
+      }
+      return undefined;
+    },
+    ttl: {
+      AccessToken: accessTtl,
+      ClientCredentials: accessTtl,
+      AuthorizationCode: 60,
+      IdToken: accessTtl,
+      RefreshToken: refreshTtl,
+      Grant: grantTtl,
+      Interaction: 30 * 60,
+      Session: 14 * 86_400,
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `/${interaction.prompt.name === 'login' ? 'login' : 'consent'}/${interaction.uid}`,
+    },
+    extraClientMetadata: {
+      properties: [POLICY_PROPERTY],
+      validator: (ctx, key, _value, metadata) => {
+        if (key !== POLICY_PROPERTY) return;
+        applyClientPolicy(ctx, metadata, redirectPolicy);
+      },
+    },
+    clientBasedCORS: (_ctx, _origin, client) => client.clientAuthMethod === 'none',
+    renderError: (ctx, out, error) => {
+      ctx.set(PAGE_HEADERS);
+      ctx.type = 'html';
+      const description = typeof out.error_description === 'string' ? out.error_description : 'the request could not be completed';
+      ctx.body = renderErrorPage({ title: 'Sign-in failed', message: `${String(out.error)}: ${description}` });
+      if (ctx.status >= 500) logger.error({ err: error.message }, 'authorization server error');
+    },
+    features: {
+      devInteractions: { enabled: false },
+      dPoP: { enabled: false },
+      userinfo: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      clientCredentials: { enabled: true },
+      registration: { enabled: auth.registration.dynamic, initialAccessToken: false },
+      introspection: {
+        enabled: true,
+        allowedPolicy: (ctx, client, token) => !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId),
+      },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => oneOf ?? undefined,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          const resource = byUrl.get(indicator);
+          // RFC 8707 §2: a resource we do not protect is an invalid target.
+          if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return { scope: RESOURCE_SCOPE, audience: resource.url, accessTokenFormat: 'opaque', accessTokenTTL: accessTtl };
+        },
+      },
+      clientIdMetadataDocument: auth.registration.clientMetadataDocuments
+        ? {
+            enabled: true,
+            ack: 'draft-02',
+            allowClient: (_ctx, client) => (client.redirectUris ?? []).every((uri) => redirectPolicy.allows(uri)),
+          }
+        : { enabled: false },
+    },
+  };
+  if (options.fetch) (configuration as Record<string, unknown>).fetch = options.fetch;
+
+  const provider = new Provider(issuer, configuration);
+  // Our listener overwrites the forwarding headers with the issuer's, so URLs always name the issuer.
+  provider.proxy = true;
+  const matches = options.clientSecretMatches;
+  if (matches) {
+    // oidc-provider calls this for client_secret_basic / client_secret_post (lib/models/client.js).
+    (provider.Client.prototype as unknown as { compareClientSecret(this: { clientSecret?: string }, s: string): boolean }).compareClientSecret =
+      function compareClientSecret(this: { clientSecret?: string }, presented: string): boolean {
+        return matches(this.clientSecret, presented);
+      };
+  }
+
+  const bearer = createBearerAuthenticator({
+    provider,
+    resources,
+    allServers: config.servers.map((s) => s.name),
+    staticTokens: options.staticTokens ?? createStaticTokenAuthenticator(config),
+    tokenInUrl: auth.tokenInUrl,
+    cacheMs: options.tokenCacheMs ?? 10_000,
+    logger,
+  });
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => bearer.forgetGrant(grantId));
+  provider.on('access_token.destroyed', (token: { jti: string }) => bearer.forgetToken(token.jti));
+  provider.on('client_credentials.destroyed', (token: { jti: string }) => bearer.forgetToken(token.jti));
+  provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err: err.message }, 'authorization server error'));
+
+  const interact = createInteractionHandler({
+    provider,
+    users,
+    csrfKey: createHash('sha256').update(`csrf\n${keys.cookieKeys[0] ?? ''}`).digest('base64url'),
+    consentStore,
+    logger,
+  });
+  const callback = provider.callback();
+
+  const toProvider = (req: IncomingMessage, res: ServerResponse): void => {
+    req.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1);
+    req.headers['x-forwarded-host'] = issuerUrl.host;
+    delete req.headers.forwarded;
+    callback(req, res).catch((err: unknown) => {
+      logger.error({ err: (err as Error).message }, 'authorization server error');
+      if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
+    });
+  };
+
+  const metadataFor = (path: string): ResolvedResource | undefined => {
+    if (path === '' || path === '/') return resources.find((r) => r.server === undefined && r.path === '/mcp') ?? resources[0];
+    return resources.find((r) => new URL(r.url).pathname === path);
+  };
+
+  const serveResourceMetadata = (req: IncomingMessage, res: ServerResponse, rest: string): void => {
+    const cors = { 'access-control-allow-origin': '*', 'cache-control': 'max-age=300' };
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...cors, 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'mcp-protocol-version' });
+      res.end();
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
+      return;
+    }
+    const resource = metadataFor(rest);
+    if (!resource) {
+      sendJson(res, 404, { error: 'not_found', error_description: 'no protected resource at this path' }, cors);
+      return;
+    }
+    sendJson(res, 200, protectedResourceMetadata(resource, issuer), cors);
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q);
+    if (path.startsWith('/oauth/') || path === '/.well-known/openid-configuration') {
+      if (path === ROUTES.authorization && req.method === 'GET') req.url = withDefaultScope(path, query);
+      toProvider(req, res);
+      return true;
+    }
+    if (path === '/.well-known/oauth-authorization-server') {
+      // RFC 8414 metadata: the same document as OIDC discovery.
+      req.url = `/.well-known/openid-configuration${query}`;
+      toProvider(req, res);
+      return true;
+    }
+    if (path === PRM_PATH || path.startsWith(`${PRM_PATH}/`)) {
+      serveResourceMetadata(req, res, path.slice(PRM_PATH.length));
+      return true;
+    }
+    const page = /^\/(login|consent)(?:\/([A-Za-z0-9_-]{1,64}))?\/?$/.exec(path);
+    if (page) {
+      const kind = page[1] as 'login' | 'consent';
+      const uid = page[2];
+      if (!uid) {
+        res.writeHead(400, PAGE_HEADERS);
+        res.end(renderErrorPage({ title: 'Nothing to do here', message: 'Sign-in starts from your app: connect it to this server and it will bring you here.' }));
+        return true;
+      }
+      interact(req, res, kind, uid).catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'interaction failed');
+        if (!res.headersSent) {
+          res.writeHead(500, PAGE_HEADERS);
+          res.end(renderErrorPage({ title: 'Something went wrong', message: 'Go back to your app and try again.' }));
+        }
+      });
+      return true;
+    }
+    return false;
+  };
+
+  const resourceMetadataUrl = (resourcePath: string): string =>
+    resources.find((r) => r.path === resourcePath)?.metadataUrl ?? `${issuerUrl.origin}${PRM_PATH}${resourcePath}`;
+
+  return {
+    issuer,
+    resources,
+    listener,
+    authenticator: bearer,
+    challenge: (resourcePath, error) => bearerChallenge(resourceMetadataUrl(resourcePath), error),
+    resourceMetadataUrl,
+    provider,
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Most MCP clients send no scope; the resource's scope is what they need (and what consent shows). */
+function withDefaultScope(path: string, query: string): string {
+  const params = new URLSearchParams(query);
+  if (params.has('scope') || params.has('request_uri') || params.has('request')) return `${path}${query}`;
+  params.set('scope', RESOURCE_SCOPE);
+  return `${path}?${params.toString()}`;
+}
+
+type ConfigClient = ResolvedConfig['auth']['clients'][number];
+
+function staticClient(c: ConfigClient): ClientMetadata {
+  const confidential = c.clientSecret !== undefined && c.clientSecret !== '';
+  return {
+    client_id: c.clientId,
+    ...(confidential ? { client_secret: c.clientSecret } : {}),
+    ...(c.name ? { client_name: c.name } : {}),
+    redirect_uris: [...c.redirectUris],
+    response_types: ['code'],
+    grant_types: confidential ? ['authorization_code', 'refresh_token', 'client_credentials'] : ['authorization_code', 'refresh_token'],
+    token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+  };
+}
+
+/**
+ * Runs inside oidc-provider's client schema for every client (registered, stored, CIMD, config).
+ * RFC 8252: clients whose redirects are loopback http or a private-use scheme are native, so
+ * loopback matches on any port. Self-registration (DCR) is held to the code flow and to the
+ * redirect policy.
+ */
+function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata: ClientMetadata, policy: RedirectPolicy): void {
+  const declared: unknown = metadata.redirect_uris;
+  const uris = Array.isArray(declared) ? declared.filter((u): u is string => typeof u === 'string') : [];
+  const nativeOnly = uris.every((u) => !u.startsWith('http:') || isLoopbackHttp(u));
+  if (uris.length && nativeOnly && uris.some((u) => isLoopbackHttp(u) || isPrivateUseScheme(u))) metadata.application_type = 'native';
+  if (ctx?.oidc?.route !== 'registration') return;
+  const grants: readonly string[] = metadata.grant_types ?? [];
+  const refused = grants.filter((g) => !SELF_REGISTERED_GRANTS.has(g));
+  if (refused.length) throw new errors.InvalidClientMetadata(`self-registered clients may only use authorization_code and refresh_token, not ${refused.join(', ')}`);
+  if ((metadata.response_types ?? []).some((t) => t !== 'code')) throw new errors.InvalidClientMetadata('self-registered clients may only use response_type code');
+  const bad = uris.find((u) => !policy.allows(u));
+  if (bad !== undefined) throw new errors.InvalidRedirectUri(`redirect_uri ${bad} is not allowed here (see auth.registration.redirectPresets and allowedRedirectUris)`);
+}

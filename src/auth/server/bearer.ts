@@ -1,0 +1,121 @@
+import type Provider from 'oidc-provider';
+import type { AccessDecision, Authenticator, Credentials } from '../../http/index.js';
+import { presentedToken } from '../../http/index.js';
+import { sha256 } from '../../crypto/index.js';
+import type { Logger } from '../../observability/index.js';
+import type { ResolvedResource } from './resources.js';
+
+export interface BearerOptions {
+  readonly provider: Provider;
+  readonly resources: readonly ResolvedResource[];
+  /** Every server name: what a token for the aggregate opens. */
+  readonly allServers: readonly string[];
+  /** Static tokens (auth.tokens, per-server tokens), tried first. */
+  readonly staticTokens: Authenticator | undefined;
+  readonly tokenInUrl: boolean;
+  /** How long a verified token is trusted without asking the store again; revocation elsewhere shows after at most this. */
+  readonly cacheMs: number;
+  readonly logger: Logger;
+}
+
+interface Verified {
+  readonly audiences: readonly string[];
+  readonly principal: string;
+  readonly scopes: ReadonlySet<string>;
+  readonly grantId: string | undefined;
+  readonly cachedUntil: number;
+}
+
+const MAX_CACHE = 10_000;
+
+export interface BearerAuthenticator extends Authenticator {
+  /** Forgets cached verifications of a grant (revocation, refresh-token reuse). */
+  forgetGrant(grantId: string): void;
+  forgetToken(token: string): void;
+}
+
+/**
+ * Checks an opaque access token issued by our provider: it must exist, be unexpired, not be
+ * sender-constrained, and carry as audience a resource of the server being called (RFC 8707):
+ * a token for `/a/mcp` opens server `a` only; the aggregate `/mcp` is a resource of its own.
+ */
+export function createBearerAuthenticator(options: BearerOptions): BearerAuthenticator {
+  const { provider, resources, allServers, staticTokens, cacheMs } = options;
+  const cache = new Map<string, Verified>();
+
+  const lookup = async (token: string): Promise<Verified | undefined> => {
+    const key = sha256(token);
+    const hit = cache.get(key);
+    const now = Date.now();
+    if (hit && hit.cachedUntil > now) return hit;
+    if (hit) cache.delete(key);
+    const verified = (await userToken(token, now)) ?? (await clientToken(token, now));
+    if (!verified) return undefined;
+    if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
+    cache.set(key, verified);
+    return verified;
+  };
+
+  const audiencesOf = (aud: string | string[] | undefined): string[] => (aud === undefined ? [] : Array.isArray(aud) ? aud : [aud]);
+  const until = (now: number, exp: number | undefined): number => Math.min(now + cacheMs, (exp ?? 0) * 1000);
+
+  /** An access token from the code flow (or a refresh): bound to a user and a grant. */
+  const userToken = async (token: string, now: number): Promise<Verified | undefined> => {
+    const at = await provider.AccessToken.find(token);
+    if (!at || at.isSenderConstrained()) return undefined;
+    // A revoked grant takes its tokens with it; checked here as introspection does.
+    const grant = await provider.Grant.find(at.grantId);
+    if (!grant || grant.accountId !== at.accountId || grant.clientId !== at.clientId) return undefined;
+    return {
+      audiences: audiencesOf(at.aud),
+      principal: `user:${at.accountId}`,
+      scopes: at.scopes,
+      grantId: at.grantId,
+      cachedUntil: until(now, at.exp),
+    };
+  };
+
+  /** A client_credentials token (confidential clients): the client is the principal. */
+  const clientToken = async (token: string, now: number): Promise<Verified | undefined> => {
+    const cc = await provider.ClientCredentials.find(token);
+    if (!cc || cc.isSenderConstrained() || !cc.clientId) return undefined;
+    return { audiences: audiencesOf(cc.aud), principal: `client:${cc.clientId}`, scopes: cc.scopes, grantId: undefined, cachedUntil: until(now, cc.exp) };
+  };
+
+  const unauthorized = (description: string): AccessDecision => ({ ok: false, status: 401, error: 'invalid_token', description });
+
+  return {
+    async authenticate(request: Credentials, server: string | undefined): Promise<AccessDecision> {
+      const token = presentedToken(request, options.tokenInUrl);
+      if (token === undefined) return { ok: false, status: 401, error: 'invalid_request', description: 'a bearer token is required' };
+      if (staticTokens) {
+        const decision = await staticTokens.authenticate(request, server);
+        if (decision.ok) return decision;
+      }
+      let verified: Verified | undefined;
+      try {
+        verified = await lookup(token);
+      } catch (err) {
+        options.logger.error({ err: (err as Error).message }, 'access token lookup failed');
+        return unauthorized('the token could not be verified');
+      }
+      if (!verified) return unauthorized('the token is unknown, expired or revoked');
+      const opens = resources.filter((r) => r.server === server && verified.audiences.includes(r.url));
+      if (opens.length === 0) return unauthorized('the token was issued for another resource');
+      if (!verified.scopes.has('mcp')) {
+        return { ok: false, status: 403, error: 'insufficient_scope', description: 'the token lacks the mcp scope' };
+      }
+      return {
+        ok: true,
+        principal: verified.principal,
+        allowedServers: server === undefined ? allServers : [server],
+      };
+    },
+    forgetGrant(grantId) {
+      for (const [key, v] of cache) if (v.grantId === grantId) cache.delete(key);
+    },
+    forgetToken(token) {
+      cache.delete(sha256(token));
+    },
+  };
+}

@@ -1,0 +1,169 @@
+// `gatehouse users add|list|remove|passwd`: local users in the store `serve` would use with
+// the same --config / --data-dir. SQLite in WAL mode with a busy timeout lets this run
+// while `serve` holds the same file.
+import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
+import { hashPassword } from '../crypto/index.js';
+import { createLogger } from '../observability/index.js';
+import { openStore, StoreError, validateUserName, type Store } from '../store/index.js';
+import { CliExit, ExitCode } from './exit.js';
+import { configOverrides } from './flags.js';
+
+export interface UsersFlags {
+  config?: string | undefined;
+  dataDir?: string | undefined;
+  passwordStdin?: boolean | undefined;
+  json?: boolean | undefined;
+}
+
+const MAX_PASSWORD = 1024;
+
+/** The config `serve` would load; with no config file, its defaults (SQLite in ./.gatehouse). */
+async function storeConfig(flags: UsersFlags): Promise<ResolvedConfig> {
+  const overrides = configOverrides(flags);
+  const loaded = await loadConfig({ location: flags.config, overrides });
+  return loaded ?? resolveConfig({ format: 'native', location: undefined, baseDir: process.cwd(), doc: {} }, process.env, overrides);
+}
+
+async function withStore<T>(flags: UsersFlags, fn: (store: Store, config: ResolvedConfig) => Promise<T>): Promise<T> {
+  const config = await storeConfig(flags);
+  if (config.store.kind === 'memory') {
+    throw new CliExit(ExitCode.Usage, 'the config says store: memory, which keeps nothing: users can only be managed in a sqlite or postgres store');
+  }
+  const logger = createLogger({ level: 'warn', format: config.log.format });
+  let store: Store;
+  try {
+    store = await openStore(config, logger, { sweepIntervalMs: 0 });
+  } catch (err) {
+    throw asCliExit(err);
+  }
+  try {
+    return await fn(store, config);
+  } catch (err) {
+    throw asCliExit(err);
+  } finally {
+    await store.close();
+  }
+}
+
+function asCliExit(err: unknown): unknown {
+  if (!(err instanceof StoreError)) return err;
+  const usage = err.code === 'invalid-name' || err.code === 'invalid-input';
+  return new CliExit(usage ? ExitCode.Usage : ExitCode.Failure, err.message);
+}
+
+export async function usersAdd(name: string, flags: UsersFlags): Promise<void> {
+  validateNameEarly(name);
+  await withStore(flags, async (store, config) => {
+    if (name in config.auth.users) console.error(`note: ${name} is also defined in the config file (auth.users)`);
+    // Fail before asking for a password that would be thrown away.
+    if (await store.users.get(name)) throw new StoreError('user-exists', `a user named ${name} already exists (change its password with: gatehouse users passwd ${name})`);
+    const password = await readPassword(name, flags, true);
+    await store.users.add(name, hashPassword(password));
+    console.error(`added user ${name} to ${store.location}`);
+  });
+}
+
+export async function usersPasswd(name: string, flags: UsersFlags): Promise<void> {
+  validateNameEarly(name);
+  await withStore(flags, async (store) => {
+    if (!(await store.users.get(name))) throw new StoreError('no-such-user', `no user named ${name} in ${store.location}`);
+    const password = await readPassword(name, flags, true);
+    await store.users.setPassword(name, hashPassword(password));
+    console.error(`changed the password of ${name}`);
+  });
+}
+
+export async function usersRemove(name: string, flags: UsersFlags): Promise<void> {
+  validateNameEarly(name);
+  await withStore(flags, async (store) => {
+    await store.users.remove(name);
+    // Their sessions and tokens go too: a removed user must not keep access.
+    const revoked = await store.deleteOAuth({ accountId: name });
+    console.error(`removed user ${name}${revoked ? ` and ${revoked} of their tokens and sessions` : ''}`);
+  });
+}
+
+export async function usersList(flags: UsersFlags): Promise<void> {
+  await withStore(flags, async (store, config) => {
+    const users = await store.users.list();
+    if (flags.json) {
+      const out = users.map((u) => ({ name: u.name, createdAt: new Date(u.createdAt).toISOString(), updatedAt: new Date(u.updatedAt).toISOString() }));
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      for (const u of users) console.log(u.name);
+      if (users.length === 0) console.error(`no users in ${store.location}`);
+    }
+    const fromConfig = Object.keys(config.auth.users);
+    if (fromConfig.length) console.error(`also defined in the config file (auth.users): ${fromConfig.join(', ')}`);
+  });
+}
+
+/** The store's rule, checked before any prompt. */
+function validateNameEarly(name: string): void {
+  try {
+    validateUserName(name);
+  } catch (err) {
+    throw asCliExit(err);
+  }
+}
+
+/** One line from stdin (--password-stdin), or a no-echo prompt on the terminal, asked twice. */
+async function readPassword(name: string, flags: UsersFlags, confirm: boolean): Promise<string> {
+  let password: string;
+  if (flags.passwordStdin) {
+    password = firstLine(await readAll(process.stdin));
+  } else {
+    if (!process.stdin.isTTY) throw new CliExit(ExitCode.Usage, 'no terminal to ask for the password on: pipe it in with --password-stdin');
+    password = await promptHidden(`Password for ${name}: `);
+    if (confirm && (await promptHidden('Repeat it: ')) !== password) throw new CliExit(ExitCode.Failure, 'the two passwords differ; nothing was changed');
+  }
+  if (password.length === 0) throw new CliExit(ExitCode.Usage, 'the password is empty; nothing was changed');
+  if (password.length > MAX_PASSWORD) throw new CliExit(ExitCode.Usage, `the password is longer than ${MAX_PASSWORD} characters`);
+  return password;
+}
+
+function firstLine(text: string): string {
+  const end = text.search(/\r?\n/);
+  return end === -1 ? text : text.slice(0, end);
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    chunks.push(buf);
+    size += buf.length;
+    // One line is all we want; stop reading early rather than buffer a huge input.
+    if (buf.includes(10) || size > MAX_PASSWORD * 4) break;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads a line from the terminal in raw mode, so nothing typed is echoed. */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const finish = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (data: Buffer) => {
+      for (const ch of data.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
+        if (ch === '\u0003') return finish(new CliExit(ExitCode.Failure, 'cancelled; nothing was changed'));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+}

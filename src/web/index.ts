@@ -1,0 +1,11 @@
+export { escapeHtml, html, raw, type SafeHtml } from './html.js';
+export {
+  PAGE_CSP,
+  PAGE_HEADERS,
+  renderConsentPage,
+  renderErrorPage,
+  renderLoginPage,
+  type ConsentPageModel,
+  type ErrorPageModel,
+  type LoginPageModel,
+} from './pages.js';
