@@ -130,4 +130,18 @@ describe('OAuth through the gateway', () => {
       await again.client.close();
     }
   });
+
+  it('slows down password guessing from one address (429 with Retry-After)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await fetch(`${gw.base}/login/not-an-interaction`, form({ csrf: 'x', username: 'alice', password: `guess-${i}` }));
+      statuses.push(r.status);
+      if (r.status === 429) {
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+        break;
+      }
+    }
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses).not.toContain(200);
+  });
 });

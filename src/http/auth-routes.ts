@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig } from '../config/index.js';
 import { problemBody, type Edge } from './edge.js';
 import { IpSet } from './ip.js';
+import { RateLimiter } from './rate-limit.js';
 
 const AUTH_PATH = /^\/(?:oauth\/|\.well-known\/|login(?:\/|$)|consent(?:\/|$))/;
 const API_PATH = /^\/(?:oauth\/|\.well-known\/)/;
@@ -16,6 +17,12 @@ export function guardAuthRoutes(
   listener: (req: IncomingMessage, res: ServerResponse) => boolean,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const registrants = config.auth.registration.allowedIps.length ? new IpSet(config.auth.registration.allowedIps) : undefined;
+  // Brute-force guards per client address: password attempts, token and registration calls.
+  const limits: [RegExp, RateLimiter][] = [
+    [/^\/login(?:\/|$)/, new RateLimiter(10, 60_000)],
+    [/^\/oauth\/token$/, new RateLimiter(120, 60_000)],
+    [/^\/oauth\/register$/, new RateLimiter(20, 60_000)],
+  ];
   const refuse = (res: ServerResponse, status: number, error: string, description: string): true => {
     res.writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' }).end(problemBody(error, description));
     return true;
@@ -28,6 +35,16 @@ export function guardAuthRoutes(
     if (!admitted.ok) return refuse(res, admitted.status, admitted.error, admitted.description);
     if (registrants && path === '/oauth/register' && req.method === 'POST' && !registrants.has(admitted.ip)) {
       return refuse(res, 403, 'access_denied', 'your address may not register clients');
+    }
+    if (req.method === 'POST') {
+      for (const [pattern, limiter] of limits) {
+        if (!pattern.test(path)) continue;
+        const wait = limiter.hit(admitted.ip ?? 'unknown');
+        if (wait > 0) {
+          res.setHeader('retry-after', String(wait));
+          return refuse(res, 429, 'slow_down', `too many attempts from your address; try again in ${wait} s`);
+        }
+      }
     }
     return listener(req, res);
   };
