@@ -24,7 +24,7 @@ interface Harness {
 }
 
 /** The AS plus a protected route of our own that answers with the authenticator's decision. */
-async function startHarness(auth: Record<string, unknown> = {}, fetchDocuments?: typeof fetch): Promise<Harness> {
+async function startHarness(auth: Record<string, unknown> = {}, fetchDocuments?: typeof fetch, refreshGraceSeconds?: number): Promise<Harness> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
   const server = createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,6 +47,7 @@ async function startHarness(auth: Record<string, unknown> = {}, fetchDocuments?:
     logger: process.env.AUTH_TEST_DEBUG ? createLogger({ level: 'debug' }) : silentLogger(),
     resources: Object.entries(ROUTES).map(([path, server]) => ({ path, server })),
     fetch: fetchDocuments,
+    refreshGraceSeconds,
   });
   handler = (req, res) => {
     if (as.listener(req, res)) return;
@@ -200,34 +201,54 @@ describe('authorization server', () => {
     expect((await call(h, '/a/mcp', token)).status).toBe(401);
   });
 
-  it('answers Bearer with no-store at the token endpoint, rotates refresh tokens and refuses a used one', async () => {
-    const client = await connect(h, '/b/mcp');
-    const first = client.saved!;
-    const refresh = async (refreshToken: string): Promise<Response> =>
-      fetch(`${h.base}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: refreshToken,
-          client_id: client.info!.client_id,
-          resource: `${h.base}/b/mcp`,
-        }).toString(),
-      });
-    const res = await refresh(first.refresh_token!);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('cache-control')).toContain('no-store');
-    const second = (await res.json()) as { access_token: string; refresh_token: string; token_type: string };
-    expect(second.token_type).toBe('Bearer');
-    expect(second.refresh_token).not.toBe(first.refresh_token);
-    expect((await call(h, '/b/mcp', second.access_token)).status).toBe(200);
+  const refresher = (harness: Harness, client: TestClient, path: string) => async (refreshToken: string): Promise<Response> =>
+    fetch(`${harness.base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: client.info!.client_id,
+        resource: `${harness.base}${path}`,
+      }).toString(),
+    });
 
-    const reused = await refresh(first.refresh_token!);
-    expect(reused.status).toBe(400);
-    expect(((await reused.json()) as { error: string }).error).toBe('invalid_grant');
-    // Reuse revokes the whole grant (RFC 9700 §4.14.2): the rotated token and its access token die too.
-    expect((await refresh(second.refresh_token)).status).toBe(400);
-    expect((await call(h, '/b/mcp', second.access_token)).status).toBe(401);
+  it('answers Bearer with no-store at the token endpoint, rotates refresh tokens and refuses a used one', async () => {
+    // No grace window here, so that reuse is caught at once.
+    const strict = await startHarness({}, undefined, 0);
+    try {
+      const client = await connect(strict, '/b/mcp');
+      const first = client.saved!;
+      const refresh = refresher(strict, client, '/b/mcp');
+      const res = await refresh(first.refresh_token!);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toContain('no-store');
+      const second = (await res.json()) as { access_token: string; refresh_token: string; token_type: string };
+      expect(second.token_type).toBe('Bearer');
+      expect(second.refresh_token).not.toBe(first.refresh_token);
+      expect((await call(strict, '/b/mcp', second.access_token)).status).toBe(200);
+
+      const reused = await refresh(first.refresh_token!);
+      expect(reused.status).toBe(400);
+      expect(((await reused.json()) as { error: string }).error).toBe('invalid_grant');
+      // Reuse revokes the whole grant (RFC 9700 §4.14.2): the rotated token and its access token die too.
+      expect((await refresh(second.refresh_token)).status).toBe(400);
+      expect((await call(strict, '/b/mcp', second.access_token)).status).toBe(401);
+    } finally {
+      await strict.as.close();
+      await new Promise((resolve) => strict.server.close(resolve));
+    }
+  });
+
+  it('lets two concurrent refreshes with the same token both succeed (grace window)', async () => {
+    const client = await connect(h, '/b/mcp');
+    const refresh = refresher(h, client, '/b/mcp');
+    const [a, b] = await Promise.all([refresh(client.saved!.refresh_token!), refresh(client.saved!.refresh_token!)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const ta = (await a.json()) as { access_token: string };
+    const tb = (await b.json()) as { access_token: string };
+    expect((await call(h, '/b/mcp', ta.access_token)).status).toBe(200);
+    expect((await call(h, '/b/mcp', tb.access_token)).status).toBe(200);
   });
 
   describe('refusals', () => {

@@ -80,6 +80,8 @@ export class OAuthSession implements OAuthClientProvider {
   #codeVerifier: string | undefined;
   #state: string | undefined;
   #inFlight: Promise<void> | undefined;
+  /** The access token the last refresh gave; refused again, it calls for a new login. */
+  #refreshed: string | undefined;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
@@ -232,8 +234,11 @@ export class OAuthSession implements OAuthClientProvider {
         const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(ctx.response);
         // A token we sent was refused: the server may have moved to another authorization
         // server (SEP-2352), so discovery runs again instead of trusting the cached one.
-        const rediscover = this.tokens()?.access_token !== undefined;
-        await this.authorize({ resourceMetadataUrl, scope, fetchFn: ctx.fetchFn, rediscover });
+        const sent = this.tokens()?.access_token;
+        const rediscover = sent !== undefined;
+        // 401 -> refresh -> retry; a refreshed token refused as well -> a new login.
+        const force = sent !== undefined && sent === this.#refreshed;
+        await this.authorize({ resourceMetadataUrl, scope, fetchFn: ctx.fetchFn, rediscover, force });
       },
     };
   }
@@ -300,7 +305,10 @@ export class OAuthSession implements OAuthClientProvider {
       const answer = this.#callback.wait(this.#o.loginTimeoutMs ?? 5 * 60_000);
       answer.catch(() => undefined); // observed below; never unhandled
       const first = await auth(this, { ...common, forceReauthorization: options.force === true });
-      if (first === 'AUTHORIZED') return;
+      if (first === 'AUTHORIZED') {
+        this.#refreshed = this.tokens()?.access_token;
+        return;
+      }
       const { code, iss } = await answer;
       this.#o.logger.info('authorization code received; exchanging it for tokens');
       const second = await auth(this, { ...common, authorizationCode: code, iss });

@@ -12,6 +12,7 @@ import { sendJson } from './http-util.js';
 import { adapterConsentMemory, createInteractionHandler } from './interactions.js';
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
+import { withRefreshGrace } from './refresh-grace.js';
 import { createRedirectPolicy, isLoopbackHttp, isPrivateUseScheme, type RedirectPolicy } from './redirect-policy.js';
 import {
   bearerChallenge,
@@ -31,6 +32,8 @@ export interface AuthorizationServerOptions {
   readonly resources: readonly ProtectedResource[];
   /** oidc-provider storage: a factory `(modelName) => Adapter`. Default: in memory (lost on restart). */
   readonly adapter?: AdapterFactory | undefined;
+  /** Seconds a used refresh token may be used again, for concurrent refreshes (default 10; 0: none). */
+  readonly refreshGraceSeconds?: number | undefined;
   /** Signing JWKs and cookie keys. Default: generated in memory (sessions and ID tokens die on restart). */
   readonly keys?: ServerKeys | undefined;
   /** Local accounts. Default: `config.auth.users`. */
@@ -110,7 +113,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
   }
   const resources = resolveResources(issuer, options.resources);
   const byUrl = new Map(resources.map((r) => [r.url, r]));
-  const adapterFactory = options.adapter ?? createMemoryAdapter();
+  const adapterFactory = withRefreshGrace(options.adapter ?? createMemoryAdapter(), options.refreshGraceSeconds ?? 10);
   const keys = options.keys ?? generateServerKeys();
   const users = options.users ?? configUserDirectory(config);
   const auth = config.auth;

@@ -19,3 +19,4 @@ export {
 } from './resources.js';
 export { configUserDirectory, storeUserDirectory, type StoredUsers, type UserDirectory } from './users.js';
 export { loadOrCreateKeys } from './key-file.js';
+export { withRefreshGrace } from './refresh-grace.js';
