@@ -24,6 +24,8 @@ class MockOAuthServer {
   tokenTtlMs = 60_000;
   /** Leave code_challenge_methods_supported out of the metadata. */
   noPkce = false;
+  /** Access tokens from a refresh are refused (a broken refresh): only a new login helps. */
+  refusedAfterRefresh = false;
   readonly counts = { register: 0, authorize: 0, code: 0, refresh: 0, mcp401: 0 };
   readonly issued: string[] = [];
   #server: Server;
@@ -50,6 +52,12 @@ class MockOAuthServer {
     for (const k of Object.keys(this.counts)) this.counts[k as keyof typeof this.counts] = 0;
     this.tokenTtlMs = 60_000;
     this.noPkce = false;
+    this.refusedAfterRefresh = false;
+  }
+
+  /** Access tokens stop working; refresh tokens still do. */
+  expireAccessTokens(): void {
+    this.#access.clear();
   }
 
   /** Every token and grant is forgotten: the next request needs a new login. */
@@ -58,11 +66,11 @@ class MockOAuthServer {
     this.#refresh.clear();
   }
 
-  #issue(): Record<string, unknown> {
+  #issue(byRefresh = false): Record<string, unknown> {
     const n = ++this.#n;
     const access = `at-${n}-${Math.random().toString(36).slice(2)}`;
     const refresh = `rt-${n}-${Math.random().toString(36).slice(2)}`;
-    this.#access.set(access, Date.now());
+    if (!(byRefresh && this.refusedAfterRefresh)) this.#access.set(access, Date.now());
     this.#refresh.add(refresh);
     this.issued.push(access, refresh);
     return { access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: Math.ceil(this.tokenTtlMs / 1000), scope: 'mcp' };
@@ -122,7 +130,7 @@ class MockOAuthServer {
         const rt = form.get('refresh_token') ?? '';
         if (!this.#refresh.delete(rt)) return json(400, { error: 'invalid_grant' });
         this.counts.refresh++;
-        return json(200, this.#issue());
+        return json(200, this.#issue(true));
       }
       return json(400, { error: 'unsupported_grant_type' });
     }
@@ -229,13 +237,13 @@ describe('gatehouse connect with OAuth', () => {
   }, 60_000);
 
   it('keeps working across many refreshes of short-lived tokens', async () => {
-    mock.tokenTtlMs = 700;
+    mock.tokenTtlMs = 1_500;
     const { client } = await bridge(configDir());
     try {
       for (let i = 0; i < 4; i++) {
         const called = await client.callTool({ name: 'whoami', arguments: {} });
         expect(called.content).toEqual([{ type: 'text', text: 'authorized' }]);
-        await sleep(900);
+        await sleep(1_700);
       }
     } finally {
       await client.close();
@@ -254,6 +262,21 @@ describe('gatehouse connect with OAuth', () => {
     } finally {
       await client.close();
     }
+    expect(mock.counts.authorize).toBe(2);
+  }, 60_000);
+
+  it('401 -> refresh -> retry; a refreshed token refused too -> a new login, same request', async () => {
+    const { client } = await bridge(configDir());
+    try {
+      await client.listTools();
+      mock.refusedAfterRefresh = true;
+      mock.expireAccessTokens();
+      const called = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(called.content).toEqual([{ type: 'text', text: 'authorized' }]);
+    } finally {
+      await client.close();
+    }
+    expect(mock.counts.refresh).toBe(1);
     expect(mock.counts.authorize).toBe(2);
   }, 60_000);
 

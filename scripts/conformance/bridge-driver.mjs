@@ -102,7 +102,7 @@ const timer = setTimeout(() => {
   console.error('driver: timed out');
   child.kill('SIGTERM');
   process.exit(1);
-}, Number(process.env.DRIVER_TIMEOUT_MS ?? 60_000));
+}, Number(process.env.DRIVER_TIMEOUT_MS ?? 110_000));
 
 const clientInfo = { name: 'gatehouse-conformance-driver', version: '1.0.0' };
 if (protocol === '2026-07-28') {

@@ -16,7 +16,8 @@ export function withRefreshGrace(factory: AdapterFactory, graceSeconds: number, 
       if (!payload) return undefined;
       const consumed = payload.consumed as number | undefined;
       if (typeof consumed === 'number' && now() - consumed <= graceSeconds) {
-        const { consumed: _c, ...rest } = payload;
+        const rest: AdapterPayload = { ...payload };
+        delete rest.consumed;
         return rest;
       }
       return payload;

@@ -85,6 +85,8 @@ export class RemoteLink implements Link {
   #streamFailure: RemoteLinkError | undefined;
   /** A GET stream was open once: the server serves them. */
   #streamSeen = false;
+  /** Requests sent once more after a 401 that outlived a re-authorization. */
+  readonly #authResent = new Set<JsonRpcId>();
   /** Step-up authorizations per request id (onInsufficientScope). */
   readonly #stepUps = new Map<JsonRpcId, number>();
 
@@ -293,7 +295,24 @@ export class RemoteLink implements Link {
     if (error instanceof InsufficientScopeError && isRequest(message) && this.#stepUp(message, error)) return;
     const failure = this.#postFailure(message, error);
     const isInitialize = 'method' in message && message.method === 'initialize';
-    if (isInitialize || closesLink(failure)) {
+    // With an auth provider, a 401 that outlived the transport's one re-authorization (say a
+    // refreshed token refused too) sends the request once more: its 401 asks the provider
+    // again, which then goes further (a new login). A second such 401 fails only that request
+    // (initialize: the link).
+    const authRetryable = failure.code === 'http-status' && failure.status === 401 && this.#ctx.authProvider !== undefined && isRequest(message);
+    if (authRetryable && !this.#authResent.has(message.id)) {
+      this.#authResent.add(message.id);
+      this.#post(message).then(
+        () => {
+          this.#authResent.delete(message.id);
+          this.#markDelivered();
+        },
+        (again: unknown) => this.#sendFailed(message, again),
+      );
+      return;
+    }
+    if (isRequest(message)) this.#authResent.delete(message.id);
+    if (isInitialize || (closesLink(failure) && !authRetryable)) {
       this.#finish(failure);
       return;
     }
