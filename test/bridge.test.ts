@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Client } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { connectClient as connectSdkClient } from './helpers/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createFileTokenStore } from '../src/auth/client/index.js';
@@ -35,14 +36,7 @@ async function connectClient(args: string[], env: Record<string, string> = {}): 
   const transport = new StdioClientTransport({ command: process.execPath, args, env: { ...process.env, ...env } as Record<string, string>, stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: 'bridge-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
-  client.setRequestHandler('sampling/createMessage', () => ({
-    role: 'assistant',
-    content: { type: 'text', text: 'Paris' },
-    model: 'test-model',
-    stopReason: 'endTurn',
-  }));
-  await client.connect(transport);
+  const client = await connectSdkClient(transport, 'legacy', 'bridge-test');
   return { client, transport, stderr: () => stderr };
 }
 

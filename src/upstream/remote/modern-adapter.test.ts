@@ -3,6 +3,7 @@
 // refuses initialize), and the dual-era fixture for the "2025 servers pay nothing" check.
 // Links come from the remote link factory, as the Upstream gets them.
 import { afterEach, describe, expect, it } from 'vitest';
+import { remoteServer } from '../../../test/helpers/remote-server.js';
 
 import { startEverythingHttp } from '../../../test/fixtures/everything-server.js';
 import { startModernOnlyServer as startModernServer, type ModernOnlyServer as ModernServer } from '../../../test/fixtures/modern-only-server.js';
@@ -15,23 +16,7 @@ import { createRemoteLinkFactory, type RemoteLinkFactory } from './index.js';
 
 // The server: test/fixtures/modern-only-server.ts.
 
-function remote(url: string, overrides: Partial<ResolvedRemoteServer> = {}): ResolvedRemoteServer {
-  return {
-    kind: 'remote',
-    name: 'modern-remote',
-    url,
-    transport: 'auto',
-    headers: {},
-    tls: { rejectUnauthorized: true, ca: undefined },
-    timeoutMs: 10_000,
-    allowHttp: false,
-    oauth: undefined,
-    tools: undefined,
-    tokens: undefined,
-    description: undefined,
-    ...overrides,
-  };
-}
+const remote = (url: string, overrides: Partial<ResolvedRemoteServer> = {}): ResolvedRemoteServer => remoteServer(url, overrides, 'modern-remote');
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

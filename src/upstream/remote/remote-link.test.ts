@@ -15,6 +15,7 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { McpServer, type EventId, type EventStore, type JSONRPCMessage, type StreamId } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { remoteServer } from '../../../test/helpers/remote-server.js';
 import * as z from 'zod';
 
 import type { ResolvedRemoteServer } from '../../config/resolved.js';
@@ -301,23 +302,7 @@ async function handshake(link: Link, probe: Probe, protocolVersion = PROTOCOL): 
   return result;
 }
 
-function remote(url: string, overrides: Partial<ResolvedRemoteServer> = {}): ResolvedRemoteServer {
-  return {
-    kind: 'remote',
-    name: 'test-remote',
-    url,
-    transport: 'auto',
-    headers: {},
-    tls: { rejectUnauthorized: true, ca: undefined },
-    timeoutMs: 10_000,
-    allowHttp: false,
-    oauth: undefined,
-    tools: undefined,
-    tokens: undefined,
-    description: undefined,
-    ...overrides,
-  };
-}
+const remote = (url: string, overrides: Partial<ResolvedRemoteServer> = {}): ResolvedRemoteServer => remoteServer(url, overrides, 'test-remote');
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
