@@ -17,8 +17,9 @@ import { accepts, empty, json, jsonRpcHttpError } from './http-util.js';
 import type { InboundRequest, Reply } from './reply.js';
 import type { InitializeParams } from '../upstream/types.js';
 import { VERSION } from '../version.js';
-import { CACHEABLE_METHODS, LEGACY_PROTOCOL_VERSIONS, META, MODERN_PROTOCOL_VERSION, ModernErrorCode } from './protocol.js';
-import { SSE_HEADERS, SseStream } from './sse.js';
+import { ListenHub } from './listen-hub.js';
+import { discoverResult, LOG_LEVELS, logLevelOf, stripEnvelope, toModernReply } from './modern-results.js';
+import { LEGACY_PROTOCOL_VERSIONS, META, MODERN_PROTOCOL_VERSION, ModernErrorCode } from './protocol.js';
 
 // 2026-07-28 (stateless) requests: every POST stands alone, carrying protocol version and
 // client capabilities in params._meta (basic/index "Per-request protocol fields"). Upstreams
@@ -33,8 +34,6 @@ const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
 const INPUT_KINDS: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 /** Client capabilities a held 2025 session can carry for a 2026 client (bridged as input_required). */
 const BRIDGED_CAPABILITIES = new Set(['sampling', 'elicitation', 'roots']);
-const ENVELOPE_KEYS = [META.protocolVersion, META.clientInfo, META.clientCapabilities, META.logLevel];
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 /** Held upstream sessions; calls that may ask the client for input get one to themselves. */
 const POOL_LIMIT = 16;
 /** How long an `input_required` waits for the client's retry before the upstream call is abandoned. */
@@ -73,11 +72,6 @@ interface PoolMember {
 /** Extra held sessions idle this long are closed; each pool keeps one. */
 const POOL_IDLE_MS = 5 * 60_000;
 
-interface Listener {
-  readonly log: StreamLog;
-  readonly id: JsonRpcId;
-  readonly wants: { tools: boolean; prompts: boolean; resources: boolean; uris: Set<string> };
-}
 
 export class StatelessEndpoint {
   readonly #open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>;
@@ -90,7 +84,7 @@ export class StatelessEndpoint {
   #nextKey = 0;
   readonly #flights = new Map<string, Flight>();
   readonly #continuations = new Map<string, Flight>();
-  readonly #listeners = new Set<Listener>();
+  readonly #listen: ListenHub;
   readonly #toolHeaders = new Map<string, readonly ParamHeader[]>();
   #toolsKnown = false;
 
@@ -100,6 +94,7 @@ export class StatelessEndpoint {
     this.#open = open;
     this.#logger = logger;
     this.#keepAliveMs = keepAliveMs;
+    this.#listen = new ListenHub({ nextStream: () => ++this.#nextStream, nextId: () => `s${++this.#nextId}`, keepAliveMs });
     this.#sweeper = setInterval(() => this.#shrink(Date.now() - POOL_IDLE_MS), 60_000);
     this.#sweeper.unref();
   }
@@ -199,7 +194,7 @@ export class StatelessEndpoint {
     const headerProblem = await this.#checkRequestHeaders(message, call.request, dispatcher);
     if (headerProblem) return jsonRpcHttpError(400, ModernErrorCode.HeaderMismatch, `Header mismatch: ${headerProblem}`, message.id);
     if (message.method === 'server/discover') return json({ jsonrpc: '2.0', id: message.id, result: discoverResult(dispatcher) });
-    if (message.method === 'subscriptions/listen') return this.#listen(message, dispatcher);
+    if (message.method === 'subscriptions/listen') return this.#listen.open(message, dispatcher);
 
     const innerId = `s${++this.#nextId}`;
     const flight: Flight = {
@@ -349,6 +344,7 @@ export class StatelessEndpoint {
 
   async #abandon(flight: Flight, state: string): Promise<void> {
     if (!this.#continuations.delete(state)) return;
+    this.#logger.debug({ method: flight.method }, 'a 2026 client did not retry after input_required; cancelling the upstream call');
     this.#flights.delete(flight.innerId);
     if (MRTR_METHODS.has(flight.method)) flight.member.interactive--;
     const dispatcher = await flight.member.dispatcher;
@@ -405,63 +401,12 @@ export class StatelessEndpoint {
       flight.exchange.deliver(message);
       return;
     }
-    for (const l of this.#listeners) {
-      const m = message.method;
-      const uri = message.params?.uri;
-      const wanted =
-        (m === 'notifications/tools/list_changed' && l.wants.tools) ||
-        (m === 'notifications/prompts/list_changed' && l.wants.prompts) ||
-        (m === 'notifications/resources/list_changed' && l.wants.resources) ||
-        (m === 'notifications/resources/updated' && typeof uri === 'string' && l.wants.uris.has(uri));
-      if (wanted) l.log.push({ ...message, params: { ...message.params, _meta: { [META.subscriptionId]: l.id } } });
-    }
-  }
-
-  /** `subscriptions/listen`: one long SSE response carrying the change notifications asked for. */
-  #listen(request: JsonRpcRequest, dispatcher: Dispatcher): Reply {
-    const caps = dispatcher.initializeResult.capabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;
-    const asked = (request.params?.notifications ?? {}) as Record<string, unknown>;
-    const uris =
-      Array.isArray(asked.resourceSubscriptions) && caps.resources?.subscribe
-        ? asked.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
-        : [];
-    const wants = {
-      tools: asked.toolsListChanged === true && Boolean(caps.tools?.listChanged),
-      prompts: asked.promptsListChanged === true && Boolean(caps.prompts?.listChanged),
-      resources: asked.resourcesListChanged === true && Boolean(caps.resources?.listChanged),
-      uris: new Set(uris),
-    };
-    const log = new StreamLog(++this.#nextStream, 64);
-    const listener: Listener = { log, id: request.id, wants };
-    const subscribe = (method: string) =>
-      Promise.all(uris.map((uri) => dispatcher.request({ jsonrpc: '2.0', id: `s${++this.#nextId}`, method, params: { uri } })));
-    log.outlet = new SseStream({
-      keepAliveMs: this.#keepAliveMs,
-      onClose: () => {
-        this.#listeners.delete(listener);
-        void subscribe('resources/unsubscribe');
-      },
-    });
-    this.#listeners.add(listener);
-    void subscribe('resources/subscribe').then(() => {
-      const honored: Record<string, unknown> = {};
-      if (wants.tools) honored.toolsListChanged = true;
-      if (wants.prompts) honored.promptsListChanged = true;
-      if (wants.resources) honored.resourcesListChanged = true;
-      if (uris.length) honored.resourceSubscriptions = uris;
-      log.push({
-        jsonrpc: '2.0',
-        method: 'notifications/subscriptions/acknowledged',
-        params: { notifications: honored, _meta: { [META.subscriptionId]: request.id } },
-      });
-    });
-    this.#logger.debug({ listen: request.id }, 'subscriptions/listen opened');
-    return { status: 200, headers: SSE_HEADERS, stream: log.outlet.body };
+    this.#listen.publish(message);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
-    for (const l of this.#listeners) l.log.outlet?.close();
+    this.#listen.close();
     for (const f of this.#continuations.values()) if (f.expiry) clearTimeout(f.expiry);
     this.#continuations.clear();
     await Promise.all(
@@ -476,45 +421,4 @@ export class StatelessEndpoint {
 function used(m: PoolMember): PoolMember {
   m.lastUsed = Date.now();
   return m;
-}
-
-function logLevelOf(meta: Record<string, unknown>): number | undefined {
-  const name = meta[META.logLevel];
-  return typeof name === 'string' && LOG_LEVELS.includes(name) ? LOG_LEVELS.indexOf(name) : undefined;
-}
-
-function stripEnvelope(meta: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...meta };
-  for (const k of ENVELOPE_KEYS) delete out[k];
-  return out;
-}
-
-function discoverResult(dispatcher: Dispatcher): Record<string, unknown> {
-  const init = dispatcher.initializeResult;
-  const { tasks: _tasks, ...capabilities } = init.capabilities;
-  const result: Record<string, unknown> = {
-    resultType: 'complete',
-    supportedVersions: [MODERN_PROTOCOL_VERSION],
-    capabilities,
-    ttlMs: 0,
-    cacheScope: 'private',
-    _meta: { [META.serverInfo]: init.serverInfo },
-  };
-  if (init.instructions) result.instructions = init.instructions;
-  return result;
-}
-
-/** A 2025-era reply dressed for a 2026 client: resultType, cache hints, renamed error codes. */
-function toModernReply(reply: JsonRpcResponse, id: JsonRpcId, method: string): JsonRpcResponse {
-  if ('error' in reply) {
-    // 2026-07-28 folds -32002 (resource not found) into -32602 with the uri in data.
-    const error = reply.error.code === ErrorCode.ResourceNotFound ? { ...reply.error, code: ErrorCode.InvalidParams } : reply.error;
-    return { jsonrpc: '2.0', id, error };
-  }
-  const result: Record<string, unknown> = { resultType: 'complete', ...reply.result };
-  if (CACHEABLE_METHODS.has(method)) {
-    result.ttlMs ??= 0;
-    result.cacheScope ??= 'private';
-  }
-  return { jsonrpc: '2.0', id, result };
 }
