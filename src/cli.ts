@@ -30,6 +30,8 @@ function buildProgram(): Command {
 
   addUsersCommands(program);
 
+  addClientsAndTokensCommands(program);
+
   const config = program.command('config').description('check, describe and convert configuration files');
   config
     .command('check [file]')
@@ -135,6 +137,47 @@ function addUsersCommands(program: Command): void {
     .action(async (name: string, opts: Record<string, string | boolean | undefined>) => {
       const { usersPasswd } = await import('./cli/users.js');
       await usersPasswd(name, opts);
+    });
+}
+
+/** `gatehouse clients ...` and `gatehouse tokens ...` (CONTRACT.md), on the store `serve` would use. */
+function addClientsAndTokensCommands(program: Command): void {
+  const storeOptions = (c: Command) =>
+    c
+      .option('-c, --config <file|url>', 'config file or http(s) URL, as for serve (default: ./gatehouse.yaml, .json or .yml)')
+      .option('--data-dir <dir>', 'where the database lives, as for serve (default ./.gatehouse)')
+      .option('--json', 'print JSON');
+  type Opts = Record<string, string | string[] | boolean | undefined>;
+  const clients = program.command('clients').description('manage pre-registered OAuth clients (kept in the store)');
+  storeOptions(clients.command('add').description('register a client; prints its client_id (and, with --confidential, its secret, once)'))
+    .option('--name <name>', 'the name the consent page shows')
+    .option('--redirect-uri <uri>', 'where the client receives the code: https, loopback http or an app scheme (repeatable)', collect)
+    .option('--confidential', 'give the client a secret (client_secret_basic; may also use client_credentials)')
+    .action(async (opts: Opts) => {
+      const { clientsAdd } = await import('./cli/clients.js');
+      await clientsAdd(opts);
+    });
+  storeOptions(clients.command('list').description('list the clients in the store (never a secret)')).action(async (opts: Opts) => {
+    const { clientsList } = await import('./cli/clients.js');
+    await clientsList(opts);
+  });
+  storeOptions(clients.command('remove <id>').description('remove a client with its grants and tokens')).action(async (id: string, opts: Opts) => {
+    const { clientsRemove } = await import('./cli/clients.js');
+    await clientsRemove(id, opts);
+  });
+
+  const tokens = program.command('tokens').description('list and revoke grants and tokens (never their values)');
+  storeOptions(tokens.command('list').description('list grants and tokens: kind, user, client, grant, expiry')).action(async (opts: Opts) => {
+    const { tokensList } = await import('./cli/tokens.js');
+    await tokensList(opts);
+  });
+  storeOptions(tokens.command('revoke').description('revoke the grants and tokens of a user, of a client, or all of them'))
+    .option('--user <name>', "revoke this user's grants and tokens")
+    .option('--client <id>', "revoke this client's grants and tokens")
+    .option('--all', 'revoke every grant and token')
+    .action(async (opts: Opts) => {
+      const { tokensRevoke } = await import('./cli/tokens.js');
+      await tokensRevoke(opts);
     });
 }
 

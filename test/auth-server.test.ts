@@ -387,7 +387,7 @@ describe('authorization server', () => {
       const browser = new Browser();
       await auth(client, { serverUrl: `${h.base}/a/mcp` });
       const step = await browser.follow(client.authorizationUrl!.href, h.base);
-      expect(step.res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+      expect(step.res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
       const page = await step.res.text();
       expect(page).toContain('name="viewport"');
       expect(page).toMatch(/<input[^>]*name="password"[^>]*type="password"/);

@@ -1,59 +1,20 @@
 // `gatehouse users add|list|remove|passwd`: local users in the store `serve` would use with
 // the same --config / --data-dir. SQLite in WAL mode with a busy timeout lets this run
 // while `serve` holds the same file.
-import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
 import { hashPassword } from '../crypto/index.js';
-import { createLogger } from '../observability/index.js';
-import { openStore, StoreError, validateUserName, type Store } from '../store/index.js';
+import { StoreError, validateUserName } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
-import { configOverrides } from './flags.js';
+import { asCliExit, withStore, type StoreFlags } from './store-command.js';
 
-export interface UsersFlags {
-  config?: string | undefined;
-  dataDir?: string | undefined;
+export interface UsersFlags extends StoreFlags {
   passwordStdin?: boolean | undefined;
-  json?: boolean | undefined;
 }
 
 const MAX_PASSWORD = 1024;
 
-/** The config `serve` would load; with no config file, its defaults (SQLite in ./.gatehouse). */
-async function storeConfig(flags: UsersFlags): Promise<ResolvedConfig> {
-  const overrides = configOverrides(flags);
-  const loaded = await loadConfig({ location: flags.config, overrides });
-  return loaded ?? resolveConfig({ format: 'native', location: undefined, baseDir: process.cwd(), doc: {} }, process.env, overrides);
-}
-
-async function withStore<T>(flags: UsersFlags, fn: (store: Store, config: ResolvedConfig) => Promise<T>): Promise<T> {
-  const config = await storeConfig(flags);
-  if (config.store.kind === 'memory') {
-    throw new CliExit(ExitCode.Usage, 'the config says store: memory, which keeps nothing: users can only be managed in a sqlite or postgres store');
-  }
-  const logger = createLogger({ level: 'warn', format: config.log.format });
-  let store: Store;
-  try {
-    store = await openStore(config, logger, { sweepIntervalMs: 0 });
-  } catch (err) {
-    throw asCliExit(err);
-  }
-  try {
-    return await fn(store, config);
-  } catch (err) {
-    throw asCliExit(err);
-  } finally {
-    await store.close();
-  }
-}
-
-function asCliExit(err: unknown): unknown {
-  if (!(err instanceof StoreError)) return err;
-  const usage = err.code === 'invalid-name' || err.code === 'invalid-input';
-  return new CliExit(usage ? ExitCode.Usage : ExitCode.Failure, err.message);
-}
-
 export async function usersAdd(name: string, flags: UsersFlags): Promise<void> {
   validateNameEarly(name);
-  await withStore(flags, async (store, config) => {
+  await withStore(flags, 'users', async (store, config) => {
     if (name in config.auth.users) console.error(`note: ${name} is also defined in the config file (auth.users)`);
     // Fail before asking for a password that would be thrown away.
     if (await store.users.get(name)) throw new StoreError('user-exists', `a user named ${name} already exists (change its password with: gatehouse users passwd ${name})`);
@@ -65,7 +26,7 @@ export async function usersAdd(name: string, flags: UsersFlags): Promise<void> {
 
 export async function usersPasswd(name: string, flags: UsersFlags): Promise<void> {
   validateNameEarly(name);
-  await withStore(flags, async (store) => {
+  await withStore(flags, 'users', async (store) => {
     if (!(await store.users.get(name))) throw new StoreError('no-such-user', `no user named ${name} in ${store.location}`);
     const password = await readPassword(name, flags, true);
     await store.users.setPassword(name, hashPassword(password));
@@ -75,7 +36,7 @@ export async function usersPasswd(name: string, flags: UsersFlags): Promise<void
 
 export async function usersRemove(name: string, flags: UsersFlags): Promise<void> {
   validateNameEarly(name);
-  await withStore(flags, async (store) => {
+  await withStore(flags, 'users', async (store) => {
     await store.users.remove(name);
     // Their sessions and tokens go too: a removed user must not keep access.
     const revoked = await store.deleteOAuth({ accountId: name });
@@ -84,7 +45,7 @@ export async function usersRemove(name: string, flags: UsersFlags): Promise<void
 }
 
 export async function usersList(flags: UsersFlags): Promise<void> {
-  await withStore(flags, async (store, config) => {
+  await withStore(flags, 'users', async (store, config) => {
     const users = await store.users.list();
     if (flags.json) {
       const out = users.map((u) => ({ name: u.name, createdAt: new Date(u.createdAt).toISOString(), updatedAt: new Date(u.updatedAt).toISOString() }));

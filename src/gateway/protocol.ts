@@ -1,7 +1,8 @@
 // Protocol revisions and the 2026-07-28 request envelope (docs/decisions/protocol-eras.md).
 
-/** The stateless revision. The SDK exports no constant for it (its lists stop at 2025-11-25). */
-export const MODERN_PROTOCOL_VERSION = '2026-07-28';
+import { MODERN_PROTOCOL_VERSION } from '../mcp/index.js';
+
+export { MODERN_PROTOCOL_VERSION };
 /** Session-era revisions we serve, newest first. */
 export const LEGACY_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
 /** What a client that sends no MCP-Protocol-Version header is assumed to speak (2025-06-18 transports). */

@@ -1,7 +1,10 @@
 import { html, raw, type SafeHtml } from './html.js';
 
 /** CSP of every page: no script at all, inline style only, forms post back to us, never framed. */
-export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+// No `form-action`: Chromium applies it to every redirect after a form post, so the allow and
+// deny answers (consent -> /oauth/authorize -> the client's redirect URI, which may be
+// another origin or a cursor:// scheme) would be blocked. Found by test/pages.chromium.test.ts.
+export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
 /** Headers every page is sent with. */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {

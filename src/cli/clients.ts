@@ -1,0 +1,158 @@
+// `gatehouse clients add|list|remove`: pre-registered OAuth clients kept in the store `serve`
+// would use with the same --config / --data-dir. They are written in the shape oidc-provider
+// reads from its `Client` adapter, like the ones dynamic registration creates; a secret is
+// printed once and the store keeps only its hash.
+import { randomBytes } from 'node:crypto';
+import { isLoopbackHttp, isPrivateUseScheme } from '../auth/server/redirect-policy.js';
+import type { OAuthPayload } from '../store/index.js';
+import { CliExit, ExitCode } from './exit.js';
+import { TOKEN_MODELS, withStore, type StoreFlags } from './tokens.js';
+
+export interface ClientsAddFlags extends StoreFlags {
+  name?: string | undefined;
+  redirectUri?: string[] | undefined;
+  confidential?: boolean | undefined;
+}
+
+const MAX_NAME = 200;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
+
+/** Why `uri` cannot be a redirect URI, or undefined when it can. */
+export function redirectUriProblem(uri: string): string | undefined {
+  if (/[\s\\]/.test(uri)) return 'contains whitespace or a backslash';
+  const u = URL.parse(uri);
+  if (!u) return 'is not an absolute URI';
+  if (u.hash || uri.includes('#')) return 'has a fragment (#...), which redirect URIs may not have';
+  if (u.username || u.password) return 'carries a user name or password';
+  if (FORBIDDEN_SCHEMES.has(u.protocol)) return `uses the ${u.protocol.slice(0, -1)} scheme`;
+  if (u.protocol === 'http:' && !isLoopbackHttp(uri)) return 'uses http on a host other than this machine (use https, or http://127.0.0.1 / http://localhost)';
+  if (u.protocol === 'https:' || isLoopbackHttp(uri)) return undefined;
+  if (!isPrivateUseScheme(uri)) return 'is not https, loopback http or a private-use scheme (like cursor://...)';
+  // RFC 8252 §7.1: a private-use scheme names the app, e.g. com.example.app:/callback or cursor://...
+  if (!/^[a-z][a-z0-9+.-]*:$/.test(u.protocol)) return 'has an invalid scheme';
+  return undefined;
+}
+
+/**
+ * RFC 8252, as the authorization server decides it: loopback http and private-use schemes make
+ * a native client (loopback matches on any port); anything else is a web client.
+ */
+function applicationType(uris: readonly string[]): 'native' | 'web' {
+  const nativeOnly = uris.every((u) => !u.startsWith('http:') || isLoopbackHttp(u));
+  return nativeOnly && uris.some((u) => isLoopbackHttp(u) || isPrivateUseScheme(u)) ? 'native' : 'web';
+}
+
+export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
+  const problems: string[] = [];
+  const name = flags.name?.trim() ?? '';
+  if (!name) problems.push('--name: required (the name the consent page shows)');
+  else if (name.length > MAX_NAME) problems.push(`--name: longer than ${MAX_NAME} characters`);
+  // eslint-disable-next-line no-control-regex
+  else if (/[\u0000-\u001f\u007f]/.test(name)) problems.push('--name: contains control characters');
+  const uris = [...new Set(flags.redirectUri ?? [])];
+  if (uris.length === 0) problems.push('--redirect-uri: required, at least once (where the client receives the authorization code)');
+  for (const uri of uris) {
+    const problem = redirectUriProblem(uri);
+    if (problem) problems.push(`--redirect-uri ${uri}: ${problem}`);
+  }
+  const type = applicationType(uris);
+  if (problems.length === 0 && type === 'native') {
+    // oidc-provider: a native client's https redirect must not be on a loopback host.
+    for (const uri of uris) {
+      const u = new URL(uri);
+      if (u.protocol === 'https:' && LOOPBACK_HOSTS.has(u.hostname)) {
+        problems.push(`--redirect-uri ${uri}: https on a loopback host cannot be mixed with loopback http or app-scheme redirects; use http://${u.host}${u.pathname}`);
+      }
+    }
+  }
+  if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
+
+  const confidential = flags.confidential === true;
+  const clientId = randomBytes(16).toString('base64url');
+  const secret = confidential ? randomBytes(32).toString('base64url') : undefined;
+  const payload: OAuthPayload = {
+    client_id: clientId,
+    client_id_issued_at: Math.floor(Date.now() / 1000),
+    client_name: name,
+    redirect_uris: uris,
+    response_types: ['code'],
+    grant_types: confidential ? ['authorization_code', 'refresh_token', 'client_credentials'] : ['authorization_code', 'refresh_token'],
+    token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+    application_type: type,
+    // The store replaces it with sha256$... before writing.
+    ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}),
+  };
+  await withStore(flags, 'clients', async (store) => {
+    await store.oauthAdapter('Client').upsert(clientId, payload);
+    if (flags.json) {
+      console.log(JSON.stringify({ clientId, ...(secret ? { clientSecret: secret } : {}), name, redirectUris: uris, confidential, applicationType: type }, null, 2));
+    } else {
+      console.log(`client_id: ${clientId}`);
+      if (secret) console.log(`client_secret: ${secret}`);
+    }
+    console.error(`added ${confidential ? 'confidential' : 'public'} client ${JSON.stringify(name)} to ${store.location}`);
+    if (secret) console.error('The secret is shown only this once: the store keeps its hash. Lost it? Remove the client and add it again.');
+  });
+}
+
+interface ClientView {
+  clientId: string;
+  name: string | null;
+  redirectUris: string[];
+  confidential: boolean;
+  createdAt: string;
+}
+
+export async function clientsList(flags: StoreFlags): Promise<void> {
+  await withStore(flags, 'clients', async (store, config) => {
+    const adapter = store.oauthAdapter('Client');
+    const out: ClientView[] = [];
+    for (const record of await store.listOAuth({ models: ['Client'] })) {
+      const c = await adapter.find(record.key);
+      if (!c) continue;
+      // Only these fields: the stored client_secret (a hash) is never printed.
+      out.push({
+        clientId: record.key,
+        name: typeof c.client_name === 'string' ? c.client_name : null,
+        redirectUris: Array.isArray(c.redirect_uris) ? c.redirect_uris.filter((u): u is string => typeof u === 'string') : [],
+        confidential: typeof c.token_endpoint_auth_method === 'string' && c.token_endpoint_auth_method !== 'none',
+        createdAt: new Date(typeof c.client_id_issued_at === 'number' ? c.client_id_issued_at * 1000 : record.createdAt).toISOString(),
+      });
+    }
+    out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.clientId.localeCompare(b.clientId));
+    if (flags.json) {
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      for (const c of out) {
+        console.log(`${c.clientId}  ${c.name ?? '(no name)'}  ${c.confidential ? 'confidential' : 'public'}  created ${c.createdAt}`);
+        for (const uri of c.redirectUris) console.log(`    ${uri}`);
+      }
+      if (out.length === 0) console.error(`no clients in ${store.location}`);
+    }
+    const fromConfig = config.auth.clients.map((c) => c.clientId);
+    if (fromConfig.length) console.error(`also defined in the config file (auth.clients): ${fromConfig.join(', ')}`);
+  });
+}
+
+export async function clientsRemove(id: string, flags: StoreFlags): Promise<void> {
+  if (!id) throw new CliExit(ExitCode.Usage, 'say which client to remove: gatehouse clients remove ID (see gatehouse clients list)');
+  await withStore(flags, 'clients', async (store, config) => {
+    const adapter = store.oauthAdapter('Client');
+    if (!(await adapter.find(id))) {
+      const inConfig = config.auth.clients.some((c) => c.clientId === id);
+      throw new CliExit(
+        ExitCode.Failure,
+        inConfig
+          ? `client ${id} is defined in the config file (auth.clients): remove it there`
+          : `no client with id ${id} in ${store.location} (see gatehouse clients list)`,
+      );
+    }
+    // Its grants and tokens go first, then the client: a removed client must not keep access.
+    const revoked = await store.deleteOAuth({ models: TOKEN_MODELS, clientId: id });
+    // Then whatever else names it (the Client record, pending interactions and requests).
+    await store.deleteOAuth({ clientId: id });
+    await adapter.destroy(id);
+    console.error(`removed client ${id}${revoked ? ` and ${revoked} of its grants and tokens` : ''}`);
+  });
+}
