@@ -69,7 +69,8 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
   if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
 
   const confidential = flags.confidential === true;
-  const clientId = randomBytes(16).toString('base64url');
+  // Hex: an id must never start with "-", or `gatehouse clients remove ID` would read it as a flag.
+  const clientId = randomBytes(16).toString('hex');
   const secret = confidential ? randomBytes(32).toString('base64url') : undefined;
   const payload: OAuthPayload = {
     client_id: clientId,
