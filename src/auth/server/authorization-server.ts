@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, interactionPolicy } from 'oidc-provider';
@@ -203,7 +204,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       clientCredentials: { enabled: true },
-      registration: { enabled: auth.registration.dynamic, initialAccessToken: false },
+      // Hex ids: one that starts with "-" could not be named on the command line (gatehouse clients remove ID).
+      registration: { enabled: auth.registration.dynamic, initialAccessToken: false, idFactory: () => randomBytes(16).toString('hex') },
       introspection: {
         enabled: true,
         allowedPolicy: (ctx, client, token) => !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId),
