@@ -139,6 +139,25 @@ describe('compatible formats', () => {
   });
 });
 
+describe('config from a URL', () => {
+  it('reads a config served over http, and says clearly when it cannot', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      if (req.url === '/gatehouse.yaml') res.writeHead(200, { 'content-type': 'text/yaml' }).end('auth: { mode: none }\nservers:\n  a: { command: node }\n');
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const doc = await readNativeDocument(`http://127.0.0.1:${port}/gatehouse.yaml`);
+      expect(resolveConfig(doc, {}).servers.map((s) => s.name)).toEqual(['a']);
+      await expect(readNativeDocument(`http://127.0.0.1:${port}/missing.yaml`)).rejects.toThrow(/HTTP 404/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('configJsonSchema', () => {
   it('describes the native format', () => {
     const schema = configJsonSchema();
