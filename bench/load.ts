@@ -127,7 +127,7 @@ export interface Session {
 const BASE_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } as const;
 
 /** initialize + notifications/initialized. */
-export async function openSession(client: McpHttp, name = 'gatehouse-bench'): Promise<Session> {
+export async function openSession(client: McpHttp, name = 'gatehouse-bench', extra: http.OutgoingHttpHeaders = {}): Promise<Session> {
   const init = await client.request(
     'POST',
     JSON.stringify({
@@ -136,27 +136,27 @@ export async function openSession(client: McpHttp, name = 'gatehouse-bench'): Pr
       method: 'initialize',
       params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name, version: '1.0.0' } },
     }),
-    { ...BASE_HEADERS },
+    { ...BASE_HEADERS, ...extra },
   );
   if (init.status !== 200) throw new Error(`initialize: HTTP ${init.status}: ${init.raw.slice(0, 200)}`);
   const reply = findReply(init, 0);
   if (reply.error) throw new Error(`initialize: ${reply.error.message ?? JSON.stringify(reply.error)}`);
   const version = reply.result?.protocolVersion ?? PROTOCOL_VERSION;
-  const headers: http.OutgoingHttpHeaders = { ...BASE_HEADERS, 'mcp-protocol-version': version };
+  const headers: http.OutgoingHttpHeaders = { ...BASE_HEADERS, ...extra, 'mcp-protocol-version': version };
   if (init.sessionId) headers['mcp-session-id'] = init.sessionId;
   const note = await client.request('POST', JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
   if (note.status !== 202 && note.status !== 200) throw new Error(`notifications/initialized: HTTP ${note.status}: ${note.raw.slice(0, 200)}`);
   return { id: init.sessionId, headers };
 }
 
-/** Opens `n` sessions, at most `parallel` handshakes at a time. */
-export async function openSessions(client: McpHttp, n: number, parallel = 8): Promise<Session[]> {
+/** Opens `n` sessions, at most `parallel` handshakes at a time; `extra` goes on every request of them. */
+export async function openSessions(client: McpHttp, n: number, parallel = 8, extra: http.OutgoingHttpHeaders = {}): Promise<Session[]> {
   const sessions: Session[] = new Array<Session>(n);
   let next = 0;
   const worker = async () => {
     while (next < n) {
       const i = next++;
-      sessions[i] = await openSession(client);
+      sessions[i] = await openSession(client, undefined, extra);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, n) }, worker));
@@ -170,7 +170,10 @@ export async function closeSessions(client: McpHttp, sessions: readonly Session[
     while (next < sessions.length) {
       const s = sessions[next++]!;
       if (!s.id) continue;
-      await client.request('DELETE', undefined, { 'mcp-session-id': s.id, 'mcp-protocol-version': s.headers['mcp-protocol-version'] }).catch(() => undefined);
+      const auth = s.headers.authorization;
+      await client
+        .request('DELETE', undefined, { 'mcp-session-id': s.id, 'mcp-protocol-version': s.headers['mcp-protocol-version'], ...(auth ? { authorization: auth } : {}) })
+        .catch(() => undefined);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, sessions.length) }, worker));
@@ -200,6 +203,8 @@ export interface LoadOptions {
   readonly onWindowEnd?: () => void;
   /** Called once the sessions are open, before any call (e.g. to list the target's children). */
   readonly onSessionsOpen?: () => void;
+  /** Extra headers on every request (e.g. `authorization: Bearer ...`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LoadResult {
@@ -228,7 +233,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const client = new McpHttp(opts.url, c + 2);
   try {
     const t0 = performance.now();
-    const sessions = await openSessions(client, c);
+    const sessions = await openSessions(client, c, 8, { ...opts.headers });
     const sessionSetupMs = performance.now() - t0;
     opts.onSessionsOpen?.();
 
@@ -308,6 +313,180 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   } finally {
     client.close();
   }
+}
+
+// ---- the token endpoint ---------------------------------------------------------------
+
+export interface TokenRequest {
+  /** e.g. http://127.0.0.1:PORT/oauth/token */
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Form fields besides the client authentication (grant_type, scope, resource...). */
+  readonly form: Readonly<Record<string, string>>;
+}
+
+export interface TokenReply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly raw: string;
+}
+
+/** One POST to the token endpoint with client_secret_basic; `localAddress` picks the source IP. */
+export function requestToken(req: TokenRequest, agent?: http.Agent, localAddress?: string, timeoutMs = 15_000): Promise<TokenReply> {
+  const u = new URL(req.tokenUrl);
+  // RFC 6749 §2.3.1: id and secret are form-urlencoded before the Basic encoding.
+  const basic = Buffer.from(`${encodeURIComponent(req.clientId)}:${encodeURIComponent(req.clientSecret)}`).toString('base64');
+  const body = new URLSearchParams(req.form).toString();
+  return new Promise((resolve, reject) => {
+    const r = http.request(
+      {
+        host: u.hostname,
+        port: Number(u.port || 80),
+        path: u.pathname + u.search,
+        method: 'POST',
+        ...(agent ? { agent } : {}),
+        ...(localAddress ? { localAddress } : {}),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: `Basic ${basic}`, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.setEncoding('utf8');
+        let raw = '';
+        res.on('data', (c: string) => {
+          raw += c;
+        });
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(raw);
+          } catch {
+            parsed = {};
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {}, raw });
+        });
+        res.on('error', reject);
+      },
+    );
+    r.setTimeout(timeoutMs, () => r.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    r.on('error', reject);
+    r.end(body);
+  });
+}
+
+/** A client_credentials access token, or throws with the endpoint's answer. */
+export async function fetchToken(req: TokenRequest): Promise<string> {
+  const res = await requestToken(req);
+  const token = res.body.access_token;
+  if (res.status !== 200 || typeof token !== 'string') throw new Error(`token endpoint: HTTP ${res.status}: ${res.raw.slice(0, 200)}`);
+  return token;
+}
+
+export interface TokenLoadOptions extends TokenRequest {
+  readonly concurrency: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  /**
+   * Source addresses to spread the requests over (127.0.0.x on Linux loopback), a new one
+   * every `perAddress` requests: the gateway limits token requests per client address.
+   */
+  readonly addresses?: readonly string[];
+  readonly perAddress?: number;
+  readonly onWindowStart?: () => void;
+  readonly onWindowEnd?: () => void;
+}
+
+export interface TokenLoadResult {
+  readonly concurrency: number;
+  readonly tokens: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly tokensPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly addressesUsed: number;
+  readonly firstError?: string;
+}
+
+/** C workers each with one token request in flight: warm-up, then a timed window. */
+export async function runTokenLoad(opts: TokenLoadOptions): Promise<TokenLoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency + 2 });
+  const addresses = opts.addresses ?? [];
+  const perAddress = opts.perAddress ?? 100;
+  let sent = 0;
+  let tokens = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const latencies: number[] = [];
+  let phase: 'warmup' | 'timed' | 'done' = 'warmup';
+  let windowStart = 0;
+  let windowEnd = 0;
+  const endWindow = () => {
+    if (phase !== 'timed') return;
+    windowEnd = performance.now();
+    phase = 'done';
+    opts.onWindowEnd?.();
+  };
+  let endTimer: NodeJS.Timeout | undefined;
+  const startTimer = setTimeout(() => {
+    opts.onWindowStart?.();
+    windowStart = performance.now();
+    phase = 'timed';
+    endTimer = setTimeout(endWindow, opts.durationMs);
+  }, opts.warmupMs);
+  const halt = () => {
+    if (phase === 'timed') endWindow();
+    else {
+      clearTimeout(startTimer);
+      phase = 'done';
+    }
+  };
+  const worker = async () => {
+    while (phase !== 'done') {
+      const n = sent++;
+      const slot = Math.floor(n / perAddress);
+      if (addresses.length && slot >= addresses.length) {
+        firstError ??= `ran out of source addresses after ${n} requests`;
+        halt();
+        break;
+      }
+      const started = performance.now();
+      try {
+        const res = await requestToken(opts, agent, addresses[slot]);
+        if (res.status !== 200 || typeof res.body.access_token !== 'string') throw new Error(`HTTP ${res.status}: ${res.raw.slice(0, 200)}`);
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+        if (errors >= 50 && errors * 2 > sent) {
+          halt();
+        }
+        continue;
+      }
+      if (phase === 'timed') {
+        tokens++;
+        latencies.push(performance.now() - started);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  } finally {
+    clearTimeout(startTimer);
+    if (endTimer) clearTimeout(endTimer);
+    agent.destroy();
+  }
+  const seconds = windowEnd > windowStart ? (windowEnd - windowStart) / 1000 : 0;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    concurrency: opts.concurrency,
+    tokens,
+    errors,
+    seconds,
+    tokensPerSec: seconds > 0 ? tokens / seconds : 0,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    addressesUsed: addresses.length ? Math.min(addresses.length, Math.ceil(sent / perAddress)) : 1,
+    ...(firstError !== undefined ? { firstError } : {}),
+  };
 }
 
 // Stand-alone use: node --import tsx bench/load.ts URL [C] [seconds]

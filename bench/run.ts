@@ -5,14 +5,15 @@
 //
 //   npm run bench                       every section, 3 alternating repeats
 //   npm run bench -- --quick            1 repeat, short windows
-//   npm run bench -- --only stdio       sections: stdio, http, rss (repeat or comma-separate)
+//   npm run bench -- --only stdio       sections: stdio, http, auth, rss (repeat or comma-separate)
 //   options: --repeats N  --duration SECONDS  --concurrency 1,16,64  --upstream raw|sdk
 //            --sessions 100  --rss-cap-mib 3072  --runner auto|dist|tsx|build  --out FILE
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeSessions, callEcho, McpHttp, openSessions, runLoad, type LoadResult, type Session } from './load.js';
+import { closeSessions, callEcho, McpHttp, openSessions, runLoad, runTokenLoad, type LoadResult, type Session, type TokenLoadResult } from './load.js';
 import {
   descendants,
   killSeenSync,
@@ -42,7 +43,7 @@ import {
 
 // ---- options -------------------------------------------------------------------------
 
-const SECTIONS = ['stdio', 'http', 'rss'] as const;
+const SECTIONS = ['stdio', 'http', 'auth', 'rss'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -227,6 +228,7 @@ async function measure(slot: Slot, concurrency: number, repeat: number): Promise
   try {
     const load = await runLoad({
       url: t.url,
+      ...(t.headers ? { headers: t.headers } : {}),
       concurrency,
       durationMs: settings.durationMs,
       warmupMs: settings.warmupMs,
@@ -345,7 +347,8 @@ function noiseNote(runs: RunRecord[], slots: readonly Slot[]): void {
 async function prime(slots: readonly Slot[]): Promise<void> {
   for (const s of slots) {
     if (!s.running || exiting) continue;
-    await runLoad({ url: s.running.url, concurrency: 4, durationMs: 300, warmupMs: 700, maxCalls: 50_000 }).catch(() => undefined);
+    const headers = s.running.headers;
+    await runLoad({ url: s.running.url, ...(headers ? { headers } : {}), concurrency: 4, durationMs: 300, warmupMs: 700, maxCalls: 50_000 }).catch(() => undefined);
   }
 }
 
@@ -595,6 +598,165 @@ async function httpSection(): Promise<void> {
   }
 }
 
+/** Loopback source addresses for the token loop: the gateway allows 120 token requests a minute per address. */
+const TOKEN_ADDRESSES = Array.from({ length: 3000 }, (_, i) => `127.0.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}`).filter((a) => !a.endsWith('.0') && !a.endsWith('.255'));
+const TOKEN_PER_ADDRESS = 100;
+const TOKEN_CONCURRENCY = 4;
+
+interface TokenRecord {
+  readonly repeat: number;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly load?: TokenLoadResult;
+  readonly cpuSelfMsPerToken?: number;
+  readonly otherCores?: number;
+}
+
+async function authSection(): Promise<void> {
+  const up = stdioUpstream(upstreamKind);
+  print(`## 3. OAuth on vs auth off: the gateway in front of the stdio echo (${relative(ROOT, up.args[0]!)}), bearer token on every request`);
+  print();
+  const oauth = { clientId: 'bench', clientSecret: randomBytes(24).toString('base64url') };
+  const slots: Slot[] = [];
+  try {
+    slots.push(await startSlot('auth-off', 'gatehouse, auth off', () => startGateway(up, 'gateway-auth-off')));
+    slots.push(await startSlot('oauth', 'gatehouse, OAuth on', () => startGateway(up, 'gateway-oauth', oauth)));
+    const runs = await loadSection(slots);
+    await haltIfExiting();
+    const summaries = new Map<string, Summary>();
+    for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
+    const get = (k: string, c: number) => summaries.get(`${k}@${c}`)!;
+    const rows = settings.concurrency.map((c) => {
+      const off = get('auth-off', c);
+      const on = get('oauth', c);
+      return [
+        String(c),
+        off.okRuns ? fmtInt(off.callsPerSec) : failed(off),
+        on.okRuns ? fmtInt(on.callsPerSec) : failed(on),
+        fmtRatio(on.callsPerSec, off.callsPerSec),
+        fmtMs(off.p50Ms),
+        fmtMs(on.p50Ms),
+        fmtMs(off.p99Ms),
+        fmtMs(on.p99Ms),
+        fmtCpu(off.cpuSelfMsPerCall),
+        fmtCpu(on.cpuSelfMsPerCall),
+      ];
+    });
+    print(
+      table(
+        ['C', 'auth off calls/s', 'OAuth on calls/s', 'on/off', 'off p50 ms', 'on p50 ms', 'off p99 ms', 'on p99 ms', 'off CPU ms/call', 'on CPU ms/call'],
+        rows,
+      ),
+    );
+    print();
+    print('Both gateways, medians:');
+    print();
+    print(detailTable(slots, summaries));
+    print();
+    noiseNote(runs, slots);
+    for (const c of settings.concurrency) {
+      const on = get('oauth', c).callsPerSec;
+      const off = get('auth-off', c).callsPerSec;
+      check(`auth C=${c}: OAuth on >= 0.95x auth off`, on !== undefined && off ? on / off : undefined, (v) => v >= 0.95, (v) => `${v.toFixed(2)}x`);
+    }
+
+    // The token endpoint: client_credentials requests in a bounded loop, alone on the machine's gateway.
+    const gw = slots.find((s) => s.key === 'oauth');
+    const tokenRuns: TokenRecord[] = [];
+    for (let r = 0; r < settings.repeats && gw?.running?.token && !exiting; r++) {
+      const t = gw.running;
+      const token = t.token!;
+      let e0: { self: number; system: number; client: number; at: number } | undefined;
+      let e1: typeof e0;
+      const edge = () => ({
+        self: sampleTree(t.proc.pid).selfCpu,
+        system: systemBusySeconds(),
+        client: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+        at: performance.now(),
+      });
+      try {
+        if (t.proc.hasExited()) throw new Error(`exited: ${lastLines(t.proc.tail())}`);
+        const load = await runTokenLoad({
+          ...token,
+          concurrency: TOKEN_CONCURRENCY,
+          durationMs: settings.durationMs,
+          warmupMs: settings.warmupMs,
+          // Fresh addresses each repeat: the limiter's window is a minute.
+          addresses: TOKEN_ADDRESSES.slice(r * Math.floor(TOKEN_ADDRESSES.length / settings.repeats), (r + 1) * Math.floor(TOKEN_ADDRESSES.length / settings.repeats)),
+          perAddress: TOKEN_PER_ADDRESS,
+          onWindowStart: () => {
+            e0 = edge();
+          },
+          onWindowEnd: () => {
+            e1 = edge();
+          },
+        });
+        const cpu =
+          e0 && e1 && load.tokens > 0
+            ? {
+                cpuSelfMsPerToken: ((e1.self - e0.self) * 1000) / load.tokens,
+                otherCores: Math.max(0, (e1.system - e0.system - (e1.self - e0.self) - (e1.client - e0.client)) / ((e1.at - e0.at) / 1000)),
+              }
+            : {};
+        const rec: TokenRecord = { repeat: r, ok: load.tokens > 0, load, ...cpu, ...(load.firstError ? { error: load.firstError } : {}) };
+        tokenRuns.push(rec);
+        progress(
+          `token endpoint #${r + 1} C=${TOKEN_CONCURRENCY}: ${fmtInt(load.tokensPerSec)} tokens/s  p50 ${fmtMs(load.p50Ms)} ms  p99 ${fmtMs(load.p99Ms)} ms` +
+            (rec.cpuSelfMsPerToken !== undefined ? `  cpu ${fmtCpu(rec.cpuSelfMsPerToken)} ms/token` : '') +
+            (load.errors ? `  ${load.errors} errors (${load.firstError ?? ''})` : ''),
+        );
+      } catch (err) {
+        tokenRuns.push({ repeat: r, ok: false, error: (err as Error).message });
+        progress(`token endpoint #${r + 1}: failed: ${(err as Error).message}`);
+      }
+    }
+    await haltIfExiting();
+    const okTok = tokenRuns.filter((r) => r.ok && r.load);
+    const tps = median(okTok.map((r) => r.load!.tokensPerSec));
+    print(`Token endpoint (POST /oauth/token, grant_type=client_credentials, client_secret_basic, resource=/echo/mcp), ${TOKEN_CONCURRENCY} requests in flight, medians:`);
+    print();
+    print(
+      table(
+        ['grant', 'tokens/s', 'p50 ms', 'p99 ms', 'gw CPU ms/token', 'other load (cores)', 'runs ok', 'errors'],
+        [
+          okTok.length === 0
+            ? ['client_credentials', `failed: ${short(tokenRuns.find((r) => r.error)?.error ?? (gw?.error ?? 'not run'))}`, '', '', '', '', `0/${tokenRuns.length}`, '']
+            : [
+                'client_credentials',
+                fmtInt(tps),
+                fmtMs(median(okTok.map((r) => r.load!.p50Ms))),
+                fmtMs(median(okTok.map((r) => r.load!.p99Ms))),
+                fmtCpu(median(okTok.flatMap((r) => (r.cpuSelfMsPerToken === undefined ? [] : [r.cpuSelfMsPerToken])))),
+                (median(okTok.flatMap((r) => (r.otherCores === undefined ? [] : [r.otherCores]))) ?? 0).toFixed(2),
+                `${okTok.length}/${tokenRuns.length}`,
+                String(tokenRuns.reduce((n, r) => n + (r.load?.errors ?? 0), 0)),
+              ],
+        ],
+      ),
+    );
+    print();
+    print(
+      `- Refresh tokens need a user who logged in through the browser pages, so the measurable grant without a browser is client_credentials ` +
+        `(same endpoint, client authentication, token minting and store write; a refresh also looks up and rotates the old token). ` +
+        `The gateway allows ${120} token requests a minute per client address, so the loop spreads its requests over loopback source addresses ` +
+        `(127.0.x.y, ${TOKEN_PER_ADDRESS} each): this is the endpoint's capacity, not what one client may do (2 a second).`,
+    );
+    print(
+      `- The OAuth gateway's bearer token is a client_credentials token for resource /echo/mcp (config client \`bench\`, random secret, store: memory), ` +
+        `fetched once after start; every request (initialize, notifications, tools/call, DELETE) carries it.`,
+    );
+    print();
+    results.auth = {
+      targets: slots.map((s) => ({ key: s.key, label: s.label, restarts: s.restarts, ...(s.error ? { error: s.error } : {}) })),
+      runs,
+      summary: [...summaries.values()],
+      tokenEndpoint: { grant: 'client_credentials', concurrency: TOKEN_CONCURRENCY, runs: tokenRuns, tokensPerSec: tps },
+    } satisfies SectionResult & { tokenEndpoint: unknown };
+  } finally {
+    await stopSlots(slots);
+  }
+}
+
 interface RssResult {
   readonly target: string;
   readonly label: string;
@@ -693,7 +855,7 @@ async function tsxOverhead(): Promise<number | undefined> {
 
 async function rssSection(): Promise<void> {
   const n = settings.rssSessions;
-  print(`## 3. Memory: RSS idle and with ${n} open idle sessions (stdio upstream)`);
+  print(`## 4. Memory: RSS idle and with ${n} open idle sessions (stdio upstream)`);
   print();
   const up = stdioUpstream(upstreamKind);
   const rows: RssResult[] = [];
@@ -772,12 +934,13 @@ for (const section of sections) {
   progress(`section ${section}`);
   if (section === 'stdio') await stdioSection();
   else if (section === 'http') await httpSection();
+  else if (section === 'auth') await authSection();
   else await rssSection();
 }
 
 await haltIfExiting();
 if (checks.length) {
-  print('## Targets (issue 2)');
+  print('## Targets (issues 2 and 3)');
   print();
   print(table(['target', 'measured', 'met'], checks.map((c) => [c.what, c.value, c.pass === undefined ? '?' : c.pass ? 'yes' : 'no'])));
   print();

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, e
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fetchToken, type TokenRequest } from './load.js';
 import { freePort, start, stop, waitForHttp, type Proc } from './procs.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -23,6 +24,10 @@ export interface Running {
   readonly label: string;
   readonly url: string;
   readonly proc: Proc;
+  /** Headers every request to `url` needs (the gateway with OAuth on: a bearer token). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** With OAuth on: how to ask the gateway's token endpoint for a client_credentials token. */
+  readonly token?: TokenRequest;
   stop(): Promise<void>;
 }
 
@@ -115,7 +120,17 @@ export function chooseGatewayRunner(force: RunnerChoice | undefined): GatewayRun
   return chosenRunner;
 }
 
-export async function startGateway(upstream: { command: string; args: string[] } | { url: string }, key = 'gateway'): Promise<Running> {
+/** `auth.mode: oauth` with one confidential config client, which gets client_credentials tokens. */
+export interface GatewayOAuth {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export async function startGateway(
+  upstream: { command: string; args: string[] } | { url: string },
+  key = 'gateway',
+  oauth?: GatewayOAuth,
+): Promise<Running> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmp(), 'gw-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
@@ -128,7 +143,10 @@ export async function startGateway(upstream: { command: string; args: string[] }
     `listen: 127.0.0.1:${port}\n` +
     `dataDir: ${yamlString(join(dir, 'data'))}\n` +
     `store: memory\n` +
-    `auth: { mode: none }\n` +
+    (oauth
+      ? `auth:\n  mode: oauth\n  clients:\n    - clientId: ${yamlString(oauth.clientId)}\n      clientSecret: ${yamlString(oauth.clientSecret)}\n` +
+        `      name: ${yamlString(oauth.clientId)}\n      redirectUris: ['http://127.0.0.1/cb']\n`
+      : `auth: { mode: none }\n`) +
     `log: { level: warn }\n` +
     `servers:\n  echo:\n${server}`;
   const file = join(dir, 'gatehouse.yaml');
@@ -142,7 +160,23 @@ export async function startGateway(upstream: { command: string; args: string[] }
     await stop(proc);
     throw err;
   }
-  return { key, label: `gatehouse (${runner.runner})`, url: `http://127.0.0.1:${port}/echo/mcp`, proc, stop: () => stop(proc) };
+  const base = `http://127.0.0.1:${port}`;
+  const url = `${base}/echo/mcp`;
+  const label = `gatehouse (${runner.runner}${oauth ? ', OAuth on' : ''})`;
+  if (!oauth) return { key, label, url, proc, stop: () => stop(proc) };
+  const token: TokenRequest = {
+    tokenUrl: `${base}/oauth/token`,
+    clientId: oauth.clientId,
+    clientSecret: oauth.clientSecret,
+    form: { grant_type: 'client_credentials', scope: 'mcp', resource: url },
+  };
+  try {
+    const accessToken = await fetchToken(token);
+    return { key, label, url, proc, headers: { authorization: `Bearer ${accessToken}` }, token, stop: () => stop(proc) };
+  } catch (err) {
+    await stop(proc);
+    throw err;
+  }
 }
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

@@ -1,7 +1,6 @@
 import type Provider from 'oidc-provider';
 import type { AccessDecision, Authenticator, Credentials } from '../../http/index.js';
 import { presentedToken } from '../../http/index.js';
-import { sha256 } from '../../crypto/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { ResolvedResource } from './resources.js';
 
@@ -41,10 +40,12 @@ export interface BearerAuthenticator extends Authenticator {
  */
 export function createBearerAuthenticator(options: BearerOptions): BearerAuthenticator {
   const { provider, resources, allServers, staticTokens, cacheMs } = options;
+  // Keyed by the token itself: this map lives in memory only (nothing stored holds a token),
+  // and hashing every request's token cost more than the rest of a cached check.
   const cache = new Map<string, Verified>();
 
   const lookup = async (token: string): Promise<Verified | undefined> => {
-    const key = sha256(token);
+    const key = token;
     const hit = cache.get(key);
     const now = Date.now();
     if (hit && hit.cachedUntil > now) return hit;
@@ -115,7 +116,7 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
       for (const [key, v] of cache) if (v.grantId === grantId) cache.delete(key);
     },
     forgetToken(token) {
-      cache.delete(sha256(token));
+      cache.delete(token);
     },
   };
 }
