@@ -1,50 +1,20 @@
 // `gatehouse clients ...` and `gatehouse tokens ...` as a person runs them: against the SQLite
 // store serve would use, exit codes per CONTRACT.md, secrets shown once and never listed,
 // token values never shown; and a client added here works against the real gateway.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../src/store/index.js';
+import { runCli, tempRoot, type CliRun } from './helpers/cli.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
-const root = mkdtempSync(join(tmpdir(), 'gh-clients-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = () => {
-  const d = join(root, `w${++n}`);
-  mkdirSync(d);
-  return d;
-};
+const { root, freshDir, remove } = tempRoot('gh-clients-');
+afterAll(remove);
 
-// The environment may name a config file; these tests choose their own.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'MCP_GATEHOUSE_CONFIG'));
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** Runs `gatehouse ...` with `--data-dir DIR` appended, without blocking. */
-const gatehouse = (dataDir: string, args: string[]) =>
-  new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args, '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+const gatehouse = (dataDir: string, args: string[]): Promise<Run> => runCli([...args, '--data-dir', dataDir], { cwd: root });
 
 const open = (dataDir: string) => openStore({ store: { kind: 'sqlite' }, dataDir }, undefined, { sweepIntervalMs: 0 });
 

@@ -2,44 +2,18 @@
 // per CONTRACT.md, passwords from stdin or a no-echo terminal prompt, and while another
 // process holds the database open.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../src/crypto/index.js';
 import { openStore } from '../src/store/index.js';
+import { CLI, runCli, tempRoot, TSX } from './helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
-const root = mkdtempSync(join(tmpdir(), 'gh-users-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = () => {
-  const d = join(root, `w${++n}`);
-  mkdirSync(d);
-  return d;
-};
-
-// The environment may name a config file; these tests choose their own.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'MCP_GATEHOUSE_CONFIG'));
+const { root, freshDir, remove } = tempRoot('gh-users-');
+afterAll(remove);
 
 /** Runs `gatehouse users ...` without blocking, so the tests can run side by side. */
-const users = (args: string[], opts: { cwd: string; input?: string }) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'users', ...args], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+const users = (args: string[], opts: { cwd: string; input?: string }) => runCli(['users', ...args], opts);
 
 describe.concurrent('gatehouse users', () => {
   it('adds, lists, changes and removes users in ./.gatehouse when there is no config', async () => {

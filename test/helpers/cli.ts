@@ -1,0 +1,51 @@
+// Runs the `gatehouse` CLI from source the way a person would, for tests of its commands.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+// Resolved here, so that the CLI runs from any working directory.
+export const TSX = import.meta.resolve('tsx');
+// The environment may name a config file; the tests choose their own.
+const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'MCP_GATEHOUSE_CONFIG'));
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `gatehouse ARGS...` in `cwd`, with `input` on stdin; never blocks the test process. */
+export function runCli(args: string[], opts: { cwd: string; input?: string }): Promise<CliRun> {
+  return new Promise<CliRun>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd, env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A temporary root for a test file, and fresh working directories inside it. */
+export function tempRoot(prefix: string): { root: string; freshDir: () => string; remove: () => void } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  let n = 0;
+  return {
+    root,
+    freshDir: () => {
+      const d = join(root, `w${++n}`);
+      mkdirSync(d);
+      return d;
+    },
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
