@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, interactionPolicy } from 'oidc-provider';
-import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 import type { ResolvedConfig } from '../../config/index.js';
 import type { Authenticator } from '../../http/index.js';
 import { createStaticTokenAuthenticator } from '../../http/index.js';
@@ -13,7 +13,8 @@ import { adapterConsentMemory, createInteractionHandler } from './interactions.j
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
 import { withRefreshGrace } from './refresh-grace.js';
-import { createRedirectPolicy, isLoopbackHttp, isPrivateUseScheme, type RedirectPolicy } from './redirect-policy.js';
+import { applyClientPolicy, staticClient } from './client-policy.js';
+import { createRedirectPolicy } from './redirect-policy.js';
 import {
   bearerChallenge,
   protectedResourceMetadata,
@@ -88,7 +89,6 @@ const ROUTES = {
 const PRM_PATH = '/.well-known/oauth-protected-resource';
 const GRANT_TTL_MIN = 14 * 86_400;
 // Self-registered clients get the code flow and nothing else (LIBRARY-NOTES: open DCR accepts any grant).
-const SELF_REGISTERED_GRANTS = new Set(['authorization_code', 'refresh_token']);
 const POLICY_PROPERTY = 'gatehouse_policy';
 
 export function issuerFor(config: Pick<ResolvedConfig, 'publicUrl' | 'listen'>): string {
@@ -363,39 +363,4 @@ function withDefaultScope(path: string, query: string): string {
   if (params.has('scope') || params.has('request_uri') || params.has('request')) return `${path}${query}`;
   params.set('scope', RESOURCE_SCOPE);
   return `${path}?${params.toString()}`;
-}
-
-type ConfigClient = ResolvedConfig['auth']['clients'][number];
-
-function staticClient(c: ConfigClient): ClientMetadata {
-  const confidential = c.clientSecret !== undefined && c.clientSecret !== '';
-  return {
-    client_id: c.clientId,
-    ...(confidential ? { client_secret: c.clientSecret } : {}),
-    ...(c.name ? { client_name: c.name } : {}),
-    redirect_uris: [...c.redirectUris],
-    response_types: ['code'],
-    grant_types: confidential ? ['authorization_code', 'refresh_token', 'client_credentials'] : ['authorization_code', 'refresh_token'],
-    token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
-  };
-}
-
-/**
- * Runs inside oidc-provider's client schema for every client (registered, stored, CIMD, config).
- * RFC 8252: clients whose redirects are loopback http or a private-use scheme are native, so
- * loopback matches on any port. Self-registration (DCR) is held to the code flow and to the
- * redirect policy.
- */
-function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata: ClientMetadata, policy: RedirectPolicy): void {
-  const declared: unknown = metadata.redirect_uris;
-  const uris = Array.isArray(declared) ? declared.filter((u): u is string => typeof u === 'string') : [];
-  const nativeOnly = uris.every((u) => !u.startsWith('http:') || isLoopbackHttp(u));
-  if (uris.length && nativeOnly && uris.some((u) => isLoopbackHttp(u) || isPrivateUseScheme(u))) metadata.application_type = 'native';
-  if (ctx?.oidc?.route !== 'registration') return;
-  const grants: readonly string[] = metadata.grant_types ?? [];
-  const refused = grants.filter((g) => !SELF_REGISTERED_GRANTS.has(g));
-  if (refused.length) throw new errors.InvalidClientMetadata(`self-registered clients may only use authorization_code and refresh_token, not ${refused.join(', ')}`);
-  if ((metadata.response_types ?? []).some((t) => t !== 'code')) throw new errors.InvalidClientMetadata('self-registered clients may only use response_type code');
-  const bad = uris.find((u) => !policy.allows(u));
-  if (bad !== undefined) throw new errors.InvalidRedirectUri(`redirect_uri ${bad} is not allowed here (see auth.registration.redirectPresets and allowedRedirectUris)`);
 }
