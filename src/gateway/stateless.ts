@@ -16,10 +16,10 @@ import { PostExchange, StreamLog } from './exchange.js';
 import { accepts, empty, json, jsonRpcHttpError } from './http-util.js';
 import type { InboundRequest, Reply } from './reply.js';
 import type { InitializeParams } from '../upstream/types.js';
-import { VERSION } from '../version.js';
+import { HeldSessions, type HeldSession } from './held-sessions.js';
 import { ListenHub } from './listen-hub.js';
 import { discoverResult, LOG_LEVELS, logLevelOf, stripEnvelope, toModernReply } from './modern-results.js';
-import { LEGACY_PROTOCOL_VERSIONS, META, MODERN_PROTOCOL_VERSION, ModernErrorCode } from './protocol.js';
+import { META, MODERN_PROTOCOL_VERSION, ModernErrorCode } from './protocol.js';
 
 // 2026-07-28 (stateless) requests: every POST stands alone, carrying protocol version and
 // client capabilities in params._meta (basic/index "Per-request protocol fields"). Upstreams
@@ -32,10 +32,6 @@ const REMOVED_METHODS = new Set(['initialize', 'ping', 'logging/setLevel', 'reso
 const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
 /** Server-to-client requests and the client capability each needs. */
 const INPUT_KINDS: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
-/** Client capabilities a held 2025 session can carry for a 2026 client (bridged as input_required). */
-const BRIDGED_CAPABILITIES = new Set(['sampling', 'elicitation', 'roots']);
-/** Held upstream sessions; calls that may ask the client for input get one to themselves. */
-const POOL_LIMIT = 16;
 /** How long an `input_required` waits for the client's retry before the upstream call is abandoned. */
 const CONTINUATION_TTL_MS = 10 * 60_000;
 /** Server requests arriving this close together go to the client in one input_required. */
@@ -44,7 +40,7 @@ const INPUT_GATHER_MS = 15;
 interface Flight {
   readonly innerId: string;
   readonly method: string;
-  readonly member: PoolMember;
+  readonly member: HeldSession;
   readonly capabilities: Record<string, unknown>;
   exchange: PostExchange;
   /** The downstream id currently waiting: the original request's, then each retry's. */
@@ -61,24 +57,10 @@ interface Flight {
   final: JsonRpcResponse | undefined;
 }
 
-interface PoolMember {
-  readonly dispatcher: Promise<Dispatcher>;
-  /** In-flight calls that may ask for input; a member with one is not shared with another. */
-  interactive: number;
-  dead: boolean;
-  lastUsed: number;
-}
-
-/** Extra held sessions idle this long are closed; each pool keeps one. */
-const POOL_IDLE_MS = 5 * 60_000;
-
-
 export class StatelessEndpoint {
-  readonly #open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>;
   readonly #logger: Logger;
   readonly #keepAliveMs: number | undefined;
-  /** Held sessions by the client capabilities they were opened with. */
-  readonly #pools = new Map<string, PoolMember[]>();
+  readonly #held: HeldSessions;
   #nextId = 0;
   #nextStream = 0;
   #nextKey = 0;
@@ -88,63 +70,11 @@ export class StatelessEndpoint {
   readonly #toolHeaders = new Map<string, readonly ParamHeader[]>();
   #toolsKnown = false;
 
-  readonly #sweeper: NodeJS.Timeout;
-
   constructor(open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>, logger: Logger, keepAliveMs?: number) {
-    this.#open = open;
+    this.#held = new HeldSessions(open, (session, m, related) => this.#deliver(session, m, related));
     this.#logger = logger;
     this.#keepAliveMs = keepAliveMs;
     this.#listen = new ListenHub({ nextStream: () => ++this.#nextStream, nextId: () => `s${++this.#nextId}`, keepAliveMs });
-    this.#sweeper = setInterval(() => this.#shrink(Date.now() - POOL_IDLE_MS), 60_000);
-    this.#sweeper.unref();
-  }
-
-  /** Closes held sessions beyond the first of each pool that nobody used since `before`. */
-  #shrink(before: number): void {
-    for (const pool of this.#pools.values()) {
-      for (let i = pool.length - 1; i >= 1; i--) {
-        const m = pool[i]!;
-        if (m.interactive === 0 && m.lastUsed < before) {
-          pool.splice(i, 1);
-          m.dead = true;
-          void m.dispatcher.then((d) => d.close()).catch(() => undefined);
-        }
-      }
-    }
-  }
-
-  /**
-   * A held session for a client declaring `capabilities`: per-session upstreams are opened
-   * with exactly those (so the server asks only for what the client can give); a free one
-   * for calls that may ask for input, any live one otherwise.
-   */
-  #member(interactive: boolean, capabilities: Record<string, unknown>, clientInfo: unknown): PoolMember {
-    const bridged = Object.fromEntries(Object.entries(capabilities).filter(([k]) => BRIDGED_CAPABILITIES.has(k)));
-    const key = JSON.stringify(Object.keys(bridged).sort());
-    let pool = this.#pools.get(key);
-    if (!pool) this.#pools.set(key, (pool = []));
-    for (let i = pool.length - 1; i >= 0; i--) if (pool[i]!.dead) pool.splice(i, 1);
-    const free = pool.find((m) => m.interactive === 0);
-    if (free) return used(free);
-    if (!interactive && pool.length) return used(pool[0]!);
-    if (pool.length >= POOL_LIMIT) return used(pool.reduce((a, b) => (b.interactive < a.interactive ? b : a)));
-    const member: PoolMember = { dispatcher: undefined as unknown as Promise<Dispatcher>, interactive: 0, dead: false, lastUsed: Date.now() };
-    const sink: DownstreamSink = {
-      deliver: (m, related) => this.#deliver(member, m, related),
-      closed: () => {
-        // The held upstream session ended; later requests open another.
-        member.dead = true;
-      },
-    };
-    const info = clientInfo && typeof clientInfo === 'object' ? (clientInfo as InitializeParams['clientInfo']) : { name: 'gatehouse', version: VERSION };
-    (member as { dispatcher: Promise<Dispatcher> }).dispatcher = this.#open(sink, {
-      protocolVersion: LEGACY_PROTOCOL_VERSIONS[0],
-      capabilities: bridged,
-      clientInfo: info,
-    });
-    member.dispatcher.catch(() => (member.dead = true));
-    pool.push(member);
-    return member;
   }
 
   async handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: InboundRequest }): Promise<Reply> {
@@ -184,7 +114,7 @@ export class StatelessEndpoint {
     if (typeof retryState === 'string' && MRTR_METHODS.has(message.method)) return this.#retry(message, retryState, call.request);
 
     const interactive = MRTR_METHODS.has(message.method);
-    const member = this.#member(interactive, meta[META.clientCapabilities] as Record<string, unknown>, meta[META.clientInfo]);
+    const member = this.#held.take(interactive, meta[META.clientCapabilities] as Record<string, unknown>, meta[META.clientInfo]);
     let dispatcher: Dispatcher;
     try {
       dispatcher = await member.dispatcher;
@@ -353,7 +283,7 @@ export class StatelessEndpoint {
   }
 
   /** Upstream notifications and server requests for a held session. */
-  #deliver(member: PoolMember, message: JsonRpcMessage, related: JsonRpcId | undefined): void {
+  #deliver(member: HeldSession, message: JsonRpcMessage, related: JsonRpcId | undefined): void {
     if (!('method' in message)) return;
     const flight = related !== undefined ? this.#flights.get(String(related)) : undefined;
     if ('id' in message && message.id !== undefined && message.id !== null) {
@@ -405,20 +335,9 @@ export class StatelessEndpoint {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#sweeper);
     this.#listen.close();
     for (const f of this.#continuations.values()) if (f.expiry) clearTimeout(f.expiry);
     this.#continuations.clear();
-    await Promise.all(
-      [...this.#pools.values()].flat().map(async (m) => {
-        const d = await m.dispatcher.catch(() => undefined);
-        await d?.close();
-      }),
-    );
+    await this.#held.close();
   }
-}
-
-function used(m: PoolMember): PoolMember {
-  m.lastUsed = Date.now();
-  return m;
 }
