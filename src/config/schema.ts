@@ -116,40 +116,66 @@ export const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema], {
     issue.code === 'invalid_union' ? 'a server needs either `command` (stdio) or `url` (remote)' : undefined,
 });
 
+// Federated login (CONTRACT.md `auth.providers`; docs/decisions/0008-federated-login.md).
+// An upstream identity provider must be reached over https; http only on loopback (local stand-ins).
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+const secureUrl = httpUrl.refine((v) => {
+  const u = new URL(v);
+  return u.protocol === 'https:' || LOOPBACK_HOSTNAMES.has(u.hostname);
+}, 'must be an https URL (http only for localhost / 127.0.0.1 / [::1])');
+
+/** Who may sign in through a provider. A person is admitted when any one rule matches; no block (or an empty one) admits nobody. */
 const allowBlock = z.strictObject({
-  users: z.array(z.string()).optional(),
-  emails: z.array(z.string()).optional(),
-  domains: z.array(z.string()).optional(),
-  orgs: z.array(z.string()).optional(),
-  teams: z.array(z.string()).optional(),
+  /** GitHub logins (case-insensitive), or the OIDC `preferred_username` claim (exact). */
+  users: z.array(z.string().min(1)).optional(),
+  /** Verified email addresses (case-insensitive). */
+  emails: z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address')).optional(),
+  /** Domains of verified email addresses (exact domain, case-insensitive; no subdomains). */
+  domains: z.array(z.string().regex(/^[^@\s/]+\.[^@\s/]+$/, 'must be a domain such as acme.com (no @)')).optional(),
+  /** GitHub organisations (logins). */
+  orgs: z.array(z.string().min(1)).optional(),
+  /** GitHub teams as ORG/TEAM-SLUG. */
+  teams: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'must be ORG/TEAM-SLUG, e.g. acme/mcp-users')).optional(),
+  /** ID token / userinfo claims: the claim (a string, or a list of them) must hold one of the values. */
   claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
 });
 
-const ProviderSchema = z.discriminatedUnion('type', [
+const providerCommon = {
+  /** The callback path segment (`/oauth/callback/{id}`) and the identity prefix (`{id}|subject`). Default: the type. */
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'an id holds 1-32 lowercase letters, digits and -')
+    .optional(),
+  /** The login button's text. Default: GitHub, Google, or the issuer's host. */
+  name: z.string().min(1).max(60).optional(),
+  clientId: z.string().min(1),
+  allow: allowBlock.optional(),
+};
+
+export const ProviderSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('github'),
-    name: z.string().optional(),
-    clientId: z.string().min(1),
+    ...providerCommon,
     clientSecret: z.string().min(1),
-    baseUrl: httpUrl.optional(),
-    apiUrl: httpUrl.optional(),
-    allow: allowBlock.optional(),
+    /** GitHub Enterprise Server: https://ghe.example.com (default https://github.com). */
+    baseUrl: secureUrl.optional(),
+    /** REST API base (default https://api.github.com, or {baseUrl}/api/v3 when baseUrl is set). */
+    apiUrl: secureUrl.optional(),
   }),
   z.strictObject({
     type: z.literal('google'),
-    name: z.string().optional(),
-    clientId: z.string().min(1),
+    ...providerCommon,
     clientSecret: z.string().min(1),
-    allow: allowBlock.optional(),
+    /** Default https://accounts.google.com; another issuer only for stand-ins and tests. */
+    issuer: secureUrl.optional(),
   }),
   z.strictObject({
     type: z.literal('oidc'),
-    name: z.string().optional(),
-    issuer: httpUrl,
-    clientId: z.string().min(1),
+    ...providerCommon,
+    issuer: secureUrl,
     clientSecret: z.string().min(1).optional(),
+    /** Default "openid email profile". */
     scope: z.string().optional(),
-    allow: allowBlock.optional(),
   }),
 ]);
 
@@ -210,6 +236,11 @@ export const GatehouseConfigSchema = z
     openapi: z.strictObject({ enabled: z.boolean().default(true), title: z.string().default('Gatehouse tools') }).prefault({}),
   })
   .superRefine((cfg, ctx) => {
+    checkProviders(cfg.auth.providers, (path, message) => ctx.addIssue({ code: 'custom', path: ['auth', 'providers', ...path], message }));
+    for (const name of Object.keys(cfg.auth.users)) {
+      // `|` separates a federated identity's provider and subject (github|12345): a local name may not look like one.
+      if (name.includes('|')) ctx.addIssue({ code: 'custom', path: ['auth', 'users', name], message: 'a local user name may not contain "|"' });
+    }
     if (cfg.auth.mode === 'tokens') {
       const perServer = Object.values(cfg.servers).some((s) => s.tokens && s.tokens.length > 0);
       if (cfg.auth.tokens.length === 0 && !perServer) {
@@ -217,6 +248,25 @@ export const GatehouseConfigSchema = z
       }
     }
   });
+
+type ProviderInput = z.output<typeof ProviderSchema>;
+
+/** What the schema alone cannot say: ids are unique, and each rule kind belongs to a provider type that has it. */
+function checkProviders(providers: readonly ProviderInput[], issue: (path: (string | number)[], message: string) => void): void {
+  const seen = new Map<string, number>();
+  providers.forEach((p, i) => {
+    const id = p.id ?? p.type;
+    const first = seen.get(id);
+    if (first !== undefined) issue([i, 'id'], `providers ${first} and ${i} both have the id "${id}": give each its own \`id\``);
+    else seen.set(id, i);
+    if (p.type !== 'github') {
+      if (p.allow?.orgs) issue([i, 'allow', 'orgs'], 'orgs are GitHub organisations: only for type github');
+      if (p.allow?.teams) issue([i, 'allow', 'teams'], 'teams are GitHub teams: only for type github');
+    } else if (p.allow?.claims) {
+      issue([i, 'allow', 'claims'], 'GitHub gives no ID token claims: use users, emails, domains, orgs or teams');
+    }
+  });
+}
 
 /** The config as a person writes it. */
 export type GatehouseConfigInput = z.input<typeof GatehouseConfigSchema>;

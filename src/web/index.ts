@@ -8,4 +8,5 @@ export {
   type ConsentPageModel,
   type ErrorPageModel,
   type LoginPageModel,
+  type LoginProviderButton,
 } from './pages.js';

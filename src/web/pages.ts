@@ -25,6 +25,9 @@ label{display:block;margin:.75rem 0 .25rem;font-weight:600}
 input{width:100%;padding:.65rem;font-size:1rem;border:1px solid #b8bfcc;border-radius:8px}
 button{width:100%;margin-top:1rem;padding:.75rem;font-size:1rem;border:0;border-radius:8px;background:#2451d6;color:#fff;cursor:pointer}
 button.secondary{background:#e4e7ee;color:#1d2330}
+button.provider{background:#1d2330}
+.divider{text-align:center;margin:1.25rem 0 0}
+a.button{display:block;margin-top:1rem;padding:.75rem;text-align:center;border-radius:8px;background:#2451d6;color:#fff;text-decoration:none}
 .error{padding:.6rem .8rem;border-radius:8px;background:#fde8e8;color:#8a1c1c}
 .muted{color:#5a6375;font-size:.9rem}
 ul{padding-left:1.2rem}
@@ -49,6 +52,14 @@ ${body}
 `.__html;
 }
 
+/** A federated identity provider as the login page shows it. */
+export interface LoginProviderButton {
+  /** Sent back as `provider` when its button is pressed. */
+  readonly id: string;
+  /** The button's text names it: "GitHub", "Google", an issuer's host or the configured name. */
+  readonly name: string;
+}
+
 export interface LoginPageModel {
   readonly csrfToken: string;
   /** Shown to say what is asking for the sign-in. */
@@ -56,22 +67,37 @@ export interface LoginPageModel {
   readonly username?: string | undefined;
   /** One message for every failure, so that the page tells nobody which usernames exist. */
   readonly error?: string | undefined;
+  /** Whether the username/password form is shown (only when local users exist). Default true. */
+  readonly localLogin?: boolean | undefined;
+  /** One button per federated provider. */
+  readonly providers?: readonly LoginProviderButton[] | undefined;
 }
 
 export function renderLoginPage(model: LoginPageModel): string {
+  const providers = model.providers ?? [];
+  const local = model.localLogin ?? true;
+  // The local form comes first, so that `button[type=submit]` still names its button when providers are listed too.
   return layout(
     'Sign in',
     html`<h1>Sign in to Gatehouse</h1>
 ${model.clientName ? html`<p class="muted">to continue to <strong>${model.clientName}</strong></p>` : ''}
 ${model.error ? html`<p class="error" role="alert">${model.error}</p>` : ''}
-<form method="post" autocomplete="on">
+${local
+  ? html`<form method="post" autocomplete="on">
 <input type="hidden" name="csrf" value="${model.csrfToken}">
 <label for="username">Username</label>
 <input id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${model.username ?? ''}">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
-</form>`,
+</form>`
+  : ''}
+${providers.length
+  ? html`${local ? html`<p class="divider muted">or</p>` : ''}<form method="post" class="providers">
+<input type="hidden" name="csrf" value="${model.csrfToken}">
+${providers.map((p) => html`<button type="submit" name="provider" value="${p.id}" class="provider">Continue with ${p.name}</button>
+`)}</form>`
+  : ''}`,
   );
 }
 
@@ -107,8 +133,13 @@ ${model.scopes.length ? html`<p>With the permissions:</p><ul>${model.scopes.map(
 export interface ErrorPageModel {
   readonly title: string;
   readonly message: string;
+  /** Where the person can go next (a same-origin path: back to the sign-in page, or on to the app). */
+  readonly link?: { readonly href: string; readonly text: string } | undefined;
 }
 
 export function renderErrorPage(model: ErrorPageModel): string {
-  return layout(model.title, html`<h1>${model.title}</h1><p>${model.message}</p>`);
+  return layout(
+    model.title,
+    html`<h1>${model.title}</h1><p>${model.message}</p>${model.link ? html`<a class="button" href="${model.link.href}">${model.link.text}</a>` : ''}`,
+  );
 }
