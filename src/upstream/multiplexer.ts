@@ -10,7 +10,12 @@ import {
 } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
 import { failureMessage, UpstreamError } from './errors.js';
-import type { Channel, ChannelHandlers, InitializeResult, Link } from './types.js';
+import { MuxChannel, type ChannelHost, type ChannelSource } from './mux-channel.js';
+import { ServerRequestTable } from './server-requests.js';
+import { SubscriptionTable } from './subscriptions.js';
+import type { ChannelHandlers, Link } from './types.js';
+
+export { MuxChannel, type ChannelSource } from './mux-channel.js';
 
 // Many channels over one link. What each side sees:
 // - a channel uses its own request ids and progress tokens; upstream sees one integer
@@ -37,14 +42,6 @@ export interface MultiplexerOptions {
   readonly onNeedLink?: (() => void) | undefined;
 }
 
-/** What the owner of a channel provides. */
-export interface ChannelSource {
-  /** The answer to initialize this channel reports; may change when a link is replaced. */
-  initializeResult(): InitializeResult;
-  /** Runs after `Channel.close` released the channel (per-session: stops its link). */
-  onClosed?(): Promise<void>;
-}
-
 const FORWARD = 0;
 const SUBSCRIBE = 1;
 const INTERNAL = 2;
@@ -53,17 +50,15 @@ const NOTIFY = 3;
 
 const DEFAULT_WAIT_FOR_LINK_MS = 10_000;
 const DEFAULT_MAX_QUEUED = 10_000;
-const RESOLVED: Promise<void> = Promise.resolve();
-
 interface InternalWaiter {
   resolve(result: Record<string, unknown>): void;
   reject(error: Error): void;
 }
 
-/** One request in flight upstream, keyed by its upstream id. Fixed shape for the hot path. */
 /** Calls during which servers ask the client for something (sampling, elicitation, roots). */
 const ASKING_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
 
+/** One request in flight upstream, keyed by its upstream id. Fixed shape for the hot path. */
 class Pending {
   timer: NodeJS.Timeout | undefined = undefined;
   /** A server-to-client request has already been routed to this request's channel. */
@@ -80,14 +75,6 @@ class Pending {
   ) {}
 }
 
-/** A server-to-client request handed to a channel, keyed by the id the channel saw. */
-class ServerRequest {
-  constructor(
-    readonly channel: MuxChannel,
-    readonly serverId: JsonRpcId,
-  ) {}
-}
-
 interface Queued {
   readonly channel: MuxChannel;
   readonly message: JsonRpcMessage;
@@ -96,62 +83,7 @@ interface Queued {
   readonly deadline: number;
 }
 
-export class MuxChannel implements Channel {
-  /** Requests of this channel awaiting a reply upstream. */
-  inFlight = 0;
-  closed = false;
-  readonly #mux: Multiplexer;
-  readonly #handlers: ChannelHandlers;
-  readonly #source: ChannelSource;
-  readonly #log: Logger;
-  #closing: Promise<void> | undefined;
-
-  constructor(mux: Multiplexer, handlers: ChannelHandlers, source: ChannelSource, log: Logger) {
-    this.#mux = mux;
-    this.#handlers = handlers;
-    this.#source = source;
-    this.#log = log;
-  }
-
-  get initializeResult(): InitializeResult {
-    return this.#source.initializeResult();
-  }
-
-  send(message: JsonRpcMessage): void {
-    this.#mux.fromChannel(this, message);
-  }
-
-  close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    if (this.closed) return RESOLVED;
-    this.#mux.releaseChannel(this);
-    this.#closing = this.#source.onClosed?.() ?? RESOLVED;
-    return this.#closing;
-  }
-
-  /** @internal */
-  deliver(message: JsonRpcMessage): void {
-    if (this.closed) return;
-    try {
-      this.#handlers.onMessage(message);
-    } catch (err) {
-      this.#log.error({ err }, 'channel message handler threw');
-    }
-  }
-
-  /** @internal Marks the channel closed and tells its owner, once. */
-  end(reason: Error): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.#handlers.onClose?.(reason);
-    } catch (err) {
-      this.#log.error({ err }, 'channel close handler threw');
-    }
-  }
-}
-
-export class Multiplexer {
+export class Multiplexer implements ChannelHost {
   readonly #name: string;
   readonly #log: Logger;
   readonly #timeoutMs: number | undefined;
@@ -168,14 +100,12 @@ export class Multiplexer {
 
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  #nextServerRequestId = 1;
-  readonly #serverRequests = new Map<number, ServerRequest>();
+  readonly #serverRequests = new ServerRequestTable();
   readonly #channels = new Set<MuxChannel>();
   #lastActive: MuxChannel | undefined;
-  readonly #subscriptions = new Map<string, Set<MuxChannel>>();
+  readonly #subscriptions = new SubscriptionTable();
   /** URIs subscribed upstream on the link that went away: subscribed again on the next one. */
   #resubscribe: string[] = [];
-  readonly #elicitations = new Map<string, MuxChannel>();
   #queue: Queued[] = [];
   #queueTimer: NodeJS.Timeout | undefined;
 
@@ -239,21 +169,20 @@ export class Multiplexer {
    */
   linkClosed(link: Link | undefined, reason: Error): void {
     if (link === undefined || link !== this.#link) return;
-    if (this.#released) this.#resubscribe = [...this.#subscriptions.keys()];
+    if (this.#released) this.#resubscribe = this.#subscriptions.uris();
     this.#link = undefined;
     this.#released = false;
     const message = failureMessage(this.#name, reason);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#serverRequests.clear();
-    this.#elicitations.clear();
     for (const p of pending) {
       if (p.timer !== undefined) clearTimeout(p.timer);
       if (p.waiter !== undefined) {
         p.waiter.reject(reason);
       } else if (p.channel !== undefined) {
         p.channel.inFlight--;
-        if (p.kind === SUBSCRIBE) this.#dropSubscriber(p.uri, p.channel);
+        if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, p.channel);
         p.channel.deliver(errorResponse(p.clientId, ErrorCode.UpstreamUnavailable, message));
       }
     }
@@ -274,7 +203,7 @@ export class Multiplexer {
     this.#queueTimer = undefined;
     const message = failureMessage(this.#name, reason);
     for (const q of queue) {
-      if (q.kind === SUBSCRIBE) this.#dropSubscriber(q.uri, q.channel);
+      if (q.kind === SUBSCRIBE) this.#subscriptions.drop(q.uri, q.channel);
       if (q.kind !== NOTIFY) q.channel.deliver(errorResponse((q.message as JsonRpcRequest).id, ErrorCode.UpstreamUnavailable, message));
     }
   }
@@ -353,7 +282,7 @@ export class Multiplexer {
     }
     const channel = p.channel as MuxChannel;
     channel.inFlight--;
-    if (p.kind === SUBSCRIBE && 'error' in message) this.#dropSubscription(p.uri);
+    if (p.kind === SUBSCRIBE && 'error' in message) this.#subscriptions.forget(p.uri);
     message.id = p.clientId;
     channel.deliver(message);
   }
@@ -368,14 +297,9 @@ export class Multiplexer {
       this.#answerWithoutChannel(request);
       return;
     }
-    const lid = this.#nextServerRequestId++;
-    this.#serverRequests.set(lid, new ServerRequest(channel, request.id));
-    if (request.method === 'elicitation/create') {
-      // URL-mode elicitation: its completion notification goes to the same channel.
-      const eid = request.params?.elicitationId;
-      if (typeof eid === 'string') this.#elicitations.set(eid, channel);
-    }
-    request.id = lid;
+    // URL-mode elicitation: its completion notification goes to the same channel.
+    const eid = request.method === 'elicitation/create' ? request.params?.elicitationId : undefined;
+    request.id = this.#serverRequests.add(channel, request.id, typeof eid === 'string' ? eid : undefined);
     channel.deliver(request);
   }
 
@@ -426,7 +350,7 @@ export class Multiplexer {
     }
     if (method === 'notifications/resources/updated') {
       const uri = params?.uri;
-      const subscribers = typeof uri === 'string' ? this.#subscriptions.get(uri) : undefined;
+      const subscribers = typeof uri === 'string' ? this.#subscriptions.subscribers(uri) : undefined;
       if (subscribers !== undefined) for (const channel of subscribers) channel.deliver(n);
       return;
     }
@@ -436,9 +360,8 @@ export class Multiplexer {
     }
     if (method === 'notifications/elicitation/complete') {
       const eid = params?.elicitationId;
-      const channel = typeof eid === 'string' ? this.#elicitations.get(eid) : undefined;
+      const channel = typeof eid === 'string' ? this.#serverRequests.takeElicitation(eid) : undefined;
       if (channel !== undefined) {
-        this.#elicitations.delete(eid as string);
         channel.deliver(n);
         return;
       }
@@ -461,14 +384,10 @@ export class Multiplexer {
   /** The server withdrew one of its own requests: tell the channel that holds it. */
   #serverCancelled(n: JsonRpcNotification): void {
     const params = n.params;
-    const rid = params?.requestId;
-    for (const [lid, sr] of this.#serverRequests) {
-      if (sr.serverId !== rid) continue;
-      this.#serverRequests.delete(lid);
-      (params as Record<string, unknown>).requestId = lid;
-      sr.channel.deliver(n);
-      return;
-    }
+    const held = this.#serverRequests.withdraw(params?.requestId);
+    if (held === undefined) return;
+    (params as Record<string, unknown>).requestId = held.id;
+    held.channel.deliver(n);
   }
 
   // ---------------------------------------------------------------- channels -> link
@@ -510,44 +429,18 @@ export class Multiplexer {
     this.#dispatch(channel, request, FORWARD, undefined);
   }
 
-  /** Returns true when answered here (already subscribed, or someone else holds the subscription). */
+  /** Returns true when answered here (someone already holds the subscription upstream). */
   #subscribe(channel: MuxChannel, request: JsonRpcRequest, uri: string): boolean {
-    let subscribers = this.#subscriptions.get(uri);
-    if (subscribers !== undefined && subscribers.size > 0) {
-      subscribers.add(channel);
-      this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
-      return true;
-    }
-    if (subscribers === undefined) {
-      subscribers = new Set();
-      this.#subscriptions.set(uri, subscribers);
-    }
-    subscribers.add(channel);
-    return false;
+    if (!this.#subscriptions.join(uri, channel)) return false;
+    this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
+    return true;
   }
 
   /** Returns true when answered here (not subscribed, or others still are). */
   #unsubscribe(channel: MuxChannel, request: JsonRpcRequest, uri: string): boolean {
-    const subscribers = this.#subscriptions.get(uri);
-    if (subscribers === undefined || !subscribers.delete(channel) || subscribers.size > 0) {
-      this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
-      return true;
-    }
-    this.#subscriptions.delete(uri);
-    return false;
-  }
-
-  #dropSubscriber(uri: string | undefined, channel: MuxChannel): void {
-    if (uri === undefined) return;
-    const subscribers = this.#subscriptions.get(uri);
-    if (subscribers === undefined) return;
-    subscribers.delete(channel);
-    if (subscribers.size === 0) this.#subscriptions.delete(uri);
-  }
-
-  /** The server refused the first subscription: nobody holds it (later joiners were told `{}` too early). */
-  #dropSubscription(uri: string | undefined): void {
-    if (uri !== undefined) this.#subscriptions.delete(uri);
+    if (this.#subscriptions.leave(uri, channel)) return false;
+    this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
+    return true;
   }
 
   /** Forwards now, waits for a link, or fails, as the link's state says. */
@@ -559,12 +452,12 @@ export class Multiplexer {
     }
     const reason = this.#closed ?? this.#failFast;
     if (reason !== undefined) {
-      if (kind === SUBSCRIBE) this.#dropSubscriber(uri, channel);
+      if (kind === SUBSCRIBE) this.#subscriptions.drop(uri, channel);
       if (kind !== NOTIFY) this.#replyLater(channel, errorResponse((message as JsonRpcRequest).id, ErrorCode.UpstreamUnavailable, failureMessage(this.#name, reason)));
       return;
     }
     if (this.#queue.length >= this.#maxQueued) {
-      if (kind === SUBSCRIBE) this.#dropSubscriber(uri, channel);
+      if (kind === SUBSCRIBE) this.#subscriptions.drop(uri, channel);
       if (kind !== NOTIFY) {
         const text = `upstream "${this.#name}" is not connected and too many messages are waiting for it`;
         this.#replyLater(channel, errorResponse((message as JsonRpcRequest).id, ErrorCode.UpstreamUnavailable, text));
@@ -612,28 +505,26 @@ export class Multiplexer {
       this.#pending.delete(uid);
       if (p.timer !== undefined) clearTimeout(p.timer);
       channel.inFlight--;
-      if (p.kind === SUBSCRIBE) this.#dropSubscriber(p.uri, channel);
+      if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, channel);
       this.#link?.send({ jsonrpc: '2.0', method: n.method, params: { ...n.params, requestId: uid } }).catch(this.#onSendError);
       return;
     }
     const i = this.#queue.findIndex((q) => q.kind !== NOTIFY && q.channel === channel && (q.message as JsonRpcRequest).id === rid);
     if (i !== -1) {
       const [q] = this.#queue.splice(i, 1);
-      if (q?.kind === SUBSCRIBE) this.#dropSubscriber(q.uri, channel);
+      if (q?.kind === SUBSCRIBE) this.#subscriptions.drop(q.uri, channel);
     }
   }
 
   /** A channel's answer to a server-to-client request. */
   #clientResponse(channel: MuxChannel, response: JsonRpcResponse): void {
-    const lid = response.id;
-    const sr = typeof lid === 'number' ? this.#serverRequests.get(lid) : undefined;
-    if (sr === undefined || sr.channel !== channel) {
-      this.#log.debug({ id: lid }, 'client reply matches no server request; dropped');
+    const serverId = this.#serverRequests.take(response.id, channel);
+    if (serverId === undefined) {
+      this.#log.debug({ id: response.id }, 'client reply matches no server request; dropped');
       return;
     }
-    this.#serverRequests.delete(lid as number);
     const out: JsonRpcResponse =
-      'error' in response ? { jsonrpc: '2.0', id: sr.serverId, error: response.error } : { jsonrpc: '2.0', id: sr.serverId, result: response.result };
+      'error' in response ? { jsonrpc: '2.0', id: serverId, error: response.error } : { jsonrpc: '2.0', id: serverId, result: response.result };
     this.#replyUpstream(out);
   }
 
@@ -651,17 +542,12 @@ export class Multiplexer {
     }
     channel.inFlight = 0;
     if (this.#queue.length > 0) this.#queue = this.#queue.filter((q) => q.channel !== channel);
-    for (const [uri, subscribers] of this.#subscriptions) {
-      if (!subscribers.delete(channel) || subscribers.size > 0) continue;
-      this.#subscriptions.delete(uri);
+    for (const uri of this.#subscriptions.leaveAll(channel)) {
       if (link !== undefined) this.#internalFireAndForget('resources/unsubscribe', { uri });
     }
-    for (const [lid, sr] of this.#serverRequests) {
-      if (sr.channel !== channel) continue;
-      this.#serverRequests.delete(lid);
-      this.#replyUpstream(errorResponse(sr.serverId, ErrorCode.InternalError, 'the client session closed'));
+    for (const serverId of this.#serverRequests.release(channel)) {
+      this.#replyUpstream(errorResponse(serverId, ErrorCode.InternalError, 'the client session closed'));
     }
-    for (const [eid, owner] of this.#elicitations) if (owner === channel) this.#elicitations.delete(eid);
     channel.end(new UpstreamError('closed', this.#name, 'channel closed'));
   }
 
@@ -680,7 +566,7 @@ export class Multiplexer {
       p.waiter.reject(error);
     } else if (p.channel !== undefined) {
       p.channel.inFlight--;
-      if (p.kind === SUBSCRIBE) this.#dropSubscriber(p.uri, p.channel);
+      if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, p.channel);
       p.channel.deliver(errorResponse(p.clientId, ErrorCode.RequestTimeout, error.message));
     }
   };
@@ -695,7 +581,7 @@ export class Multiplexer {
       p.waiter.reject(reason);
     } else if (p.channel !== undefined) {
       p.channel.inFlight--;
-      if (p.kind === SUBSCRIBE) this.#dropSubscriber(p.uri, p.channel);
+      if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, p.channel);
       p.channel.deliver(errorResponse(p.clientId, ErrorCode.UpstreamUnavailable, failureMessage(this.#name, reason)));
     }
   }
@@ -708,7 +594,7 @@ export class Multiplexer {
     const expired = this.#queue.splice(0, n);
     const text = `upstream "${this.#name}" is not connected; gave up waiting after ${this.#waitMs} ms`;
     for (const q of expired) {
-      if (q.kind === SUBSCRIBE) this.#dropSubscriber(q.uri, q.channel);
+      if (q.kind === SUBSCRIBE) this.#subscriptions.drop(q.uri, q.channel);
       if (q.kind !== NOTIFY) q.channel.deliver(errorResponse((q.message as JsonRpcRequest).id, ErrorCode.UpstreamUnavailable, text));
     }
     const next = this.#queue[0];
