@@ -55,6 +55,19 @@ function buildProgram(): Command {
       const { configMigrate } = await import('./cli/config.js');
       await configMigrate(file, opts.output);
     });
+
+  program
+    .command('templates')
+    .description('the login, consent and error page templates')
+    .command('eject [dir]')
+    .description('write the built-in page templates to DIR (default: <dataDir>/templates, where serve reads them; edits apply without a restart)')
+    .option('-c, --config <file|url>', 'config file or http(s) URL, as for serve (default: ./gatehouse.yaml, .json or .yml)')
+    .option('--data-dir <dir>', 'as for serve (default ./.gatehouse)')
+    .option('--force', 'overwrite templates that are already there')
+    .action(async (dir: string | undefined, opts: Record<string, string | boolean | undefined>) => {
+      const { templatesEject } = await import('./cli/templates.js');
+      await templatesEject(dir, opts);
+    });
   return program;
 }
 
@@ -67,12 +80,16 @@ function authOptions(command: Command): Command {
     .option('--client-secret <secret>', 'its secret; may be env:NAME or file:PATH (env: OAUTH2_CLIENT_SECRET)')
     .option('--client-metadata-url <url>', 'a Client ID Metadata Document URL (the URL is the client_id)')
     .option('--private-key <file>', 'a PEM or JWK private key: authenticate with private_key_jwt')
-    .option('--grant <grant>', 'authorization_code or client_credentials (env: OAUTH2_GRANT)')
+    .option('--grant <grant>', 'authorization_code, client_credentials or device_code (env: OAUTH2_GRANT)')
     .option('--scope <scopes>', 'scopes to ask for, space separated (env: OAUTH2_SCOPE)')
     .option('--resource <url>', 'the RFC 8707 resource indicator (default: from the server metadata)')
     .option('--callback-port <n>', 'port of the loopback login callback (default: any free port)')
     .option('--browser-command <cmd>', 'program that opens the login URL (default: BROWSER or the system opener)')
-    .option('--token-store <kind>', 'keychain, file or memory (default: file; keychain falls back to file)')
+    .option('--token-store <kind>', 'keychain, file or memory (default: keychain where available, else file)')
+    .option('--token-url <url>', 'token endpoint, for servers without discovery (env: OAUTH2_TOKEN_URL)')
+    .option('--authorization-url <url>', 'authorization endpoint, for servers without discovery')
+    .option('--trace-file <file>', 'append JSONL spans of every HTTP request and OAuth step (never a secret)')
+    .option('--config <file>', 'a JSON file with these settings (env: MCP_PROXY_CONFIG)')
     .option('--expected-issuer <url>', 'client_credentials: only send the credentials to this authorization server')
     .option('--transport <kind>', 'auto, streamable-http or sse (default auto)')
     .option('--header <header>', 'a static request header, "Name: value" (repeatable)', collect)
@@ -99,7 +116,8 @@ function addConnectCommands(program: Command): void {
   program
     .command('logout [url]')
     .description('forget the stored tokens and client registration for URL')
-    .option('--token-store <kind>', 'keychain, file or memory (default: file)')
+    .option('--token-store <kind>', 'keychain, file or memory (default: keychain where available, else file)')
+    .option('--config <file>', 'a JSON file with the URL (env: MCP_PROXY_CONFIG)')
     .option('--log-level <level>', 'log level')
     .action(async (url: string | undefined, opts: Record<string, string | undefined>) => {
       const { logoutCommand } = await import('./cli/connect.js');
