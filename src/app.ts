@@ -16,6 +16,7 @@ import {
 import { clientSecretMatches, openStore } from './store/index.js';
 import { Metrics, type Logger } from './observability/index.js';
 import { createStdioLinkFactory, createUpstream, type Upstream } from './upstream/index.js';
+import { createOpenApiBridge, restResources, type OpenApiBridge } from './openapi/index.js';
 import { VERSION } from './version.js';
 
 export interface GatehouseApp {
@@ -32,8 +33,8 @@ export interface StartOptions {
   readonly logger: Logger;
 }
 
-/** Every MCP route the authorization server protects: each server's and the aggregate. */
-function protectedResources(config: ResolvedConfig): { path: string; server?: string }[] {
+/** Every route the authorization server protects: each server's and the aggregate, MCP and (openapi.enabled) REST. */
+function protectedResources(config: ResolvedConfig): { path: string; server?: string; surface?: 'mcp' | 'rest' }[] {
   return [
     ...config.servers.flatMap((s) => [
       { path: `/${s.name}/mcp`, server: s.name },
@@ -41,6 +42,7 @@ function protectedResources(config: ResolvedConfig): { path: string; server?: st
     ]),
     { path: '/mcp' },
     { path: '/sse' },
+    ...(config.openapi.enabled ? restResources(config.servers.map((s) => s.name)) : []),
   ];
 }
 
@@ -131,6 +133,7 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
     return true;
   };
   let server: RunningServer;
+  let openapi: OpenApiBridge | undefined;
   try {
     server = await startHttpServer(app.fetch, (req, res) => route(req, res), config.listen.host, config.listen.port);
   } catch (err) {
@@ -150,7 +153,20 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
       ...(as ? { challenge: (path: string, error?: Parameters<AuthorizationServer['challenge']>[1]) => as.challenge(path, error) } : {}),
     });
     const auth = as ? guardAuthRoutes(config, edge, (req, res) => as.listener(req, res)) : undefined;
-    route = auth ? (req, res) => auth(req, res) || mcp(req, res) : mcp;
+    openapi = config.openapi.enabled
+      ? createOpenApiBridge({
+          config,
+          gateway,
+          authenticator: as?.restAuthenticator ?? createStaticTokenAuthenticator(config),
+          edge,
+          logger,
+          requests,
+          issuer: as?.issuer,
+          challenge: as ? (path, error) => as.challenge(path, error) : undefined,
+        })
+      : undefined;
+    const rest = openapi?.listener;
+    route = (req, res) => (auth?.(req, res) ?? false) || (rest?.(req, res) ?? false) || mcp(req, res);
   } catch (err) {
     await server.close(0);
     await closeUpstreams();
@@ -167,6 +183,7 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
       (closing ??= (async () => {
         const grace = config.shutdownTimeoutMs;
         const stopListening = server.close(grace);
+        await openapi?.close();
         await gateway.close(grace);
         await closeUpstreams();
         await stopListening;

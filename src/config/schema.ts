@@ -206,6 +206,15 @@ export const AuthSchema = z.strictObject({
         clientSecret: z.string().optional(),
         name: z.string().optional(),
         redirectUris: z.array(z.string()).min(1),
+        // The resource its tokens are for when it sends no RFC 8707 `resource` (ChatGPT Actions
+        // send none): a protected path such as `/api`, or its absolute URL.
+        resource: z.string().regex(/^(?:\/|https?:\/\/)/, 'a protected path such as /api, or its absolute URL').optional(),
+        // RFC 9700 §2.1.1 lets an authorization server skip PKCE for confidential clients;
+        // ChatGPT Actions cannot send a code_challenge. Only for clients with a secret.
+        requirePkce: z.boolean().default(true),
+      }).refine((c) => c.requirePkce || (c.clientSecret !== undefined && c.clientSecret !== ''), {
+        path: ['requirePkce'],
+        error: 'only a confidential client (with a clientSecret) may turn PKCE off',
       }),
     )
     .default([]),

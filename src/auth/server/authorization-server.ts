@@ -13,7 +13,7 @@ import { adapterConsentMemory, createInteractionHandler } from './interactions.j
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
 import { withRefreshGrace } from './refresh-grace.js';
-import { applyClientPolicy, staticClient } from './client-policy.js';
+import { applyClientPolicy, defaultResourceOf, pkceRequirement, staticClient } from './client-policy.js';
 import { createRedirectPolicy } from './redirect-policy.js';
 import {
   bearerChallenge,
@@ -60,6 +60,8 @@ export interface AuthorizationServer {
   listener(req: IncomingMessage, res: ServerResponse): boolean;
   /** Verifies bearer tokens for the MCP routes (static tokens, then our opaque access tokens). */
   readonly authenticator: Authenticator;
+  /** The same for the OpenAPI bridge's REST calls: OAuth tokens must be for a REST resource. */
+  readonly restAuthenticator: Authenticator;
   /** The WWW-Authenticate value for a protected path; pass `error` only when a token was presented. */
   challenge(resourcePath: string, error?: ChallengeError): string;
   /** The RFC 9728 metadata URL of a protected path. */
@@ -121,6 +123,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
   const refreshTtl = Math.max(1, Math.round(auth.refreshTokenTtl / 1000));
   const grantTtl = Math.max(refreshTtl, GRANT_TTL_MIN);
   const redirectPolicy = createRedirectPolicy(auth.registration.redirectPresets, auth.registration.allowedRedirectUris);
+  const pkceRequired = pkceRequirement(auth.clients);
+  const configResource = defaultResourceOf(auth.clients, issuer);
   const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
 
   const policy = interactionPolicy.base();
@@ -148,7 +152,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
     scopes: ['openid', 'offline_access', RESOURCE_SCOPE],
     claims: { openid: ['sub'] },
     routes: ROUTES,
-    pkce: { required: () => true },
+    pkce: { required: (_ctx, client) => pkceRequired(client) },
     findAccount: async (_ctx, sub) => ((await users.exists(sub)) ? { accountId: sub, claims: () => ({ sub }) } : undefined),
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
@@ -212,7 +216,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx, _client, oneOf) => oneOf ?? undefined,
+        defaultResource: (_ctx, client, oneOf) => oneOf ?? configResource(client?.clientId),
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
           const resource = byUrl.get(indicator);
@@ -244,7 +248,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
       };
   }
 
-  const bearer = createBearerAuthenticator({
+  const bearerFor = (surface: 'mcp' | 'rest') => createBearerAuthenticator({
+    surface,
     provider,
     resources,
     allServers: config.servers.map((s) => s.name),
@@ -253,9 +258,11 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
     cacheMs: options.tokenCacheMs ?? 10_000,
     logger,
   });
-  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => bearer.forgetGrant(grantId));
-  provider.on('access_token.destroyed', (token: { jti: string }) => bearer.forgetToken(token.jti));
-  provider.on('client_credentials.destroyed', (token: { jti: string }) => bearer.forgetToken(token.jti));
+  const bearer = bearerFor('mcp');
+  const restBearer = bearerFor('rest');
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => [bearer, restBearer].forEach((b) => b.forgetGrant(grantId)));
+  provider.on('access_token.destroyed', (token: { jti: string }) => [bearer, restBearer].forEach((b) => b.forgetToken(token.jti)));
+  provider.on('client_credentials.destroyed', (token: { jti: string }) => [bearer, restBearer].forEach((b) => b.forgetToken(token.jti)));
   provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err: err.message }, 'authorization server error'));
 
   const interact = createInteractionHandler({
@@ -350,6 +357,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
     resources,
     listener,
     authenticator: bearer,
+    restAuthenticator: restBearer,
     challenge: (resourcePath, error) => bearerChallenge(resourceMetadataUrl(resourcePath), error),
     resourceMetadataUrl,
     provider,

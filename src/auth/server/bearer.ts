@@ -2,11 +2,13 @@ import type Provider from 'oidc-provider';
 import type { AccessDecision, Authenticator, Credentials } from '../../http/index.js';
 import { presentedToken } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
-import type { ResolvedResource } from './resources.js';
+import type { ResolvedResource, ResourceSurface } from './resources.js';
 
 export interface BearerOptions {
   readonly provider: Provider;
   readonly resources: readonly ResolvedResource[];
+  /** Which resources' tokens this authenticator accepts (default `mcp`; `rest`: the OpenAPI bridge). */
+  readonly surface?: ResourceSurface | undefined;
   /** Every server name: what a token for the aggregate opens. */
   readonly allServers: readonly string[];
   /** Static tokens (auth.tokens, per-server tokens), tried first. */
@@ -39,7 +41,9 @@ export interface BearerAuthenticator extends Authenticator {
  * a token for `/a/mcp` opens server `a` only; the aggregate `/mcp` is a resource of its own.
  */
 export function createBearerAuthenticator(options: BearerOptions): BearerAuthenticator {
-  const { provider, resources, allServers, staticTokens, cacheMs } = options;
+  const { provider, allServers, staticTokens, cacheMs } = options;
+  const surface = options.surface ?? 'mcp';
+  const resources = options.resources.filter((r) => r.surface === surface);
   // Keyed by the token itself: this map lives in memory only (nothing stored holds a token),
   // and hashing every request's token cost more than the rest of a cached check.
   const cache = new Map<string, Verified>();

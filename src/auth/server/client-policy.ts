@@ -41,3 +41,27 @@ export function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata:
   const bad = uris.find((u) => !policy.allows(u));
   if (bad !== undefined) throw new errors.InvalidRedirectUri(`redirect_uri ${bad} is not allowed here (see auth.registration.redirectPresets and allowedRedirectUris)`);
 }
+
+/**
+ * Whether a client must use PKCE. Always, except a config client with a secret that says
+ * `requirePkce: false` (RFC 9700 §2.1.1 allows it for confidential clients; ChatGPT Actions
+ * send no code_challenge). Checked against the live client, so a public client never escapes it.
+ */
+export function pkceRequirement(clients: readonly ConfigClient[]): (client: { clientId: string; clientAuthMethod?: string | undefined }) => boolean {
+  const exempt = new Set(clients.filter((c) => !c.requirePkce && c.clientSecret).map((c) => c.clientId));
+  return (client) => !(exempt.has(client.clientId) && client.clientAuthMethod !== 'none');
+}
+
+/**
+ * The RFC 8707 resource of a config client that sends none (`resource: /api`), as an absolute
+ * URL under the issuer. Both secret methods work for config clients: oidc-provider 9 accepts
+ * client_secret_basic and client_secret_post for a client registered with either
+ * (lib/shared/client_auth.js), which is what ChatGPT Actions' two "token exchange methods" need.
+ */
+export function defaultResourceOf(clients: readonly ConfigClient[], issuer: string): (clientId: string | undefined) => string | undefined {
+  const base = issuer.replace(/\/+$/, '');
+  const byClient = new Map(
+    clients.filter((c) => c.resource !== undefined).map((c) => [c.clientId, c.resource!.startsWith('/') ? `${base}${c.resource}` : c.resource!]),
+  );
+  return (clientId) => (clientId === undefined ? undefined : byClient.get(clientId));
+}

@@ -1,13 +1,22 @@
-/** A protected MCP endpoint: its path under the issuer, and the server it opens (none: the aggregate). */
+/**
+ * What a protected resource serves: the MCP endpoints, or the OpenAPI bridge's REST calls.
+ * A token is bound to one surface: an MCP token does not open the REST API, nor the reverse.
+ */
+export type ResourceSurface = 'mcp' | 'rest';
+
+/** A protected endpoint: its path under the issuer, and the server it opens (none: the aggregate). */
 export interface ProtectedResource {
   readonly path: string;
   readonly server?: string | undefined;
+  /** Default `mcp`. */
+  readonly surface?: ResourceSurface | undefined;
 }
 
 /** A protected resource with its absolute identifiers. */
 export interface ResolvedResource {
   readonly path: string;
   readonly server: string | undefined;
+  readonly surface: ResourceSurface;
   /** RFC 8707 resource indicator and token audience: the issuer's base + path. */
   readonly url: string;
   /** RFC 9728 §3.1: the well-known path inserted between the host and the resource's path. */
@@ -28,7 +37,7 @@ export function resolveResources(issuer: string, resources: readonly ProtectedRe
     if (seen.has(url)) continue;
     seen.add(url);
     const pathname = new URL(url).pathname;
-    out.push({ path: r.path, server: r.server, url, metadataUrl: `${base.origin}/.well-known/oauth-protected-resource${pathname}` });
+    out.push({ path: r.path, server: r.server, surface: r.surface ?? 'mcp', url, metadataUrl: `${base.origin}/.well-known/oauth-protected-resource${pathname}` });
   }
   return out;
 }
@@ -40,7 +49,7 @@ export function protectedResourceMetadata(resource: ResolvedResource, issuer: st
     authorization_servers: [issuer],
     scopes_supported: [RESOURCE_SCOPE],
     bearer_methods_supported: ['header'],
-    resource_name: resource.server === undefined ? 'Gatehouse (all servers)' : `Gatehouse: ${resource.server}`,
+    resource_name: `${resource.server === undefined ? 'Gatehouse (all servers)' : `Gatehouse: ${resource.server}`}${resource.surface === 'rest' ? ', REST API' : ''}`,
   };
 }
 

@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Gateway } from '../gateway/index.js';
+import { VERSION } from '../version.js';
+import { ArgumentValidator } from './arguments.js';
+import { createOpenApiListener, type OpenApiListenerOptions } from './listener.js';
+import { ToolCatalog } from './tool-catalog.js';
+
+export { buildOpenApiDocument, type DocumentOptions, type ExposedTool } from './document.js';
+export { ArgumentValidator, type ArgumentError } from './arguments.js';
+export { answerFromToolResult, contentToJson, PROBLEM_TYPES, TOOL_ERROR_STATUS, type RestAnswer } from './results.js';
+export { cut, operationIdFor, operationIds, DESCRIPTION_LIMIT, OPERATION_ID_LIMIT, PARAMETER_DESCRIPTION_LIMIT, SUMMARY_LIMIT } from './names.js';
+export { matchOpenApiRoute, resourcePathOf, type OpenApiRoute } from './routes.js';
+export { resolveSchema, type JsonSchema } from './schema.js';
+export { ToolCatalog, type ToolDefinition } from './tool-catalog.js';
+export { createOpenApiListener, type OpenApiListenerOptions } from './listener.js';
+
+/** Protected REST resources (RFC 9728 / RFC 8707): the aggregate `/api` and each `/{name}/api`. */
+export function restResources(serverNames: readonly string[]): { path: string; server?: string; surface: 'rest' }[] {
+  return [...serverNames.map((server) => ({ path: `/${server}/api`, server, surface: 'rest' as const })), { path: '/api', surface: 'rest' as const }];
+}
+
+export interface OpenApiBridge {
+  /** Serves the bridge's routes; false for any other path. */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Closes the upstream sessions the bridge holds. */
+  close(): Promise<void>;
+}
+
+export type OpenApiBridgeOptions = Omit<OpenApiListenerOptions, 'catalog' | 'validator'> & {
+  readonly gateway: Pick<Gateway, 'openDispatcher'>;
+};
+
+/** The OpenAPI bridge: tools as REST, through the gateway's sessions and filters. */
+export function createOpenApiBridge(options: OpenApiBridgeOptions): OpenApiBridge {
+  const catalog = new ToolCatalog({
+    // Through the gateway: the server's tool filter applies to the list and to every call.
+    open: (server, sink, initialize) => Promise.resolve().then(() => options.gateway.openDispatcher({ server, allowedServers: [server] }, { sink, initialize })),
+    clientInfo: { name: 'gatehouse-openapi', version: VERSION },
+    logger: options.logger.child({ component: 'openapi' }),
+  });
+  const listener = createOpenApiListener({ ...options, catalog, validator: new ArgumentValidator() });
+  return { listener, close: () => catalog.close() };
+}

@@ -1,0 +1,161 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResolvedConfig } from '../config/index.js';
+import type { Reply } from '../gateway/index.js';
+import { resolveBaseUrl, writeReply, type Authenticator, type Edge } from '../http/index.js';
+import type { Counter, Logger } from '../observability/index.js';
+import { redactUrl } from '../observability/index.js';
+import { VERSION } from '../version.js';
+import type { ArgumentValidator } from './arguments.js';
+import { documentFor } from './document-handler.js';
+import { handleToolCall } from './rest-handler.js';
+import { problem, PROBLEM_TYPES, type RestAnswer } from './results.js';
+import { matchOpenApiRoute, resourcePathOf, type OpenApiRoute } from './routes.js';
+import type { ToolCatalog } from './tool-catalog.js';
+
+// The OpenAPI bridge on raw Node req/res, beside the MCP listener: the same edge checks
+// (IP allowlist, DNS-rebinding guard), the same authenticators, its own routes.
+
+export interface OpenApiListenerOptions {
+  readonly config: Pick<ResolvedConfig, 'auth' | 'maxBodySize' | 'publicUrl' | 'openapi' | 'servers'>;
+  readonly catalog: ToolCatalog;
+  readonly validator: ArgumentValidator;
+  /** Decides REST calls: static tokens, and OAuth tokens whose audience is the REST resource. */
+  readonly authenticator: Authenticator;
+  readonly edge: Edge;
+  readonly logger: Logger;
+  /** The authorization server's issuer (auth.mode oauth): its endpoints go in securitySchemes. */
+  readonly issuer?: string | undefined;
+  /** The WWW-Authenticate value for a protected path (the authorization server's). */
+  readonly challenge?: ((resourcePath: string, error?: { error: string; description?: string; scope?: string }) => string) | undefined;
+  readonly requests?: Counter | undefined;
+}
+
+type Headers = { get(name: string): string | null };
+
+export function createOpenApiListener(options: OpenApiListenerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { config, catalog, authenticator, edge, logger } = options;
+  const allServers = config.servers.map((s) => s.name);
+  const known = new Set(allServers);
+  const settings = {
+    title: config.openapi.title,
+    version: VERSION,
+    bearer: config.auth.mode !== 'none',
+    oauth: options.issuer
+      ? { authorizationUrl: `${options.issuer}/oauth/authorize`, tokenUrl: `${options.issuer}/oauth/token`, scope: 'mcp' }
+      : undefined,
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<Reply> => {
+    const headers: Headers = { get: (n) => headerOf(req, n) };
+    const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+    const admitted = edge(req.socket.remoteAddress, headers);
+    if (!admitted.ok) return toReply(problem(admitted.status, PROBLEM_TYPES.unauthorized, 'Refused', admitted.description));
+    if (route.server !== undefined && !known.has(route.server)) {
+      req.resume();
+      return toReply(problem(404, PROBLEM_TYPES.unknownTool, 'No such server', `there is no server "${route.server}" here`));
+    }
+    const method = req.method ?? 'GET';
+    if (route.kind === 'document') {
+      if (method !== 'GET' && method !== 'HEAD') return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here`), { allow: 'GET, HEAD' });
+      // The document is discovery metadata, like RFC 9728's: ChatGPT imports it by URL before
+      // any sign-in, so it needs no token except in `tokens` mode, where a token picks the servers.
+      let servers = route.server === undefined ? allServers : [route.server];
+      if (config.auth.mode === 'tokens') {
+        const decision = await authenticator.authenticate({ url, headers }, route.server);
+        if (!decision.ok) return unauthorized(decision, route.server, headers);
+        servers = servers.filter((s) => decision.allowedServers.includes(s));
+      }
+      const baseUrl = resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop);
+      const doc = await documentFor({ server: route.server, servers, serverUrl: baseUrl }, catalog, settings, logger);
+      return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: method === 'HEAD' ? null : JSON.stringify(doc) };
+    }
+    if (method !== 'POST') {
+      req.resume();
+      return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here; call tools with POST`), { allow: 'POST' });
+    }
+    const decision = await authenticator.authenticate({ url, headers }, route.server);
+    if (!decision.ok) {
+      req.resume();
+      return unauthorized(decision, route.server, headers);
+    }
+    const body = await readBody(req, config.maxBodySize);
+    if (body === undefined) {
+      res.setHeader('connection', 'close');
+      return toReply(problem(413, PROBLEM_TYPES.badRequest, 'Body too large', `request bodies are limited to ${config.maxBodySize} bytes`));
+    }
+    const answer = await handleToolCall({ server: route.server, tool: route.tool, allowedServers: decision.allowedServers, body }, options);
+    return toReply(answer);
+  };
+
+  const unauthorized = (
+    decision: { status: number; error: string; description: string },
+    server: string | undefined,
+    headers: Headers,
+  ): Reply => {
+    const presented = headers.get('authorization') !== null;
+    const err = presented ? { error: decision.error, description: decision.description, ...(decision.status === 403 ? { scope: 'mcp' } : {}) } : undefined;
+    const challenge = options.challenge
+      ? options.challenge(resourcePathOf(server), err)
+      : `Bearer realm="gatehouse", error="${decision.error}", error_description="${decision.description}"`;
+    return toReply(problem(decision.status, PROBLEM_TYPES.unauthorized, 'Unauthorized', decision.description, { error: decision.error }), {
+      'www-authenticate': challenge,
+    });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<void> => {
+    let reply: Reply;
+    try {
+      reply = await serve(req, res, route);
+    } catch (err) {
+      logger.error({ err: (err as Error).message, path: redactUrl(req.url ?? '') }, 'unhandled error in the REST bridge');
+      reply = toReply(problem(500, PROBLEM_TYPES.upstreamFailure, 'Internal error', 'internal error'));
+    }
+    writeReply(res, reply);
+    options.requests?.inc({ route: route.kind === 'document' ? 'openapi' : 'rest', status: String(reply.status) });
+  };
+
+  return (req, res) => {
+    const route = matchOpenApiRoute((req.url ?? '/').split('?', 1)[0]!);
+    if (!route) return false;
+    void handle(req, res, route);
+    return true;
+  };
+}
+
+function toReply(answer: RestAnswer, headers: Record<string, string> = {}): Reply {
+  return {
+    status: answer.status,
+    headers: { 'content-type': answer.problem ? 'application/problem+json' : 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(answer.body),
+  };
+}
+
+function headerOf(req: IncomingMessage, name: string): string | null {
+  const v = req.headers[name.toLowerCase()];
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** The body as UTF-8 text, or undefined when it exceeds `limit` bytes (then 413). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,64 @@
+import { NAME_SEPARATOR } from '../gateway/index.js';
+import type { ArgumentValidator } from './arguments.js';
+import { answerFromRpcError, answerFromToolResult, invalidArguments, problem, PROBLEM_TYPES, type RestAnswer } from './results.js';
+import { isSchemaObject } from './schema.js';
+import type { ToolCatalog } from './tool-catalog.js';
+
+// One REST tool call, after the HTTP edge has admitted and authenticated the caller:
+// find the tool, check the arguments, call it, and shape the answer.
+
+export interface RestCall {
+  /** The route's server (`/{name}/api/...`), or undefined for the aggregate names. */
+  readonly server: string | undefined;
+  /** The tool name as called: the server's own, or `{server}__{tool}`. */
+  readonly tool: string;
+  /** Servers the caller may use. */
+  readonly allowedServers: readonly string[];
+  /** The request body (JSON arguments; empty means none). */
+  readonly body: string;
+}
+
+export interface RestCallDeps {
+  readonly catalog: ToolCatalog;
+  readonly validator: ArgumentValidator;
+}
+
+export async function handleToolCall(call: RestCall, deps: RestCallDeps): Promise<RestAnswer> {
+  const target = targetOf(call);
+  if (!target) return unknownTool(call.tool);
+  let args: Record<string, unknown>;
+  try {
+    const parsed: unknown = call.body.trim() === '' ? {} : JSON.parse(call.body);
+    if (!isSchemaObject(parsed)) return problem(400, PROBLEM_TYPES.badRequest, 'The body must be a JSON object', 'send the tool arguments as one JSON object', { tool: call.tool });
+    args = parsed;
+  } catch {
+    return problem(400, PROBLEM_TYPES.badRequest, 'The body is not valid JSON', 'send the tool arguments as one JSON object', { tool: call.tool });
+  }
+  let tools;
+  try {
+    tools = await deps.catalog.tools(target.server);
+  } catch (err) {
+    return problem(502, PROBLEM_TYPES.upstreamFailure, 'The MCP server is unavailable', `server ${target.server}: ${(err as Error).message}`, { tool: call.tool });
+  }
+  // The list is already filtered: a blocked tool is unknown here and never reaches the server.
+  const tool = tools.find((t) => t.name === target.name);
+  if (!tool) return unknownTool(call.tool);
+  const errors = deps.validator.checkerFor(tool.inputSchema)(args);
+  if (errors.length) return invalidArguments(errors, call.tool);
+  const reply = await deps.catalog.call(target.server, target.name, args);
+  if ('error' in reply) return answerFromRpcError(reply.error, call.tool);
+  return answerFromToolResult(reply.result, call.tool);
+}
+
+function targetOf(call: RestCall): { server: string; name: string } | undefined {
+  if (call.server !== undefined) return call.allowedServers.includes(call.server) ? { server: call.server, name: call.tool } : undefined;
+  const i = call.tool.indexOf(NAME_SEPARATOR);
+  if (i <= 0) return undefined;
+  const server = call.tool.slice(0, i);
+  const name = call.tool.slice(i + NAME_SEPARATOR.length);
+  return call.allowedServers.includes(server) && name !== '' ? { server, name } : undefined;
+}
+
+function unknownTool(tool: string): RestAnswer {
+  return problem(404, PROBLEM_TYPES.unknownTool, 'No such tool', `there is no tool "${tool}" here`, { tool });
+}

@@ -1,0 +1,158 @@
+// The OpenAPI documents of real upstreams through a real gateway: the reference
+// `@modelcontextprotocol/server-everything` (stdio) and our conformance fixture, checked by
+// a real OpenAPI 3.1 validator (swagger-parser), with every $ref resolvable inside the document.
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { everythingStdio, rawStdio, REFERENCE_EVERYTHING, startTestGateway } from './helpers/gateway.js';
+
+type Doc = {
+  openapi: string;
+  servers: { url: string }[];
+  paths: Record<string, { post: Record<string, unknown> & { operationId: string; summary: string; description?: string } }>;
+  components: Record<string, Record<string, unknown>>;
+};
+
+let gw: Awaited<ReturnType<typeof startTestGateway>>;
+beforeAll(async () => {
+  gw = await startTestGateway({
+    publicUrl: 'https://tools.example.com',
+    openapi: { title: 'Test tools' },
+    servers: {
+      reference: { command: process.execPath, args: [REFERENCE_EVERYTHING, 'stdio'], tools: { block: ['trigger-long-running-operation'] } },
+      fixture: everythingStdio(),
+      raw: rawStdio({ tools: { allow: ['echo', 'list_changed', 'state'] } }),
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+});
+
+async function documentAt(path: string): Promise<Doc> {
+  const res = await fetch(`${gw.base}${path}`, { headers: { host: 'localhost' } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('application/json');
+  return (await res.json()) as Doc;
+}
+
+/** Every `$ref` string anywhere in the document. */
+function refsOf(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) node.forEach((n) => refsOf(n, out));
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') out.push(v);
+      else refsOf(v, out);
+    }
+  }
+  return out;
+}
+
+function pointerResolves(doc: unknown, ref: string): boolean {
+  if (!ref.startsWith('#/')) return false;
+  let node: unknown = doc;
+  for (const token of ref.slice(2).split('/').map((t) => decodeURIComponent(t).replace(/~1/g, '/').replace(/~0/g, '~'))) {
+    if (!node || typeof node !== 'object' || !(token in node)) return false;
+    node = (node as Record<string, unknown>)[token];
+  }
+  return true;
+}
+
+async function expectValid(doc: Doc): Promise<void> {
+  // validate() dereferences a copy and checks it against the OpenAPI 3.1 schema.
+  await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+  const refs = refsOf(doc);
+  for (const ref of refs) expect(pointerResolves(doc, ref), `dangling ${ref}`).toBe(true);
+  // Only our own component references remain; the tools' $defs were resolved away.
+  expect(refs.every((r) => r.startsWith('#/components/'))).toBe(true);
+  expect(JSON.stringify(doc)).not.toContain('"$defs"');
+  expect(JSON.stringify(doc)).not.toContain('"$schema"');
+}
+
+function expectChatGptRules(doc: Doc): void {
+  const ids = Object.values(doc.paths).map((p) => p.post.operationId);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+  for (const p of Object.values(doc.paths)) {
+    expect([...p.post.summary].length).toBeLessThanOrEqual(300);
+    expect([...(p.post.description ?? '')].length).toBeLessThanOrEqual(300);
+  }
+}
+
+describe('OpenAPI documents', () => {
+  it('describes @modelcontextprotocol/server-everything as valid OpenAPI 3.1, blocked tool left out', async () => {
+    const doc = await documentAt('/reference/openapi.json');
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.servers).toEqual([{ url: 'https://tools.example.com' }]);
+    expect(Object.keys(doc.paths)).toContain('/reference/api/tools/echo');
+    expect(Object.keys(doc.paths)).not.toContain('/reference/api/tools/trigger-long-running-operation');
+    expect(doc.paths['/reference/api/tools/echo']!.post.requestBody).toMatchObject({
+      content: { 'application/json': { schema: { type: 'object', properties: { message: { type: 'string' } } } } },
+    });
+    await expectValid(doc);
+    expectChatGptRules(doc);
+  });
+
+  it('describes the conformance fixture, with its 2020-12 $defs/$ref schema inlined', async () => {
+    const doc = await documentAt('/fixture/openapi.json');
+    const op = doc.paths['/fixture/api/tools/json_schema_2020_12_tool']!.post as unknown as { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } };
+    const schema = op.requestBody.content['application/json']!.schema;
+    expect((schema.properties as Record<string, unknown>).address).toEqual({
+      type: 'object',
+      properties: { street: { type: 'string' }, city: { type: 'string' } },
+    });
+    expect(schema.if).toBeDefined();
+    await expectValid(doc);
+    expectChatGptRules(doc);
+  });
+
+  it('serves every server in /openapi.json under aggregate names, with OAuth-free security when auth is off', async () => {
+    const doc = await documentAt('/openapi.json');
+    const paths = Object.keys(doc.paths);
+    expect(paths).toContain('/api/tools/reference__echo');
+    expect(paths).toContain('/api/tools/fixture__test_simple_text');
+    expect(paths).toContain('/api/tools/raw__echo');
+    expect(paths).not.toContain('/api/tools/raw__crash');
+    expect(paths.some((p) => p.includes('trigger-long-running-operation'))).toBe(false);
+    expect(doc.components.securitySchemes).toBeUndefined();
+    await expectValid(doc);
+    expectChatGptRules(doc);
+  });
+
+  it('updates the document when a server announces a tool-list change', async () => {
+    const before = await documentAt('/raw/openapi.json');
+    expect(Object.keys(before.paths)).toContain('/raw/api/tools/echo');
+    // The raw fixture sends notifications/tools/list_changed from this tool; the bridge's cached
+    // list is dropped, so the next document is listed anew. The fixture records every request id
+    // and every tools/call: the difference counts the other requests (tools/list here).
+    const countLists = async () => {
+      const res = await fetch(`${gw.base}/raw/api/tools/state`, { method: 'POST', headers: { 'content-type': 'application/json', host: 'localhost' }, body: '{}' });
+      const state = JSON.parse(((await res.json()) as string[])[0]!) as { ids: unknown[]; tools: unknown[] };
+      return state.ids.length - state.tools.length;
+    };
+    const listsBefore = await countLists();
+    await documentAt('/raw/openapi.json');
+    expect(await countLists()).toBe(listsBefore);
+    const changed = await fetch(`${gw.base}/raw/api/tools/list_changed`, { method: 'POST', headers: { host: 'localhost' } });
+    expect(changed.status).toBe(200);
+    await documentAt('/raw/openapi.json');
+    expect(await countLists()).toBe(listsBefore + 1);
+  });
+
+  it('answers 404 for an unknown server', async () => {
+    const res = await fetch(`${gw.base}/nope/openapi.json`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
+
+describe('openapi.enabled: false', () => {
+  it('turns the routes off', async () => {
+    const off = await startTestGateway({ openapi: { enabled: false }, servers: { raw: rawStdio() } });
+    try {
+      expect((await fetch(`${off.base}/openapi.json`)).status).toBe(404);
+      expect((await fetch(`${off.base}/raw/api/tools/echo`, { method: 'POST', body: '{}' })).status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
+});
