@@ -118,11 +118,10 @@ export const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema], {
 
 // Federated login (CONTRACT.md `auth.providers`; docs/decisions/0008-federated-login.md).
 // An upstream identity provider must be reached over https; http only on loopback (local stand-ins).
-const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 const secureUrl = httpUrl.refine((v) => {
   const u = new URL(v);
-  return u.protocol === 'https:' || LOOPBACK_HOSTNAMES.has(u.hostname);
-}, 'must be an https URL (http only for localhost / 127.0.0.1 / [::1])');
+  return u.protocol === 'https:' || u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname);
+}, 'must be an https URL (http only for a loopback host: localhost, 127.x.x.x, [::1])');
 
 /** Who may sign in through a provider. A person is admitted when any one rule matches; no block (or an empty one) admits nobody. */
 const allowBlock = z.strictObject({

@@ -9,6 +9,7 @@ import type { Logger } from '../../observability/index.js';
 import { renderErrorPage, PAGE_HEADERS } from '../../web/index.js';
 import { createBearerAuthenticator } from './bearer.js';
 import { sendJson } from './http-util.js';
+import { CALLBACK_PREFIX, configuredFederation, createFederatedLogin } from './federated-login.js';
 import { adapterConsentMemory, createInteractionHandler } from './interactions.js';
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
@@ -126,6 +127,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
   const pkceRequired = pkceRequirement(auth.clients);
   const configResource = defaultResourceOf(auth.clients, issuer);
   const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
+  const federation = configuredFederation(config, issuer, adapterFactory('GatehouseFederatedLogin'));
 
   const policy = interactionPolicy.base();
   // Without this, a request whose scopes are all granted (or empty) would skip the consent page
@@ -153,7 +155,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
     claims: { openid: ['sub'] },
     routes: ROUTES,
     pkce: { required: (_ctx, client) => pkceRequired(client) },
-    findAccount: async (_ctx, sub) => ((await users.exists(sub)) ? { accountId: sub, claims: () => ({ sub }) } : undefined),
+    // Federated identities (github|12345) are accounts while their provider is configured.
+    findAccount: async (_ctx, sub) => (federation?.knows(sub) || (await users.exists(sub)) ? { accountId: sub, claims: () => ({ sub }) } : undefined),
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
     expiresWithSession: () => false,
@@ -265,12 +268,14 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
   provider.on('client_credentials.destroyed', (token: { jti: string }) => [bearer, restBearer].forEach((b) => b.forgetToken(token.jti)));
   provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err: err.message }, 'authorization server error'));
 
+  const federatedLogin = federation ? createFederatedLogin({ provider, federation, logger }) : undefined;
   const interact = createInteractionHandler({
     provider,
     users,
     csrfKey: createHash('sha256').update(`csrf\n${keys.cookieKeys[0] ?? ''}`).digest('base64url'),
     consentStore,
     logger,
+    federatedLogin,
   });
   const callback = provider.callback();
 
@@ -313,6 +318,16 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q);
+    if (federatedLogin && path.startsWith(CALLBACK_PREFIX)) {
+      federatedLogin.callback(req, res).catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'federated sign-in failed');
+        if (!res.headersSent) {
+          res.writeHead(500, PAGE_HEADERS);
+          res.end(renderErrorPage({ title: 'Something went wrong', message: 'Go back to your app and try again.' }));
+        }
+      });
+      return true;
+    }
     if (path.startsWith('/oauth/') || path === '/.well-known/openid-configuration') {
       if (path === ROUTES.authorization && req.method === 'GET') req.url = withDefaultScope(path, query);
       toProvider(req, res);

@@ -5,6 +5,7 @@ import type { Adapter, Interaction } from 'oidc-provider';
 import { constantTimeEqual, sha256 } from '../../crypto/index.js';
 import type { Logger } from '../../observability/index.js';
 import { renderConsentPage, renderErrorPage, renderLoginPage } from '../../web/index.js';
+import type { FederatedLogin } from './federated-login.js';
 import { readForm, redirect303, sendHtml } from './http-util.js';
 import type { UserDirectory } from './users.js';
 
@@ -16,6 +17,8 @@ export interface InteractionOptions {
   /** Where `consent: once` remembers which grant a user gave a client. */
   readonly consentStore: ConsentMemory | undefined;
   readonly logger: Logger;
+  /** Sign-in through GitHub, Google or OIDC providers; undefined when none is configured. */
+  readonly federatedLogin?: FederatedLogin | undefined;
 }
 
 /** user + client -> grant, for `consent: once`. */
@@ -69,11 +72,21 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
     redirect303(res, to);
   };
 
+  const providers = options.federatedLogin?.federation.buttons ?? [];
+  // The username/password form only when local users exist, or when there is no other way in.
+  const localLogin = async (): Promise<boolean> => providers.length === 0 || (await users.any());
+
   const login = async (req: IncomingMessage, res: ServerResponse, interaction: Interaction, form: URLSearchParams | undefined): Promise<void> => {
     const { name } = await clientName(interaction.params.client_id);
     const csrfToken = csrfFor(interaction.uid);
+    const page = { csrfToken, clientName: name, providers, localLogin: await localLogin() };
     if (!form) {
-      sendHtml(res, 200, renderLoginPage({ csrfToken, clientName: name }));
+      sendHtml(res, 200, renderLoginPage(page));
+      return;
+    }
+    const providerId = form.get('provider');
+    if (providerId !== null && options.federatedLogin) {
+      await options.federatedLogin.start(res, interaction.uid, providerId);
       return;
     }
     const username = (form.get('username') ?? '').trim();
@@ -81,7 +94,7 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
     const accountId = username && password && username.length <= 200 && password.length <= 1024 ? await users.verify(username, password) : undefined;
     if (!accountId) {
       logger.info({ event: 'login_failed' }, 'login failed');
-      sendHtml(res, 200, renderLoginPage({ csrfToken, clientName: name, username, error: WRONG_CREDENTIALS }));
+      sendHtml(res, 200, renderLoginPage({ ...page, username, error: WRONG_CREDENTIALS }));
       return;
     }
     logger.info({ event: 'login', account: accountId }, 'user signed in');
@@ -113,7 +126,7 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
           clientId: id,
           // An omitted redirect_uri means the client's only registered one.
           redirectHost: redirectHost(typeof params.redirect_uri === 'string' ? params.redirect_uri : redirectUris[0]),
-          account: accountId,
+          account: accountLabel(accountId, interaction.lastSubmission),
           scopes: [...new Set([...requested, ...missingOIDCScope, ...Object.values(missingResourceScopes).flat()])],
           resources,
         }),
@@ -168,6 +181,12 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
     if (kind === 'login') await login(req, res, interaction, form);
     else await consent(req, res, interaction, form);
   };
+}
+
+/** A federated identity is shown with the name the provider gave (octocat · github|583231). */
+function accountLabel(accountId: string, lastSubmission: unknown): string {
+  const extra = (lastSubmission as { gatehouse?: { displayName?: unknown } } | undefined)?.gatehouse?.displayName;
+  return typeof extra === 'string' && extra && extra !== accountId ? `${extra.slice(0, 100)} (${accountId})` : accountId;
 }
 
 function asStrings(value: unknown): string[] {

@@ -7,6 +7,8 @@ export interface UserDirectory {
   verify(username: string, password: string): Promise<string | undefined>;
   /** Whether the account still exists (refresh tokens of removed users stop working). */
   exists(accountId: string): Promise<boolean>;
+  /** Whether any local user exists (the login page shows its password form only then, when providers are configured). */
+  any(): Promise<boolean>;
 }
 
 // A valid hash of a random password: unknown users cost the same scrypt work as known ones.
@@ -21,12 +23,14 @@ export function configUserDirectory(config: Pick<ResolvedConfig, 'auth'>): UserD
       return Promise.resolve(user && ok ? username : undefined);
     },
     exists: (accountId) => Promise.resolve(users.has(accountId)),
+    any: () => Promise.resolve(users.size > 0),
   };
 }
 
 /** The part of the store's user table that login needs. */
 export interface StoredUsers {
   get(name: string): Promise<{ readonly passwordHash: string } | undefined>;
+  list(): Promise<readonly unknown[]>;
 }
 
 /**
@@ -45,6 +49,9 @@ export function storeUserDirectory(users: StoredUsers, config: Pick<ResolvedConf
     },
     async exists(accountId) {
       return (await hashOf(accountId)) !== undefined;
+    },
+    async any() {
+      return fromConfig.size > 0 || (await users.list().catch(() => [])).length > 0;
     },
   };
 }

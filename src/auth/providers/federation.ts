@@ -1,0 +1,133 @@
+// The federated sign-in flow, apart from HTTP and from oidc-provider: `begin` sends a pending
+// authorization request (its `uid`) to an upstream provider; `complete` checks the callback
+// (state, browser binding, then the provider's own checks) and decides who may come in.
+// The server room (auth/server/federated-login.ts) renders the results and finishes the interaction.
+import * as oidc from 'openid-client';
+import { decideAllowed } from './allow-policy.js';
+import { bindingMatches, clearBindingCookie, newBindingCookie } from './browser-binding.js';
+import { createGitHubLogin } from './github.js';
+import { federatedAccountId, parseFederatedAccountId } from './identity.js';
+import { createOidcLogin } from './oidc.js';
+import { createPendingLogins, type ExpiringRecords } from './pending-logins.js';
+import { FederationError, type FederationFailure, type ResolvedProvider, type UpstreamLogin } from './types.js';
+
+export const CALLBACK_PREFIX = '/oauth/callback/';
+
+export interface FederationOptions {
+  readonly providers: readonly ResolvedProvider[];
+  /** Where pending sign-ins wait for their callback (an oidc-provider adapter). */
+  readonly records: ExpiringRecords;
+  /** Our issuer; callbacks are `{issuer}/oauth/callback/{id}`. */
+  readonly issuer: string;
+  /** How long a person may take at the provider (default 600 s). */
+  readonly pendingSeconds?: number | undefined;
+  /** Replaces how a provider type is reached (tests of the flow alone). */
+  readonly loginFor?: ((provider: ResolvedProvider) => UpstreamLogin) | undefined;
+}
+
+export interface FederatedSignIn {
+  readonly ok: true;
+  readonly uid: string;
+  /** `{provider id}|{subject}`: the account id in Gatehouse. */
+  readonly accountId: string;
+  readonly displayName: string;
+  readonly providerId: string;
+  /** The allow rule that admitted the person (for the log). */
+  readonly rule: string;
+}
+
+export interface FederatedFailure {
+  readonly ok: false;
+  readonly failure: FederationFailure;
+  /** For the log only. */
+  readonly detail: string;
+  /** The interaction, when the callback was proven to belong to this browser's sign-in. */
+  readonly uid: string | undefined;
+}
+
+export interface Federation {
+  /** The providers as the login page lists them. */
+  readonly buttons: readonly { readonly id: string; readonly name: string }[];
+  /** Starts a sign-in at `providerId` for interaction `uid`: where to send the browser and the cookie to set. Throws FederationError. */
+  begin(providerId: string, uid: string): Promise<{ location: string; setCookie: string }>;
+  /** Checks a callback (`pathAndQuery` as requested) and decides; never throws for the provider's faults. */
+  complete(providerId: string, pathAndQuery: string, cookieHeader: string | undefined): Promise<{ result: FederatedSignIn | FederatedFailure; setCookie: string | undefined }>;
+  /** Whether an account id is a federated identity of a configured provider. */
+  knows(accountId: string): boolean;
+}
+
+export function createFederation(options: FederationOptions): Federation {
+  const issuer = options.issuer.replace(/\/+$/, '');
+  const secure = issuer.startsWith('https:');
+  const pendingSeconds = options.pendingSeconds ?? 600;
+  const pending = createPendingLogins(options.records, pendingSeconds);
+  const loginFor = options.loginFor ?? ((p: ResolvedProvider) => (p.type === 'github' ? createGitHubLogin(p) : createOidcLogin(p)));
+  const logins = new Map(options.providers.map((p) => [p.id, loginFor(p)]));
+  const callbackPath = (id: string): string => `${CALLBACK_PREFIX}${id}`;
+  const fail = (failure: FederationFailure, detail: string, uid?: string): FederatedFailure => ({ ok: false, failure, detail, uid });
+
+  return {
+    buttons: options.providers.map((p) => ({ id: p.id, name: p.name })),
+
+    async begin(providerId, uid) {
+      const login = logins.get(providerId);
+      if (!login) throw new FederationError({ kind: 'unknown_provider' }, `no provider ${providerId}`);
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const codeVerifier = oidc.randomPKCECodeVerifier();
+      const cookie = newBindingCookie(state, callbackPath(providerId), secure, pendingSeconds);
+      let location: URL;
+      try {
+        location = await login.authorizationUrl({
+          redirectUri: `${issuer}${callbackPath(providerId)}`,
+          state,
+          nonce,
+          codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        });
+      } catch (err) {
+        throw err instanceof FederationError ? err : new FederationError({ kind: 'unreachable' }, (err as Error).message, { cause: err });
+      }
+      await pending.put(state, { providerId, uid, codeVerifier, nonce, binding: cookie.binding });
+      return { location: location.href, setCookie: cookie.setCookie };
+    },
+
+    async complete(providerId, pathAndQuery, cookieHeader) {
+      const login = logins.get(providerId);
+      if (!login) return { result: fail({ kind: 'unknown_provider' }, `no provider ${providerId}`), setCookie: undefined };
+      const callbackUrl = new URL(pathAndQuery, `${issuer}/`);
+      const state = callbackUrl.searchParams.get('state');
+      if (!state) return { result: fail({ kind: 'bad_state' }, 'callback without state'), setCookie: undefined };
+      const setCookie = clearBindingCookie(state, callbackPath(providerId), secure);
+      const found = await pending.take(state);
+      if (!found || found.providerId !== providerId) {
+        return { result: fail({ kind: 'bad_state' }, found ? `state of provider ${found.providerId} at ${providerId}` : 'unknown, expired or used state'), setCookie };
+      }
+      if (!bindingMatches(cookieHeader, state, found.binding)) {
+        // No uid: this browser did not start the sign-in and gets no way into it.
+        return { result: fail({ kind: 'other_browser' }, 'callback without the browser-binding cookie of its state'), setCookie };
+      }
+      try {
+        // openid-client takes redirect_uri from the URL minus its query: it must be the public one.
+        const profile = await login.identify(new URL(`${issuer}${callbackUrl.pathname}${callbackUrl.search}`), {
+          state,
+          codeVerifier: found.codeVerifier,
+          nonce: found.nonce,
+        });
+        const accountId = federatedAccountId(providerId, profile.subject);
+        const decision = decideAllowed(login.provider.type, login.provider.allow, profile);
+        if (!decision.allowed) {
+          return { result: fail({ kind: 'not_allowed', identity: accountId }, `${accountId} (${profile.displayName}): ${decision.reason}`, found.uid), setCookie };
+        }
+        return { result: { ok: true, uid: found.uid, accountId, displayName: profile.displayName, providerId, rule: decision.rule }, setCookie };
+      } catch (err) {
+        const e = err instanceof FederationError ? err : new FederationError({ kind: 'bad_response' }, (err as Error).message);
+        return { result: fail(e.failure, e.message, found.uid), setCookie };
+      }
+    },
+
+    knows(accountId) {
+      const parsed = parseFederatedAccountId(accountId);
+      return parsed !== undefined && logins.has(parsed.providerId);
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// Google and any OpenID Connect provider, through openid-client: discovery (OIDC Discovery §4),
+// the code flow with PKCE, state and nonce, and ID token validation (OIDC Core §3.1.3.7:
+// issuer, audience, signature, expiry, nonce). Claims missing from the ID token (email,
+// preferred_username) are asked of the userinfo endpoint when the provider has one.
+import * as oidc from 'openid-client';
+import { isLoopbackHttp } from './is-loopback.js';
+import { toFederationError } from './upstream-errors.js';
+import { FederationError, type ResolvedProvider, type UpstreamAuthorizationRequest, type UpstreamChecks, type UpstreamLogin, type UpstreamProfile } from './types.js';
+
+const TIMEOUT_SECONDS = 15;
+
+export function createOidcLogin(provider: ResolvedProvider): UpstreamLogin {
+  let discovered: Promise<oidc.Configuration> | undefined;
+  // Discovered on first use and kept; a failed discovery is retried by the next sign-in.
+  const configuration = (): Promise<oidc.Configuration> =>
+    (discovered ??= oidc
+      .discovery(new URL(provider.issuer), provider.clientId, undefined, clientAuthentication(provider.clientSecret), {
+        timeout: TIMEOUT_SECONDS,
+        execute: isLoopbackHttp(provider.issuer) ? [oidc.allowInsecureRequests] : [],
+      })
+      .catch((err: unknown) => {
+        discovered = undefined;
+        throw toFederationError(err, `discovery of ${provider.issuer}`);
+      }));
+
+  return {
+    provider,
+    async authorizationUrl(request: UpstreamAuthorizationRequest): Promise<URL> {
+      const config = await configuration();
+      return oidc.buildAuthorizationUrl(config, {
+        redirect_uri: request.redirectUri,
+        scope: provider.scope,
+        state: request.state,
+        nonce: request.nonce,
+        code_challenge: request.codeChallenge,
+        code_challenge_method: 'S256',
+      });
+    },
+    async identify(callbackUrl: URL, checks: UpstreamChecks): Promise<UpstreamProfile> {
+      const config = await configuration();
+      let claims: Record<string, unknown>;
+      let accessToken: string;
+      try {
+        const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+          expectedState: checks.state,
+          expectedNonce: checks.nonce,
+          pkceCodeVerifier: checks.codeVerifier,
+          idTokenExpected: true,
+        });
+        const idToken = tokens.claims();
+        if (!idToken) throw new FederationError({ kind: 'bad_id_token' }, 'no ID token in the token response');
+        claims = { ...idToken };
+        accessToken = tokens.access_token;
+      } catch (err) {
+        throw toFederationError(err, `${provider.issuer} token exchange`);
+      }
+      const needsUserinfo = claims.email === undefined || (provider.allow?.users?.length && claims.preferred_username === undefined);
+      if (needsUserinfo && config.serverMetadata().userinfo_endpoint) {
+        try {
+          // OIDC Core §5.3.2: the userinfo `sub` must be the ID token's (checked by fetchUserInfo).
+          const info = await oidc.fetchUserInfo(config, accessToken, String(claims.sub));
+          claims = { ...info, ...claims };
+        } catch (err) {
+          throw toFederationError(err, `${provider.issuer} userinfo`);
+        }
+      }
+      return profileFromClaims(claims);
+    },
+  };
+}
+
+/**
+ * client_secret_post where the provider lists it, else client_secret_basic: OIDC Discovery §3 makes
+ * basic the default when `token_endpoint_auth_methods_supported` is absent. No secret: a public client.
+ */
+function clientAuthentication(secret: string | undefined): oidc.ClientAuth {
+  if (!secret) return oidc.None();
+  const post = oidc.ClientSecretPost(secret);
+  const basic = oidc.ClientSecretBasic(secret);
+  return (as, client, body, headers) =>
+    (as.token_endpoint_auth_methods_supported?.includes('client_secret_post') ? post : basic)(as, client, body, headers);
+}
+
+export function profileFromClaims(claims: Record<string, unknown>): UpstreamProfile {
+  const subject = typeof claims.sub === 'string' ? claims.sub : '';
+  if (!subject) throw new FederationError({ kind: 'bad_id_token' }, 'the ID token has no sub');
+  const email = typeof claims.email === 'string' ? claims.email : undefined;
+  // Some providers send email_verified as the string "true".
+  const verified = claims.email_verified === true || claims.email_verified === 'true';
+  const username = typeof claims.preferred_username === 'string' ? claims.preferred_username : undefined;
+  const name = typeof claims.name === 'string' ? claims.name : undefined;
+  return {
+    subject,
+    username,
+    displayName: email ?? username ?? name ?? subject,
+    emails: email ? [{ address: email, verified }] : [],
+    claims,
+  };
+}
