@@ -4,14 +4,12 @@
 // session. ModernAdapterLink plays that session locally and speaks 2026-07-28 upstream.
 // How a server is found to be 2026-only: era-detection.ts.
 
-import { argumentText, encodeHeaderValue, scanParamHeaders, type ParamHeader } from '../../mcp/index.js';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   LATEST_PROTOCOL_VERSION,
   LOG_LEVEL_META_KEY,
   PROTOCOL_VERSION_META_KEY,
-  SERVER_INFO_META_KEY,
   StreamableHTTPClientTransport,
   SUBSCRIPTION_ID_META_KEY,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -23,8 +21,6 @@ import {
   errorResponse,
   isRequest,
   isResponse,
-  type JsonRpcErrorObject,
-  type JsonRpcFailure,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcNotification,
@@ -37,6 +33,9 @@ import { closesLink, describeFailure, publicReason, RemoteLinkError } from './er
 import type { RemoteLinkContext } from './remote-link.js';
 
 import { MODERN_PROTOCOL_VERSION, rpcErrorInBody, type ModernEraState } from './era-detection.js';
+import { ListenStreams } from './modern-listen.js';
+import { ToolParamHeaders } from './modern-param-headers.js';
+import { isObject, legacyError, legacyResult, modernClientCapabilities, RpcError, serverInfoOf, without } from './modern-translate.js';
 
 /** The 2026 HeaderMismatch code. */
 const HEADER_MISMATCH = -32020;
@@ -45,10 +44,6 @@ const HEADER_MISMATCH = -32020;
 const MAX_INPUT_ROUNDS = 8;
 /** Pause before retrying a `requestState`-only `input_required` result (the SDK client's pace). */
 const STATE_ONLY_RETRY_MS = 250;
-const LISTEN_BACKOFF_INITIAL_MS = 1_000;
-const LISTEN_BACKOFF_MAX_MS = 30_000;
-/** Pages of `tools/list` read to learn `x-mcp-header` declarations after a header mismatch. */
-const MAX_TOOL_PAGES = 20;
 
 // ------------------------------------------------------------------ the adapter
 
@@ -67,15 +62,6 @@ interface Waiter {
   resolve(reply: JsonRpcResponse): void;
   reject(error: Error): void;
 }
-
-interface Listen {
-  readonly id: string;
-  readonly abort: AbortController;
-  acked: boolean;
-  readonly ready: Promise<boolean>;
-  markReady(ok: boolean): void;
-}
-
 
 /** The client's answer to one of our server->client requests was an error. */
 class InputFailed extends Error {}
@@ -115,19 +101,26 @@ export class ModernAdapterLink implements Link {
   #logLevel: string | undefined;
   #capabilities: Record<string, unknown> = {};
   #initialized = false;
-  readonly #toolHeaders = new Map<string, readonly ParamHeader[]>();
-  readonly #subscribed = new Set<string>();
-  readonly #listens = new Set<Listen>();
-  #listen: Listen | undefined;
-  #listenTimer: NodeJS.Timeout | undefined;
-  #listenBackoffMs = LISTEN_BACKOFF_INITIAL_MS;
-  #listenRefused = false;
+  readonly #toolHeaders = new ToolParamHeaders();
+  readonly #listens: ListenStreams;
   readonly #timers = new Set<NodeJS.Timeout>();
 
   private constructor(ctx: RemoteLinkContext, handlers: LinkHandlers, era: ModernEraState) {
     this.#ctx = ctx;
     this.#handlers = handlers;
     this.#era = era;
+    this.#listens = new ListenStreams({
+      name: ctx.name,
+      logger: ctx.logger,
+      timeoutMs: ctx.timeoutMs,
+      capabilities: () => this.#capabilities,
+      ready: () => this.#initialized && this.#closed === undefined,
+      closed: () => this.#closed !== undefined,
+      newId: () => this.#newId(),
+      post: (method, params, signal, id) => this.#post(method, params, signal, undefined, id),
+      deliver: (message) => this.#deliver(message),
+      fail: (reason) => this.#finish(reason),
+    });
     this.#transport = new StreamableHTTPClientTransport(ctx.url, {
       fetch: ctx.http.fetchFor(),
       authProvider: ctx.authProvider,
@@ -186,10 +179,13 @@ export class ModernAdapterLink implements Link {
         this.#reply(request.id, {});
         return;
       case 'resources/subscribe':
-        void this.#subscribe(request);
+        this.#listens.subscribe(request).then(
+          (reply) => reply !== undefined && this.#deliver(reply),
+          (error: unknown) => this.#ctx.logger.error({ err: error }, 'resources/subscribe failed in the 2026-07-28 bridge'),
+        );
         return;
       case 'resources/unsubscribe':
-        if (typeof params.uri === 'string' && this.#subscribed.delete(params.uri)) this.#refreshListen();
+        this.#listens.unsubscribe(params.uri);
         this.#reply(request.id, {});
         return;
       default: {
@@ -204,7 +200,7 @@ export class ModernAdapterLink implements Link {
     switch (n.method) {
       case 'notifications/initialized':
         this.#initialized = true;
-        this.#refreshListen();
+        this.#listens.refresh();
         return;
       case 'notifications/cancelled': {
         const id = n.params?.requestId;
@@ -290,13 +286,13 @@ export class ModernAdapterLink implements Link {
     try {
       for (;;) {
         const params = { ...request.params, ...extra };
-        const reply = await this.#post(request.method, params, call.abort.signal, this.#paramHeaders(request));
+        const reply = await this.#post(request.method, params, call.abort.signal, this.#toolHeaders.headersFor(request));
         if (call.cancelled || this.#closed) return;
         if ('error' in reply) {
           if (reply.error.code === HEADER_MISMATCH && request.method === 'tools/call' && !headersRefreshed) {
             // Probably Mcp-Param-* headers we did not know of: learn the tool's schema, try once more.
             headersRefreshed = true;
-            await this.#refreshToolHeaders(call.abort.signal);
+            await this.#toolHeaders.refresh((listParams) => this.#post('tools/list', listParams, call.abort.signal));
             if (call.cancelled || this.#closed) return;
             continue;
           }
@@ -305,7 +301,7 @@ export class ModernAdapterLink implements Link {
         }
         const result = reply.result;
         if (result.resultType !== 'input_required') {
-          if (request.method === 'tools/list') this.#learnToolHeaders(result);
+          if (request.method === 'tools/list') this.#toolHeaders.learn(result);
           this.#deliver({ jsonrpc: '2.0', id: request.id, result: legacyResult(result) });
           return;
         }
@@ -479,171 +475,11 @@ export class ModernAdapterLink implements Link {
     const meta = message.params?._meta;
     const subscription = isObject(meta) ? meta[SUBSCRIPTION_ID_META_KEY] : undefined;
     if (typeof subscription === 'string' || typeof subscription === 'number') {
-      this.#listenNotification(String(subscription), message);
+      this.#listens.notification(String(subscription), message);
       return;
     }
     if (message.method === 'notifications/subscriptions/acknowledged') return;
     this.#handlers.onMessage(message); // progress, log messages of a request
-  }
-
-  // --- Mcp-Param-* -----------------------------------------------------------------------------
-
-  #paramHeaders(request: JsonRpcRequest): Record<string, string> | undefined {
-    if (request.method !== 'tools/call') return undefined;
-    const name = request.params?.name;
-    const declared = typeof name === 'string' ? this.#toolHeaders.get(name) : undefined;
-    if (declared === undefined) return undefined;
-    const args = request.params?.arguments;
-    const headers: Record<string, string> = {};
-    for (const { path, header } of declared) {
-      const text = argumentText(args, path);
-      if (text !== undefined) headers[`Mcp-Param-${header}`] = encodeHeaderValue(text);
-    }
-    return headers;
-  }
-
-  #learnToolHeaders(result: Record<string, unknown>): void {
-    if (!Array.isArray(result.tools)) return;
-    for (const tool of result.tools) {
-      if (!isObject(tool) || typeof tool.name !== 'string') continue;
-      const declared = scanParamHeaders(tool.inputSchema);
-      if (declared.length > 0) this.#toolHeaders.set(tool.name, declared);
-      else this.#toolHeaders.delete(tool.name);
-    }
-  }
-
-  async #refreshToolHeaders(signal: AbortSignal): Promise<void> {
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const reply = await this.#post('tools/list', cursor === undefined ? {} : { cursor }, signal);
-      if ('error' in reply) return;
-      this.#learnToolHeaders(reply.result);
-      cursor = typeof reply.result.nextCursor === 'string' ? reply.result.nextCursor : undefined;
-      if (cursor === undefined) return;
-    }
-  }
-
-  // --- subscriptions/listen ----------------------------------------------------------------------
-
-  async #subscribe(request: JsonRpcRequest): Promise<void> {
-    const uri = request.params?.uri;
-    if (typeof uri !== 'string') {
-      this.#deliverSoon(errorResponse(request.id, ErrorCode.InvalidParams, 'resources/subscribe needs a uri'));
-      return;
-    }
-    const resources = this.#capabilities.resources;
-    if (!isObject(resources) || resources.subscribe !== true) {
-      this.#deliverSoon(errorResponse(request.id, ErrorCode.MethodNotFound, 'Method not found'));
-      return;
-    }
-    if (this.#subscribed.has(uri) && this.#listen?.acked === true) {
-      this.#reply(request.id, {});
-      return;
-    }
-    this.#subscribed.add(uri);
-    let listen = this.#refreshListen();
-    let ok = false;
-    // Confirmed once a stream that covers the uri is acknowledged (a later subscribe may replace ours).
-    for (let tries = 0; listen !== undefined && tries < 3 && !ok; tries++) {
-      ok = await this.#bounded(listen.ready, this.#ctx.timeoutMs, false);
-      if (this.#closed) return;
-      listen = this.#listen === listen ? undefined : this.#listen;
-    }
-    if (ok) {
-      this.#deliver({ jsonrpc: '2.0', id: request.id, result: {} });
-      return;
-    }
-    this.#subscribed.delete(uri);
-    this.#deliver(errorResponse(request.id, ErrorCode.UpstreamUnavailable, `upstream "${this.#ctx.name}" did not confirm the subscription`));
-  }
-
-  #listenFilter(): Record<string, unknown> | undefined {
-    const caps = this.#capabilities;
-    const filter: Record<string, unknown> = {};
-    if (isObject(caps.tools) && caps.tools.listChanged === true) filter.toolsListChanged = true;
-    if (isObject(caps.prompts) && caps.prompts.listChanged === true) filter.promptsListChanged = true;
-    if (isObject(caps.resources) && caps.resources.listChanged === true) filter.resourcesListChanged = true;
-    if (isObject(caps.resources) && caps.resources.subscribe === true && this.#subscribed.size > 0) filter.resourceSubscriptions = [...this.#subscribed];
-    return Object.keys(filter).length > 0 ? filter : undefined;
-  }
-
-  /**
-   * Opens a `subscriptions/listen` stream for what is wanted now; the one it replaces is
-   * closed once the new one is acknowledged. Returns the new stream, if one is needed.
-   */
-  #refreshListen(): Listen | undefined {
-    if (this.#closed || !this.#initialized || this.#listenRefused) return undefined;
-    if (this.#listenTimer !== undefined) clearTimeout(this.#listenTimer);
-    this.#listenTimer = undefined;
-    const filter = this.#listenFilter();
-    if (filter === undefined) {
-      for (const old of this.#listens) old.abort.abort();
-      this.#listens.clear();
-      this.#listen = undefined;
-      return undefined;
-    }
-    let markReady: (ok: boolean) => void = () => undefined;
-    const ready = new Promise<boolean>((resolve) => (markReady = resolve));
-    // The request id is the subscriptionId the server stamps on what the stream carries.
-    const listen: Listen = { id: this.#newId(), abort: new AbortController(), acked: false, ready, markReady };
-    const posted = this.#post('subscriptions/listen', { notifications: filter }, listen.abort.signal, undefined, listen.id);
-    this.#listen = listen;
-    this.#listens.add(listen);
-    posted.then(
-      (reply) => this.#listenEnded(listen, 'error' in reply ? reply.error : undefined),
-      (error: unknown) => this.#listenEnded(listen, error),
-    );
-    return listen;
-  }
-
-  #listenNotification(subscription: string, n: JsonRpcNotification): void {
-    let listen: Listen | undefined;
-    for (const l of this.#listens) if (l.id === subscription) listen = l;
-    if (listen === undefined) return;
-    if (n.method === 'notifications/subscriptions/acknowledged') {
-      listen.acked = true;
-      listen.markReady(true);
-      this.#listenBackoffMs = LISTEN_BACKOFF_INITIAL_MS;
-      if (listen === this.#listen) {
-        for (const old of this.#listens) {
-          if (old === listen) continue;
-          old.markReady(true); // what it was opened for is covered by the new stream
-          old.abort.abort();
-          this.#listens.delete(old);
-        }
-      }
-      return;
-    }
-    // An older stream still delivers until its replacement is acknowledged.
-    if (listen !== this.#listen && this.#listen?.acked === true) return;
-    const params = n.params ?? {};
-    const meta = without(isObject(params._meta) ? params._meta : {}, [SUBSCRIPTION_ID_META_KEY]);
-    const rest = without(params, ['_meta']);
-    this.#handlers.onMessage({ jsonrpc: '2.0', method: n.method, params: Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest });
-  }
-
-  #listenEnded(listen: Listen, why: unknown): void {
-    this.#listens.delete(listen);
-    listen.markReady(false);
-    if (this.#closed || listen !== this.#listen || listen.abort.signal.aborted) return;
-    this.#listen = undefined;
-    if (isObject(why) && why.code === ErrorCode.MethodNotFound) {
-      this.#listenRefused = true;
-      this.#ctx.logger.warn('the remote server refused subscriptions/listen: list changes and resource updates will not be delivered');
-      return;
-    }
-    if (why instanceof RemoteLinkError && closesLink(why)) {
-      this.#finish(new RemoteLinkError(why.code, `lost the subscriptions/listen stream: ${why.message}`, { status: why.status, cause: why }));
-      return;
-    }
-    const delay = this.#listenBackoffMs;
-    this.#listenBackoffMs = Math.min(delay * 2, LISTEN_BACKOFF_MAX_MS);
-    this.#ctx.logger.debug({ retryInMs: delay, reason: why instanceof Error ? why.message : isObject(why) ? why.message : 'ended' }, 'subscriptions/listen stream ended; reopening');
-    this.#listenTimer = setTimeout(() => {
-      this.#listenTimer = undefined;
-      this.#refreshListen();
-    }, delay);
-    this.#listenTimer.unref();
   }
 
   // --- delivery and closing ------------------------------------------------------------------
@@ -672,28 +508,13 @@ export class ModernAdapterLink implements Link {
     });
   }
 
-  async #bounded<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(fallback), ms);
-      timer.unref();
-    });
-    try {
-      return await Promise.race([promise, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   #finish(reason: RemoteLinkError, requested = false): void {
     if (this.#closed) return;
     this.#closed = reason;
     if (!requested) this.#ctx.logger.warn({ reason: reason.message, code: reason.code }, 'remote link closed');
-    if (this.#listenTimer !== undefined) clearTimeout(this.#listenTimer);
+    this.#listens.close();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    for (const listen of this.#listens) listen.abort.abort();
-    this.#listens.clear();
     for (const call of this.#calls.values()) {
       call.cancelled = true;
       call.abort.abort();
@@ -712,52 +533,3 @@ export class ModernAdapterLink implements Link {
     }
   }
 }
-
-// ------------------------------------------------------------------ helpers
-
-class RpcError extends Error {
-  readonly rpc: JsonRpcErrorObject;
-  constructor(rpc: JsonRpcErrorObject) {
-    super(rpc.message);
-    this.rpc = rpc;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function without(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([key]) => !keys.includes(key)));
-}
-
-/** 2026 `clientCapabilities` from 2025 initialize capabilities (no `tasks` in core 2026). */
-function modernClientCapabilities(capabilities: unknown): Record<string, unknown> {
-  return isObject(capabilities) ? without(capabilities, ['tasks']) : {};
-}
-
-function serverInfoOf(discover: Record<string, unknown>, fallbackName: string): Record<string, unknown> {
-  const meta = isObject(discover._meta) ? discover._meta : {};
-  const info = isObject(meta[SERVER_INFO_META_KEY]) ? meta[SERVER_INFO_META_KEY] : isObject(discover.serverInfo) ? discover.serverInfo : {};
-  return { ...info, name: typeof info.name === 'string' ? info.name : fallbackName, version: typeof info.version === 'string' ? info.version : '' };
-}
-
-/** A 2026 result as a 2025 client expects it: no resultType, cache hints or serverInfo `_meta`. */
-function legacyResult(result: Record<string, unknown>): Record<string, unknown> {
-  const out = without(result, ['resultType', 'ttlMs', 'cacheScope', '_meta']);
-  if (isObject(result._meta)) {
-    const meta = without(result._meta, [SERVER_INFO_META_KEY]);
-    if (Object.keys(meta).length > 0) out._meta = meta;
-  }
-  return out;
-}
-
-/** 2026 dropped -32002: resource-not-found is -32602 with `data.uri`. */
-function legacyError(request: JsonRpcRequest, error: JsonRpcErrorObject): JsonRpcFailure {
-  const uri = request.params?.uri;
-  if (request.method === 'resources/read' && error.code === ErrorCode.InvalidParams && isObject(error.data) && typeof uri === 'string' && error.data.uri === uri) {
-    return errorResponse(request.id, ErrorCode.ResourceNotFound, error.message, error.data);
-  }
-  return errorResponse(request.id, error.code, error.message, error.data);
-}
-
