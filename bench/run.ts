@@ -5,7 +5,7 @@
 //
 //   npm run bench                       every section, 3 alternating repeats
 //   npm run bench -- --quick            1 repeat, short windows
-//   npm run bench -- --only stdio       sections: stdio, http, auth, rss (repeat or comma-separate)
+//   npm run bench -- --only stdio       sections: stdio, http, auth, rss, rest (repeat or comma-separate)
 //   options: --repeats N  --duration SECONDS  --concurrency 1,16,64  --upstream raw|sdk
 //            --sessions 100  --rss-cap-mib 3072  --runner auto|dist|tsx|build  --out FILE
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { restSection } from './rest.js';
 import { closeSessions, callEcho, McpHttp, openSessions, runLoad, runTokenLoad, type LoadResult, type Session, type TokenLoadResult } from './load.js';
 import {
   descendants,
@@ -43,7 +44,7 @@ import {
 
 // ---- options -------------------------------------------------------------------------
 
-const SECTIONS = ['stdio', 'http', 'auth', 'rss'] as const;
+const SECTIONS = ['stdio', 'http', 'auth', 'rss', 'rest'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -935,7 +936,11 @@ for (const section of sections) {
   if (section === 'stdio') await stdioSection();
   else if (section === 'http') await httpSection();
   else if (section === 'auth') await authSection();
-  else await rssSection();
+  else if (section === 'rest') {
+    const rest = await restSection(settings, progress);
+    for (const line of rest.markdown) print(line);
+    results.rest = rest.json;
+  } else await rssSection();
 }
 
 await haltIfExiting();
