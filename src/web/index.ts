@@ -10,3 +10,5 @@ export {
   type LoginPageModel,
   type LoginProviderButton,
 } from './pages.js';
+export { usePageTemplateDirectory, type TemplateLogger } from './page-templates.js';
+export { ejectTemplates, TemplatesExistError } from './eject-templates.js';

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import Provider, { errors, interactionPolicy } from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import type { ResolvedConfig } from '../../config/index.js';
 import type { Authenticator } from '../../http/index.js';
 import { createStaticTokenAuthenticator } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
-import { renderErrorPage, PAGE_HEADERS } from '../../web/index.js';
+import { renderErrorPage, PAGE_HEADERS, usePageTemplateDirectory } from '../../web/index.js';
 import { createBearerAuthenticator } from './bearer.js';
 import { sendJson } from './http-util.js';
 import { CALLBACK_PREFIX, configuredFederation, createFederatedLogin } from './federated-login.js';
@@ -109,6 +110,8 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
 
 function buildAuthorizationServer(options: AuthorizationServerOptions): AuthorizationServer {
   const { config, logger } = options;
+  // Ejected login/consent/error templates (gatehouse templates eject), re-read when they change.
+  usePageTemplateDirectory(join(config.dataDir, 'templates'), logger.child({ component: 'templates' }));
   const issuer = issuerFor(config);
   const issuerUrl = new URL(issuer);
   if (issuerUrl.pathname !== '/' && issuerUrl.pathname !== '') {
