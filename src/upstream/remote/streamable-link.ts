@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, errorResponse, isRequest, parseMessage, type JsonRpcId, type JsonRpcMessage } from '../../jsonrpc/index.js';
@@ -123,8 +125,13 @@ export class StreamableHttpLink implements Link {
     }
   }
 
-  /** Reads SSE events into messages; for a POST stream, a stream that ends unanswered fails its request. */
-  async #readSse(body: AsyncIterable<Buffer>, requestId: JsonRpcId | undefined, standalone: boolean): Promise<void> {
+  /**
+   * Reads SSE events into messages; for a POST stream, a stream that ends unanswered fails
+   * its request. Event listeners rather than `for await`, and a StringDecoder rather than a
+   * TextDecoder: on the hot path the async iterator and the ICU converter cost more than
+   * the parsing itself (measured with --cpu-prof, docs/decisions/0005-performance.md).
+   */
+  #readSse(body: Readable, requestId: JsonRpcId | undefined, standalone: boolean): Promise<void> {
     let answered = requestId === undefined;
     const parser = createParser({
       onEvent: (event) => {
@@ -144,11 +151,17 @@ export class StreamableHttpLink implements Link {
         this.#handlers.onMessage(parsed.message);
       },
     });
-    const decoder = new TextDecoder();
-    for await (const chunk of body) parser.feed(decoder.decode(chunk, { stream: true }));
-    if (!answered && requestId !== undefined && !this.#closed) {
-      this.#handlers.onMessage(errorResponse(requestId, ErrorCode.UpstreamUnavailable, 'the upstream ended its response stream without an answer'));
-    }
+    const decoder = new StringDecoder('utf8');
+    return new Promise<void>((resolve, reject) => {
+      body.on('data', (chunk: Buffer) => parser.feed(decoder.write(chunk)));
+      body.once('error', reject);
+      body.once('end', () => {
+        if (!answered && requestId !== undefined && !this.#closed) {
+          this.#handlers.onMessage(errorResponse(requestId, ErrorCode.UpstreamUnavailable, 'the upstream ended its response stream without an answer'));
+        }
+        resolve();
+      });
+    });
   }
 
   /** The server's standalone stream (GET); 405 means it offers none. Resumes with Last-Event-ID. */
