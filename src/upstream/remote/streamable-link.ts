@@ -52,9 +52,15 @@ export class StreamableHttpLink implements Link {
     return Promise.resolve();
   }
 
-  async #headers(accept: string): Promise<Record<string, string>> {
+  /** Request headers; awaits only when an OAuth client supplies some (no microtask otherwise). */
+  #headers(accept: string): Promise<Record<string, string>> | Record<string, string> {
+    const auth = this.#o.authHeaders;
+    if (auth === undefined) return this.#plainHeaders(accept);
+    return Promise.resolve(auth()).then((extra) => Object.assign(this.#plainHeaders(accept), extra));
+  }
+
+  #plainHeaders(accept: string): Record<string, string> {
     const h: Record<string, string> = { ...this.#o.headers, accept };
-    if (this.#o.authHeaders) Object.assign(h, await this.#o.authHeaders());
     if (this.#sessionId) h['mcp-session-id'] = this.#sessionId;
     if (this.#protocolVersion) h['mcp-protocol-version'] = this.#protocolVersion;
     return h;
@@ -65,7 +71,8 @@ export class StreamableHttpLink implements Link {
     // No AbortController per POST (it costs more than the rest of the request's JS): after
     // close, late answers are dropped, and headersTimeout bounds a hung request.
     try {
-      const headers = await this.#headers('application/json, text/event-stream');
+      const pending = this.#headers('application/json, text/event-stream');
+      const headers = pending instanceof Promise ? await pending : pending;
       headers['content-type'] = 'application/json';
       const res = await this.#o.dispatcher.request({
         origin: this.#o.url.origin,
