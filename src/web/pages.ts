@@ -77,6 +77,8 @@ export function renderLoginPage(model: LoginPageModel): string {
   const providers = model.providers ?? [];
   const local = model.localLogin ?? true;
   // The local form comes first, so that `button[type=submit]` still names its button when providers are listed too.
+  // Provider buttons submit by GET (with the CSRF token): starting a sign-in elsewhere is not a
+  // password attempt, so it does not spend the per-address budget of POST /login.
   return layout(
     'Sign in',
     html`<h1>Sign in to Gatehouse</h1>
@@ -93,7 +95,7 @@ ${local
 </form>`
   : ''}
 ${providers.length
-  ? html`${local ? html`<p class="divider muted">or</p>` : ''}<form method="post" class="providers">
+  ? html`${local ? html`<p class="divider muted">or</p>` : ''}<form method="get" class="providers">
 <input type="hidden" name="csrf" value="${model.csrfToken}">
 ${providers.map((p) => html`<button type="submit" name="provider" value="${p.id}" class="provider">Continue with ${p.name}</button>
 `)}</form>`

@@ -30,10 +30,18 @@ export async function openLoginPage(browser: SiteBrowser, authorizationUrl: URL 
   return { url, status: res.status, html: await res.text() };
 }
 
+/** What pressing a provider button sends: the providers form is a GET form carrying the CSRF token. */
+export function providerButtonRequest(browser: SiteBrowser, login: Page, providerId: string, csrf = csrfIn(login.html)): Promise<Response> {
+  const url = new URL(login.url);
+  url.search = new URLSearchParams({ csrf, provider: providerId }).toString();
+  return browser.request(url.href);
+}
+
 /** Presses the provider's button on the login page: the URL of the provider the browser is sent to. */
 export async function pressProviderButton(browser: SiteBrowser, login: Page, providerId: string): Promise<string> {
   if (!login.html.includes(`name="provider" value="${providerId}"`)) throw new Error(`no button for ${providerId} on ${login.html.slice(0, 500)}`);
-  const res = await browser.request(login.url, postForm({ csrf: csrfIn(login.html), provider: providerId }));
+  if (!/<form method="get" class="providers">/.test(login.html)) throw new Error('the provider buttons are not in their GET form');
+  const res = await providerButtonRequest(browser, login, providerId);
   const location = res.headers.get('location');
   if (res.status !== 303 || !location) throw new Error(`pressing ${providerId}: HTTP ${res.status} ${await res.text()}`);
   return new URL(location, login.url).href;

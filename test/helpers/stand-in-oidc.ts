@@ -58,7 +58,7 @@ export async function startStandInOidc(people: readonly StandInPerson[], host = 
       features: { devInteractions: { enabled: false } },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     });
-    provider.on('access_token.issued', (token: { jti: string }) => issuedTokens.push(token.jti));
+    provider.on('access_token.saved', (token: { jti: string }) => issuedTokens.push(token.jti));
     const callback = provider.callback();
 
     const interaction = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -16,7 +16,9 @@ export function createOidcLogin(provider: ResolvedProvider): UpstreamLogin {
     (discovered ??= oidc
       .discovery(new URL(provider.issuer), provider.clientId, undefined, clientAuthentication(provider.clientSecret), {
         timeout: TIMEOUT_SECONDS,
-        execute: isLoopbackHttp(provider.issuer) ? [oidc.allowInsecureRequests] : [],
+        // OIDC Core §3.1.3.7 lets a client skip the ID token's signature when it came straight from
+        // the token endpoint over TLS; issue 5 asks for the signature to be checked, so check it.
+        execute: [oidc.enableNonRepudiationChecks, ...(isLoopbackHttp(provider.issuer) ? [oidc.allowInsecureRequests] : [])],
       })
       .catch((err: unknown) => {
         discovered = undefined;

@@ -17,7 +17,9 @@ export function toFederationError(err: unknown, step: string): FederationError {
   if (err instanceof ResponseBodyError) {
     return new FederationError({ kind: 'bad_response' }, `${step}: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`);
   }
-  if (err instanceof ClientError) {
+  // oauth4webapi's own OperationProcessingError (not re-exported by openid-client) escapes
+  // openid-client's wrapping in the signature check of enableNonRepudiationChecks.
+  if (err instanceof ClientError || isCodedError(err)) {
     const message = `${step}: ${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`;
     if (err.code === 'OAUTH_TIMEOUT' || err.code === 'OAUTH_ABORT') return new FederationError({ kind: 'unreachable' }, message, { cause: err });
     if (isIdTokenProblem(err)) return new FederationError({ kind: 'bad_id_token' }, message, { cause: err });
@@ -30,7 +32,11 @@ export function toFederationError(err: unknown, step: string): FederationError {
   return new FederationError({ kind: 'bad_response' }, `${step}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
-function isIdTokenProblem(err: ClientError): boolean {
+function isCodedError(err: unknown): err is Error & { code?: string } {
+  return err instanceof Error && err.name === 'OperationProcessingError' && typeof (err as { code?: unknown }).code === 'string';
+}
+
+function isIdTokenProblem(err: Error & { code?: string }): boolean {
   if (err.code !== undefined && ID_TOKEN_CODES.has(err.code)) return true;
   const text = `${err.message} ${err.cause instanceof Error ? err.cause.message : ''}`;
   return /id_token|ID Token|JWT|signature/i.test(text);

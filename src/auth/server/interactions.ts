@@ -84,11 +84,6 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
       sendHtml(res, 200, renderLoginPage(page));
       return;
     }
-    const providerId = form.get('provider');
-    if (providerId !== null && options.federatedLogin) {
-      await options.federatedLogin.start(res, interaction.uid, providerId);
-      return;
-    }
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
     const accountId = username && password && username.length <= 200 && password.length <= 1024 ? await users.verify(username, password) : undefined;
@@ -170,6 +165,17 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
       return;
     }
     let form: URLSearchParams | undefined;
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    if (kind === 'login' && method === 'GET' && query.has('provider')) {
+      // A provider button (pages.ts: a GET form carrying the CSRF token).
+      const csrf = query.get('csrf');
+      if (!options.federatedLogin || !csrf || !constantTimeEqual(csrf, csrfFor(uid))) {
+        sendHtml(res, 403, renderErrorPage({ title: 'Request refused', message: 'The sign-in link was not valid (missing or wrong security token). Reload the page and try again.' }));
+        return;
+      }
+      await options.federatedLogin.start(res, uid, query.get('provider') ?? '');
+      return;
+    }
     if (method === 'POST') {
       form = await readForm(req);
       const csrf = form?.get('csrf');
