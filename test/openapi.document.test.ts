@@ -88,6 +88,13 @@ describe('OpenAPI documents', () => {
     expect(doc.paths['/reference/api/tools/echo']!.post.requestBody).toMatchObject({
       content: { 'application/json': { schema: { type: 'object', properties: { message: { type: 'string' } } } } },
     });
+    // outputSchema is the 200 response's schema; a read-only tool is not "consequential".
+    const structured = doc.paths['/reference/api/tools/get-structured-content']!.post as unknown as {
+      responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }>;
+      'x-openai-isConsequential': boolean;
+    };
+    expect(Object.keys(structured.responses['200']!.content!['application/json']!.schema.properties ?? {})).toEqual(['temperature', 'conditions', 'humidity']);
+    expect(structured['x-openai-isConsequential']).toBe(false);
     await expectValid(doc);
     expectChatGptRules(doc);
   });
