@@ -33,6 +33,7 @@ import {
   chooseGatewayRunner,
   ROOT,
   startDirect,
+  startFloorProxy,
   startGateway,
   startMcpProxy,
   startSupergateway,
@@ -547,6 +548,10 @@ async function httpSection(): Promise<void> {
     const gw = await startSlot('gateway', 'gatehouse', () => startGateway({ url: upstream!.url }, 'gateway-http'));
     gw.related = [upstream];
     slots.push(gw);
+    // The same pass-through done with nothing else: how close the gateway is to what Node allows.
+    const floor = await startSlot('floor', 'floor proxy', () => startFloorProxy(upstream!.url));
+    floor.related = [upstream];
+    slots.push(floor);
     slots.push({ key: 'direct', label: `direct HTTP (${upstream.label})`, running: upstream, restarts: [] });
     const runs = await loadSection(slots);
     await haltIfExiting();
@@ -556,12 +561,16 @@ async function httpSection(): Promise<void> {
     const rows = settings.concurrency.map((c) => {
       const gw = get('gateway', c);
       const d = get('direct', c);
+      const fl = get('floor', c);
       const added = gw.p50Ms !== undefined && d.p50Ms !== undefined ? gw.p50Ms - d.p50Ms : undefined;
       return [
         String(c),
         gw.okRuns ? fmtInt(gw.callsPerSec) : failed(gw),
         d.okRuns ? fmtInt(d.callsPerSec) : failed(d),
         fmtRatio(gw.callsPerSec, d.callsPerSec),
+        fl.okRuns ? fmtInt(fl.callsPerSec) : failed(fl),
+        fmtRatio(fl.callsPerSec, d.callsPerSec),
+        fmtRatio(gw.callsPerSec, fl.callsPerSec),
         fmtMs(gw.p50Ms),
         fmtMs(d.p50Ms),
         added === undefined ? '-' : added.toFixed(3),
@@ -570,7 +579,7 @@ async function httpSection(): Promise<void> {
         fmtCpu(gw.cpuSelfMsPerCall),
       ];
     });
-    print(table(['C', 'gateway calls/s', 'direct HTTP', 'gw/direct', 'gw p50 ms', 'direct p50 ms', 'added p50 ms', 'gw p99 ms', 'direct p99 ms', 'gw CPU ms/call'], rows));
+    print(table(['C', 'gateway calls/s', 'direct HTTP', 'gw/direct', 'floor proxy', 'floor/direct', 'gw/floor', 'gw p50 ms', 'direct p50 ms', 'added p50 ms', 'gw p99 ms', 'direct p99 ms', 'gw CPU ms/call'], rows));
     print();
     print('Every target, medians (the upstream\'s CPU behind the gateway in parentheses):');
     print();

@@ -43,6 +43,16 @@ export async function startDirect(kind: UpstreamKind, key = 'direct'): Promise<R
   return { key, label: `echo over HTTP (${script})`, url: `http://127.0.0.1:${m[1]}/mcp`, proc, stop: () => stop(proc) };
 }
 
+/** bench/floor-proxy.mjs in front of `upstreamUrl`: the floor of a Node HTTP-to-HTTP proxy. */
+export async function startFloorProxy(upstreamUrl: string, key = 'floor'): Promise<Running> {
+  const proc = start(key, NODE, [join(BENCH, 'floor-proxy.mjs'), upstreamUrl, '--port', '0'], { cwd: ROOT });
+  const m = await proc.waitForLine(/^listening (\d+)/, 15_000).catch(async (err: unknown) => {
+    await stop(proc);
+    throw err;
+  });
+  return { key, label: 'floor proxy (node:http + undici, bytes passed through)', url: `http://127.0.0.1:${m[1]}${new URL(upstreamUrl).pathname}`, proc, stop: () => stop(proc) };
+}
+
 /** How the gateway is run: the build if it is up to date, else the sources through tsx. */
 export type RunnerChoice = 'dist' | 'tsx' | 'build';
 export interface GatewayRunner {
