@@ -1,14 +1,20 @@
 // Outbound OAuth: the client side of MCP authorization, for `gatehouse connect|login|logout`
-// (and, later, the gateway's own remote upstreams).
+// and the gateway's own remote upstreams (`servers.NAME.oauth`).
 export { assertBrowsableUrl, openBrowser, splitCommand, type BrowserOptions } from './browser.js';
 export { AuthorizationResponseError, CALLBACK_PATH, CallbackServer, type AuthorizationResponse } from './callback-server.js';
+export { openKeychainKeySource, type TokenKeySource } from './keychain.js';
+export { MachineSession, type MachineSessionOptions } from './machine-session.js';
 export { OAuthSession, PkceNotSupportedError, type OAuthSessionOptions } from './oauth-session.js';
+export { parsePrivateKey, type ClientPrivateKey } from './private-key.js';
+export { staticDiscoveryState, type StaticEndpoints } from './static-discovery.js';
 export {
   createFileTokenStore,
   createMemoryTokenStore,
   defaultConfigDir,
+  openTokenStore,
   type FileTokenStoreOptions,
   type IssuerRecord,
   type ServerRecord,
   type TokenStore,
 } from './token-store.js';
+export { createFileTracer, errorName, noTracer, round, traceableUrl, tracedFetch, traceStep, type Tracer, type TraceSpan } from './trace.js';

@@ -1,8 +1,12 @@
 import {
   auth,
   computeScopeUnion,
+  discoverOAuthServerInfo,
   extractWWWAuthenticateParams,
   isStrictScopeSuperset,
+  refreshAuthorization,
+  registerClient,
+  selectResourceURL,
   type AuthProvider,
   type FetchLike,
   type OAuthClientInformationContext,
@@ -17,6 +21,8 @@ import { randomToken } from '../../crypto/index.js';
 import type { Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
+import { DEVICE_CODE_GRANT, runDeviceAuthorization } from './device-flow.js';
+import { noTracer, traceStep, type Tracer } from './trace.js';
 import type { IssuerRecord, ServerRecord, TokenStore } from './token-store.js';
 
 export interface OAuthSessionOptions {
@@ -40,6 +46,16 @@ export interface OAuthSessionOptions {
   /** How long a browser login may take (default 5 minutes). */
   readonly loginTimeoutMs?: number;
   readonly clientName?: string;
+  /** `--grant device_code` (RFC 8628) instead of the browser login. */
+  readonly grant?: 'authorization_code' | 'device_code';
+  /** Shows the device flow's verification URI and user code (stderr). */
+  readonly notify?: (line: string) => void;
+  /** `--token-url` / `--authorization-url`: endpoints instead of discovery (static-discovery.ts). */
+  readonly staticDiscovery?: OAuthDiscoveryState | undefined;
+  /** For discovery, registration and the token endpoint when no transport's fetch is at hand. */
+  readonly fetchFn?: FetchLike | undefined;
+  /** `--trace-file`: a span per login or refresh. */
+  readonly tracer?: Tracer | undefined;
 }
 
 interface AuthorizeOptions {
@@ -168,7 +184,7 @@ export class OAuthSession implements OAuthClientProvider {
     const target = assertBrowsableUrl(authorizationUrl);
     // LIBRARY-NOTES: the SDK does not refuse an AS that lists no S256. When the AS published
     // no metadata at all (2025-03-26 fallback endpoints) PKCE S256 is still sent.
-    const metadata = this.#record.discovery?.authorizationServerMetadata;
+    const metadata = this.discoveryState()?.authorizationServerMetadata;
     if (metadata && !(metadata.code_challenge_methods_supported ?? []).includes('S256')) {
       throw new PkceNotSupportedError(metadata.issuer);
     }
@@ -200,12 +216,13 @@ export class OAuthSession implements OAuthClientProvider {
   }
 
   async saveDiscoveryState(state: OAuthDiscoveryState): Promise<void> {
+    if (this.#o.staticDiscovery) return;
     this.#record.discovery = state;
     await this.#persist();
   }
 
   discoveryState(): OAuthDiscoveryState | undefined {
-    return this.#record.discovery;
+    return this.#o.staticDiscovery ?? this.#record.discovery;
   }
 
   // --- ours --------------------------------------------------------------------------------
@@ -265,7 +282,8 @@ export class OAuthSession implements OAuthClientProvider {
    */
   authorize(options: AuthorizeOptions = {}): Promise<void> {
     // Requests that fail together share one login.
-    this.#inFlight ??= this.#authorizeLocked(options).finally(() => {
+    const grant = this.#o.grant ?? 'authorization_code';
+    this.#inFlight ??= traceStep(this.#o.tracer ?? noTracer, 'oauth.authorize', () => this.#authorizeLocked(options), { grant }).finally(() => {
       this.#inFlight = undefined;
     });
     return this.#inFlight;
@@ -288,6 +306,7 @@ export class OAuthSession implements OAuthClientProvider {
   }
 
   async #authorizeNow(options: AuthorizeOptions): Promise<void> {
+    if (this.#o.grant === 'device_code') return this.#authorizeDevice(options);
     const port = this.#o.callbackPort ?? this.#storedPort() ?? 0;
     this.#callback = await CallbackServer.start(port).catch((error: NodeJS.ErrnoException) => {
       if (this.#o.callbackPort === undefined && port !== 0 && error.code === 'EADDRINUSE') return CallbackServer.start(0);
@@ -300,7 +319,7 @@ export class OAuthSession implements OAuthClientProvider {
         serverUrl: this.#o.serverUrl,
         resourceMetadataUrl: options.resourceMetadataUrl,
         scope: options.exactScope ?? this.#o.scope ?? options.scope,
-        fetchFn: options.fetchFn,
+        fetchFn: options.fetchFn ?? this.#o.fetchFn,
       };
       const answer = this.#callback.wait(this.#o.loginTimeoutMs ?? 5 * 60_000);
       answer.catch(() => undefined); // observed below; never unhandled
@@ -319,6 +338,66 @@ export class OAuthSession implements OAuthClientProvider {
       this.#callback = undefined;
       this.#redirectUrl = undefined;
     }
+  }
+
+  /**
+   * RFC 8628 device authorization: the stored refresh token when there is one, else a new
+   * device code for the person to approve elsewhere. The SDK's `auth()` knows only the
+   * redirect flow, so discovery, registration and refresh are its exported steps, called here.
+   */
+  async #authorizeDevice(options: AuthorizeOptions): Promise<void> {
+    const fetchFn = options.fetchFn ?? this.#o.fetchFn;
+    if (options.rediscover) delete this.#record.discovery;
+    let state = this.discoveryState();
+    if (!state?.authorizationServerMetadata) {
+      const info = await discoverOAuthServerInfo(this.#o.serverUrl, { resourceMetadataUrl: options.resourceMetadataUrl, fetchFn });
+      state = { ...info, resourceMetadataUrl: options.resourceMetadataUrl?.href };
+      await this.saveDiscoveryState(state);
+    }
+    const metadata = state.authorizationServerMetadata;
+    if (!metadata) throw new Error(`no authorization server metadata for ${state.authorizationServerUrl}: the device flow needs its device_authorization_endpoint`);
+    const issuer = metadata.issuer;
+    const resource = await selectResourceURL(this.#o.serverUrl, this, state.resourceMetadata);
+    const scope = options.exactScope ?? this.#o.scope ?? options.scope ?? state.resourceMetadata?.scopes_supported?.join(' ');
+
+    let client = this.clientInformation({ issuer });
+    const stored = this.#issuer({ issuer })?.tokens;
+    if (!options.force && client && stored?.refresh_token) {
+      try {
+        const tokens = await refreshAuthorization(state.authorizationServerUrl, { metadata, clientInformation: client, refreshToken: stored.refresh_token, resource, fetchFn });
+        await this.saveTokens({ ...tokens, issuer }, { issuer });
+        this.#refreshed = tokens.access_token;
+        return;
+      } catch (error) {
+        this.#o.logger.info({ reason: error instanceof Error ? error.message : String(error) }, 'refresh failed; starting a new device authorization');
+      }
+    }
+    if (!client) {
+      const registered = await registerClient(state.authorizationServerUrl, {
+        metadata,
+        clientMetadata: {
+          client_name: this.#o.clientName ?? 'Gatehouse',
+          redirect_uris: [],
+          grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+          response_types: [],
+          token_endpoint_auth_method: 'none',
+          ...(scope ? { scope } : {}),
+        },
+        fetchFn,
+      });
+      client = { ...registered, issuer };
+      await this.saveClientInformation(client, { issuer });
+    }
+    const tokens = await runDeviceAuthorization({
+      metadata,
+      clientId: client.client_id,
+      clientSecret: client.client_secret,
+      scope,
+      resource: resource?.href,
+      fetchFn: fetchFn ?? fetch,
+      notify: this.#o.notify ?? ((line) => process.stderr.write(`${line}\n`)),
+    });
+    await this.saveTokens({ ...tokens, issuer }, { issuer });
   }
 
   /** The access token expires within a quarter of its lifetime (at most 60 s) and can be refreshed. */

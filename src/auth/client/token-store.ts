@@ -5,6 +5,8 @@ import { join } from 'node:path';
 
 import type { OAuthDiscoveryState, StoredOAuthClientInformation, StoredOAuthTokens } from '@modelcontextprotocol/client';
 
+import { openKeychainKeySource, type TokenKeySource } from './keychain.js';
+
 /** What one authorization server (by issuer) gave us for one MCP server. */
 export interface IssuerRecord {
   client?: StoredOAuthClientInformation;
@@ -23,7 +25,7 @@ export interface ServerRecord {
 
 /** Where tokens and client registrations live between runs (`--token-store`). */
 export interface TokenStore {
-  readonly kind: 'memory' | 'file';
+  readonly kind: 'memory' | 'file' | 'keychain';
   read(serverUrl: string): Promise<ServerRecord | undefined>;
   write(serverUrl: string, record: ServerRecord): Promise<void>;
   /** Forgets everything about a server; true when something was there. */
@@ -76,6 +78,8 @@ export interface FileTokenStoreOptions {
   readonly lockTimeoutMs?: number;
   /** A lock file older than this is taken over even if its process seems alive (default 10 min). */
   readonly staleLockMs?: number;
+  /** The encryption key from elsewhere (the OS keychain) instead of the `key` file. */
+  readonly keySource?: TokenKeySource;
 }
 
 const FORMAT = 'gatehouse-tokens-v1';
@@ -83,7 +87,8 @@ const FORMAT = 'gatehouse-tokens-v1';
 /**
  * AES-256-GCM encrypted JSON, one file per server (`servers/<sha256(url)>.json`), mode 0600,
  * in a 0700 directory. The 32-byte key lives apart in `key` (0600), so a copy of a token file
- * alone (a backup, a support bundle) holds no usable token.
+ * alone (a backup, a support bundle) holds no usable token. With `keySource` (the OS
+ * keychain) the key is never written to disk at all.
  */
 export function createFileTokenStore(options: FileTokenStoreOptions = {}): TokenStore {
   const dir = options.dir ?? defaultConfigDir();
@@ -100,6 +105,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions = {}): Token
   const loadKey = (): Promise<Buffer> =>
     (keyPromise ??= (async () => {
       await ensureDirs();
+      if (options.keySource) return options.keySource.key();
       const file = join(dir, 'key');
       try {
         const handle = await open(file, 'wx', 0o600);
@@ -119,7 +125,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions = {}): Token
   const fileOf = (url: string): string => join(serversDir, `${idOf(url)}.json`);
 
   return {
-    kind: 'file',
+    kind: options.keySource ? 'keychain' : 'file',
     async read(url) {
       let raw: string;
       try {
@@ -203,4 +209,21 @@ async function isStale(file: string, staleMs: number): Promise<boolean> {
     // Being written right now (empty or partial), or already gone: not stale.
     return false;
   }
+}
+
+/**
+ * `--token-store`: memory, the encrypted file, or (keychain, the default) the encrypted file
+ * with its key in the OS keychain. When the keychain cannot be used, the file store with its
+ * `key` file is used instead, and `onFallback` says why (the caller logs it).
+ */
+export async function openTokenStore(
+  kind: 'keychain' | 'file' | 'memory',
+  options: FileTokenStoreOptions & { readonly onFallback?: (reason: string) => void; readonly keychain?: () => ReturnType<typeof openKeychainKeySource> } = {},
+): Promise<TokenStore> {
+  if (kind === 'memory') return createMemoryTokenStore();
+  if (kind === 'file') return createFileTokenStore(options);
+  const opened = await (options.keychain ?? openKeychainKeySource)();
+  if ('source' in opened) return createFileTokenStore({ ...options, keySource: opened.source });
+  options.onFallback?.(opened.unavailable);
+  return createFileTokenStore(options);
 }

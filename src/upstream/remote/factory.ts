@@ -1,5 +1,6 @@
 import type { AuthProvider, OAuthClientProvider } from '@modelcontextprotocol/client';
 
+import type { Tracer } from '../../auth/client/index.js';
 import type { ResolvedRemoteServer } from '../../config/resolved.js';
 import { redactUrl, type Logger } from '../../observability/index.js';
 import type { Link, LinkFactory, LinkHandlers } from '../types.js';
@@ -8,6 +9,8 @@ import { createModernEraState, EraDetectingLink } from './era-detection.js';
 import { ModernAdapterLink } from './modern-adapter.js';
 import { RemoteLink, type InsufficientScopeChallenge, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
 import { StreamableHttpLink } from './streamable-link.js';
+import { AuthorizingDispatcher } from './oauth-dispatcher.js';
+import { createUpstreamAuthProvider } from './upstream-oauth.js';
 import { checkRemoteUrl } from './url-policy.js';
 
 export interface RemoteLinkFactoryOptions {
@@ -23,6 +26,8 @@ export interface RemoteLinkFactoryOptions {
    * request, at most STEP_UP_RETRIES times. Resolve false to give up (the request fails).
    */
   readonly onInsufficientScope?: (challenge: InsufficientScopeChallenge) => Promise<boolean>;
+  /** `--trace-file`: a span per HTTP request. */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** A LinkFactory for one remote server, which remembers what it learned about the server. */
@@ -44,15 +49,17 @@ export interface RemoteLinkFactory extends LinkFactory {
  */
 export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: RemoteLinkFactoryOptions): RemoteLinkFactory {
   const url = checkRemoteUrl(server.url, { allowHttp: options.allowHttp });
-  const http = createHttpClient({ url, headers: server.headers, tls: server.tls, timeoutMs: server.timeoutMs });
+  const http = createHttpClient({ url, headers: server.headers, tls: server.tls, timeoutMs: server.timeoutMs, tracer: options.tracer });
   const logger = options.logger.child({ upstream: server.name });
+  // The bridge brings its own OAuth client; a gateway upstream may have `oauth` in config.
+  const authProvider = options.authProvider ?? createUpstreamAuthProvider(server, { fetchFn: http.fetchFor(), logger, tracer: options.tracer });
   const ctx: RemoteLinkContext = {
     name: server.name,
     url,
     timeoutMs: server.timeoutMs,
     http,
     logger,
-    authProvider: options.authProvider,
+    authProvider,
     onInsufficientScope: options.onInsufficientScope,
   };
   const auto = server.transport === 'auto';
@@ -73,15 +80,21 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     },
   };
 
-  // The hot path: once the server is known to speak Streamable HTTP and no OAuth client is
-  // involved, links use the lean undici link instead of the SDK transport (several times
-  // less CPU per call, docs/decisions/0005-performance.md).
-  const lean = (handlers: LinkHandlers): Link =>
-    new StreamableHttpLink({ url, dispatcher: http.serverDispatcher, headers: server.headers, logger }, handlers);
+  // The hot path: once the server is known to speak Streamable HTTP, links use the lean
+  // undici link instead of the SDK transport (several times less CPU per call,
+  // docs/decisions/0005-performance.md). Bearer tokens, the 401 retry and traces come from a
+  // dispatcher around the pool (oauth-dispatcher.ts). A full OAuthClientProvider (the SDK's
+  // redirect-based flow) keeps the SDK transport.
+  const bearer = authProvider !== undefined && isBearerProvider(authProvider) ? authProvider : undefined;
+  const leanDispatcher =
+    bearer !== undefined || options.tracer !== undefined
+      ? new AuthorizingDispatcher({ inner: http.serverDispatcher, serverUrl: url, auth: bearer, onInsufficientScope: options.onInsufficientScope, fetchFn: http.fetchFor(), tracer: options.tracer, logger })
+      : http.serverDispatcher;
+  const lean = (handlers: LinkHandlers): Link => new StreamableHttpLink({ url, dispatcher: leanDispatcher, headers: server.headers, logger }, handlers);
 
   const openLegacy = async (handlers: LinkHandlers): Promise<Link> => {
     const streamable = server.transport === 'streamable-http' || (auto && detected === 'streamable-http');
-    if (streamable && !options.authProvider) return lean(handlers);
+    if (streamable && (authProvider === undefined || bearer !== undefined)) return lean(handlers);
     if (!auto) return RemoteLink.open(ctx, handlers, server.transport, events);
     if (detected === 'sse') {
       try {
@@ -109,4 +122,9 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     detectedTransport: { get: () => detected, enumerable: true },
     close: { value: () => http.close(), enumerable: true },
   }) as RemoteLinkFactory;
+}
+
+/** An AuthProvider (token / onUnauthorized), as opposed to the SDK's OAuthClientProvider. */
+function isBearerProvider(provider: OAuthClientProvider | AuthProvider): provider is AuthProvider {
+  return typeof (provider as Partial<AuthProvider>).token === 'function';
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FetchLike } from '@modelcontextprotocol/client';
 import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
 
+import { tracedFetch, type Tracer } from '../../auth/client/index.js';
 import { RemoteLinkError } from './errors.js';
 
 export interface HttpClientOptions {
@@ -12,6 +13,8 @@ export interface HttpClientOptions {
   readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string | undefined };
   /** Bounds connecting and waiting for response headers; never the body (an SSE stream may idle for hours). */
   readonly timeoutMs: number;
+  /** `--trace-file`: a span per request made through `fetchFor`. */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** Sees every request of one link: lets the link tell a lost event stream from a failed POST. */
@@ -87,7 +90,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     serverDispatcher: serverAgent,
     fetchFor(observer?: FetchObserver): FetchLike {
-      return async (input, init) => {
+      const fetchFn: FetchLike = async (input, init) => {
         const target = input instanceof URL ? input : new URL(input);
         const sameOrigin = target.origin === origin;
         const method = (init?.method ?? 'GET').toUpperCase();
@@ -111,6 +114,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           throw error;
         }
       };
+      return options.tracer === undefined ? fetchFn : tracedFetch(fetchFn, options.tracer);
     },
     async close() {
       await Promise.allSettled([serverAgent.close(), otherAgent.close()]);

@@ -1,0 +1,138 @@
+import type { FetchLike, OAuthTokens } from '@modelcontextprotocol/client';
+
+/** RFC 8628 §3.4: the grant type of the token request. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** The parts of authorization-server metadata the device flow needs (RFC 8414, RFC 8628 §4). */
+export interface DeviceFlowEndpoints {
+  readonly issuer: string;
+  readonly token_endpoint: string;
+  readonly device_authorization_endpoint?: string | undefined;
+}
+
+export interface DeviceFlowOptions {
+  readonly metadata: DeviceFlowEndpoints;
+  readonly clientId: string;
+  /** A confidential client authenticates with HTTP Basic (RFC 6749 §2.3.1). */
+  readonly clientSecret?: string | undefined;
+  readonly scope?: string | undefined;
+  /** RFC 8707 resource indicator, on both requests. */
+  readonly resource?: string | undefined;
+  readonly fetchFn: FetchLike;
+  /** Shows the person where to go and what to type (stderr). */
+  readonly notify: (line: string) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The device flow ended without tokens; `code` is the OAuth error (RFC 8628 §3.5) or ours. */
+export class DeviceFlowError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'DeviceFlowError';
+    this.code = code;
+  }
+}
+
+interface DeviceAuthorizationResponse {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete?: string;
+  expires_in: number;
+  interval?: number;
+}
+
+/** RFC 8628 §3.2: default polling interval. */
+const DEFAULT_INTERVAL_S = 5;
+/** RFC 8628 §3.5: slow_down adds 5 seconds to the interval, for this and every later request. */
+const SLOW_DOWN_S = 5;
+
+/**
+ * RFC 8628, the device authorization grant, for machines without a browser: asks for a
+ * device code, tells the person the verification URI and user code, then polls the token
+ * endpoint at the interval the server gave until the person approved, denied, or the code
+ * expired.
+ */
+export async function runDeviceAuthorization(o: DeviceFlowOptions): Promise<OAuthTokens> {
+  const endpoint = o.metadata.device_authorization_endpoint;
+  if (!endpoint) {
+    throw new DeviceFlowError('unsupported', `the authorization server ${o.metadata.issuer} offers no device authorization endpoint (device_authorization_endpoint in its metadata)`);
+  }
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+  const start = formFor(o, {});
+  if (o.scope) start.body.set('scope', o.scope);
+  const started = await o.fetchFn(endpoint, { method: 'POST', headers: start.headers, body: start.body });
+  const device = (await readJson(started)) as Partial<DeviceAuthorizationResponse> & { error?: string };
+  if (!started.ok || typeof device.device_code !== 'string' || typeof device.user_code !== 'string' || typeof device.verification_uri !== 'string') {
+    throw new DeviceFlowError(device.error ?? 'invalid_response', `the device authorization request failed (HTTP ${started.status}${device.error ? `, ${device.error}` : ''})`);
+  }
+  const verification = httpUrl(device.verification_uri, 'verification_uri');
+  const complete = device.verification_uri_complete === undefined ? undefined : httpUrl(device.verification_uri_complete, 'verification_uri_complete');
+  o.notify(`gatehouse: to authorize this device, open ${verification} and enter the code ${device.user_code}`);
+  if (complete) o.notify(`gatehouse: or open ${complete}`);
+
+  const expiresAt = Date.now() + (positive(device.expires_in) ?? 600) * 1000;
+  let intervalS = positive(device.interval) ?? DEFAULT_INTERVAL_S;
+  for (;;) {
+    await sleep(intervalS * 1000);
+    if (Date.now() > expiresAt) throw new DeviceFlowError('expired_token', 'the device code expired before the authorization was approved');
+    const poll = formFor(o, { grant_type: DEVICE_CODE_GRANT, device_code: device.device_code });
+    const answer = await o.fetchFn(o.metadata.token_endpoint, { method: 'POST', headers: poll.headers, body: poll.body });
+    const body = (await readJson(answer)) as Partial<OAuthTokens> & { error?: string };
+    if (answer.ok && typeof body.access_token === 'string') {
+      if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
+        throw new DeviceFlowError('invalid_response', `the token endpoint issued a ${String(body.token_type)} token, not a Bearer token`);
+      }
+      return body as OAuthTokens;
+    }
+    switch (body.error) {
+      case 'authorization_pending':
+        continue;
+      case 'slow_down':
+        intervalS += SLOW_DOWN_S;
+        continue;
+      case 'expired_token':
+        throw new DeviceFlowError('expired_token', 'the device code expired before the authorization was approved');
+      case 'access_denied':
+        throw new DeviceFlowError('access_denied', 'the authorization was denied');
+      default:
+        throw new DeviceFlowError(body.error ?? 'invalid_response', `the token endpoint refused the device code (HTTP ${answer.status}${body.error ? `, ${body.error}` : ''})`);
+    }
+  }
+}
+
+/** A form body with client authentication (Basic for a confidential client, client_id for a public one) and the resource. */
+function formFor(o: DeviceFlowOptions, fields: Record<string, string>): { headers: Record<string, string>; body: URLSearchParams } {
+  const body = new URLSearchParams(fields);
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  if (o.clientSecret !== undefined) {
+    // RFC 6749 §2.3.1: form-urlencode id and secret before Base64.
+    const credentials = `${encodeURIComponent(o.clientId)}:${encodeURIComponent(o.clientSecret)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  } else {
+    body.set('client_id', o.clientId);
+  }
+  if (o.resource) body.set('resource', o.resource);
+  return { headers, body };
+}
+
+async function readJson(response: Response): Promise<Record<string, unknown>> {
+  try {
+    const value: unknown = await response.json();
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Only an http(s) URL is shown to the person as a place to go. */
+function httpUrl(value: string, field: string): string {
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) throw new DeviceFlowError('invalid_response', `${field} is not an http(s) URL`);
+  return value;
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}

@@ -1,0 +1,132 @@
+import {
+  auth,
+  ClientCredentialsProvider,
+  extractWWWAuthenticateParams,
+  PrivateKeyJwtProvider,
+  type AuthProvider,
+  type FetchLike,
+  type OAuthClientProvider,
+  type OAuthDiscoveryState,
+  type StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
+
+type UnauthorizedContext = Parameters<NonNullable<AuthProvider['onUnauthorized']>>[0];
+
+import type { Logger } from '../../observability/index.js';
+import { noTracer, traceStep, type Tracer } from './trace.js';
+
+export interface MachineSessionOptions {
+  /** The MCP server (the protected resource). */
+  readonly serverUrl: string;
+  readonly clientId: string;
+  /** client_secret_basic / client_secret_post (the authorization server's metadata decides). */
+  readonly clientSecret?: string | undefined;
+  /** private_key_jwt (RFC 7523 §2.2) instead of a secret. */
+  readonly privateKey?: { readonly key: string | Record<string, unknown>; readonly algorithm: string } | undefined;
+  readonly scope?: string | undefined;
+  /** RFC 8707 resource indicator instead of the discovered one. */
+  readonly resource?: string | undefined;
+  /** Only send the credentials to this authorization server. */
+  readonly expectedIssuer?: string | undefined;
+  /** `--token-url` / `oauth.tokenUrl`: skip discovery (static-discovery.ts). */
+  readonly discovery?: OAuthDiscoveryState | undefined;
+  /** For discovery and the token endpoint (already traced, if traces are on). */
+  readonly fetchFn?: FetchLike | undefined;
+  /** Records one OAuth span per renewal. */
+  readonly tracer?: Tracer | undefined;
+  readonly logger: Logger;
+  readonly clientName?: string;
+}
+
+/** A token within this share of its lifetime of expiring (at most 60 s) is renewed ahead. */
+const RENEW_SHARE = 0.25;
+const RENEW_MAX_MS = 60_000;
+
+/**
+ * client_credentials (RFC 6749 §4.4) for one MCP server, as an AuthProvider for the
+ * transports: the SDK's ClientCredentialsProvider / PrivateKeyJwtProvider do discovery and
+ * the token request; this adds what a long-running client needs: the token is renewed ahead
+ * of expiry (in the background while the old one is still good), one renewal at a time, and
+ * a 401 renews it (with discovery again: the server may have moved to another
+ * authorization server) before the transport's one retry.
+ */
+export class MachineSession implements AuthProvider {
+  readonly #o: MachineSessionOptions;
+  readonly #provider: OAuthClientProvider;
+  readonly #fetch: FetchLike | undefined;
+  readonly #tracer: Tracer;
+  #discovery: OAuthDiscoveryState | undefined;
+  #tokens: StoredOAuthTokens | undefined;
+  #obtainedAt = 0;
+  #inFlight: Promise<void> | undefined;
+
+  constructor(options: MachineSessionOptions) {
+    this.#o = options;
+    this.#tracer = options.tracer ?? noTracer;
+    this.#fetch = options.fetchFn;
+    this.#discovery = options.discovery;
+    const name = options.clientName ?? 'Gatehouse';
+    const issuer = options.expectedIssuer === undefined ? {} : { expectedIssuer: options.expectedIssuer };
+    const inner: OAuthClientProvider = options.privateKey
+      ? new PrivateKeyJwtProvider({ clientId: options.clientId, privateKey: options.privateKey.key, algorithm: options.privateKey.algorithm, scope: options.scope, clientName: name, ...issuer })
+      : new ClientCredentialsProvider({ clientId: options.clientId, clientSecret: options.clientSecret ?? '', scope: options.scope, clientName: name, ...issuer });
+    // The SDK's provider, plus a discovery cache (or the static endpoints) and --resource. An
+    // object whose prototype is the provider keeps its getters and methods working.
+    const extra: Partial<OAuthClientProvider> = {
+      discoveryState: () => this.#discovery,
+      saveDiscoveryState: (state: OAuthDiscoveryState) => {
+        if (options.discovery === undefined) this.#discovery = state;
+      },
+    };
+    const resource = options.resource;
+    if (resource !== undefined) extra.validateResourceURL = () => Promise.resolve(new URL(resource));
+    this.#provider = Object.assign(Object.create(inner) as OAuthClientProvider, extra);
+  }
+
+  async token(): Promise<string | undefined> {
+    const now = Date.now();
+    if (this.#tokens === undefined || now >= this.#expiresAt()) {
+      await this.#renew(false);
+    } else if (now >= this.#renewAt()) {
+      // Still valid: renew in the background, this request uses the current token.
+      this.#renew(false).catch((error: unknown) =>
+        this.#o.logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'renewing the access token ahead of expiry failed'),
+      );
+    }
+    return this.#tokens?.access_token;
+  }
+
+  async onUnauthorized(ctx: UnauthorizedContext): Promise<void> {
+    const { resourceMetadataUrl } = extractWWWAuthenticateParams(ctx.response);
+    await this.#renew(true, resourceMetadataUrl);
+  }
+
+  /** One renewal at a time: concurrent callers share it. */
+  #renew(rediscover: boolean, resourceMetadataUrl?: URL): Promise<void> {
+    this.#inFlight ??= traceStep(this.#tracer, 'oauth.client_credentials', () => this.#fetchToken(rediscover, resourceMetadataUrl), { grant: 'client_credentials' }).finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #fetchToken(rediscover: boolean, resourceMetadataUrl: URL | undefined): Promise<void> {
+    if (rediscover && this.#o.discovery === undefined) this.#discovery = undefined;
+    const result = await auth(this.#provider, { serverUrl: this.#o.serverUrl, scope: this.#o.scope, resourceMetadataUrl, ...(this.#fetch ? { fetchFn: this.#fetch } : {}) });
+    const tokens = this.#provider.tokens() as StoredOAuthTokens | undefined;
+    if (result !== 'AUTHORIZED' || !tokens?.access_token) throw new Error('the authorization server issued no access token');
+    this.#tokens = tokens;
+    this.#obtainedAt = Date.now();
+    this.#o.logger.debug({ expiresIn: tokens.expires_in }, 'client credentials: access token obtained');
+  }
+
+  #expiresAt(): number {
+    const lifetime = this.#tokens?.expires_in;
+    return lifetime === undefined ? Number.POSITIVE_INFINITY : this.#obtainedAt + lifetime * 1000;
+  }
+
+  #renewAt(): number {
+    const lifetime = this.#tokens?.expires_in;
+    if (lifetime === undefined) return Number.POSITIVE_INFINITY;
+    return this.#expiresAt() - Math.min(RENEW_MAX_MS, lifetime * 1000 * RENEW_SHARE);
+  }
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+
+import type { AuthProvider, FetchLike } from '@modelcontextprotocol/client';
+
+import { MachineSession, parsePrivateKey, staticDiscoveryState, type Tracer } from '../../auth/client/index.js';
+import type { ResolvedRemoteServer } from '../../config/resolved.js';
+import type { Logger } from '../../observability/index.js';
+import { RemoteLinkError } from './errors.js';
+
+/**
+ * `servers.NAME.oauth` (CONTRACT.md): the gateway's own credentials for a remote upstream,
+ * from the same outbound OAuth client as `gatehouse connect --grant client_credentials`.
+ * A gateway has no browser, so client_credentials is the grant it can use.
+ */
+export function createUpstreamAuthProvider(
+  server: ResolvedRemoteServer,
+  options: { readonly fetchFn: FetchLike; readonly logger: Logger; readonly tracer?: Tracer | undefined },
+): AuthProvider | undefined {
+  const oauth = server.oauth;
+  if (oauth === undefined) return undefined;
+  const where = `servers.${server.name}.oauth`;
+  if (oauth.grant !== 'client_credentials') {
+    throw new RemoteLinkError('bad-config', `${where}.grant: a gateway upstream can only use client_credentials (no person is there to log in)`);
+  }
+  if (oauth.clientId === undefined) throw new RemoteLinkError('bad-config', `${where}.clientId: required for client_credentials`);
+  if (oauth.clientSecret === undefined && oauth.privateKey === undefined) {
+    throw new RemoteLinkError('bad-config', `${where}.clientSecret: required for client_credentials (or privateKey)`);
+  }
+  let privateKey;
+  if (oauth.privateKey !== undefined) {
+    try {
+      privateKey = parsePrivateKey(keyText(oauth.privateKey));
+    } catch (error) {
+      throw new RemoteLinkError('bad-config', `${where}.privateKey: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return new MachineSession({
+    serverUrl: server.url,
+    clientId: oauth.clientId,
+    clientSecret: oauth.clientSecret,
+    privateKey,
+    scope: oauth.scope,
+    resource: oauth.resource,
+    discovery: oauth.tokenUrl === undefined ? undefined : staticDiscoveryState({ tokenUrl: oauth.tokenUrl }),
+    fetchFn: options.fetchFn,
+    tracer: options.tracer,
+    logger: options.logger.child({ component: 'oauth' }),
+  });
+}
+
+/** The key itself (PEM or JWK, e.g. from `file:key.pem`), or a path to it. */
+function keyText(value: string): string {
+  const trimmed = value.trim();
+  if (trimmed.startsWith('-----BEGIN') || trimmed.startsWith('{')) return trimmed;
+  return readFileSync(trimmed, 'utf8');
+}

@@ -1,0 +1,119 @@
+// `servers.NAME.oauth` (client_credentials): a real gateway in front of a remote MCP server
+// that a real stand-in authorization server protects (test/helpers/oauth-stand-in.ts), driven
+// by the official SDK client. The gateway fetches its own token, renews it, renews once for
+// many requests refused together, and retries a refused request once.
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { connectClient } from './helpers/client.js';
+import { startTestGateway } from './helpers/gateway.js';
+import { OAuthStandIn } from './helpers/oauth-stand-in.js';
+
+const CLIENT_ID = 'gateway-upstream';
+const SECRET = `upstream-secret-${Math.random().toString(36).slice(2)}`;
+process.env.GATEHOUSE_TEST_UPSTREAM_SECRET = SECRET;
+
+let as: OAuthStandIn;
+let gw: Awaited<ReturnType<typeof startTestGateway>>;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  as = await new OAuthStandIn().start();
+  as.addClient(CLIENT_ID, SECRET);
+  const oauth = { grant: 'client_credentials', clientId: CLIENT_ID, clientSecret: 'env:GATEHOUSE_TEST_UPSTREAM_SECRET', scope: 'mcp' };
+  gw = await startTestGateway({
+    servers: {
+      lean: { url: as.mcpUrl, transport: 'streamable-http', oauth },
+      auto: { url: as.mcpUrl, transport: 'auto', oauth },
+      manual: { url: as.mcpUrl, transport: 'streamable-http', oauth: { ...oauth, tokenUrl: `${as.base}/token` } },
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await as?.close();
+});
+
+beforeEach(() => {
+  as.discovery = true;
+  as.tokenTtlS = 3600;
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+});
+
+async function open(server: string): Promise<Client> {
+  const client = await connectClient(new StreamableHTTPClientTransport(new URL(`${gw.base}/${server}/mcp`)));
+  clients.push(client);
+  return client;
+}
+
+async function whoami(client: Client): Promise<string> {
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  return (result.content as { text: string }[])[0]!.text;
+}
+
+describe('servers.NAME.oauth with client_credentials', () => {
+  it('fetches one token for the server and uses it for every session (lean link)', async () => {
+    const before = as.counts.clientCredentials;
+    const [a, b] = [await open('lean'), await open('lean')];
+    expect(await whoami(a)).toBe(`client ${CLIENT_ID}`);
+    expect(await whoami(b)).toBe(`client ${CLIENT_ID}`);
+    expect(as.counts.clientCredentials - before).toBeLessThanOrEqual(1);
+  });
+
+  it('works over the SDK transport too (transport: auto probes with it)', async () => {
+    expect(await whoami(await open('auto'))).toBe(`client ${CLIENT_ID}`);
+  });
+
+  it('uses the tokenUrl as given when the server publishes no metadata', async () => {
+    as.discovery = false;
+    const metadataBefore = as.counts.metadata;
+    expect(await whoami(await open('manual'))).toBe(`client ${CLIENT_ID}`);
+    // The server's 401 is answered from the configured endpoint, not from discovery.
+    expect(as.counts.metadata).toBe(metadataBefore);
+  });
+
+  it('a refused token: one renewal for many requests refused together, and each request retried once', async () => {
+    const client = await open('lean');
+    await whoami(client);
+    as.expireAccessTokens();
+    const tokensBefore = as.counts.clientCredentials;
+    const refusedBefore = as.counts.mcp401;
+    const answers = await Promise.all(Array.from({ length: 16 }, () => whoami(client)));
+    expect(answers).toEqual(Array.from({ length: 16 }, () => `client ${CLIENT_ID}`));
+    expect(as.counts.clientCredentials - tokensBefore).toBe(1);
+    expect(as.counts.mcp401 - refusedBefore).toBeGreaterThanOrEqual(1);
+    expect(as.counts.mcp401 - refusedBefore).toBeLessThanOrEqual(16);
+  });
+
+  it('renews a token before it expires, so that requests are not refused', async () => {
+    as.tokenTtlS = 1;
+    const client = await open('lean');
+    as.expireAccessTokens(); // the next request gets a 1-second token
+    await whoami(client);
+    const refusedBefore = as.counts.mcp401;
+    const tokensBefore = as.counts.clientCredentials;
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect(await whoami(client)).toBe(`client ${CLIENT_ID}`);
+    }
+    expect(as.counts.clientCredentials - tokensBefore).toBeGreaterThanOrEqual(3);
+    expect(as.counts.mcp401).toBe(refusedBefore);
+  });
+
+  it('a secret the authorization server no longer accepts fails the request with an error, not a hang', async () => {
+    const client = await open('lean');
+    await whoami(client);
+    as.clients.set(CLIENT_ID, 'rotated-elsewhere');
+    try {
+      as.expireAccessTokens();
+      await expect(whoami(client)).rejects.toThrow();
+    } finally {
+      as.clients.set(CLIENT_ID, SECRET);
+    }
+  });
+});
