@@ -7,6 +7,7 @@ import {
   readNativeDocument,
   resolveConfig,
 } from '../config/index.js';
+import { providerWarnings, resolveProviders } from '../auth/providers/index.js';
 import { CliExit, ExitCode } from './exit.js';
 
 /** `gatehouse config check [FILE]`: every problem at once, exit 2 when there are any. */
@@ -20,6 +21,8 @@ export async function configCheck(file: string | undefined): Promise<void> {
     `${native.location ?? 'environment'}: valid (${native.format} format); ` +
       `${cfg.servers.length} server${cfg.servers.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}; auth ${cfg.auth.mode}`,
   );
+  // Valid, but probably not meant: a provider without allow rules lets nobody in.
+  for (const warning of providerWarnings(resolveProviders(cfg.auth.providers))) console.error(`warning: ${warning}`);
 }
 
 export function configSchema(): void {

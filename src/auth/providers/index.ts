@@ -1,5 +1,6 @@
 // Federated identity: GitHub (and GitHub Enterprise), Google, any OpenID Connect provider.
 export { decideAllowed, hasAnyRule, type AllowDecision } from './allow-policy.js';
+export { providerWarnings } from './config-warnings.js';
 export { failurePage, type FailurePage } from './failure-pages.js';
 export { CALLBACK_PREFIX, createFederation, type FederatedFailure, type FederatedSignIn, type Federation, type FederationOptions } from './federation.js';
 export { federatedAccountId, parseFederatedAccountId } from './identity.js';

@@ -130,7 +130,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
   const pkceRequired = pkceRequirement(auth.clients);
   const configResource = defaultResourceOf(auth.clients, issuer);
   const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
-  const federation = configuredFederation(config, issuer, adapterFactory('GatehouseFederatedLogin'));
+  const federation = configuredFederation(config, issuer, adapterFactory('GatehouseFederatedLogin'), logger);
 
   const policy = interactionPolicy.base();
   // Without this, a request whose scopes are all granted (or empty) would skip the consent page

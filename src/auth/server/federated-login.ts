@@ -12,6 +12,7 @@ import {
   createFederation,
   failurePage,
   FederationError,
+  providerWarnings,
   resolveProviders,
   type ExpiringRecords,
   type FederatedFailure,
@@ -30,9 +31,11 @@ export interface FederatedLogin {
 }
 
 /** The configured providers, or undefined when there are none. */
-export function configuredFederation(config: Pick<ResolvedConfig, 'auth'>, issuer: string, records: ExpiringRecords): Federation | undefined {
+export function configuredFederation(config: Pick<ResolvedConfig, 'auth'>, issuer: string, records: ExpiringRecords, logger?: Logger): Federation | undefined {
   if (config.auth.providers.length === 0) return undefined;
-  return createFederation({ providers: resolveProviders(config.auth.providers), records, issuer });
+  const providers = resolveProviders(config.auth.providers);
+  for (const warning of providerWarnings(providers)) logger?.warn({ event: 'provider_admits_nobody' }, warning);
+  return createFederation({ providers, records, issuer });
 }
 
 const epochSeconds = (): number => Math.floor(Date.now() / 1000);
