@@ -1,0 +1,97 @@
+// The OpenAPI bridge in `auth.mode: tokens` (per-server tokens decide what a document shows
+// and what a call may reach), an upstream that dies mid-call (502), and the config rules of
+// the ChatGPT client keys.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config/index.js';
+import { rawStdio, startTestGateway } from './helpers/gateway.js';
+
+const ALL = 'token-for-every-server-0001';
+const ONLY_B = 'token-for-server-b-only-0002';
+
+let gw: Awaited<ReturnType<typeof startTestGateway>>;
+beforeAll(async () => {
+  gw = await startTestGateway({
+    auth: { mode: 'tokens', tokens: [ALL] },
+    servers: {
+      a: rawStdio({ tools: { allow: ['echo', 'crash'] } }),
+      b: rawStdio({ tools: { allow: ['echo'] }, tokens: [ONLY_B, ALL] }),
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+});
+
+const get = (path: string, token?: string) => fetch(`${gw.base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+const post = (path: string, body: unknown, token?: string) =>
+  fetch(`${gw.base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+
+describe('auth.mode tokens', () => {
+  it('needs a token for the document, and shows only the servers the token opens', async () => {
+    const none = await get('/openapi.json');
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('Bearer');
+    const all = (await (await get('/openapi.json', ALL)).json()) as { paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown> } };
+    expect(Object.keys(all.paths).sort()).toEqual(['/api/tools/a__crash', '/api/tools/a__echo', '/api/tools/b__echo']);
+    expect(Object.keys(all.components.securitySchemes)).toEqual(['bearer']);
+    const onlyB = (await (await get('/openapi.json', ONLY_B)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(onlyB.paths)).toEqual(['/api/tools/b__echo']);
+    expect((await get('/a/openapi.json', ONLY_B)).status).toBe(401);
+  });
+
+  it('lets a per-server token call its server only', async () => {
+    const ok = await post('/b/api/tools/echo', { hello: 'b' }, ONLY_B);
+    expect(ok.status).toBe(200);
+    expect(JSON.stringify(await ok.json())).toContain('hello');
+    expect((await post('/api/tools/b__echo', { hello: 'b' }, ONLY_B)).status).toBe(200);
+    expect((await post('/a/api/tools/echo', {}, ONLY_B)).status).toBe(401);
+    // Through the aggregate route, server a is simply not there for this token.
+    expect((await post('/api/tools/a__echo', {}, ONLY_B)).status).toBe(404);
+  });
+
+  it('answers 405 to a GET on a tool and 413 to a body over maxBodySize', async () => {
+    const res = await get('/a/api/tools/echo', ALL);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    const big = await post('/a/api/tools/echo', { blob: 'x'.repeat(5 * 1024 * 1024) }, ALL);
+    expect(big.status).toBe(413);
+  });
+
+  it('answers 502 with a clear problem when the server dies during the call, and recovers', async () => {
+    const res = await post('/a/api/tools/crash', {}, ALL);
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const body = (await res.json()) as { type: string; title: string; detail: string };
+    expect(body.type).toBe('urn:gatehouse:problem:upstream-failure');
+    expect(body.detail.length).toBeGreaterThan(0);
+    // The supervisor restarts the child; a later call goes through (polled, no timing asserted).
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await post('/a/api/tools/echo', { again: true }, ALL)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+  });
+});
+
+describe('config of the ChatGPT client keys', () => {
+  const resolve = (client: Record<string, unknown>) =>
+    resolveConfig(
+      { format: 'native', location: 'test', baseDir: process.cwd(), doc: { auth: { mode: 'oauth', clients: [{ clientId: 'c', redirectUris: ['https://x.example/cb'], ...client }] } } },
+      {},
+    );
+
+  it('refuses requirePkce: false for a client without a secret', () => {
+    expect(() => resolve({ requirePkce: false })).toThrow(/auth\.clients\[0\]\.requirePkce: only a confidential client/);
+    expect(() => resolve({ requirePkce: false, clientSecret: 's3cret-s3cret' })).not.toThrow();
+  });
+
+  it('takes resource as a path or an absolute URL', () => {
+    expect(resolve({ resource: '/api' }).auth.clients[0]!.resource).toBe('/api');
+    expect(() => resolve({ resource: 'api' })).toThrow(/resource/);
+  });
+});
