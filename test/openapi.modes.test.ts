@@ -3,7 +3,8 @@
 // the ChatGPT client keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/index.js';
-import { rawStdio, startTestGateway } from './helpers/gateway.js';
+import { startModernOnlyServer } from './fixtures/modern-only-server.js';
+import { everythingStdio, rawStdio, startTestGateway } from './helpers/gateway.js';
 
 const ALL = 'token-for-every-server-0001';
 const ONLY_B = 'token-for-server-b-only-0002';
@@ -53,6 +54,13 @@ describe('auth.mode tokens', () => {
     expect((await post('/api/tools/a__echo', {}, ONLY_B)).status).toBe(404);
   });
 
+  it('refuses a body that is not JSON (a form or text/plain POST needs no CORS preflight)', async () => {
+    const res = await fetch(`${gw.base}/a/api/tools/echo`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${ALL}` }, body: '{}' });
+    expect(res.status).toBe(415);
+    const form = await fetch(`${gw.base}/a/api/tools/echo`, { method: 'POST', headers: { authorization: `Bearer ${ALL}` }, body: new URLSearchParams({ a: '1' }) });
+    expect(form.status).toBe(415);
+  });
+
   it('answers 405 to a GET on a tool and 413 to a body over maxBodySize', async () => {
     const res = await get('/a/api/tools/echo', ALL);
     expect(res.status).toBe(405);
@@ -75,6 +83,23 @@ describe('auth.mode tokens', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(200);
+  });
+});
+
+describe('remote upstreams', () => {
+  it('calls a tool of a remote server that speaks only 2026-07-28, through the gateway', async () => {
+    const remote = await startModernOnlyServer();
+    const gw2 = await startTestGateway({ servers: { remote: { url: remote.url }, local: everythingStdio() } });
+    try {
+      const doc = (await (await fetch(`${gw2.base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      expect(Object.keys(doc.paths)).toContain('/api/tools/remote__test_simple_text');
+      const res = await fetch(`${gw2.base}/api/tools/remote__test_simple_text`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(['This is a simple text response for testing.']);
+    } finally {
+      await gw2.close();
+      await remote.close();
+    }
   });
 });
 

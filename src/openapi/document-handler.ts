@@ -1,5 +1,6 @@
 import { NAME_SEPARATOR } from '../gateway/index.js';
 import type { Logger } from '../observability/index.js';
+import { cut, DESCRIPTION_LIMIT } from './names.js';
 import { buildOpenApiDocument, type DocumentOptions, type ExposedTool } from './document.js';
 import { toolPath } from './routes.js';
 import type { ToolCatalog } from './tool-catalog.js';
@@ -38,7 +39,7 @@ export async function documentFor(request: DocumentRequest, catalog: ToolCatalog
     }
   }
   const scope = request.server === undefined ? `${request.servers.length} servers (${request.servers.join(', ')}); tools are named server${NAME_SEPARATOR}tool.` : `the MCP server "${request.server}".`;
-  const description = `The tools of ${scope}${unavailable.length ? ` Unavailable just now: ${unavailable.join(', ')}.` : ''}`;
+  const description = cut(`The tools of ${scope}${unavailable.length ? ` Unavailable just now: ${unavailable.join(', ')}.` : ''}`, DESCRIPTION_LIMIT);
   return buildOpenApiDocument({
     ...settings,
     title: request.server === undefined ? settings.title : `${settings.title}: ${request.server}`,

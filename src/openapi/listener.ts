@@ -49,7 +49,10 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
     const headers: Headers = { get: (n) => headerOf(req, n) };
     const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
     const admitted = edge(req.socket.remoteAddress, headers);
-    if (!admitted.ok) return toReply(problem(admitted.status, PROBLEM_TYPES.unauthorized, 'Refused', admitted.description));
+    if (!admitted.ok) {
+      req.resume();
+      return toReply(problem(admitted.status, PROBLEM_TYPES.refused, 'Refused', admitted.description, { error: admitted.error }));
+    }
     if (route.server !== undefined && !known.has(route.server)) {
       req.resume();
       return toReply(problem(404, PROBLEM_TYPES.unknownTool, 'No such server', `there is no server "${route.server}" here`));
@@ -72,6 +75,13 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
     if (method !== 'POST') {
       req.resume();
       return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here; call tools with POST`), { allow: 'POST' });
+    }
+    // A JSON body only: a browser cannot send that cross-site without a CORS preflight,
+    // which this API never grants (a form or text/plain POST is refused before anything runs).
+    const contentType = headers.get('content-type');
+    if (contentType !== null && !isJson(contentType)) {
+      req.resume();
+      return toReply(problem(415, PROBLEM_TYPES.badRequest, 'Unsupported media type', 'send the arguments as application/json'));
     }
     const decision = await authenticator.authenticate({ url, headers }, route.server);
     if (!decision.ok) {
@@ -128,6 +138,12 @@ function toReply(answer: RestAnswer, headers: Record<string, string> = {}): Repl
     headers: { 'content-type': answer.problem ? 'application/problem+json' : 'application/json', 'cache-control': 'no-store', ...headers },
     body: JSON.stringify(answer.body),
   };
+}
+
+/** application/json, or any +json type (RFC 6839), with or without parameters. */
+function isJson(contentType: string): boolean {
+  const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 function headerOf(req: IncomingMessage, name: string): string | null {

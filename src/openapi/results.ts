@@ -21,6 +21,7 @@ export const PROBLEM_TYPES = {
   unknownTool: 'urn:gatehouse:problem:unknown-tool',
   unauthorized: 'urn:gatehouse:problem:unauthorized',
   badRequest: 'urn:gatehouse:problem:bad-request',
+  refused: 'urn:gatehouse:problem:refused',
 } as const;
 
 /**

@@ -1,5 +1,5 @@
 import type { Dispatcher, DownstreamSink } from '../gateway/index.js';
-import { ErrorCode, errorResponse, isRequest, type JsonRpcMessage, type JsonRpcResponse } from '../jsonrpc/index.js';
+import { ErrorCode, errorResponse, isRequest, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
 import type { InitializeParams } from '../upstream/types.js';
 import { isSchemaObject } from './schema.js';
@@ -42,6 +42,8 @@ interface Held {
 }
 
 const MAX_PAGES = 100;
+/** A server that does not list its tools within this long is reported unavailable. */
+const LIST_TIMEOUT_MS = 30_000;
 
 export class ToolCatalog {
   readonly #options: ToolCatalogOptions;
@@ -77,22 +79,7 @@ export class ToolCatalog {
     } catch (err) {
       return errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`);
     }
-    const reply = dispatcher.request({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
-    const limit = this.#options.callTimeoutMs ?? 120_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<JsonRpcResponse>((resolve) => {
-      timer = setTimeout(() => {
-        // MCP basic/utilities/cancellation: tell the server to stop; the pending call settles here.
-        dispatcher.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timed out' } });
-        resolve(errorResponse(id, ErrorCode.RequestTimeout, `the tool did not answer within ${Math.round(limit / 1000)} s`));
-      }, limit);
-      timer.unref();
-    });
-    try {
-      return await Promise.race([reply, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.#request(dispatcher, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } }, this.#options.callTimeoutMs ?? 120_000);
   }
 
   async close(): Promise<void> {
@@ -144,13 +131,33 @@ export class ToolCatalog {
     }
   }
 
+  /** One request with a deadline: past it, the server is told to stop and the caller gets a timeout error. */
+  async #request(dispatcher: Dispatcher, request: JsonRpcRequest, limitMs: number): Promise<JsonRpcResponse> {
+    const reply = dispatcher.request(request);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<JsonRpcResponse>((resolve) => {
+      timer = setTimeout(() => {
+        // MCP basic/utilities/cancellation: tell the server to stop; the pending request settles here.
+        dispatcher.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: request.id, reason: 'timed out' } });
+        resolve(errorResponse(request.id, ErrorCode.RequestTimeout, `${request.method} got no answer within ${Math.round(limitMs / 1000)} s`));
+      }, limitMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([reply, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async #listAll(held: Held): Promise<readonly ToolDefinition[]> {
     const dispatcher = await held.dispatcher;
     const tools: ToolDefinition[] = [];
     let cursor: unknown;
     for (let page = 0; page < MAX_PAGES; page++) {
       const id = `rest-list-${++this.#nextId}`;
-      const reply = await dispatcher.request({ jsonrpc: '2.0', id, method: 'tools/list', ...(cursor === undefined ? {} : { params: { cursor } }) });
+      const request: JsonRpcRequest = { jsonrpc: '2.0', id, method: 'tools/list', ...(cursor === undefined ? {} : { params: { cursor } }) };
+      const reply = await this.#request(dispatcher, request, LIST_TIMEOUT_MS);
       if ('error' in reply) throw new Error(`tools/list failed: ${reply.error.message}`);
       const result = reply.result;
       if (Array.isArray(result.tools)) {
