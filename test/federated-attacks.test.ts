@@ -84,6 +84,13 @@ describe('federated callback refusals', () => {
     expect(original.redirect?.searchParams.get('code')).toBeTruthy();
   });
 
+  it('answers a HEAD of the callback (a link preview) with 405 without spending the state', async () => {
+    const { browser, callback } = await toCallback();
+    const head = await browser.request(callback, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect((await returnToGateway(browser, callback)).redirect?.searchParams.get('code')).toBeTruthy();
+  });
+
   it('refuses a callback without any state', async () => {
     const { browser, callback } = await toCallback();
     const stripped = new URL(callback);
@@ -170,6 +177,17 @@ describe('federated callback refusals', () => {
     const res = await providerButtonRequest(browser, login, 'nobody');
     expect(res.status).toBe(404);
     expect(res.headers.get('location')).toBeNull();
+  });
+
+  it('also starts from a provider button posted with the login form fields (as an ejected template may), CSRF checked', async () => {
+    const { csrfIn, postForm } = await import('./helpers/site-browser.js');
+    const browser = new SiteBrowser();
+    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, new TestClient()));
+    const forged = await browser.request(login.url, postForm({ csrf: 'forged', provider: 'hand' }));
+    expect(forged.status).toBe(403);
+    const res = await browser.request(login.url, postForm({ csrf: csrfIn(login.html), provider: 'hand' }));
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')?.startsWith(`${idp.issuer}/authorize?`)).toBe(true);
   });
 
   it('refuses a provider button without the right CSRF token (nobody is sent to the provider)', async () => {

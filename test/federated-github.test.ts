@@ -2,8 +2,7 @@
 // through the gateway, from a client registered the way ChatGPT registers (DCR with its
 // per-connector callback). GitHub is a local stand-in speaking its OAuth and REST shapes, on
 // its own loopback host; the gateway runs with its SQLite store so that what it keeps can be read.
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -140,6 +139,11 @@ describe('GitHub sign-in (seed case: only listed GitHub users reach a stdio serv
     expect(rows.map((r) => r.user)).not.toContain('github|2');
     const text = await runCli(['tokens', 'list', '--data-dir', dataDir], { cwd: dataDir });
     expect(text.stdout).toContain('github|583231');
+
+    // The identity is what `tokens revoke --user` takes, too.
+    const revoke = await runCli(['tokens', 'revoke', '--user', 'github|583231', '--json', '--data-dir', dataDir], { cwd: dataDir });
+    expect(revoke.status, revoke.stderr).toBe(0);
+    expect((JSON.parse(revoke.stdout) as { revoked: number }).revoked).toBeGreaterThan(0);
 
     expect(github.issuedTokens.length).toBeGreaterThan(0);
     for (const file of readdirSync(dataDir)) {

@@ -84,6 +84,12 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
       sendHtml(res, 200, renderLoginPage(page));
       return;
     }
+    const providerId = form.get('provider');
+    if (providerId !== null && options.federatedLogin) {
+      // A provider button in a POST form (an ejected template may post it); the built-in page uses GET.
+      await options.federatedLogin.start(res, interaction.uid, providerId);
+      return;
+    }
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
     const accountId = username && password && username.length <= 200 && password.length <= 1024 ? await users.verify(username, password) : undefined;
