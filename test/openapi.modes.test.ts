@@ -115,6 +115,13 @@ describe('config of the ChatGPT client keys', () => {
     expect(() => resolve({ requirePkce: false, clientSecret: 's3cret-s3cret' })).not.toThrow();
   });
 
+  it('refuses at start a resource that the gateway does not protect', async () => {
+    const client = { clientId: 'c', clientSecret: 's3cret-s3cret', redirectUris: ['https://x.example/cb'], resource: '/api' };
+    await expect(startTestGateway({ store: 'memory', openapi: { enabled: false }, auth: { mode: 'oauth', clients: [client] }, servers: { a: rawStdio() } })).rejects.toThrow(
+      /resource \/api is not a protected resource/,
+    );
+  });
+
   it('takes resource as a path or an absolute URL', () => {
     expect(resolve({ resource: '/api' }).auth.clients[0]!.resource).toBe('/api');
     expect(() => resolve({ resource: 'api' })).toThrow(/resource/);

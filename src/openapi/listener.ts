@@ -70,7 +70,9 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
       }
       const baseUrl = resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop);
       const doc = await documentFor({ server: route.server, servers, serverUrl: baseUrl }, catalog, settings, logger);
-      return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: method === 'HEAD' ? null : JSON.stringify(doc) };
+      // Readable from browser tools (Swagger UI and the like) as RFC 9728 metadata is: no credentials involved.
+      const cors = { 'access-control-allow-origin': '*' };
+      return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }, body: method === 'HEAD' ? null : JSON.stringify(doc) };
     }
     if (method !== 'POST') {
       req.resume();

@@ -128,7 +128,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
   const grantTtl = Math.max(refreshTtl, GRANT_TTL_MIN);
   const redirectPolicy = createRedirectPolicy(auth.registration.redirectPresets, auth.registration.allowedRedirectUris);
   const pkceRequired = pkceRequirement(auth.clients);
-  const configResource = defaultResourceOf(auth.clients, issuer);
+  const configResource = defaultResourceOf(auth.clients, issuer, new Set(byUrl.keys()));
   const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
   const federation = configuredFederation(config, issuer, adapterFactory('GatehouseFederatedLogin'), logger);
 

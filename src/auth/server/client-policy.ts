@@ -58,10 +58,19 @@ export function pkceRequirement(clients: readonly ConfigClient[]): (client: { cl
  * client_secret_basic and client_secret_post for a client registered with either
  * (lib/shared/client_auth.js), which is what ChatGPT Actions' two "token exchange methods" need.
  */
-export function defaultResourceOf(clients: readonly ConfigClient[], issuer: string): (clientId: string | undefined) => string | undefined {
+export function defaultResourceOf(
+  clients: readonly ConfigClient[],
+  issuer: string,
+  protectedUrls: ReadonlySet<string>,
+): (clientId: string | undefined) => string | undefined {
   const base = issuer.replace(/\/+$/, '');
-  const byClient = new Map(
-    clients.filter((c) => c.resource !== undefined).map((c) => [c.clientId, c.resource!.startsWith('/') ? `${base}${c.resource}` : c.resource!]),
-  );
+  const byClient = new Map<string, string>();
+  for (const c of clients) {
+    if (c.resource === undefined) continue;
+    const url = c.resource.startsWith('/') ? `${base}${c.resource}` : c.resource;
+    // Said at start, not at the first sign-in (RFC 8707 invalid_target): a typo, or /api with openapi.enabled false.
+    if (!protectedUrls.has(url)) throw new Error(`auth.clients (${c.clientId}): resource ${c.resource} is not a protected resource of this gateway`);
+    byClient.set(c.clientId, url);
+  }
   return (clientId) => (clientId === undefined ? undefined : byClient.get(clientId));
 }
