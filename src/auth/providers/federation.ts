@@ -107,8 +107,8 @@ export function createFederation(options: FederationOptions): Federation {
         return { result: fail({ kind: 'other_browser' }, 'callback without the browser-binding cookie of its state'), setCookie };
       }
       try {
-        // openid-client takes redirect_uri from the URL minus its query: it must be the public one.
-        const profile = await login.identify(new URL(`${issuer}${callbackUrl.pathname}${callbackUrl.search}`), {
+        // openid-client takes redirect_uri from the URL minus its query: it must be exactly the one sent.
+        const profile = await login.identify(new URL(`${issuer}${callbackPath(providerId)}${callbackUrl.search}`), {
           state,
           codeVerifier: found.codeVerifier,
           nonce: found.nonce,

@@ -67,7 +67,8 @@ export function createFederatedLogin(options: { provider: Provider; federation: 
 
     async callback(req, res) {
       const url = req.url ?? '/';
-      const providerId = decodeURIComponent(url.slice(CALLBACK_PREFIX.length).split('?', 1)[0]!);
+      // Provider ids are [a-z0-9-] (config schema): anything else names no provider.
+      const providerId = url.slice(CALLBACK_PREFIX.length).split('?', 1)[0]!;
       // GET only: a HEAD (a link preview) must not spend the single-use state.
       if (req.method !== 'GET') {
         res.writeHead(405, { allow: 'GET', 'content-length': '0' });
