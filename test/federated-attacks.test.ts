@@ -69,6 +69,17 @@ describe('federated callback refusals', () => {
     expect(outcome.redirect?.searchParams.get('code'), outcome.page?.html).toBeTruthy();
   });
 
+  it('asks a federated person to sign in again for each new authorization (the allow rules in force decide)', async () => {
+    const { browser, callback } = await toCallback();
+    expect((await returnToGateway(browser, callback)).redirect?.searchParams.get('code')).toBeTruthy();
+    // Same browser, same gateway session, another client: the login page again, not consent.
+    const again = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, new TestClient()));
+    expect(new URL(again.url).pathname).toMatch(/^\/login\//);
+    expect(again.html).toContain('Continue with Hand IdP');
+    const res = await browser.request(await pressProviderButton(browser, again, 'hand'));
+    expect((await returnToGateway(browser, res.headers.get('location')!)).redirect?.searchParams.get('code')).toBeTruthy();
+  });
+
   it('refuses a tampered state (and the untampered callback still works afterwards)', async () => {
     const { browser, callback } = await toCallback();
     const tampered = new URL(callback);

@@ -141,6 +141,15 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
       return !ctx.oidc.result?.consent && !grant?.jti;
     }),
   );
+  // A federated session does not carry over to a new authorization request: the person signs in
+  // at the provider again, so the allow rules in force decide every new grant (0008).
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('gatehouse_federated_reauth', 'federated sign-ins are checked against the allow rules each time', (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      // A resumed interaction (after this request's own sign-in or consent) carries its Interaction.
+      return accountId !== undefined && federation?.knows(accountId) === true && !ctx.oidc.entities.Interaction;
+    }),
+  );
 
   const configuration: Configuration = {
     adapter: adapterFactory,
