@@ -139,10 +139,12 @@ describe('allow rules: each kind admits the right person and refuses the wrong o
     });
   }
 
-  it('asks GitHub for read:org only where orgs or teams are checked', () => {
-    const scopeOf = (id: string) => github.authorizeRequests.find((q) => q.get('redirect_uri')?.endsWith(`/oauth/callback/${id}`))?.get('scope')?.split(' ');
-    expect(scopeOf('gh-orgs')).toContain('read:org');
-    expect(scopeOf('gh-teams')).toContain('read:org');
-    expect(scopeOf('gh-users')).not.toContain('read:org');
+  it('asks GitHub only for the scopes its rules need (user:email for addresses, read:org for memberships)', () => {
+    const scopeOf = (id: string) => github.authorizeRequests.find((q) => q.get('redirect_uri')?.endsWith(`/oauth/callback/${id}`))?.get('scope');
+    expect(scopeOf('gh-users')).toBe('read:user');
+    expect(scopeOf('gh-emails')).toBe('read:user user:email');
+    expect(scopeOf('gh-domains')).toBe('read:user user:email');
+    expect(scopeOf('gh-orgs')).toBe('read:user read:org');
+    expect(scopeOf('gh-teams')).toBe('read:user read:org');
   });
 });

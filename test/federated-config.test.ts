@@ -40,8 +40,8 @@ describe('auth.providers config', () => {
     );
     const [gh, ghe, google, oidc] = resolveProviders(cfg.auth.providers);
     expect(gh).toMatchObject({ id: 'github', name: 'GitHub', issuer: 'https://github.com', apiUrl: 'https://api.github.com', clientSecret: 'from-the-environment' });
-    expect(gh!.scope.split(' ')).toEqual(['read:user', 'user:email', 'read:org']);
-    expect(ghe).toMatchObject({ id: 'ghe', name: 'Acme GitHub', issuer: 'https://ghe.acme.test', apiUrl: 'https://ghe.acme.test/api/v3', scope: 'read:user user:email' });
+    expect(gh!.scope.split(' ')).toEqual(['read:user', 'read:org']);
+    expect(ghe).toMatchObject({ id: 'ghe', name: 'Acme GitHub', issuer: 'https://ghe.acme.test', apiUrl: 'https://ghe.acme.test/api/v3', scope: 'read:user' });
     expect(google).toMatchObject({ id: 'google', name: 'Google', issuer: 'https://accounts.google.com', scope: 'openid email profile' });
     expect(oidc).toMatchObject({ id: 'oidc', name: 'sso.acme.test', issuer: 'https://sso.acme.test/realms/main', clientSecret: undefined });
   });

@@ -69,13 +69,14 @@ describe('GitHub sign-in (seed case: only listed GitHub users reach a stdio serv
     expect(loginPage.html).toMatch(/<button[^>]*name="provider" value="github"[^>]*>Continue with GitHub<\/button>/);
     expect(loginPage.html).not.toContain('name="password"');
 
-    // Off to GitHub with PKCE S256, a state, the scopes for the user and their emails, our callback.
+    // Off to GitHub with PKCE S256, a state, the scope for the user, our callback.
     const sent = new URL(atGitHub).searchParams;
     expect(new URL(atGitHub).origin).toBe(github.url);
     expect(sent.get('code_challenge_method')).toBe('S256');
     expect(sent.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(sent.get('state')).toBeTruthy();
-    expect(sent.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['read:user', 'user:email']));
+    // Only what the rules look at: a users rule needs neither addresses nor memberships.
+    expect(sent.get('scope')).toBe('read:user');
     expect(sent.get('redirect_uri')).toBe(`${gw.base}/oauth/callback/github`);
     expect(new URL(callback).pathname).toBe('/oauth/callback/github');
 

@@ -31,6 +31,7 @@ export interface StandInGitHub {
 
 interface PendingCode {
   login: string;
+  scopes: string[];
   redirectUri: string;
   challenge: string;
   used: boolean;
@@ -43,7 +44,7 @@ export async function startStandInGitHub(users: readonly GitHubUser[], host = '1
   const clientId = 'Iv1.standin0000000';
   const clientSecret = randomBytes(20).toString('hex');
   const codes = new Map<string, PendingCode>();
-  const tokens = new Map<string, string>();
+  const tokens = new Map<string, { login: string; scopes: string[] }>();
   const issuedTokens: string[] = [];
   const authorizeRequests: URLSearchParams[] = [];
   const byLogin = new Map(users.map((u) => [u.login, u]));
@@ -63,7 +64,7 @@ export async function startStandInGitHub(users: readonly GitHubUser[], host = '1
       authorizeRequests.push(q);
       if (q.get('client_id') !== clientId) return void res.writeHead(404).end('unknown client');
       // GitHub's "Authorize application" page, reduced to who is signed in and two buttons.
-      const hidden = ['redirect_uri', 'state', 'code_challenge', 'code_challenge_method']
+      const hidden = ['redirect_uri', 'state', 'scope', 'code_challenge', 'code_challenge_method']
         .map((k) => `<input type="hidden" name="${k}" value="${esc(q.get(k) ?? '')}">`)
         .join('');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(
@@ -85,7 +86,8 @@ export async function startStandInGitHub(users: readonly GitHubUser[], host = '1
         const login = f.get('login') ?? '';
         if (!byLogin.has(login)) return void res.writeHead(400).end('no such user');
         const code = randomBytes(10).toString('hex');
-        codes.set(code, { login, redirectUri: f.get('redirect_uri') ?? '', challenge: f.get('code_challenge') ?? '', used: false });
+        const scopes = (f.get('scope') ?? '').split(/[ ,]+/).filter(Boolean);
+        codes.set(code, { login, scopes, redirectUri: f.get('redirect_uri') ?? '', challenge: f.get('code_challenge') ?? '', used: false });
         redirect.searchParams.set('code', code);
       }
       res.writeHead(302, { location: redirect.href }).end();
@@ -106,24 +108,29 @@ export async function startStandInGitHub(users: readonly GitHubUser[], host = '1
       pending.used = true;
       if (!pending.challenge || sha256url(f.get('code_verifier') ?? '') !== pending.challenge) return answer({ error: 'bad_verification_code' });
       const token = `gho_${randomBytes(18).toString('hex')}`;
-      tokens.set(token, pending.login);
+      tokens.set(token, { login: pending.login, scopes: pending.scopes });
       issuedTokens.push(token);
-      return answer({ access_token: token, token_type: 'bearer', scope: 'read:org,read:user,user:email' });
+      return answer({ access_token: token, token_type: 'bearer', scope: pending.scopes.join(',') });
     }
     if (u.pathname.startsWith('/api/v3/') && req.method === 'GET') {
       const auth = /^(?:Bearer|token) (.+)$/i.exec(req.headers.authorization ?? '');
-      const user = auth ? byLogin.get(tokens.get(auth[1]!) ?? '') : undefined;
+      const grant = auth ? tokens.get(auth[1]!) : undefined;
+      const user = grant ? byLogin.get(grant.login) : undefined;
       if (!user) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
       if (!req.headers['user-agent']) return void res.writeHead(403).end('{"message":"User-Agent required"}');
       const send = (v: unknown): void => void res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(v));
       switch (u.pathname.slice('/api/v3'.length)) {
         case '/user':
           return send({ login: user.login, id: user.id, name: null, type: 'User' });
+        // As on GitHub: addresses need user:email; memberships without read:org show only public
+        // ones (here: none).
         case '/user/emails':
+          if (!grant!.scopes.includes('user:email')) return void res.writeHead(404).end('{"message":"Not Found"}');
           return send(user.emails.map((e) => ({ primary: false, visibility: null, ...e })));
         case '/user/orgs':
-          return send(user.orgs.map((login, i) => ({ login, id: 1000 + i })));
+          return send(grant!.scopes.includes('read:org') ? user.orgs.map((login, i) => ({ login, id: 1000 + i })) : []);
         case '/user/teams':
+          if (!grant!.scopes.includes('read:org')) return send([]);
           return send(
             user.teams.map((t, i) => {
               const [org, slug] = t.split('/');

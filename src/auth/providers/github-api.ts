@@ -16,6 +16,8 @@ const TIMEOUT_MS = 15_000;
 export interface GitHubApiOptions {
   readonly apiUrl: string;
   readonly accessToken: string;
+  /** Fetch addresses, memberships only when a rule looks at them (fewer scopes, less personal data). */
+  readonly emails: boolean;
   readonly orgs: boolean;
   readonly teams: boolean;
   readonly fetch?: typeof globalThis.fetch | undefined;
@@ -24,7 +26,7 @@ export interface GitHubApiOptions {
 export async function fetchGitHubProfile(options: GitHubApiOptions): Promise<UpstreamProfile> {
   const get = (path: string) => getJson(options, `${options.apiUrl}${path}`);
   const user = parse(UserSchema, await get('/user'), '/user');
-  const emails = parse(EmailsSchema, await get('/user/emails?per_page=100'), '/user/emails');
+  const emails = options.emails ? parse(EmailsSchema, await get('/user/emails?per_page=100'), '/user/emails') : [];
   const orgs = options.orgs ? parse(OrgsSchema, await getAllPages(options, '/user/orgs'), '/user/orgs').map((o) => o.login) : undefined;
   const teams = options.teams
     ? parse(TeamsSchema, await getAllPages(options, '/user/teams'), '/user/teams').map((t) => `${t.organization.login}/${t.slug}`)

@@ -50,6 +50,7 @@ export function createGitHubLogin(provider: ResolvedProvider): UpstreamLogin {
       return fetchGitHubProfile({
         apiUrl,
         accessToken,
+        emails: (provider.allow?.emails?.length ?? 0) > 0 || (provider.allow?.domains?.length ?? 0) > 0,
         orgs: (provider.allow?.orgs?.length ?? 0) > 0,
         teams: (provider.allow?.teams?.length ?? 0) > 0,
       });

@@ -22,8 +22,9 @@ export function resolveProvider(p: ProviderConfig): ResolvedProvider {
       const web = trimSlash(p.baseUrl ?? GITHUB_WEB);
       // GitHub Enterprise Server serves its REST API under /api/v3 of the same host.
       const api = trimSlash(p.apiUrl ?? (web === GITHUB_WEB ? GITHUB_API : `${web}/api/v3`));
-      const scopes = ['read:user', 'user:email'];
-      // Private organisation and team memberships are visible only with read:org.
+      // Only what the rules look at: addresses need user:email, private org and team memberships read:org.
+      const scopes = ['read:user'];
+      if (p.allow?.emails?.length || p.allow?.domains?.length) scopes.push('user:email');
       if (p.allow?.orgs?.length || p.allow?.teams?.length) scopes.push('read:org');
       return { ...common, name: p.name ?? 'GitHub', clientSecret: p.clientSecret, issuer: web, apiUrl: api, scope: scopes.join(' ') };
     }
