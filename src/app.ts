@@ -183,8 +183,7 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
       (closing ??= (async () => {
         const grace = config.shutdownTimeoutMs;
         const stopListening = server.close(grace);
-        await openapi?.close();
-        await gateway.close(grace);
+        await Promise.all([openapi?.close(grace), gateway.close(grace)]);
         await closeUpstreams();
         await stopListening;
       })()),

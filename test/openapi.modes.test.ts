@@ -103,6 +103,24 @@ describe('remote upstreams', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('lets a REST call in flight finish before the upstream sessions close', async () => {
+    const gw3 = await startTestGateway({ servers: { raw: rawStdio() } });
+    const call = fetch(`${gw3.base}/raw/api/tools/slow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":400}' });
+    // Close once the call has reached the server (its state lists it as started).
+    for (let i = 0; i < 100; i++) {
+      const [text] = (await (await fetch(`${gw3.base}/raw/api/tools/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as [string];
+      if ((JSON.parse(text) as { started: unknown[] }).started.length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const closed = gw3.close();
+    const res = await call;
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(await res.json())).toContain('400');
+    await closed;
+  });
+});
+
 describe('config of the ChatGPT client keys', () => {
   const resolve = (client: Record<string, unknown>) =>
     resolveConfig(

@@ -22,8 +22,8 @@ export function restResources(serverNames: readonly string[]): { path: string; s
 export interface OpenApiBridge {
   /** Serves the bridge's routes; false for any other path. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => boolean;
-  /** Closes the upstream sessions the bridge holds. */
-  close(): Promise<void>;
+  /** Lets REST calls in flight finish (up to `graceMs`), then closes the upstream sessions the bridge holds. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export type OpenApiBridgeOptions = Omit<OpenApiListenerOptions, 'catalog' | 'validator'> & {
@@ -39,5 +39,5 @@ export function createOpenApiBridge(options: OpenApiBridgeOptions): OpenApiBridg
     logger: options.logger.child({ component: 'openapi' }),
   });
   const listener = createOpenApiListener({ ...options, catalog, validator: new ArgumentValidator() });
-  return { listener, close: () => catalog.close() };
+  return { listener, close: (graceMs) => catalog.close(graceMs) };
 }

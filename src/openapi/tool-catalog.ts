@@ -49,6 +49,7 @@ export class ToolCatalog {
   readonly #options: ToolCatalogOptions;
   readonly #held = new Map<string, Held>();
   #nextId = 0;
+  #inFlight = 0;
   #closed = false;
 
   constructor(options: ToolCatalogOptions) {
@@ -79,11 +80,19 @@ export class ToolCatalog {
     } catch (err) {
       return errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`);
     }
-    return this.#request(dispatcher, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } }, this.#options.callTimeoutMs ?? 120_000);
+    this.#inFlight++;
+    try {
+      return await this.#request(dispatcher, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } }, this.#options.callTimeoutMs ?? 120_000);
+    } finally {
+      this.#inFlight--;
+    }
   }
 
-  async close(): Promise<void> {
+  /** Takes no new calls, lets the ones in flight finish (up to `graceMs`), then closes the sessions. */
+  async close(graceMs = 0): Promise<void> {
     this.#closed = true;
+    const deadline = Date.now() + graceMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const held = [...this.#held.values()];
     this.#held.clear();
     await Promise.all(held.map(async (h) => (await h.dispatcher.catch(() => undefined))?.close()));
