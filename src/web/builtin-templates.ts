@@ -60,10 +60,11 @@ const LOGIN = `{{! Gatehouse sign-in page.
     username    the name typed before, after a failed attempt
     error       one message for every failure (never says which part was wrong)
     localLogin  whether the username/password form is shown (local users exist)
-    providers   federated sign-in buttons, each with id and name; a button posts
-                provider=<id>
+    providers   federated sign-in buttons, each with id and name; a button sends
+                provider=<id> with csrf, by GET (starting a sign-in elsewhere is
+                not a password attempt: it does not spend the login rate limit)
     divider     true when both the form and provider buttons are shown
-  The form posts back to the same URL, fields username and password. }}<h1>Sign in to Gatehouse</h1>
+  The password form posts back to the same URL, fields username and password. }}<h1>Sign in to Gatehouse</h1>
 {{#clientName}}<p class="muted">to continue to <strong>{{clientName}}</strong></p>{{/clientName}}
 {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
 {{#localLogin}}<form method="post" autocomplete="on">
@@ -74,7 +75,7 @@ const LOGIN = `{{! Gatehouse sign-in page.
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>{{/localLogin}}
-{{#hasProviders}}{{#divider}}<p class="divider muted">or</p>{{/divider}}<form method="post" class="providers">
+{{#hasProviders}}{{#divider}}<p class="divider muted">or</p>{{/divider}}<form method="get" class="providers">
 <input type="hidden" name="csrf" value="{{csrf}}">
 {{#providers}}<button type="submit" name="provider" value="{{id}}" class="provider">Continue with {{name}}</button>
 {{/providers}}</form>{{/hasProviders}}
