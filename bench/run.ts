@@ -5,7 +5,7 @@
 //
 //   npm run bench                       every section, 3 alternating repeats
 //   npm run bench -- --quick            1 repeat, short windows
-//   npm run bench -- --only stdio       sections: stdio, http, auth, rss, rest (repeat or comma-separate)
+//   npm run bench -- --only stdio       sections: stdio, http, auth, rss, rest, bridge (repeat or comma-separate)
 //   options: --repeats N  --duration SECONDS  --concurrency 1,16,64  --upstream raw|sdk
 //            --sessions 100  --rss-cap-mib 3072  --runner auto|dist|tsx|build  --out FILE
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { restSection } from './rest.js';
+import { bridgeSection } from './bridge.js';
 import { closeSessions, callEcho, McpHttp, openSessions, runLoad, runTokenLoad, type LoadResult, type Session, type TokenLoadResult } from './load.js';
 import {
   descendants,
@@ -45,7 +46,7 @@ import {
 
 // ---- options -------------------------------------------------------------------------
 
-const SECTIONS = ['stdio', 'http', 'auth', 'rss', 'rest'] as const;
+const SECTIONS = ['stdio', 'http', 'auth', 'rss', 'rest', 'bridge'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -945,7 +946,12 @@ for (const section of sections) {
   if (section === 'stdio') await stdioSection();
   else if (section === 'http') await httpSection();
   else if (section === 'auth') await authSection();
-  else if (section === 'rest') {
+  else if (section === 'bridge') {
+    const bridge = await bridgeSection(settings, runner.args, progress);
+    for (const line of bridge.markdown) print(line);
+    for (const c of bridge.checks) check(c.what, c.value, c.ok, c.show);
+    results.bridge = bridge.json;
+  } else if (section === 'rest') {
     const rest = await restSection(settings, progress);
     for (const line of rest.markdown) print(line);
     results.rest = rest.json;
@@ -954,7 +960,7 @@ for (const section of sections) {
 
 await haltIfExiting();
 if (checks.length) {
-  print('## Targets (issues 2 and 3)');
+  print('## Targets (issues 2, 3 and 4)');
   print();
   print(table(['target', 'measured', 'met'], checks.map((c) => [c.what, c.value, c.pass === undefined ? '?' : c.pass ? 'yes' : 'no'])));
   print();

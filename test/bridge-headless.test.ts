@@ -151,7 +151,7 @@ describe('configuration from a JSON file and from the environment', () => {
     expect(as.counts.clientCredentials).toBe(1);
   }, 60_000);
 
-  it('a desktop client's env block alone: UPSTREAM_URL and OAUTH2_*', async () => {
+  it("a desktop client's env block alone: UPSTREAM_URL and OAUTH2_*", async () => {
     as.discovery = false;
     const { client } = await bridge([], {
       UPSTREAM_URL: as.mcpUrl,
