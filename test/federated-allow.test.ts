@@ -9,8 +9,8 @@ import {
   openLoginPage,
   pressProviderButton,
   returnToGateway,
+  sharedRegistration,
   SiteBrowser,
-  TestClient,
 } from './helpers/federated-flow.js';
 import { rawStdio, startTestGateway } from './helpers/gateway.js';
 import { startStandInGitHub, type StandInGitHub } from './helpers/stand-in-github.js';
@@ -54,6 +54,8 @@ const OIDC_RULES: Record<string, Record<string, unknown> | undefined> = {
   'oidc-none': undefined,
 };
 
+// One registration for the whole matrix.
+const newClient = sharedRegistration();
 let github: StandInGitHub;
 let idp: StandInOidc;
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
@@ -90,16 +92,10 @@ afterAll(async () => {
   await github?.close();
 });
 
-let registered: TestClient['info'];
-
 /** Signs in through `providerId` as `person`; true when the client got a code, false on the "Not allowed" page. */
 async function admitted(providerId: string, person: string): Promise<boolean> {
   const browser = new SiteBrowser();
-  // One registration for the whole matrix (registration is rate-limited per address, 20 a minute).
-  const client = new TestClient();
-  client.info = registered;
-  const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, client));
-  registered = client.info;
+  const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, newClient()));
   const upstream = await pressProviderButton(browser, login, providerId);
   const callback = providerId.startsWith('gh-') ? await answerAtGitHub(browser, upstream, person) : await answerAtStandInIdp(browser, upstream, person);
   const outcome = await returnToGateway(browser, callback);

@@ -11,12 +11,14 @@ import {
   pressProviderButton,
   providerButtonRequest,
   returnToGateway,
+  sharedRegistration,
   SiteBrowser,
-  TestClient,
+  type TestClient,
 } from './helpers/federated-flow.js';
 import { rawStdio, startTestGateway } from './helpers/gateway.js';
 import { startHandBuiltIdp, type HandBuiltIdp, type IdTokenFault } from './helpers/hand-built-idp.js';
 
+const newClient = sharedRegistration();
 let idp: HandBuiltIdp;
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 
@@ -28,6 +30,8 @@ beforeAll(async () => {
       mode: 'oauth',
       providers: [
         { type: 'oidc', id: 'hand', name: 'Hand IdP', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, allow: { domains: ['acme.test'] } },
+        // Its rule names a claim the ID token lacks: it comes from userinfo.
+        { type: 'oidc', id: 'groups', name: 'Groups IdP', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, allow: { claims: { groups: ['mcp-users'] } } },
         // Nothing listens here: the provider cannot be reached.
         { type: 'oidc', id: 'gone', name: 'Gone IdP', issuer: 'http://127.0.0.5:9', clientId: 'x', clientSecret: 'y', allow: { domains: ['acme.test'] } },
       ],
@@ -43,13 +47,15 @@ afterAll(async () => {
 
 beforeEach(() => {
   idp.fault = 'none';
+  idp.userinfo = {};
+  idp.userinfoSub = undefined;
 });
 
 /** Up to the provider's redirect back to the gateway (the hand-built IdP answers /authorize at once). */
-async function toCallback(browser = new SiteBrowser()): Promise<{ browser: SiteBrowser; callback: string; client: TestClient }> {
-  const client = new TestClient();
+async function toCallback(browser = new SiteBrowser(), providerId = 'hand'): Promise<{ browser: SiteBrowser; callback: string; client: TestClient }> {
+  const client = newClient();
   const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, client));
-  const atIdp = await pressProviderButton(browser, login, 'hand');
+  const atIdp = await pressProviderButton(browser, login, providerId);
   const res = await browser.request(atIdp);
   const callback = res.headers.get('location');
   if (!callback) throw new Error(`hand-built IdP: HTTP ${res.status}`);
@@ -73,7 +79,7 @@ describe('federated callback refusals', () => {
     const { browser, callback } = await toCallback();
     expect((await returnToGateway(browser, callback)).redirect?.searchParams.get('code')).toBeTruthy();
     // Same browser, same gateway session, another client: the login page again, not consent.
-    const again = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, new TestClient()));
+    const again = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, newClient()));
     expect(new URL(again.url).pathname).toMatch(/^\/login\//);
     expect(again.html).toContain('Continue with Hand IdP');
     const res = await browser.request(await pressProviderButton(browser, again, 'hand'));
@@ -163,9 +169,36 @@ describe('federated callback refusals', () => {
     });
   }
 
+  it('takes claims the ID token lacks from userinfo (the rule then decides), and not when the ID token has them', async () => {
+    idp.userinfo = { groups: ['mcp-users'] };
+    const calls = idp.userinfoCalls;
+    const { browser, callback } = await toCallback(new SiteBrowser(), 'groups');
+    expect((await returnToGateway(browser, callback)).redirect?.searchParams.get('code')).toBeTruthy();
+    expect(idp.userinfoCalls).toBe(calls + 1);
+
+    idp.userinfo = { groups: ['staff'] };
+    const other = await toCallback(new SiteBrowser(), 'groups');
+    expect((await returnToGateway(other.browser, other.callback)).page?.status).toBe(403);
+
+    const before = idp.userinfoCalls;
+    const plain = await toCallback(new SiteBrowser(), 'hand');
+    expect((await returnToGateway(plain.browser, plain.callback)).redirect?.searchParams.get('code')).toBeTruthy();
+    expect(idp.userinfoCalls, 'email is in the ID token: no userinfo call').toBe(before);
+  });
+
+  it('refuses userinfo that speaks of another subject (OIDC Core §5.3.2)', async () => {
+    idp.userinfo = { groups: ['mcp-users'] };
+    idp.userinfoSub = 'someone-else';
+    const { browser, callback } = await toCallback(new SiteBrowser(), 'groups');
+    const refused = await returnToGateway(browser, callback);
+    expect(refused.redirect).toBeUndefined();
+    expect(refused.page?.status).toBe(502);
+    expectNoStackTrace(refused.page?.html);
+  });
+
   it('shows a clear page when the provider cannot be reached', async () => {
     const browser = new SiteBrowser();
-    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, new TestClient()));
+    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, newClient()));
     const res = await providerButtonRequest(browser, login, 'gone');
     const html = await res.text();
     expect(res.status).toBe(504);
@@ -184,7 +217,7 @@ describe('federated callback refusals', () => {
 
   it('refuses a provider button naming a provider that is not configured, without leaving the page', async () => {
     const browser = new SiteBrowser();
-    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, new TestClient()));
+    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, newClient()));
     const res = await providerButtonRequest(browser, login, 'nobody');
     expect(res.status).toBe(404);
     expect(res.headers.get('location')).toBeNull();
@@ -193,7 +226,7 @@ describe('federated callback refusals', () => {
   it('also starts from a provider button posted with the login form fields (as an ejected template may), CSRF checked', async () => {
     const { csrfIn, postForm } = await import('./helpers/site-browser.js');
     const browser = new SiteBrowser();
-    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, new TestClient()));
+    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, newClient()));
     const forged = await browser.request(login.url, postForm({ csrf: 'forged', provider: 'hand' }));
     expect(forged.status).toBe(403);
     const res = await browser.request(login.url, postForm({ csrf: csrfIn(login.html), provider: 'hand' }));
@@ -203,7 +236,7 @@ describe('federated callback refusals', () => {
 
   it('refuses a provider button without the right CSRF token (nobody is sent to the provider)', async () => {
     const browser = new SiteBrowser();
-    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, new TestClient()));
+    const login = await openLoginPage(browser, await authorizationUrlFor(`${gw.base}/raw/mcp`, newClient()));
     const before = idp.authorizeRequests.length;
     const res = await providerButtonRequest(browser, login, 'hand', 'forged-token');
     expect(res.status).toBe(403);

@@ -18,6 +18,23 @@ export async function authorizationUrlFor(endpoint: string, client: TestClient):
   return client.authorizationUrl;
 }
 
+/**
+ * Clients that share one DCR registration: registration is limited to 20 a minute per address,
+ * and a test file that starts many sign-ins would otherwise meet 429.
+ */
+export function sharedRegistration(redirect?: string): () => TestClient {
+  let shared: TestClient['info'];
+  return () => {
+    const client = new TestClient(redirect);
+    client.clientInformation = () => shared;
+    client.saveClientInformation = (info) => {
+      shared = info;
+      client.info = info;
+    };
+    return client;
+  };
+}
+
 export interface Page {
   readonly url: string;
   readonly status: number;

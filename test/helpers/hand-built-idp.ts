@@ -18,6 +18,11 @@ export interface HandBuiltIdp {
   person: Record<string, unknown>;
   /** Authorization requests as received. */
   readonly authorizeRequests: URLSearchParams[];
+  /** Extra claims only the userinfo endpoint tells (its `sub` is the ID token's unless `userinfoSub` says otherwise). */
+  userinfo: Record<string, unknown>;
+  userinfoSub: string | undefined;
+  /** How many userinfo requests were answered. */
+  userinfoCalls: number;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,7 @@ export async function startHandBuiltIdp(host = '127.0.0.4'): Promise<HandBuiltId
   const kid = 'hand-built-1';
   const codes = new Map<string, { nonce: string; challenge: string; redirectUri: string }>();
   const authorizeRequests: URLSearchParams[] = [];
+  const accessTokens = new Set<string>();
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)));
   });
@@ -48,6 +54,9 @@ export async function startHandBuiltIdp(host = '127.0.0.4'): Promise<HandBuiltId
     fault: 'none',
     person: { email: 'carol@acme.test', email_verified: true },
     authorizeRequests,
+    userinfo: {},
+    userinfoSub: undefined,
+    userinfoCalls: 0,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -67,12 +76,18 @@ export async function startHandBuiltIdp(host = '127.0.0.4'): Promise<HandBuiltId
           authorization_endpoint: `${issuer}/authorize`,
           token_endpoint: `${issuer}/token`,
           jwks_uri: `${issuer}/jwks`,
+          userinfo_endpoint: `${issuer}/userinfo`,
           response_types_supported: ['code'],
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: ['RS256'],
           token_endpoint_auth_methods_supported: ['client_secret_post'],
           code_challenge_methods_supported: ['S256'],
         });
+      case '/userinfo': {
+        if (!accessTokens.has((req.headers.authorization ?? '').replace(/^Bearer /i, ''))) return json(res, 401, { error: 'invalid_token' });
+        idp.userinfoCalls++;
+        return json(res, 200, { sub: idp.userinfoSub ?? 'hand-built-carol', ...idp.userinfo });
+      }
       case '/jwks':
         return json(res, 200, { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] });
       case '/authorize': {
@@ -100,7 +115,9 @@ export async function startHandBuiltIdp(host = '127.0.0.4'): Promise<HandBuiltId
         if (idp.fault === 'expired') Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
         if (idp.fault === 'issuer') claims.iss = 'https://impostor.example';
         const idToken = signJwt(claims, idp.fault === 'foreign-key' ? foreign : privateKey, kid);
-        return json(res, 200, { access_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: 300, id_token: idToken });
+        const accessToken = randomBytes(16).toString('hex');
+        accessTokens.add(accessToken);
+        return json(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: 300, id_token: idToken });
       }
       default:
         res.writeHead(404).end();

@@ -56,8 +56,7 @@ export function createOidcLogin(provider: ResolvedProvider): UpstreamLogin {
       } catch (err) {
         throw toFederationError(err, `${provider.issuer} token exchange`);
       }
-      const needsUserinfo = claims.email === undefined || (provider.allow?.users?.length && claims.preferred_username === undefined);
-      if (needsUserinfo && config.serverMetadata().userinfo_endpoint) {
+      if (needsUserinfo(provider, claims) && config.serverMetadata().userinfo_endpoint) {
         try {
           // OIDC Core §5.3.2: the userinfo `sub` must be the ID token's (checked by fetchUserInfo).
           const info = await oidc.fetchUserInfo(config, accessToken, String(claims.sub));
@@ -69,6 +68,12 @@ export function createOidcLogin(provider: ResolvedProvider): UpstreamLogin {
       return profileFromClaims(claims);
     },
   };
+}
+
+/** Whether a claim the rules (or the profile) look at is missing from the ID token. */
+function needsUserinfo(provider: ResolvedProvider, claims: Record<string, unknown>): boolean {
+  const wanted = ['email', ...(provider.allow?.users?.length ? ['preferred_username'] : []), ...Object.keys(provider.allow?.claims ?? {})];
+  return wanted.some((name) => claims[name] === undefined);
 }
 
 /**
