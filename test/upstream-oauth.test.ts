@@ -2,12 +2,16 @@
 // that a real stand-in authorization server protects (test/helpers/oauth-stand-in.ts), driven
 // by the official SDK client. The gateway fetches its own token, renews it, renews once for
 // many requests refused together, and retries a refused request once.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { connectClient } from './helpers/client.js';
-import { startTestGateway } from './helpers/gateway.js';
+import { rawStdio, startTestGateway } from './helpers/gateway.js';
 import { OAuthStandIn } from './helpers/oauth-stand-in.js';
 
 const CLIENT_ID = 'gateway-upstream';
@@ -116,4 +120,36 @@ describe('servers.NAME.oauth with client_credentials', () => {
       as.clients.set(CLIENT_ID, SECRET);
     }
   });
+});
+
+describe('servers.NAME.oauth against our own authorization server', () => {
+  it('gateway B reaches gateway A (auth.mode oauth, a confidential config client) with client_credentials tokens A issued', async () => {
+    const secret = `a-client-secret-${Math.random().toString(36).slice(2)}`;
+    process.env.GATEHOUSE_TEST_A_SECRET = secret;
+    const a = await startTestGateway({
+      store: 'memory',
+      dataDir: mkdtempSync(join(tmpdir(), 'gatehouse-upstream-a-')),
+      auth: { mode: 'oauth', clients: [{ clientId: 'gateway-b', clientSecret: 'env:GATEHOUSE_TEST_A_SECRET', name: 'Gateway B', redirectUris: ['http://127.0.0.1/cb'] }] },
+      servers: { raw: rawStdio() },
+    });
+    let b: Awaited<ReturnType<typeof startTestGateway>> | undefined;
+    try {
+      // Without credentials, A refuses.
+      expect((await fetch(`${a.base}/raw/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' })).status).toBe(401);
+      b = await startTestGateway({
+        servers: {
+          viaA: { url: `${a.base}/raw/mcp`, transport: 'streamable-http', oauth: { grant: 'client_credentials', clientId: 'gateway-b', clientSecret: 'env:GATEHOUSE_TEST_A_SECRET', scope: 'mcp' } },
+        },
+      });
+      const client = await connectClient(new StreamableHTTPClientTransport(new URL(`${b.base}/viaA/mcp`)));
+      clients.push(client);
+      const tools = await client.listTools();
+      expect(tools.tools.map((t) => t.name)).toContain('echo');
+      const echoed = await client.callTool({ name: 'echo', arguments: { text: 'through two gateways' } });
+      expect(JSON.stringify(echoed.content)).toContain('through two gateways');
+    } finally {
+      await b?.close();
+      await a.close();
+    }
+  }, 60_000);
 });
