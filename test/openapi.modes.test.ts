@@ -103,6 +103,30 @@ describe('remote upstreams', () => {
   });
 });
 
+describe('servers that isolate their clients', () => {
+  it('give each REST caller a session of its own on sharing: per-session, one for all on shared', async () => {
+    const [one, two] = ['caller-one-token-000001', 'caller-two-token-000002'];
+    const gw4 = await startTestGateway({
+      auth: { mode: 'tokens', tokens: [one, two] },
+      servers: { iso: rawStdio({ sharing: 'per-session' }), shared: rawStdio() },
+    });
+    const pid = async (server: string, token: string) => {
+      const res = await fetch(`${gw4.base}/${server}/api/tools/whoami`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}' });
+      expect(res.status).toBe(200);
+      const [text] = (await res.json()) as [string];
+      return (JSON.parse(text) as { pid: number }).pid;
+    };
+    try {
+      const isoOne = await pid('iso', one);
+      expect(await pid('iso', one)).toBe(isoOne);
+      expect(await pid('iso', two)).not.toBe(isoOne);
+      expect(await pid('shared', two)).toBe(await pid('shared', one));
+    } finally {
+      await gw4.close();
+    }
+  });
+});
+
 describe('shutdown', () => {
   it('lets a REST call in flight finish before the upstream sessions close', async () => {
     const gw3 = await startTestGateway({ servers: { raw: rawStdio() } });

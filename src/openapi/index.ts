@@ -36,6 +36,8 @@ export function createOpenApiBridge(options: OpenApiBridgeOptions): OpenApiBridg
     // Through the gateway: the server's tool filter applies to the list and to every call.
     open: (server, sink, initialize) => Promise.resolve().then(() => options.gateway.openDispatcher({ server, allowedServers: [server] }, { sink, initialize })),
     clientInfo: { name: 'gatehouse-openapi', version: VERSION },
+    // As for MCP clients: where each client session gets its own upstream session, each REST caller does.
+    isolated: new Set(options.config.servers.filter((s) => s.kind === 'remote' || s.sharing === 'per-session').map((s) => s.name)),
     logger: options.logger.child({ component: 'openapi' }),
   });
   const listener = createOpenApiListener({ ...options, catalog, validator: new ArgumentValidator() });

@@ -95,7 +95,7 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
       res.setHeader('connection', 'close');
       return toReply(problem(413, PROBLEM_TYPES.badRequest, 'Body too large', `request bodies are limited to ${config.maxBodySize} bytes`));
     }
-    const answer = await handleToolCall({ server: route.server, tool: route.tool, allowedServers: decision.allowedServers, body }, options);
+    const answer = await handleToolCall({ server: route.server, tool: route.tool, allowedServers: decision.allowedServers, principal: decision.principal, body }, options);
     return toReply(answer);
   };
 

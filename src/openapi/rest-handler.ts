@@ -14,6 +14,8 @@ export interface RestCall {
   readonly tool: string;
   /** Servers the caller may use. */
   readonly allowedServers: readonly string[];
+  /** Who is calling (servers that isolate clients give each caller a session of its own). */
+  readonly principal: string;
   /** The request body (JSON arguments; empty means none). */
   readonly body: string;
 }
@@ -45,7 +47,7 @@ export async function handleToolCall(call: RestCall, deps: RestCallDeps): Promis
   if (!tool) return unknownTool(call.tool);
   const errors = deps.validator.checkerFor(tool.inputSchema)(args);
   if (errors.length) return invalidArguments(errors, call.tool);
-  const reply = await deps.catalog.call(target.server, target.name, args);
+  const reply = await deps.catalog.call(target.server, target.name, args, call.principal);
   if ('error' in reply) return answerFromRpcError(reply.error, call.tool);
   return answerFromToolResult(reply.result, call.tool);
 }

@@ -4,9 +4,11 @@ import type { Logger } from '../observability/index.js';
 import type { InitializeParams } from '../upstream/types.js';
 import { isSchemaObject } from './schema.js';
 
-// The REST bridge's door to the upstreams: one held MCP session per server (opened through the
-// gateway, so the server's tool filter applies to both the list and the calls), its tool list
-// cached, and tools/call over it.
+// The REST bridge's door to the upstreams: held MCP sessions opened through the gateway (so the
+// server's tool filter applies to both the list and the calls), the tool list cached, and
+// tools/call over them. One session per server lists the tools and serves every caller, except
+// on servers that isolate clients (`sharing: per-session` stdio, remote servers): there each
+// caller (principal) gets a session of its own, closed after `idleMs` without calls.
 //
 // Freshness: the list is dropped when the server sends notifications/tools/list_changed on the
 // held session, when the session ends (the server restarted), and after `maxAgeMs` at most,
@@ -33,11 +35,19 @@ export interface ToolCatalogOptions {
   readonly maxAgeMs?: number;
   /** How long a tools/call may take before the caller gets 504 and the call is cancelled (default 120 s). */
   readonly callTimeoutMs?: number;
+  /** Servers whose calls run on a session per caller, as their MCP clients get one each. */
+  readonly isolated?: ReadonlySet<string>;
+  /** A caller's own session closes after this long without calls (default 5 min). */
+  readonly idleMs?: number;
 }
 
 interface Held {
   readonly dispatcher: Promise<Dispatcher>;
+  /** A caller's own session (isolated servers), closed when idle; else the server's shared one. */
+  readonly perCaller: boolean;
   dead: boolean;
+  inFlight: number;
+  lastUsed: number;
   tools: { readonly at: number; readonly list: Promise<readonly ToolDefinition[]> } | undefined;
 }
 
@@ -51,9 +61,13 @@ export class ToolCatalog {
   #nextId = 0;
   #inFlight = 0;
   #closed = false;
+  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: ToolCatalogOptions) {
     this.#options = options;
+    const idle = options.idleMs ?? 5 * 60_000;
+    this.#sweeper = setInterval(() => this.#closeIdle(Date.now() - idle), Math.min(idle, 60_000));
+    this.#sweeper.unref();
   }
 
   /** The server's tools after its filter; rejects when the server cannot be reached. */
@@ -71,26 +85,38 @@ export class ToolCatalog {
     return list;
   }
 
-  /** tools/call; resolves with the JSON-RPC reply (an error reply on failure), never rejects. */
-  async call(server: string, tool: string, args: Record<string, unknown>): Promise<JsonRpcResponse> {
+  /** tools/call for `principal`; resolves with the JSON-RPC reply (an error reply on failure), never rejects. */
+  async call(server: string, tool: string, args: Record<string, unknown>, principal: string): Promise<JsonRpcResponse> {
     const id = `rest-${++this.#nextId}`;
+    let held: Held;
     let dispatcher: Dispatcher;
     try {
-      dispatcher = await this.#session(server).dispatcher;
+      held = this.#session(server, this.#options.isolated?.has(server) ? principal : undefined);
+      dispatcher = await held.dispatcher;
     } catch (err) {
       return errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`);
     }
     this.#inFlight++;
+    held.inFlight++;
+    held.lastUsed = Date.now();
     try {
       return await this.#request(dispatcher, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } }, this.#options.callTimeoutMs ?? 120_000);
     } finally {
       this.#inFlight--;
+      held.inFlight--;
+      held.lastUsed = Date.now();
     }
+  }
+
+  /** Open sessions: the shared ones and the callers' own (for tests and metrics). */
+  get sessionCount(): number {
+    return [...this.#held.values()].filter((h) => !h.dead).length;
   }
 
   /** Takes no new calls, lets the ones in flight finish (up to `graceMs`), then closes the sessions. */
   async close(graceMs = 0): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sweeper);
     const deadline = Date.now() + graceMs;
     while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const held = [...this.#held.values()];
@@ -98,13 +124,22 @@ export class ToolCatalog {
     await Promise.all(held.map(async (h) => (await h.dispatcher.catch(() => undefined))?.close()));
   }
 
-  #session(server: string): Held {
-    const known = this.#held.get(server);
+  /** The server's shared session, or `principal`'s own. */
+  #session(server: string, principal?: string): Held {
+    const key = principal === undefined ? server : `${server}\u0000${principal}`;
+    const known = this.#held.get(key);
     if (known && !known.dead) return known;
     if (this.#closed) throw new Error('the REST bridge is closed');
-    const held: Held = { dispatcher: undefined as unknown as Promise<Dispatcher>, dead: false, tools: undefined };
+    const held: Held = {
+      dispatcher: undefined as unknown as Promise<Dispatcher>,
+      perCaller: principal !== undefined,
+      dead: false,
+      inFlight: 0,
+      lastUsed: Date.now(),
+      tools: undefined,
+    };
     const sink: DownstreamSink = {
-      deliver: (message) => this.#onServerMessage(held, message),
+      deliver: (message) => this.#onServerMessage(server, held, message),
       closed: (reason) => {
         held.dead = true;
         held.tools = undefined;
@@ -120,14 +155,27 @@ export class ToolCatalog {
     held.dispatcher.catch(() => {
       held.dead = true;
     });
-    this.#held.set(server, held);
+    this.#held.set(key, held);
     return held;
   }
 
-  #onServerMessage(held: Held, message: JsonRpcMessage): void {
+  /** Closes callers' own sessions unused since `before`. */
+  #closeIdle(before: number): void {
+    for (const [key, held] of this.#held) {
+      if (!held.perCaller || held.inFlight > 0 || held.lastUsed >= before) continue;
+      this.#held.delete(key);
+      held.dead = true;
+      void held.dispatcher.then((d) => d.close()).catch(() => undefined);
+    }
+  }
+
+  #onServerMessage(server: string, held: Held, message: JsonRpcMessage): void {
     if (!('method' in message)) return;
     if (message.method === 'notifications/tools/list_changed') {
+      // The list is the server's: whichever session hears of a change, the shared list goes.
       held.tools = undefined;
+      const shared = this.#held.get(server);
+      if (shared) shared.tools = undefined;
       return;
     }
     if (isRequest(message)) {
@@ -146,9 +194,10 @@ export class ToolCatalog {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<JsonRpcResponse>((resolve) => {
       timer = setTimeout(() => {
-        // MCP basic/utilities/cancellation: tell the server to stop; the pending request settles here.
-        dispatcher.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: request.id, reason: 'timed out' } });
+        // Settled first: cancelling settles the pending request too (as "cancelled"), and the race must report the timeout.
         resolve(errorResponse(request.id, ErrorCode.RequestTimeout, `${request.method} got no answer within ${Math.round(limitMs / 1000)} s`));
+        // MCP basic/utilities/cancellation: tell the server to stop.
+        dispatcher.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: request.id, reason: 'timed out' } });
       }, limitMs);
       timer.unref();
     });
