@@ -50,8 +50,8 @@ async function loginAndConsent(authorizationUrl: string): Promise<URL> {
 }
 
 /** What ChatGPT Actions send: response_type, client_id, redirect_uri, scope, state; no PKCE, no resource. */
-function chatGptAuthorizationUrl(clientId = CHATGPT.id): string {
-  const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: CHATGPT.redirect, scope: 'mcp', state: 'state-123' });
+function chatGptAuthorizationUrl(clientId = CHATGPT.id, scope = 'mcp'): string {
+  const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: CHATGPT.redirect, scope, state: 'state-123' });
   return `${gw.base}/oauth/authorize?${q.toString()}`;
 }
 
@@ -95,6 +95,14 @@ describe('the ChatGPT Actions OAuth exchange with a pre-registered confidential 
     const again = await rest('/api/tools/fixture__test_simple_text', {}, accessToken);
     expect(again.status).toBe(200);
     expect(again.json).toEqual(['This is a simple text response for testing.']);
+  });
+
+  it('treats a blank Scope field (scope=) as the resource scope', async () => {
+    const back = await loginAndConsent(chatGptAuthorizationUrl(CHATGPT.id, ''));
+    const exchanged = await token({ grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: CHATGPT.redirect, client_id: CHATGPT.id, client_secret: CHATGPT.secret });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.json.scope).toBe('mcp');
+    expect((await rest('/api/tools/fixture__test_simple_text', {}, exchanged.json.access_token as string)).status).toBe(200);
   });
 
   it('refuses a wrong client secret at the token endpoint', async () => {

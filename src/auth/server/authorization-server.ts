@@ -392,10 +392,13 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
   };
 }
 
-/** Most MCP clients send no scope; the resource's scope is what they need (and what consent shows). */
+/**
+ * Most MCP clients send no scope; the resource's scope is what they need (and what consent shows).
+ * An empty `scope=` counts as none: ChatGPT Actions send that when the Scope field is left blank.
+ */
 function withDefaultScope(path: string, query: string): string {
   const params = new URLSearchParams(query);
-  if (params.has('scope') || params.has('request_uri') || params.has('request')) return `${path}${query}`;
+  if ((params.get('scope') ?? '').trim() !== '' || params.has('request_uri') || params.has('request')) return `${path}${query}`;
   params.set('scope', RESOURCE_SCOPE);
   return `${path}?${params.toString()}`;
 }
