@@ -195,7 +195,7 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
   };
 }
 
-/** A federated identity is shown with the name the provider gave (octocat · github|583231). */
+/** A federated identity is shown with the name the provider gave: "octocat (github|583231)". */
 function accountLabel(accountId: string, lastSubmission: unknown): string {
   const extra = (lastSubmission as { gatehouse?: { displayName?: unknown } } | undefined)?.gatehouse?.displayName;
   return typeof extra === 'string' && extra && extra !== accountId ? `${extra.slice(0, 100)} (${accountId})` : accountId;
