@@ -1,6 +1,7 @@
 // REST calls through the real gateway with OAuth on, and the OAuth exchange the way ChatGPT
 // Actions do it: a pre-registered confidential client (auth.clients), no PKCE, no RFC 8707
 // resource, client_secret_post for the code, then a refresh (here with client_secret_basic).
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../src/crypto/index.js';
 import { everythingStdio, REFERENCE_EVERYTHING, startTestGateway } from './helpers/gateway.js';
@@ -227,6 +228,7 @@ describe('REST calls with OAuth on', () => {
     });
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ oauth2: ['mcp'] }, { bearer: [] }]);
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
   });
 });
 
