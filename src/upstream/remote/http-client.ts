@@ -5,6 +5,7 @@ import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit as Undic
 
 import { tracedFetch, type Tracer } from '../../auth/client/index.js';
 import { RemoteLinkError } from './errors.js';
+import { relaySignal } from './signal-relay.js';
 
 export interface HttpClientOptions {
   /** The MCP server URL: its origin alone gets the static headers and the server's TLS settings. */
@@ -102,14 +103,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           for (const [name, value] of staticHeaders) if (!merged.has(name)) merged.set(name, value);
           headers = merged;
         }
+        const relayed = init?.signal ? relaySignal(init.signal) : undefined;
         try {
           // undici's own fetch with its own Agent: one library version end to end (Node 20's
           // built-in fetch is undici 6). Its Request/Response types are the same at run time.
-          const request = { ...init, headers, dispatcher: sameOrigin ? serverAgent : otherAgent } as unknown as UndiciRequestInit;
+          const request = { ...init, headers, ...(relayed ? { signal: relayed.signal } : {}), dispatcher: sameOrigin ? serverAgent : otherAgent } as unknown as UndiciRequestInit;
           const response = await undiciFetch(target, request);
+          if (relayed) {
+            // A JSON (or empty) answer is read at once; only an event stream may need aborting later.
+            if (response.headers.get('content-type')?.startsWith('text/event-stream')) relayed.releaseWith(response);
+            else relayed.release();
+          }
           observer?.onResponse?.(method, response.status, target);
           return response;
         } catch (error) {
+          relayed?.release();
           observer?.onError?.(method, error, target);
           throw error;
         }
