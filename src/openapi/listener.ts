@@ -30,7 +30,7 @@ export interface OpenApiListenerOptions {
   readonly requests?: Counter | undefined;
 }
 
-type Headers = { get(name: string): string | null };
+type HeaderView = { get(name: string): string | null };
 
 export function createOpenApiListener(options: OpenApiListenerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { config, catalog, authenticator, edge, logger } = options;
@@ -46,7 +46,7 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<Reply> => {
-    const headers: Headers = { get: (n) => headerOf(req, n) };
+    const headers: HeaderView = { get: (n) => headerOf(req, n) };
     const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
     const admitted = edge(req.socket.remoteAddress, headers);
     if (!admitted.ok) {
@@ -57,23 +57,32 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
       req.resume();
       return toReply(problem(404, PROBLEM_TYPES.unknownTool, 'No such server', `there is no server "${route.server}" here`));
     }
-    const method = req.method ?? 'GET';
     if (route.kind === 'document') {
-      if (method !== 'GET' && method !== 'HEAD') return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here`), { allow: 'GET, HEAD' });
-      // The document is discovery metadata, like RFC 9728's: ChatGPT imports it by URL before
-      // any sign-in, so it needs no token except in `tokens` mode, where a token picks the servers.
-      let servers = route.server === undefined ? allServers : [route.server];
-      if (config.auth.mode === 'tokens') {
-        const decision = await authenticator.authenticate({ url, headers }, route.server);
-        if (!decision.ok) return unauthorized(decision, route.server, headers);
-        servers = servers.filter((s) => decision.allowedServers.includes(s));
-      }
-      const baseUrl = resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop);
-      const doc = await documentFor({ server: route.server, servers, serverUrl: baseUrl }, catalog, settings, logger);
-      // Readable from browser tools (Swagger UI and the like) as RFC 9728 metadata is: no credentials involved.
-      const cors = { 'access-control-allow-origin': '*' };
-      return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }, body: method === 'HEAD' ? null : JSON.stringify(doc) };
+      req.resume();
+      return serveDocument(req.method ?? 'GET', route.server, url, headers, admitted.trustedHop);
     }
+    return serveCall(req, res, route, url, headers);
+  };
+
+  const serveDocument = async (method: string, server: string | undefined, url: string, headers: HeaderView, trustedHop: boolean): Promise<Reply> => {
+    if (method !== 'GET' && method !== 'HEAD') return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here`), { allow: 'GET, HEAD' });
+    // The document is discovery metadata, like RFC 9728's: ChatGPT imports it by URL before
+    // any sign-in, so it needs no token except in `tokens` mode, where a token picks the servers.
+    let servers = server === undefined ? allServers : [server];
+    if (config.auth.mode === 'tokens') {
+      const decision = await authenticator.authenticate({ url, headers }, server);
+      if (!decision.ok) return unauthorized(decision, server, headers);
+      servers = servers.filter((s) => decision.allowedServers.includes(s));
+    }
+    const serverUrl = resolveBaseUrl(config.publicUrl, url, headers, trustedHop);
+    const doc = await documentFor({ server, servers, serverUrl }, catalog, settings, logger);
+    // Readable from browser tools (Swagger UI and the like) as RFC 9728 metadata is: no credentials involved.
+    const cors = { 'access-control-allow-origin': '*' };
+    return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }, body: method === 'HEAD' ? null : JSON.stringify(doc) };
+  };
+
+  const serveCall = async (req: IncomingMessage, res: ServerResponse, route: Extract<OpenApiRoute, { kind: 'call' }>, url: string, headers: HeaderView): Promise<Reply> => {
+    const method = req.method ?? 'GET';
     if (method !== 'POST') {
       req.resume();
       return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here; call tools with POST`), { allow: 'POST' });
@@ -102,7 +111,7 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
   const unauthorized = (
     decision: { status: number; error: string; description: string },
     server: string | undefined,
-    headers: Headers,
+    headers: HeaderView,
   ): Reply => {
     const presented = headers.get('authorization') !== null;
     const err = presented ? { error: decision.error, description: decision.description, ...(decision.status === 403 ? { scope: 'mcp' } : {}) } : undefined;
