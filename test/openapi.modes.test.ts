@@ -103,6 +103,22 @@ describe('remote upstreams', () => {
   });
 });
 
+describe('tool filters', () => {
+  it('answer 404 for a blocked tool without the server ever seeing the call', async () => {
+    const gw5 = await startTestGateway({ servers: { raw: rawStdio({ tools: { block: ['echo'] } }) } });
+    const call = (tool: string) => fetch(`${gw5.base}/raw/api/tools/${tool}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    try {
+      expect((await call('echo')).status).toBe(404);
+      expect((await fetch(`${gw5.base}/api/tools/raw__echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
+      const [text] = (await (await call('state')).json()) as [string];
+      const seen = (JSON.parse(text) as { tools: string[] }).tools;
+      expect(seen).toEqual(['state']);
+    } finally {
+      await gw5.close();
+    }
+  });
+});
+
 describe('servers that isolate their clients', () => {
   it('give each REST caller a session of its own on sharing: per-session, one for all on shared', async () => {
     const [one, two] = ['caller-one-token-000001', 'caller-two-token-000002'];
