@@ -102,13 +102,14 @@ export function resolveConfig(
 ): ResolvedConfig {
   const issues: ConfigIssue[] = [];
   const merged = { ...native.doc, ...overrides };
-  const resolved = resolveReferences(merged, { env, baseDir: native.baseDir }, issues);
+  const envNamesRead = new Set<string>();
+  const resolved = resolveReferences(merged, { env, baseDir: native.baseDir, envNamesRead }, issues);
   const parsed = GatehouseConfigSchema.safeParse(resolved);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push({ path: formatPath(issue.path), message: issue.message });
   }
   if (issues.length || !parsed.success) throw new ConfigError(dedupe(issues), native.location);
-  return freeze(build(parsed.data, native));
+  return freeze(build(parsed.data, native, [...envNamesRead].sort()));
 }
 
 /** Everything `serve` does to find and load its configuration. */
@@ -121,7 +122,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   return resolveConfig(native, env, options.overrides);
 }
 
-function build(cfg: GatehouseConfigParsed, native: NativeDocument): ResolvedConfig {
+function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvNames: readonly string[]): ResolvedConfig {
   const servers: ResolvedServer[] = Object.entries(cfg.servers).map(([name, s]): ResolvedServer => {
     const common = { name, tools: s.tools, tokens: s.tokens, description: s.description };
     if ('command' in s) {
@@ -173,6 +174,7 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument): ResolvedConf
     auth: cfg.auth,
     servers,
     openapi: cfg.openapi,
+    secretEnvNames,
   };
 }
 

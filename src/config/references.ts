@@ -8,6 +8,8 @@ export interface ReferenceContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Directory that `file:` paths are relative to. */
   readonly baseDir: string;
+  /** Collects the names of the variables read through `env:` references (secrets, by convention). */
+  readonly envNamesRead?: Set<string>;
 }
 
 // `file://...` is a URL (e.g. a loader given to node), not a reference to a file.
@@ -60,6 +62,7 @@ function readReference(
   issues: ConfigIssue[],
 ): string | undefined {
   if (kind === 'env') {
+    ctx.envNamesRead?.add(target);
     const v = ctx.env[target];
     if (v === undefined) issues.push({ path, message: `environment variable ${target} is not set` });
     return v;

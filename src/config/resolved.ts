@@ -68,4 +68,9 @@ export interface ResolvedConfig {
   /** In the order the config lists them. */
   readonly servers: readonly ResolvedServer[];
   readonly openapi: { readonly enabled: boolean; readonly title: string };
+  /**
+   * Variables the config read through `env:` references: secrets by convention. stdio
+   * children do not inherit them; a server's own `env` block may still pass one on.
+   */
+  readonly secretEnvNames: readonly string[];
 }

@@ -20,6 +20,8 @@ export interface StdioLinkOptions {
   readonly stdinCloseGraceMs?: number;
   /** After SIGTERM, how long before SIGKILL (default 2 s). */
   readonly killGraceMs?: number;
+  /** Variables of the gateway's environment the child does not inherit (the config's secrets). */
+  readonly withheldEnv?: readonly string[];
 }
 
 interface ResolvedStdioLinkOptions {
@@ -27,6 +29,7 @@ interface ResolvedStdioLinkOptions {
   readonly maxWriteBufferBytes: number;
   readonly stdinCloseGraceMs: number;
   readonly killGraceMs: number;
+  readonly withheldEnv: readonly string[];
 }
 
 const MIB = 1024 * 1024;
@@ -35,6 +38,7 @@ const DEFAULTS: ResolvedStdioLinkOptions = {
   maxWriteBufferBytes: 64 * MIB,
   stdinCloseGraceMs: 200,
   killGraceMs: 2_000,
+  withheldEnv: [],
 };
 const STDERR_MAX_LINE = 16 * 1024;
 const STDERR_TAIL_LINES = 10;
@@ -69,12 +73,27 @@ function definedOnly(options: StdioLinkOptions): Partial<ResolvedStdioLinkOption
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
+/**
+ * The child's environment: the gateway's, without the variables the config reads secrets
+ * from (a third-party server need not see another server's token or our client secrets),
+ * then the server's own `env` block, which may pass any of them on by name.
+ */
+export function childEnvironment(
+  inherited: Readonly<Record<string, string | undefined>>,
+  withheld: readonly string[],
+  own: Readonly<Record<string, string>>,
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...inherited };
+  for (const name of withheld) delete env[name];
+  return Object.assign(env, own);
+}
+
 function spawnStdioLink(server: ResolvedStdioServer, options: ResolvedStdioLinkOptions, log: Logger, handlers: LinkHandlers): Promise<Link> {
   return new Promise<Link>((resolve, reject) => {
     let child: ChildProcessWithoutNullStreams;
     try {
       child = spawn(server.command, [...server.args], {
-        env: { ...process.env, ...server.env },
+        env: childEnvironment(process.env, options.withheldEnv, server.env),
         cwd: server.cwd,
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,

@@ -47,6 +47,8 @@ const TOOLS = {
       value: process.env.FIXTURE_VALUE,
       cwd: process.cwd(),
     }),
+  /** The named environment variables as the child sees them (null: not set). */
+  env: async (args) => text(Object.fromEntries((args.names ?? []).map((name) => [name, process.env[name] ?? null]))),
   slow: (args, id) =>
     new Promise((resolve) => {
       state.started.push(id);
