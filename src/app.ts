@@ -68,13 +68,19 @@ async function startAuthorizationServer(config: ResolvedConfig, logger: Logger, 
 }
 
 /** Builds one upstream; `releases` collects what must be released at shutdown beside it. */
-export async function buildUpstream(server: ResolvedServer, logger: Logger, releases: (() => Promise<void>)[] = []): Promise<Upstream> {
+export async function buildUpstream(
+  server: ResolvedServer,
+  logger: Logger,
+  releases: (() => Promise<void>)[] = [],
+  /** ResolvedConfig.secretEnvNames: kept from stdio children. */
+  withheldEnv: readonly string[] = [],
+): Promise<Upstream> {
   const log = logger.child({ upstream: server.name });
   const clientInfo = { name: 'gatehouse', version: VERSION };
   if (server.kind === 'stdio') {
     return createUpstream({
       name: server.name,
-      linkFactory: createStdioLinkFactory(server, log),
+      linkFactory: createStdioLinkFactory(server, log, { withheldEnv }),
       sharing: server.sharing,
       logger: log,
       clientInfo,
@@ -99,7 +105,7 @@ export async function buildUpstream(server: ResolvedServer, logger: Logger, rele
 export async function startGatehouse({ config, logger }: StartOptions): Promise<GatehouseApp> {
   const releases: (() => Promise<void>)[] = [];
   const upstreams = new Map<string, Upstream>();
-  for (const s of config.servers) upstreams.set(s.name, await buildUpstream(s, logger, releases));
+  for (const s of config.servers) upstreams.set(s.name, await buildUpstream(s, logger, releases, config.secretEnvNames));
   const closeUpstreams = async () => {
     await Promise.all([...upstreams.values()].map((u) => u.close()));
     await Promise.all(releases.map((r) => r().catch(() => undefined)));
