@@ -51,8 +51,21 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   // Set once the factory answers; handlers may run before that (a link failing while it opens).
   let link: Link | undefined = undefined;
 
+  // stdout to a pipe is written synchronously on Linux, one system call per write: replies
+  // that arrive in the same turn of the event loop go out together (cork, then one writev
+  // once the loop has handled every ready socket).
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    output.uncork();
+  };
   const write = (message: JsonRpcMessage): void => {
     if (ended) return;
+    if (!corked) {
+      corked = true;
+      output.cork();
+      setImmediate(uncork);
+    }
     output.write(`${JSON.stringify(message)}\n`);
   };
 
