@@ -51,6 +51,13 @@ describe('token store', () => {
     const raw = readFileSync(file, 'utf8');
     for (const secret of as.secrets) expect(raw).not.toContain(secret);
 
+    // logout needs no key: it neither asks the keychain nor warns about it.
+    const logout = await run(['logout', as.mcpUrl], home);
+    expect(logout.code).toBe(0);
+    expect(logout.stderr).toContain('forgot');
+    expect(logout.stderr).not.toContain('OS keychain');
+    expect(readdirSync(join(dir, 'servers')).filter((f) => f.endsWith('.json'))).toEqual([]);
+
     if ('unavailable' in keychain) {
       // No Secret Service here (the usual headless Linux): the fallback is said out loud and
       // the key sits in its own 0600 file.

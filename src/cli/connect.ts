@@ -224,7 +224,8 @@ export async function logoutCommand(urlArg: string | undefined, flags: Pick<Conn
   const env = { ...process.env, OAUTH2_TOKEN_URL: undefined, OAUTH2_AUTHORIZATION_URL: undefined, OAUTH2_GRANT: undefined, OAUTH2_CLIENT_SECRET: undefined };
   const config = resolveConnectFlags(urlArg, { tokenStore: flags.tokenStore, logLevel: flags.logLevel, config: flags.config }, env);
   const logger = createLogger({ level: config.logLevel });
-  const store = await createStore(config, logger);
+  // Removing needs no key: the keychain is not asked (nor a key created in it) to forget a file.
+  const store = await createStore({ ...config, tokenStore: config.tokenStore === 'memory' ? 'memory' : 'file' }, logger);
   const removed = await store.remove(config.url);
   notify(removed ? `gatehouse: forgot the tokens and client registration for ${redactUrl(config.url)}` : `gatehouse: nothing stored for ${redactUrl(config.url)}`);
 }
