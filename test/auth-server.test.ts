@@ -515,10 +515,24 @@ describe('client ID metadata documents (CIMD)', () => {
     [GOOD]: { client_id: GOOD, client_name: 'Metadata Client', redirect_uris: [WEB_REDIRECT], token_endpoint_auth_method: 'none' },
     [EVIL]: { client_id: EVIL, client_name: 'Evil', redirect_uris: ['https://evil.example/cb'], token_endpoint_auth_method: 'none' },
   };
+  const BIG = 'https://client.example/oauth/big.json';
+  const HANG = 'https://client.example/oauth/hang.json';
   const fetched: string[] = [];
-  // Stands in for the network (and so for the provider's SSRF-guarded dispatcher).
-  const fakeFetch = ((url: string | URL) => {
+  // Stands in for the network (and so for the provider's SSRF-guarded dispatcher; that guard
+  // is tested for real in test/cimd-ssrf.test.ts). The size and time limits still apply.
+  const fakeFetch = ((url: string | URL, init?: RequestInit) => {
     fetched.push(String(url));
+    if (String(url) === BIG) {
+      // Over the 5 KiB a client metadata document may take (oidc-provider's fetchResponseBodyLimits).
+      const padding = 'x'.repeat(6 * 1024);
+      return Promise.resolve(Response.json({ client_id: BIG, client_name: padding, redirect_uris: [WEB_REDIRECT], token_endpoint_auth_method: 'none' }));
+    }
+    if (String(url) === HANG) {
+      // Never answers: only the provider's own deadline (its AbortSignal) ends the wait.
+      return new Promise<Response>((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error), { once: true });
+      });
+    }
     const doc = documents[String(url)];
     return Promise.resolve(doc ? Response.json(doc, { headers: { 'cache-control': 'max-age=60' } }) : new Response('not found', { status: 404 }));
   }) as typeof fetch;
@@ -538,6 +552,38 @@ describe('client ID metadata documents (CIMD)', () => {
     expect(client.info?.client_id).toBe(GOOD);
     expect(fetched).toContain(GOOD);
     expect((await call(h, '/a/mcp', client.saved!.access_token)).status).toBe(200);
+  });
+
+  async function authorizeStatus(clientId: string): Promise<{ status: number; location: string | null; text: string }> {
+    const { challenge } = pkce();
+    const res = await fetch(
+      `${h.base}/oauth/authorize?${new URLSearchParams({
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: WEB_REDIRECT,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${h.base}/a/mcp`,
+      }).toString()}`,
+      { redirect: 'manual' },
+    );
+    return { status: res.status, location: res.headers.get('location'), text: await res.text() };
+  }
+
+  it('refuses a document larger than the size limit', async () => {
+    const res = await authorizeStatus(BIG);
+    expect(fetched).toContain(BIG);
+    expect(res.status).toBe(400);
+    expect(res.location).toBeNull();
+    expect(res.text).toContain('invalid_client');
+  });
+
+  it('gives up on a document that does not arrive in time, and says invalid_client', async () => {
+    const res = await authorizeStatus(HANG);
+    expect(fetched).toContain(HANG);
+    expect(res.status).toBe(400);
+    expect(res.location).toBeNull();
+    expect(res.text).toContain('invalid_client');
   });
 
   it('refuses a document whose redirect URIs are outside the policy', async () => {

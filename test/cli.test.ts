@@ -1,16 +1,13 @@
 // The `gatehouse` command as a person runs it: exit codes, messages, the zero-config demo,
 // and a graceful stop on SIGTERM with a call in flight.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, startServe, TSX, type ServeRun } from './helpers/cli.js';
 import { RAW_FIXTURE } from './helpers/gateway.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-// Resolved here, so that the CLI runs from any working directory.
-const TSX = import.meta.resolve('tsx');
 const run = (args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) =>
   spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd: opts.cwd,
@@ -25,23 +22,12 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-/** Starts `serve` and resolves with the base URL once it is listening. */
-function serve(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; base: string; stderr: () => string }> {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${err}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: m[1]!, stderr: () => err });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${err}`)));
-  });
+/** Starts `serve` and resolves with the base URL once it is listening; killed after the file. */
+async function serve(args: string[], cwd: string, env: Record<string, string> = {}): Promise<ServeRun> {
+  const run = startServe(args, cwd, env);
+  const started = await run;
+  children.push(started.child);
+  return started;
 }
 
 describe('gatehouse CLI', () => {

@@ -1,5 +1,5 @@
 // Runs the `gatehouse` CLI from source the way a person would, for tests of its commands.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,4 +48,35 @@ export function tempRoot(prefix: string): { root: string; freshDir: () => string
     },
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** A running `gatehouse serve` child: its base URL once listening, its stderr so far. */
+export interface ServeRun {
+  readonly child: ChildProcess;
+  readonly base: string;
+  readonly stderr: () => string;
+}
+
+/** Starts `gatehouse serve ARGS...` and resolves once it logs the URL it listens on. */
+export function startServe(args: string[], cwd: string, env: Record<string, string> = {}): Promise<ServeRun> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', ...args], { cwd, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start:\n${err}`));
+    }, 30_000);
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1]!, stderr: () => err });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${err}`));
+    });
+  });
 }
