@@ -105,7 +105,8 @@ async function createMachineSession(config: ResolvedConnect, logger: Logger, run
     privateKey,
     scope: config.scope,
     resource: config.resource,
-    expectedIssuer: config.expectedIssuer,
+    // With --token-url the authorization server is known: the secret goes nowhere else.
+    expectedIssuer: config.expectedIssuer ?? run.discovery?.authorizationServerMetadata?.issuer,
     discovery: run.discovery,
     fetchFn: run.fetchFn,
     tracer: run.tracer,

@@ -34,6 +34,8 @@ export function createUpstreamAuthProvider(
       throw new RemoteLinkError('bad-config', `${where}.privateKey: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  // With a token URL the authorization server is known: the secret goes nowhere else.
+  const discovery = oauth.tokenUrl === undefined ? undefined : staticDiscoveryState({ tokenUrl: oauth.tokenUrl });
   return new MachineSession({
     serverUrl: server.url,
     clientId: oauth.clientId,
@@ -41,7 +43,8 @@ export function createUpstreamAuthProvider(
     privateKey,
     scope: oauth.scope,
     resource: oauth.resource,
-    discovery: oauth.tokenUrl === undefined ? undefined : staticDiscoveryState({ tokenUrl: oauth.tokenUrl }),
+    expectedIssuer: discovery?.authorizationServerMetadata?.issuer,
+    discovery,
     fetchFn: options.fetchFn,
     tracer: options.tracer,
     logger: options.logger.child({ component: 'oauth' }),
