@@ -15,6 +15,7 @@ import { adapterConsentMemory, createInteractionHandler } from './interactions.j
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
 import { withRefreshGrace } from './refresh-grace.js';
+import { providerContextGate, type ProviderContextGate } from './provider-context.js';
 import { applyClientPolicy, defaultResourceOf, pkceRequirement, staticClient } from './client-policy.js';
 import { createRedirectPolicy } from './redirect-policy.js';
 import {
@@ -105,10 +106,10 @@ export function issuerFor(config: Pick<ResolvedConfig, 'publicUrl' | 'listen'>):
 
 export function createAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
   // A promise, so that persisted keys and store-backed setup can join later without changing callers.
-  return Promise.resolve().then(() => buildAuthorizationServer(options));
+  return providerContextGate(options.logger).then((context) => buildAuthorizationServer(options, context));
 }
 
-function buildAuthorizationServer(options: AuthorizationServerOptions): AuthorizationServer {
+function buildAuthorizationServer(options: AuthorizationServerOptions, context: ProviderContextGate): AuthorizationServer {
   const { config, logger } = options;
   // Ejected login/consent/error templates (gatehouse templates eject), re-read when they change.
   usePageTemplateDirectory(join(config.dataDir, 'templates'), logger.child({ component: 'templates' }));
@@ -295,7 +296,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions): Authoriz
     req.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1);
     req.headers['x-forwarded-host'] = issuerUrl.host;
     delete req.headers.forwarded;
-    callback(req, res).catch((err: unknown) => {
+    context.around(() => callback(req, res)).catch((err: unknown) => {
       logger.error({ err: (err as Error).message }, 'authorization server error');
       if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
     });
