@@ -273,3 +273,20 @@ describe('--trace-file', () => {
     }
   }, 120_000);
 });
+
+describe('the lean HTTP path (--transport streamable-http) with the browser login', () => {
+  it('logs in on the first 401, and 16 requests refused together cause one refresh and all succeed', async () => {
+    const { client } = await bridge([as.mcpUrl, '--transport', 'streamable-http', '--browser-command', `${process.execPath} ${BROWSER}`, '--token-store', 'memory']);
+    try {
+      expect(await whoami(client)).toMatch(/^client dyn-\d+$/);
+      expect(as.counts).toMatchObject({ authorize: 1, code: 1 });
+      as.expireAccessTokens();
+      const answers = await Promise.all(Array.from({ length: 16 }, () => whoami(client)));
+      expect(new Set(answers).size).toBe(1);
+    } finally {
+      await client.close();
+    }
+    expect(as.counts.refresh).toBe(1);
+    expect(as.counts.authorize).toBe(1);
+  }, 60_000);
+});
