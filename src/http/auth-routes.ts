@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig } from '../config/index.js';
 import { problemBody, type Edge } from './edge.js';
 import { IpSet } from './ip.js';
+import { headerView } from './node-request.js';
 import { RateLimiter } from './rate-limit.js';
 
 const AUTH_PATH = /^\/(?:oauth\/|\.well-known\/|login(?:\/|$)|consent(?:\/|$))/;
@@ -30,7 +31,7 @@ export function guardAuthRoutes(
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (!AUTH_PATH.test(path)) return false;
-    const headers = { get: (n: string) => headerOf(req, n) };
+    const headers = headerView(req);
     const admitted = edge(req.socket.remoteAddress, headers, { checkOrigin: !API_PATH.test(path) });
     if (!admitted.ok) return refuse(res, admitted.status, admitted.error, admitted.description);
     if (registrants && path === '/oauth/register' && req.method === 'POST' && !registrants.has(admitted.ip)) {
@@ -50,7 +51,3 @@ export function guardAuthRoutes(
   };
 }
 
-function headerOf(req: IncomingMessage, name: string): string | null {
-  const v = req.headers[name.toLowerCase()];
-  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-}

@@ -6,3 +6,4 @@ export { resolveBaseUrl, resolveClientIp, type HeaderSource } from './client-ip.
 export { IpSet, isLoopback } from './ip.js';
 export { startHttpServer, type RunningServer } from './server.js';
 export { guardAuthRoutes } from './auth-routes.js';
+export { headerView, readBody } from './node-request.js';

@@ -4,6 +4,7 @@ import type { InboundRequest, McpCall, Reply } from '../gateway/index.js';
 import type { Counter, Logger } from '../observability/index.js';
 import { redactUrl } from '../observability/index.js';
 import { resolveBaseUrl } from './client-ip.js';
+import { headerView, readBody } from './node-request.js';
 import { problemBody, type Edge } from './edge.js';
 import type { Authenticator } from './static-tokens.js';
 
@@ -72,7 +73,7 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
 
   const handle = async (req: IncomingMessage, res: ServerResponse, route: McpRoute): Promise<void> => {
     const started = performance.now();
-    const headers = nodeHeaders(req);
+    const headers = headerView(req);
     const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
     let reply: Reply;
     try {
@@ -153,41 +154,7 @@ function problem(status: number, error: string, description: string, headers: Re
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: problemBody(error, description) };
 }
 
-/** Node's lower-cased header object behind a `get(name)` view. */
-function nodeHeaders(req: IncomingMessage): InboundRequest['headers'] {
-  return {
-    get(name: string): string | null {
-      const v = req.headers[name.toLowerCase()];
-      if (v === undefined) return null;
-      return Array.isArray(v) ? v.join(', ') : v;
-    },
-  };
-}
 
-/** The body as UTF-8 text, or undefined when it exceeds `limit` bytes (then 413). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.resolve(undefined);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff' };
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Reply } from '../gateway/index.js';
-import { resolveBaseUrl, writeReply, type Authenticator, type Edge } from '../http/index.js';
+import { headerView, readBody, resolveBaseUrl, writeReply, type Authenticator, type Edge } from '../http/index.js';
 import type { Counter, Logger } from '../observability/index.js';
 import { redactUrl } from '../observability/index.js';
 import { VERSION } from '../version.js';
@@ -46,7 +46,7 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<Reply> => {
-    const headers: HeaderView = { get: (n) => headerOf(req, n) };
+    const headers: HeaderView = headerView(req);
     const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
     const admitted = edge(req.socket.remoteAddress, headers);
     if (!admitted.ok) {
@@ -157,32 +157,4 @@ function isJson(contentType: string): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-function headerOf(req: IncomingMessage, name: string): string | null {
-  const v = req.headers[name.toLowerCase()];
-  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-}
 
-/** The body as UTF-8 text, or undefined when it exceeds `limit` bytes (then 413). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.resolve(undefined);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
