@@ -381,6 +381,13 @@ export async function bridgeSection(settings: BridgeSectionSettings, gatewayArgs
       checks.push({ what: `bridge C=${c}: p99 below mcp-remote's`, value: bp !== undefined && mp !== undefined ? bp / mp : undefined, ok: (v) => v < 1, show: () => `${fmtMs(bp)} vs ${fmtMs(mp)} ms` });
       checks.push({ what: `bridge C=${c}: CPU per call < 0.3 ms`, value: cpu('bridge', c), ok: (v) => v < 0.3, show: (v) => `${v.toFixed(3)} ms` });
     }
+    // The default (--transport auto: the SDK transport), measured against the same targets.
+    for (const c of settings.concurrency) {
+      const a = cps('bridge-auto', c);
+      const m = cps('mcp-remote', c);
+      if (c >= 16) checks.push({ what: `bridge (auto) C=${c}: >= 3x mcp-remote calls/s`, value: a !== undefined && m ? a / m : undefined, ok: (v) => v >= 3, show: (v) => `${v.toFixed(2)}x` });
+      checks.push({ what: `bridge (auto) C=${c}: CPU per call < 0.3 ms`, value: cpu('bridge-auto', c), ok: (v) => v < 0.3, show: (v) => `${v.toFixed(3)} ms` });
+    }
     return { markdown: md, checks, json: { upstream: url, targets: Object.fromEntries(targets.map((t) => [t.key, t.label])), runs } };
   } finally {
     await Promise.all(targets.flatMap((t) => (t.peer ? [t.peer.stop()] : [])));

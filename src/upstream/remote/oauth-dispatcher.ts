@@ -105,7 +105,7 @@ export class AuthorizingDispatcher extends Dispatcher {
     if (this.#tracer === noTracer) return this.#o.inner.request(request);
     const start = Date.now();
     const t0 = performance.now();
-    const span = { kind: 'http' as const, name: 'mcp.request', start, method: options.method, url: traceableUrl(new URL(options.path, String(options.origin))) };
+    const span = { kind: 'http' as const, name: 'http.request', start, method: options.method, url: traceableUrl(new URL(options.path, String(options.origin))) };
     try {
       const response = await this.#o.inner.request(request);
       this.#tracer.record({ ...span, ms: round(performance.now() - t0), status: response.statusCode, outcome: response.statusCode < 400 ? 'ok' : 'error' });
