@@ -155,7 +155,7 @@ export async function startGateway(
     `store: memory\n` +
     (oauth
       ? `auth:\n  mode: oauth\n  clients:\n    - clientId: ${yamlString(oauth.clientId)}\n      clientSecret: ${yamlString(oauth.clientSecret)}\n` +
-        `      name: ${yamlString(oauth.clientId)}\n      redirectUris: ['http://127.0.0.1/cb']\n`
+        `      name: ${yamlString(oauth.clientId)}\n      redirectUris: ['http://127.0.0.1/cb']\n      grants: [client_credentials]\n`
       : `auth: { mode: none }\n`) +
     `log: { level: warn }\n` +
     `servers:\n  echo:\n${server}`;

@@ -170,7 +170,8 @@ function addClientsAndTokensCommands(program: Command): void {
   storeOptions(clients.command('add').description('register a client; prints its client_id (and, with --confidential, its secret, once)'))
     .option('--name <name>', 'the name the consent page shows')
     .option('--redirect-uri <uri>', 'where the client receives the code: https, loopback http or an app scheme (repeatable)', collect)
-    .option('--confidential', 'give the client a secret (client_secret_basic; may also use client_credentials)')
+    .option('--confidential', 'give the client a secret (client_secret_basic); the code flow only unless --grant client_credentials')
+    .option('--grant <grant>', 'client_credentials: also let it get tokens with no user (implies --confidential)', collect)
     .action(async (opts: Opts) => {
       const { clientsAdd } = await import('./cli/clients.js');
       await clientsAdd(opts);

@@ -606,32 +606,108 @@ describe('client ID metadata documents (CIMD)', () => {
 
 describe('pre-registered clients', () => {
   const SECRET = 'actions-secret-0123456789abcdefghij';
+  const ROBOT_SECRET = 'robot-secret-0123456789abcdefghijkl';
+  const BOUND_SECRET = 'bound-secret-0123456789abcdefghijkl';
+  const ACTIONS_REDIRECT = 'https://chat.openai.com/aip/g-1/oauth/callback';
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
-      clients: [{ clientId: 'actions', clientSecret: SECRET, name: 'ChatGPT Actions', redirectUris: ['https://chat.openai.com/aip/g-1/oauth/callback'] }],
+      clients: [
+        // A secret and no `grants`: the code flow only (a ChatGPT Actions secret sits in the GPT editor).
+        { clientId: 'actions', clientSecret: SECRET, name: 'ChatGPT Actions', redirectUris: [ACTIONS_REDIRECT] },
+        { clientId: 'robot', clientSecret: ROBOT_SECRET, name: 'Robot', redirectUris: ['https://robot.example/cb'], grants: ['client_credentials'] },
+        {
+          clientId: 'bound',
+          clientSecret: BOUND_SECRET,
+          redirectUris: ['https://bound.example/cb'],
+          resource: '/b/mcp',
+          grants: ['authorization_code', 'refresh_token', 'client_credentials'],
+        },
+      ],
     });
   });
   afterAll(async () => {
     await new Promise((resolve) => h.server.close(resolve));
   });
 
-  const token = (fields: Record<string, string>, secret = SECRET): Promise<Response> =>
+  const token = (fields: Record<string, string>, secret = SECRET, clientId = 'actions'): Promise<Response> =>
     fetch(`${h.base}/oauth/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`actions:${secret}`).toString('base64')}` },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
       body: new URLSearchParams(fields).toString(),
     });
 
-  it('issues client_credentials tokens bound to the requested resource', async () => {
-    const res = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${h.base}/b/mcp` });
+  it('refuses client_credentials to a config client with a secret that does not list the grant', async () => {
+    for (const resource of [`${h.base}/b/mcp`, `${h.base}/mcp`, undefined]) {
+      const res = await token({ grant_type: 'client_credentials', scope: 'mcp', ...(resource ? { resource } : {}) });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: string; access_token?: string };
+      expect(body.error).toBe('unauthorized_client');
+      expect(body.access_token).toBeUndefined();
+    }
+  });
+
+  it('still gives that client the code flow and refresh', async () => {
+    const { verifier, challenge } = pkce();
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'actions',
+      redirect_uri: ACTIONS_REDIRECT,
+      scope: 'mcp',
+      state: 's-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      resource: `${h.base}/a/mcp`,
+    });
+    const back = await loginAndConsent(new Browser(), h, `${h.base}/oauth/authorize?${q.toString()}`);
+    const code = back.searchParams.get('code');
+    expect(code, back.href).toBeTruthy();
+    const exchanged = await token({ grant_type: 'authorization_code', code: code!, redirect_uri: ACTIONS_REDIRECT, code_verifier: verifier });
+    expect(exchanged.status).toBe(200);
+    const tokens = (await exchanged.json()) as { access_token: string; refresh_token: string };
+    const ok = await call(h, '/a/mcp', tokens.access_token);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { principal: string }).principal).toBe('user:alice');
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    expect(refreshed.status).toBe(200);
+  });
+
+  it('issues client_credentials tokens bound to the requested resource to a client that lists the grant', async () => {
+    const res = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${h.base}/b/mcp` }, ROBOT_SECRET, 'robot');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { access_token: string; token_type: string };
     expect(body.token_type).toBe('Bearer');
     const ok = await call(h, '/b/mcp', body.access_token);
     expect(ok.status).toBe(200);
-    expect(((await ok.json()) as { principal: string }).principal).toBe('client:actions');
+    expect(((await ok.json()) as { principal: string }).principal).toBe('client:robot');
     expect((await call(h, '/a/mcp', body.access_token)).status).toBe(401);
-    expect((await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${h.base}/b/mcp` }, 'wrong')).status).toBe(401);
+    expect((await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${h.base}/b/mcp` }, 'wrong', 'robot')).status).toBe(401);
+  });
+
+  it('holds the client_credentials tokens of a client with a resource to that resource', async () => {
+    for (const other of [`${h.base}/a/mcp`, `${h.base}/mcp`]) {
+      const refused = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: other }, BOUND_SECRET, 'bound');
+      expect(refused.status).toBe(400);
+      const body = (await refused.json()) as { error: string; access_token?: string };
+      expect(body.error).toBe('invalid_target');
+      expect(body.access_token).toBeUndefined();
+    }
+    // Its own resource, asked for or by default, works.
+    for (const fields of [{ resource: `${h.base}/b/mcp` }, {}] as Record<string, string>[]) {
+      const res = await token({ grant_type: 'client_credentials', scope: 'mcp', ...fields }, BOUND_SECRET, 'bound');
+      expect(res.status).toBe(200);
+      const { access_token } = (await res.json()) as { access_token: string };
+      expect((await call(h, '/b/mcp', access_token)).status).toBe(200);
+      expect((await call(h, '/a/mcp', access_token)).status).toBe(401);
+    }
+  });
+
+  it('refuses config clients whose grants cannot work', () => {
+    const resolveClients = (clients: unknown[]) =>
+      resolveConfig({ format: 'native', location: undefined, baseDir: process.cwd(), doc: { auth: { clients } } }, {});
+    expect(() => resolveClients([{ clientId: 'p', redirectUris: ['https://p.example/cb'], grants: ['client_credentials'] }])).toThrow(/client_credentials needs a clientSecret/);
+    expect(() => resolveClients([{ clientId: 'p', clientSecret: 's', redirectUris: ['https://p.example/cb'], grants: ['refresh_token'] }])).toThrow(/refresh_token comes with authorization_code/);
+    expect(() => resolveClients([{ clientId: 'p', clientSecret: 's', redirectUris: ['https://p.example/cb'], grants: ['password'] }])).toThrow(/grants/);
+    expect(resolveClients([{ clientId: 'p', redirectUris: ['https://p.example/cb'] }]).auth.clients[0]!.grants).toEqual(['authorization_code', 'refresh_token']);
   });
 });

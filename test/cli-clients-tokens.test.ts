@@ -29,6 +29,7 @@ interface ListedClient {
   name: string;
   redirectUris: string[];
   confidential: boolean;
+  grants: string[];
   createdAt: string;
 }
 
@@ -76,7 +77,8 @@ describe.concurrent('gatehouse clients', () => {
       client_name: 'Actions',
       redirect_uris: ['https://chat.example.com/oauth/callback'],
       response_types: ['code'],
-      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      // A secret alone gives no client_credentials (tokens with no user): --grant client_credentials does.
+      grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
       application_type: 'web',
     });
@@ -94,7 +96,8 @@ describe.concurrent('gatehouse clients', () => {
     const listed = JSON.parse(list.stdout) as ListedClient[];
     expect(listed.map((c) => c.clientId).sort()).toEqual([added.clientId, confId].sort());
     const desk = listed.find((c) => c.clientId === added.clientId)!;
-    expect(desk).toMatchObject({ name: 'Desk App', redirectUris: ['http://127.0.0.1/callback', 'cursor://example.app/cb'], confidential: false });
+    expect(desk).toMatchObject({ name: 'Desk App', redirectUris: ['http://127.0.0.1/callback', 'cursor://example.app/cb'], confidential: false, grants: ['authorization_code', 'refresh_token'] });
+    expect(listed.find((c) => c.clientId === confId)).toMatchObject({ confidential: true, grants: ['authorization_code', 'refresh_token'] });
     expect(Date.parse(desk.createdAt)).toBeGreaterThan(0);
     const text = await gatehouse(dir, ['clients', 'list']);
     expect(text.stdout).toContain('Actions');
@@ -139,6 +142,9 @@ describe.concurrent('gatehouse clients', () => {
     expect(noUri.status).toBe(2);
     expect(noUri.stderr).toContain('--redirect-uri');
     expect((await gatehouse(dir, ['clients', 'add', '--name', 'X', '--redirect-uri', 'https://ok.example/cb', '--bogus'])).status).toBe(2);
+    const badGrant = await gatehouse(dir, ['clients', 'add', '--name', 'X', '--redirect-uri', 'https://ok.example/cb', '--grant', 'password']);
+    expect(badGrant.status).toBe(2);
+    expect(badGrant.stderr).toContain('--grant password');
     expect((await gatehouse(dir, ['clients', 'remove'])).status).toBe(2);
     const list = await gatehouse(dir, ['clients', 'list', '--json']);
     expect(JSON.parse(list.stdout)).toEqual([]);
@@ -212,17 +218,22 @@ describe.concurrent('gatehouse tokens', () => {
 describe('a client added by the CLI', () => {
   it('works with the gateway: client_credentials token, MCP call, removal; public native redirects accepted', async () => {
     const dataDir = join(freshDir(), 'data');
-    const added = await gatehouse(dataDir, ['clients', 'add', '--name', 'Robot', '--redirect-uri', 'https://robot.example/cb', '--confidential', '--json']);
+    // --grant client_credentials implies a secret; the CLI says what the client may do.
+    const added = await gatehouse(dataDir, ['clients', 'add', '--name', 'Robot', '--redirect-uri', 'https://robot.example/cb', '--grant', 'client_credentials', '--json']);
     expect(added.status, added.stderr).toBe(0);
+    expect(added.stderr).toContain('grants: authorization_code, refresh_token, client_credentials');
     const { clientId, clientSecret } = JSON.parse(added.stdout) as AddedClient;
+    // A confidential client without --grant client_credentials: the code flow only.
+    const codeOnly = JSON.parse((await gatehouse(dataDir, ['clients', 'add', '--name', 'Actions', '--redirect-uri', 'https://chat.example.com/cb', '--confidential', '--json'])).stdout) as AddedClient;
+    expect(codeOnly.clientSecret).toBeTruthy();
     const gw = await startTestGateway({ store: 'sqlite', dataDir, auth: { mode: 'oauth' }, servers: { raw: rawStdio() } });
     try {
-      const token = (secret: string) =>
+      const token = (secret: string, id = clientId) =>
         fetch(`${gw.base}/oauth/token`, {
           method: 'POST',
           headers: {
             'content-type': 'application/x-www-form-urlencoded',
-            authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+            authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
           },
           body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}/raw/mcp` }).toString(),
         });
@@ -233,6 +244,9 @@ describe('a client added by the CLI', () => {
       const init = await rawPost(`${gw.base}/raw/mcp`, INIT(), { authorization: `Bearer ${body.access_token}` });
       expect(init.status).toBe(200);
       expect((await token('not-the-secret')).status).toBe(401);
+      const refused = await token(codeOnly.clientSecret!, codeOnly.clientId);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: string }).error).toBe('unauthorized_client');
       // Stored hashed: the token value is not in the list either.
       const listed = await gatehouse(dataDir, ['tokens', 'list', '--json']);
       expect(listed.stdout).not.toContain(body.access_token);

@@ -9,6 +9,7 @@ import { Browser, csrfOf, form } from './helpers/oauth.js';
 
 const PASSWORD = 'a long enough passphrase';
 const CHATGPT = { id: 'chatgpt-actions', secret: 'a-secret-only-chatgpt-knows', redirect: 'https://chat.openai.com/aip/g-test/oauth/callback' };
+const ROBOT = { id: 'robot', secret: 'a-secret-for-a-machine-client' };
 const STATIC_TOKEN = 'static-token-for-rest-clients-1234';
 
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
@@ -22,6 +23,10 @@ beforeAll(async () => {
       clients: [
         { clientId: CHATGPT.id, clientSecret: CHATGPT.secret, name: 'ChatGPT', redirectUris: [CHATGPT.redirect], resource: '/api', requirePkce: false },
         { clientId: 'strict', clientSecret: 'another-secret-value', redirectUris: [CHATGPT.redirect], resource: '/api' },
+        // A machine client: client_credentials only because it says so, for any resource (no `resource`).
+        { clientId: ROBOT.id, clientSecret: ROBOT.secret, redirectUris: ['https://robot.example/cb'], grants: ['client_credentials'] },
+        // client_credentials and a resource: its machine tokens are for /api and nothing else.
+        { clientId: 'rest-robot', clientSecret: ROBOT.secret, redirectUris: ['https://robot.example/cb'], resource: '/api', grants: ['client_credentials'] },
       ],
     },
     servers: {
@@ -113,6 +118,26 @@ describe('the ChatGPT Actions OAuth exchange with a pre-registered confidential 
     expect(res.json.error).toBe('invalid_client');
   });
 
+  it('gives the Actions client (its secret sits in the GPT editor) no client_credentials token: no user-less access', async () => {
+    for (const resource of [`${gw.base}/api`, `${gw.base}/fixture/api`, `${gw.base}/mcp`]) {
+      const res = await token({ grant_type: 'client_credentials', scope: 'mcp', resource }, { id: CHATGPT.id, secret: CHATGPT.secret });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toBe('unauthorized_client');
+      expect(res.json.access_token).toBeUndefined();
+    }
+  });
+
+  it('holds client_credentials tokens of a client with `resource: /api` to /api', async () => {
+    for (const resource of [`${gw.base}/mcp`, `${gw.base}/fixture/api`, `${gw.base}/fixture/mcp`]) {
+      const refused = await token({ grant_type: 'client_credentials', scope: 'mcp', resource }, { id: 'rest-robot', secret: ROBOT.secret });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toBe('invalid_target');
+    }
+    const ok = await token({ grant_type: 'client_credentials', scope: 'mcp' }, { id: 'rest-robot', secret: ROBOT.secret });
+    expect(ok.status).toBe(200);
+    expect((await rest('/api/tools/fixture__test_simple_text', {}, ok.json.access_token as string)).status).toBe(200);
+  });
+
   it('still requires PKCE from a confidential client that did not turn it off', async () => {
     const res = await new Browser().request(chatGptAuthorizationUrl('strict'));
     const location = new URL(res.headers.get('location')!);
@@ -189,13 +214,13 @@ describe('REST calls with OAuth on', () => {
 
   it('rejects a token issued for another resource, both ways', async () => {
     // A token for the aggregate MCP endpoint (client_credentials, RFC 8707 resource) does not open the REST API...
-    const mcpToken = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}/mcp` }, { id: CHATGPT.id, secret: CHATGPT.secret });
+    const mcpToken = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}/mcp` }, { id: ROBOT.id, secret: ROBOT.secret });
     expect(mcpToken.status).toBe(200);
     const refused = await rest('/api/tools/fixture__test_simple_text', {}, mcpToken.json.access_token as string);
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
     // ...nor does a token for one server's REST resource open another server's.
-    const fixtureToken = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}/fixture/api` }, { id: CHATGPT.id, secret: CHATGPT.secret });
+    const fixtureToken = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}/fixture/api` }, { id: ROBOT.id, secret: ROBOT.secret });
     expect((await rest('/fixture/api/tools/test_simple_text', {}, fixtureToken.json.access_token as string)).status).toBe(200);
     expect((await rest('/reference/api/tools/echo', { message: 'x' }, fixtureToken.json.access_token as string)).status).toBe(401);
     // ...and the REST token does not open MCP.

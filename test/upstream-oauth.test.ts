@@ -129,7 +129,7 @@ describe('servers.NAME.oauth against our own authorization server', () => {
     const a = await startTestGateway({
       store: 'memory',
       dataDir: mkdtempSync(join(tmpdir(), 'gatehouse-upstream-a-')),
-      auth: { mode: 'oauth', clients: [{ clientId: 'gateway-b', clientSecret: 'env:GATEHOUSE_TEST_A_SECRET', name: 'Gateway B', redirectUris: ['http://127.0.0.1/cb'] }] },
+      auth: { mode: 'oauth', clients: [{ clientId: 'gateway-b', clientSecret: 'env:GATEHOUSE_TEST_A_SECRET', name: 'Gateway B', redirectUris: ['http://127.0.0.1/cb'], grants: ['client_credentials'] }] },
       servers: { raw: rawStdio() },
     });
     let b: Awaited<ReturnType<typeof startTestGateway>> | undefined;

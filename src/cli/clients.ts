@@ -12,7 +12,12 @@ export interface ClientsAddFlags extends StoreFlags {
   name?: string | undefined;
   redirectUri?: string[] | undefined;
   confidential?: boolean | undefined;
+  /** Grants beyond the code flow: only `client_credentials` (the code flow and refresh are always on). */
+  grant?: string[] | undefined;
 }
+
+const CODE_FLOW = ['authorization_code', 'refresh_token'];
+const GRANTS = new Set([...CODE_FLOW, 'client_credentials']);
 
 const MAX_NAME = 200;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -66,9 +71,16 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
       }
     }
   }
+  for (const grant of flags.grant ?? []) {
+    if (!GRANTS.has(grant)) problems.push(`--grant ${grant}: not a grant a client can be given here (client_credentials; the code flow and refresh are always on)`);
+  }
   if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
 
-  const confidential = flags.confidential === true;
+  // client_credentials mints tokens with no user behind them: only when asked for by name, and
+  // always with a secret (so it implies --confidential).
+  const machine = (flags.grant ?? []).includes('client_credentials');
+  const confidential = flags.confidential === true || machine;
+  const grants = machine ? [...CODE_FLOW, 'client_credentials'] : CODE_FLOW;
   // Hex: an id must never start with "-", or `gatehouse clients remove ID` would read it as a flag.
   const clientId = randomBytes(16).toString('hex');
   const secret = confidential ? randomBytes(32).toString('base64url') : undefined;
@@ -78,7 +90,7 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
     client_name: name,
     redirect_uris: uris,
     response_types: ['code'],
-    grant_types: confidential ? ['authorization_code', 'refresh_token', 'client_credentials'] : ['authorization_code', 'refresh_token'],
+    grant_types: grants,
     token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
     application_type: type,
     // The store replaces it with sha256$... before writing.
@@ -87,12 +99,13 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
   await withStore(flags, 'clients', async (store) => {
     await store.oauthAdapter('Client').upsert(clientId, payload);
     if (flags.json) {
-      console.log(JSON.stringify({ clientId, ...(secret ? { clientSecret: secret } : {}), name, redirectUris: uris, confidential, applicationType: type }, null, 2));
+      console.log(JSON.stringify({ clientId, ...(secret ? { clientSecret: secret } : {}), name, redirectUris: uris, confidential, grants, applicationType: type }, null, 2));
     } else {
       console.log(`client_id: ${clientId}`);
       if (secret) console.log(`client_secret: ${secret}`);
     }
-    console.error(`added ${confidential ? 'confidential' : 'public'} client ${JSON.stringify(name)} to ${store.location}`);
+    console.error(`added ${confidential ? 'confidential' : 'public'} client ${JSON.stringify(name)} to ${store.location}; grants: ${grants.join(', ')}`);
+    if (machine) console.error('client_credentials: anyone holding the secret gets tokens with no sign-in and no consent. Keep it on a machine you control.');
     if (secret) console.error('The secret is shown only this once: the store keeps its hash. Lost it? Remove the client and add it again.');
   });
 }
@@ -102,6 +115,7 @@ interface ClientView {
   name: string | null;
   redirectUris: string[];
   confidential: boolean;
+  grants: string[];
   createdAt: string;
 }
 
@@ -118,6 +132,7 @@ export async function clientsList(flags: StoreFlags): Promise<void> {
         name: typeof c.client_name === 'string' ? c.client_name : null,
         redirectUris: Array.isArray(c.redirect_uris) ? c.redirect_uris.filter((u): u is string => typeof u === 'string') : [],
         confidential: typeof c.token_endpoint_auth_method === 'string' && c.token_endpoint_auth_method !== 'none',
+        grants: Array.isArray(c.grant_types) ? c.grant_types.filter((g): g is string => typeof g === 'string') : CODE_FLOW,
         createdAt: new Date(typeof c.client_id_issued_at === 'number' ? c.client_id_issued_at * 1000 : record.createdAt).toISOString(),
       });
     }
@@ -126,7 +141,8 @@ export async function clientsList(flags: StoreFlags): Promise<void> {
       console.log(JSON.stringify(out, null, 2));
     } else {
       for (const c of out) {
-        console.log(`${c.clientId}  ${c.name ?? '(no name)'}  ${c.confidential ? 'confidential' : 'public'}  created ${c.createdAt}`);
+        const machine = c.grants.includes('client_credentials') ? ' +client_credentials' : '';
+        console.log(`${c.clientId}  ${c.name ?? '(no name)'}  ${c.confidential ? 'confidential' : 'public'}${machine}  created ${c.createdAt}`);
         for (const uri of c.redirectUris) console.log(`    ${uri}`);
       }
       if (out.length === 0) console.error(`no clients in ${store.location}`);

@@ -211,10 +211,25 @@ export const AuthSchema = z.strictObject({
         // RFC 9700 §2.1.1 lets an authorization server skip PKCE for confidential clients;
         // ChatGPT Actions cannot send a code_challenge. Only for clients with a secret.
         requirePkce: z.boolean().default(true),
-      }).refine((c) => c.requirePkce || (c.clientSecret !== undefined && c.clientSecret !== ''), {
-        path: ['requirePkce'],
-        error: 'only a confidential client (with a clientSecret) may turn PKCE off',
-      }),
+        // The OAuth grants it may use. client_credentials gives tokens with no user behind them
+        // (no sign-in, no allow rules, no consent): only when listed, and only with a secret.
+        grants: z
+          .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+          .min(1)
+          .default(['authorization_code', 'refresh_token']),
+      })
+        .refine((c) => c.requirePkce || (c.clientSecret !== undefined && c.clientSecret !== ''), {
+          path: ['requirePkce'],
+          error: 'only a confidential client (with a clientSecret) may turn PKCE off',
+        })
+        .refine((c) => !c.grants.includes('client_credentials') || (c.clientSecret !== undefined && c.clientSecret !== ''), {
+          path: ['grants'],
+          error: 'client_credentials needs a clientSecret',
+        })
+        .refine((c) => !c.grants.includes('refresh_token') || c.grants.includes('authorization_code'), {
+          path: ['grants'],
+          error: 'refresh_token comes with authorization_code: list both, or neither',
+        }),
     )
     .default([]),
   allowedIps: z.array(cidr).default([]),

@@ -16,7 +16,7 @@ import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { providerContextGate, type ProviderContextGate } from './provider-context.js';
-import { applyClientPolicy, defaultResourceOf, pkceRequirement, staticClient } from './client-policy.js';
+import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, pkceRequirement, staticClient } from './client-policy.js';
 import { createRedirectPolicy } from './redirect-policy.js';
 import {
   bearerChallenge,
@@ -130,6 +130,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   const redirectPolicy = createRedirectPolicy(auth.registration.redirectPresets, auth.registration.allowedRedirectUris);
   const pkceRequired = pkceRequirement(auth.clients);
   const configResource = defaultResourceOf(auth.clients, issuer, new Set(byUrl.keys()));
+  const checkClientCredentialsTarget = clientCredentialsTarget(configResource);
   const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
   const federation = configuredFederation(config, issuer, adapterFactory('GatehouseFederatedLogin'), logger);
 
@@ -234,10 +235,11 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
         enabled: true,
         defaultResource: (_ctx, client, oneOf) => oneOf ?? configResource(client?.clientId),
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
+        getResourceServerInfo: (ctx, indicator, client) => {
           const resource = byUrl.get(indicator);
           // RFC 8707 §2: a resource we do not protect is an invalid target.
           if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          checkClientCredentialsTarget(ctx.oidc.params?.grant_type, client?.clientId, indicator);
           return { scope: RESOURCE_SCOPE, audience: resource.url, accessTokenFormat: 'opaque', accessTokenTTL: accessTtl };
         },
       },
@@ -255,6 +257,15 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   const provider = new Provider(issuer, configuration);
   // Our listener overwrites the forwarding headers with the issuer's, so URLs always name the issuer.
   provider.proxy = true;
+  // RFC 6749 §5.2: a grant type the client may not use is unauthorized_client (oidc-provider answers invalid_request).
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+    const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
+    if (route === 'token' && body?.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {
+      body.error = 'unauthorized_client';
+    }
+  });
   const matches = options.clientSecretMatches;
   if (matches) {
     // oidc-provider calls this for client_secret_basic / client_secret_post (lib/models/client.js).

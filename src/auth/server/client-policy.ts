@@ -9,16 +9,40 @@ const SELF_REGISTERED_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
 type ConfigClient = ResolvedConfig['auth']['clients'][number];
 
+/**
+ * A config client as oidc-provider metadata. Its grants are the ones it lists (`grants`, default
+ * the code flow and refresh): client_credentials mints tokens with no user behind them, so a
+ * secret alone never grants it (a ChatGPT Actions secret sits in the GPT editor).
+ */
 export function staticClient(c: ConfigClient): ClientMetadata {
   const confidential = c.clientSecret !== undefined && c.clientSecret !== '';
+  // The schema refuses client_credentials without a secret; checked again so a public client never gets it.
+  const grants = [...new Set(c.grants)].filter((g) => confidential || g !== 'client_credentials');
   return {
     client_id: c.clientId,
     ...(confidential ? { client_secret: c.clientSecret } : {}),
     ...(c.name ? { client_name: c.name } : {}),
     redirect_uris: [...c.redirectUris],
-    response_types: ['code'],
-    grant_types: confidential ? ['authorization_code', 'refresh_token', 'client_credentials'] : ['authorization_code', 'refresh_token'],
+    response_types: grants.includes('authorization_code') ? ['code'] : [],
+    grant_types: grants,
     token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+  };
+}
+
+/**
+ * The resource a config client's client_credentials tokens are held to: its `resource`, when it
+ * has one. Such a client may get no client_credentials token for any other resource (RFC 8707
+ * invalid_target), so one secret opens one resource, not every route of the gateway.
+ */
+export function clientCredentialsTarget(
+  defaultResource: (clientId: string | undefined) => string | undefined,
+): (grantType: unknown, clientId: string | undefined, indicator: string) => void {
+  return (grantType, clientId, indicator) => {
+    if (grantType !== 'client_credentials') return;
+    const only = defaultResource(clientId);
+    if (only !== undefined && indicator !== only) {
+      throw new errors.InvalidTarget(`this client's client_credentials tokens are only for ${only}`);
+    }
   };
 }
 
