@@ -5,6 +5,7 @@ import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit as Undic
 
 import { tracedFetch, type Tracer } from '../../auth/client/index.js';
 import { RemoteLinkError } from './errors.js';
+import { leanFetch } from './lean-fetch.js';
 import { relaySignal } from './signal-relay.js';
 
 export interface HttpClientOptions {
@@ -102,6 +103,18 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           // MCP-Protocol-Version, Accept) win over configured ones of the same name.
           for (const [name, value] of staticHeaders) if (!merged.has(name)) merged.set(name, value);
           headers = merged;
+        }
+        if (sameOrigin) {
+          try {
+            const response = await leanFetch(serverAgent, target, init, headers);
+            if (response) {
+              observer?.onResponse?.(method, response.status, target);
+              return response;
+            }
+          } catch (error) {
+            observer?.onError?.(method, error, target);
+            throw error;
+          }
         }
         const relayed = init?.signal ? relaySignal(init.signal) : undefined;
         try {
