@@ -16,7 +16,8 @@ import { rawStdio, startTestGateway } from './helpers/gateway.js';
 import { startStandInOidc, type StandInOidc } from './helpers/stand-in-oidc.js';
 
 const PEOPLE = [
-  { sub: 'alice-sub', claims: { email: 'alice@acme.test', email_verified: true, preferred_username: 'alice', name: 'Alice', groups: ['mcp-users'] } },
+  // hd: a Google Workspace account of acme.test (what the google type's `domains` reads).
+  { sub: 'alice-sub', claims: { email: 'alice@acme.test', email_verified: true, hd: 'acme.test', preferred_username: 'alice', name: 'Alice', groups: ['mcp-users'] } },
   { sub: 'bob-sub', claims: { email: 'bob@elsewhere.test', email_verified: true, preferred_username: 'bob', name: 'Bob', groups: ['staff'] } },
 ];
 const SECRET = 'stand-in-client-secret-0123456789';
@@ -67,7 +68,7 @@ describe('sign-in through OpenID Connect providers (stand-in: a second oidc-prov
     expect(page.html).not.toContain('name="password"');
   });
 
-  it('google type: discovery, PKCE, state and nonce; a verified address in the domain gets in and calls a tool', async () => {
+  it('google type: discovery, PKCE, state and nonce; an account of the domain (hd) gets in and calls a tool', async () => {
     const { client, atIdp, callback, outcome } = await signIn('google', 'alice-sub');
     const sent = new URL(atIdp).searchParams;
     expect(new URL(atIdp).origin).toBe(idp.issuer);

@@ -50,7 +50,8 @@ export async function startStandInOidc(people: readonly StandInPerson[], host = 
       jwks: keys.jwks,
       cookies: { keys: [...keys.cookieKeys] },
       pkce: { required: () => true },
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
+      // hd: Google's hosted-domain claim, for the google type's `domains` rule.
+      claims: { openid: ['sub'], email: ['email', 'email_verified', 'hd'], profile: ['name', 'preferred_username', 'groups'] },
       findAccount: (_ctx, sub) => {
         const person = bySub.get(sub);
         return person ? { accountId: sub, claims: () => ({ sub, ...person.claims }) } : undefined;

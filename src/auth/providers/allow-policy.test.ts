@@ -46,6 +46,20 @@ describe('decideAllowed', () => {
     expect(decideAllowed('oidc', { domains: ['test'] }, person()).allowed).toBe(false);
   });
 
+  it('takes a Google domain only from the hd claim, never from the address', () => {
+    const google = (claims: Record<string, unknown>) => person({ emails: [{ address: 'octo@acme.test', verified: true }], claims });
+    // A consumer Google account made on a company address: verified, but no hd.
+    expect(decideAllowed('google', { domains: ['acme.test'] }, google({})).allowed).toBe(false);
+    expect(decideAllowed('google', { domains: ['acme.test'] }, google({ hd: 'other.test' })).allowed).toBe(false);
+    expect(decideAllowed('google', { domains: ['acme.test'] }, google({ hd: 'ACME.test' }))).toEqual({ allowed: true, rule: 'domains:acme.test' });
+    expect(decideAllowed('google', { domains: ['acme.test'] }, person({ emails: [], claims: { hd: 'acme.test' } })).allowed).toBe(true);
+    expect(decideAllowed('google', { domains: ['acme.test'] }, google({ hd: ['acme.test'] })).allowed).toBe(false);
+    // Generic OIDC keeps the address's domain (docs: the same caveat applies).
+    expect(decideAllowed('oidc', { domains: ['acme.test'] }, google({})).allowed).toBe(true);
+    // Google `emails` rules still look at verified addresses.
+    expect(decideAllowed('google', { emails: ['octo@acme.test'] }, google({})).allowed).toBe(true);
+  });
+
   it('matches claims held as strings, lists, numbers and booleans, never inside objects', () => {
     expect(decideAllowed('oidc', { claims: { groups: 'staff' } }, person())).toEqual({ allowed: true, rule: 'claims:groups=staff' });
     expect(decideAllowed('oidc', { claims: { level: ['3'] } }, person()).allowed).toBe(true);

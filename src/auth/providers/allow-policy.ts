@@ -1,6 +1,7 @@
 // Who may sign in through a provider (config `allow`). Pure: the HTTP edge renders the answer.
 // Rules are alternatives: the first one that matches admits. No rules at all admit nobody, so a
 // provider added without thought opens nothing (issue 5: "With no allow block a provider admits nobody").
+// `domains` is the domain of a verified address, except for Google, where it is the `hd` claim.
 import type { AllowRules, ProviderType, UpstreamProfile } from './types.js';
 
 export type AllowDecision = { readonly allowed: true; readonly rule: string } | { readonly allowed: false; readonly reason: string };
@@ -23,7 +24,7 @@ export function decideAllowed(type: ProviderType, rules: AllowRules | undefined,
     if (hit !== undefined) return { allowed: true, rule: `emails:${hit}` };
   }
   if (rules.domains?.length) {
-    const domains = new Set(verified.map((e) => e.slice(e.lastIndexOf('@') + 1)));
+    const domains = type === 'google' ? googleHostedDomain(profile) : new Set(verified.map((e) => e.slice(e.lastIndexOf('@') + 1)));
     const hit = rules.domains.find((d) => domains.has(lower(d)));
     if (hit !== undefined) return { allowed: true, rule: `domains:${hit}` };
   }
@@ -49,6 +50,16 @@ export function hasAnyRule(rules: AllowRules | undefined): boolean {
   if (!rules) return false;
   const lists = [rules.users, rules.emails, rules.domains, rules.orgs, rules.teams];
   return lists.some((l) => (l?.length ?? 0) > 0) || Object.values(rules.claims ?? {}).some((v) => (typeof v === 'string' ? true : v.length > 0));
+}
+
+/**
+ * Google: a domain is the `hd` claim (the Google Workspace domain of the account), not the
+ * address's domain. Google advises checking `hd`: a consumer Google account made on a company
+ * address keeps email_verified after its owner has left the company. No `hd`: no domain.
+ */
+function googleHostedDomain(profile: UpstreamProfile): Set<string> {
+  const hd = profile.claims.hd;
+  return new Set(typeof hd === 'string' && hd !== '' ? [lower(hd)] : []);
 }
 
 /** A claim as a list of strings: a string, numbers and booleans as text, arrays of those. Objects count for nothing. */

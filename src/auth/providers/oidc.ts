@@ -60,7 +60,7 @@ export function createOidcLogin(provider: ResolvedProvider): UpstreamLogin {
         try {
           // OIDC Core §5.3.2: the userinfo `sub` must be the ID token's (checked by fetchUserInfo).
           const info = await oidc.fetchUserInfo(config, accessToken, String(claims.sub));
-          claims = { ...info, ...claims };
+          claims = mergeUserinfo(claims, info);
         } catch (err) {
           throw toFederationError(err, `${provider.issuer} userinfo`);
         }
@@ -72,8 +72,29 @@ export function createOidcLogin(provider: ResolvedProvider): UpstreamLogin {
 
 /** Whether a claim the rules (or the profile) look at is missing from the ID token. */
 function needsUserinfo(provider: ResolvedProvider, claims: Record<string, unknown>): boolean {
-  const wanted = ['email', ...(provider.allow?.users?.length ? ['preferred_username'] : []), ...Object.keys(provider.allow?.claims ?? {})];
+  const wanted = [
+    'email',
+    ...(provider.allow?.users?.length ? ['preferred_username'] : []),
+    // Google's domain rule reads `hd` (allow-policy.ts); Google puts it in the ID token of Workspace accounts.
+    ...(provider.type === 'google' && provider.allow?.domains?.length ? ['hd'] : []),
+    ...Object.keys(provider.allow?.claims ?? {}),
+  ];
   return wanted.some((name) => claims[name] === undefined);
+}
+
+/**
+ * The ID token's claims with what userinfo adds: the ID token wins claim by claim, except that
+ * `email` and `email_verified` are taken together from one source (the ID token when it has an
+ * email, else userinfo), so an address is never paired with another source's verified flag.
+ */
+export function mergeUserinfo(idToken: Record<string, unknown>, userinfo: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...userinfo, ...idToken };
+  const source = typeof idToken.email === 'string' ? idToken : userinfo;
+  delete merged.email;
+  delete merged.email_verified;
+  if (source.email !== undefined) merged.email = source.email;
+  if (source.email_verified !== undefined) merged.email_verified = source.email_verified;
+  return merged;
 }
 
 /**
