@@ -37,6 +37,12 @@ export function failurePage(failure: FederationFailure, providerName: string | u
       return { status: 502, title: 'Sign-in could not be verified', message: `The identity sent by ${at} failed verification, so it was not accepted. Try again, or ask the administrator of this server.` };
     case 'bad_response':
       return { status: 502, title: 'Sign-in failed', message: `${at} sent an answer that could not be used (perhaps an expired or already used code). Try again.` };
+    case 'issuer_changed':
+      return {
+        status: 503,
+        title: 'Sign-in switched off',
+        message: `Sign-in through ${at} is switched off until the administrator of this server fixes its settings. Sign in another way, or ask them.`,
+      };
     case 'not_allowed':
       return {
         status: 403,

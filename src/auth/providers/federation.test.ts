@@ -81,6 +81,28 @@ describe('federation', () => {
     expect(result).toMatchObject({ ok: false, failure: { kind: 'not_allowed', identity: 'idp|sub-bob' }, uid: 'uid-1' });
   });
 
+  it('keeps a provider id with the issuer it was first used with, and refuses another one loudly', async () => {
+    const records = createMemoryAdapter()('GatehouseFederatedLogin');
+    const at = (issuer: string) => createFederation({ providers: [{ ...PROVIDER, issuer }], records, issuer: 'https://gw.example/', loginFor: scripted('ann') });
+    const first = at('https://idp.example');
+    expect(await first.checkIssuers()).toEqual([]);
+    // Begun before the id was re-pointed, finished after: refused too, with the way back to sign-in.
+    const { location, setCookie } = await first.begin('idp', 'uid-1');
+    const state = new URL(location).searchParams.get('state')!;
+
+    expect(await at('https://idp.example/').checkIssuers()).toEqual([]);
+    const moved = at('https://other-idp.example');
+    const problems = await moved.checkIssuers();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('this id was used with https://idp.example and now points at https://other-idp.example');
+    expect(problems[0]).toContain('give the new issuer a new id');
+    await expect(moved.begin('idp', 'uid-2')).rejects.toMatchObject({ failure: { kind: 'issuer_changed' } });
+    const { result } = await moved.complete('idp', `/oauth/callback/idp?code=c&state=${state}`, cookieOf(setCookie));
+    expect(result).toMatchObject({ ok: false, failure: { kind: 'issuer_changed' }, uid: 'uid-1' });
+    // The original issuer still works under its id.
+    expect(await at('https://idp.example').checkIssuers()).toEqual([]);
+  });
+
   it('parses identities at the first |', () => {
     expect(parseFederatedAccountId('github|583231')).toEqual({ providerId: 'github', subject: '583231' });
     expect(parseFederatedAccountId('oidc|a|b')).toEqual({ providerId: 'oidc', subject: 'a|b' });

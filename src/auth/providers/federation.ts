@@ -7,6 +7,7 @@ import { decideAllowed } from './allow-policy.js';
 import { bindingMatches, clearBindingCookie, newBindingCookie } from './browser-binding.js';
 import { createGitHubLogin } from './github.js';
 import { federatedAccountId, parseFederatedAccountId } from './identity.js';
+import { createIssuerBindings } from './issuer-binding.js';
 import { createOidcLogin } from './oidc.js';
 import { createPendingLogins, type ExpiringRecords } from './pending-logins.js';
 import { FederationError, type FederationFailure, type ResolvedProvider, type UpstreamLogin } from './types.js';
@@ -54,6 +55,11 @@ export interface Federation {
   complete(providerId: string, pathAndQuery: string, cookieHeader: string | undefined): Promise<{ result: FederatedSignIn | FederatedFailure; setCookie: string | undefined }>;
   /** Whether an account id is a federated identity of a configured provider. */
   knows(accountId: string): boolean;
+  /**
+   * Records each provider's issuer on first use and says which ids now point at another issuer
+   * than the one they were used with (their sign-ins are refused): one message each, for the startup log.
+   */
+  checkIssuers(): Promise<string[]>;
 }
 
 export function createFederation(options: FederationOptions): Federation {
@@ -61,6 +67,7 @@ export function createFederation(options: FederationOptions): Federation {
   const secure = issuer.startsWith('https:');
   const pendingSeconds = options.pendingSeconds ?? 600;
   const pending = createPendingLogins(options.records, pendingSeconds);
+  const issuers = createIssuerBindings(options.records);
   const loginFor = options.loginFor ?? ((p: ResolvedProvider) => (p.type === 'github' ? createGitHubLogin(p) : createOidcLogin(p)));
   const logins = new Map(options.providers.map((p) => [p.id, loginFor(p)]));
   const callbackPath = (id: string): string => `${CALLBACK_PREFIX}${id}`;
@@ -72,6 +79,8 @@ export function createFederation(options: FederationOptions): Federation {
     async begin(providerId, uid) {
       const login = logins.get(providerId);
       if (!login) throw new FederationError({ kind: 'unknown_provider' }, `no provider ${providerId}`);
+      const bound = await issuers.check(login.provider);
+      if (!bound.ok) throw new FederationError({ kind: 'issuer_changed' }, bound.message);
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
       const codeVerifier = oidc.randomPKCECodeVerifier();
@@ -106,6 +115,9 @@ export function createFederation(options: FederationOptions): Federation {
         // No uid: this browser did not start the sign-in and gets no way into it.
         return { result: fail({ kind: 'other_browser' }, 'callback without the browser-binding cookie of its state'), setCookie };
       }
+      // Again here: another instance sharing the store may have begun it, or the config changed meanwhile.
+      const bound = await issuers.check(login.provider);
+      if (!bound.ok) return { result: fail({ kind: 'issuer_changed' }, bound.message, found.uid), setCookie };
       try {
         // openid-client takes redirect_uri from the URL minus its query: it must be exactly the one sent.
         const profile = await login.identify(new URL(`${issuer}${callbackPath(providerId)}${callbackUrl.search}`), {
@@ -128,6 +140,15 @@ export function createFederation(options: FederationOptions): Federation {
     knows(accountId) {
       const parsed = parseFederatedAccountId(accountId);
       return parsed !== undefined && logins.has(parsed.providerId);
+    },
+
+    async checkIssuers() {
+      const messages: string[] = [];
+      for (const p of options.providers) {
+        const bound = await issuers.check(p);
+        if (!bound.ok) messages.push(bound.message);
+      }
+      return messages;
     },
   };
 }

@@ -101,7 +101,9 @@ export type FederationFailure =
   /** The token endpoint or the user API answered something unusable (e.g. a spent code). */
   | { readonly kind: 'bad_response' }
   /** Signed in upstream, but no allow rule admits the person. */
-  | { readonly kind: 'not_allowed'; readonly identity: string };
+  | { readonly kind: 'not_allowed'; readonly identity: string }
+  /** The provider id was first used with another issuer (issuer-binding.ts): its sign-ins are off. */
+  | { readonly kind: 'issuer_changed' };
 
 /** A failure with its internal detail (for logs only; never shown). */
 export class FederationError extends Error {

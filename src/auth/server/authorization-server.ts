@@ -133,6 +133,11 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   const checkClientCredentialsTarget = clientCredentialsTarget(configResource);
   const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
   const federation = configuredFederation(config, issuer, adapterFactory('GatehouseFederatedLogin'), logger);
+  // A provider id re-pointed at another issuer would merge identities: its sign-ins are refused; say so at start.
+  federation?.checkIssuers().then(
+    (problems) => problems.forEach((message) => logger.error({ event: 'provider_issuer_changed' }, message)),
+    (err: unknown) => logger.warn({ event: 'provider_issuer_check_failed', err: (err as Error).message }, 'could not check the providers\' recorded issuers'),
+  );
 
   const policy = interactionPolicy.base();
   // Without this, a request whose scopes are all granted (or empty) would skip the consent page
