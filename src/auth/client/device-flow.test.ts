@@ -1,0 +1,77 @@
+import type { FetchLike } from '@modelcontextprotocol/client';
+import { describe, expect, it } from 'vitest';
+
+import { DEVICE_CODE_GRANT, DeviceFlowError, runDeviceAuthorization } from './device-flow.js';
+
+const metadata = { issuer: 'https://as.example', token_endpoint: 'https://as.example/token', device_authorization_endpoint: 'https://as.example/device' };
+
+/** A scripted authorization server: the device answer, then one token answer per poll. */
+function server(polls: Array<{ status: number; body: Record<string, unknown> }>, device: Record<string, unknown> = {}) {
+  const forms: URLSearchParams[] = [];
+  const auth: (string | null)[] = [];
+  const fetchFn: FetchLike = (input, init) => {
+    forms.push(new URLSearchParams(init?.body as URLSearchParams));
+    auth.push(new Headers(init?.headers).get('authorization'));
+    if (String(input) === metadata.device_authorization_endpoint) {
+      return Promise.resolve(Response.json({ device_code: 'dc-1', user_code: 'WDJB-MJHT', verification_uri: 'https://as.example/activate', expires_in: 600, interval: 2, ...device }));
+    }
+    const next = polls.shift() ?? { status: 400, body: { error: 'authorization_pending' } };
+    return Promise.resolve(Response.json(next.body, { status: next.status }));
+  };
+  return { fetchFn, forms, auth };
+}
+
+describe('runDeviceAuthorization (RFC 8628)', () => {
+  it('waits the interval, adds 5 s for every slow_down, keeps polling while pending, and returns the tokens', async () => {
+    const as = server([
+      { status: 400, body: { error: 'authorization_pending' } },
+      { status: 400, body: { error: 'slow_down' } },
+      { status: 400, body: { error: 'authorization_pending' } },
+      { status: 200, body: { access_token: 'at', token_type: 'bearer', refresh_token: 'rt' } },
+    ]);
+    const waits: number[] = [];
+    const lines: string[] = [];
+    const tokens = await runDeviceAuthorization({
+      metadata,
+      clientId: 'cli',
+      scope: 'mcp',
+      resource: 'https://mcp.example/mcp',
+      fetchFn: as.fetchFn,
+      notify: (l) => lines.push(l),
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+    });
+    expect(tokens).toMatchObject({ access_token: 'at', refresh_token: 'rt' });
+    expect(waits).toEqual([2000, 2000, 7000, 7000]);
+    expect(lines.join('\n')).toContain('open https://as.example/activate and enter the code WDJB-MJHT');
+    expect(Object.fromEntries(as.forms[0]!)).toEqual({ client_id: 'cli', scope: 'mcp', resource: 'https://mcp.example/mcp' });
+    expect(Object.fromEntries(as.forms[1]!)).toEqual({ grant_type: DEVICE_CODE_GRANT, device_code: 'dc-1', client_id: 'cli', resource: 'https://mcp.example/mcp' });
+  });
+
+  it('a confidential client authenticates with HTTP Basic (RFC 6749 §2.3.1), not in the body', async () => {
+    const as = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+    await runDeviceAuthorization({ metadata, clientId: 'c:1', clientSecret: 's&2', fetchFn: as.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() });
+    expect(as.auth[1]).toBe(`Basic ${Buffer.from('c%3A1:s%262').toString('base64')}`);
+    expect(as.forms[1]!.has('client_id')).toBe(false);
+  });
+
+  it.each([
+    ['expired_token', /expired/],
+    ['access_denied', /denied/],
+    ['invalid_grant', /refused the device code/],
+  ])('ends on %s', async (error, message) => {
+    const as = server([{ status: 400, body: { error } }]);
+    const run = runDeviceAuthorization({ metadata, clientId: 'cli', fetchFn: as.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() });
+    await expect(run).rejects.toThrow(message);
+    await expect(run).rejects.toBeInstanceOf(DeviceFlowError);
+  });
+
+  it('refuses an authorization server without a device endpoint, and a verification URI that is not http(s)', async () => {
+    const as = server([]);
+    await expect(runDeviceAuthorization({ metadata: { ...metadata, device_authorization_endpoint: undefined }, clientId: 'c', fetchFn: as.fetchFn, notify: () => undefined })).rejects.toThrow(/no device authorization endpoint/);
+    const evil = server([], { verification_uri: 'javascript:alert(1)' });
+    await expect(runDeviceAuthorization({ metadata, clientId: 'c', fetchFn: evil.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).rejects.toThrow(/not an http\(s\) URL/);
+  });
+});
