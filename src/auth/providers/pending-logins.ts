@@ -23,7 +23,12 @@ export interface PendingLogin {
 
 export interface PendingLogins {
   put(state: string, login: PendingLogin): Promise<void>;
-  /** The pending sign-in for `state`, removed as it is read; undefined when unknown, expired or already taken. */
+  /**
+   * The pending sign-in for `state`, removed as it is read; undefined when unknown, expired or
+   * already taken. Single-use within this process; across instances sharing a store it is
+   * find-then-destroy, not atomic (the adapter has no atomic take): bounded by the
+   * browser-binding cookie and the provider's single-use code (0008, Known limits).
+   */
   take(state: string): Promise<PendingLogin | undefined>;
 }
 
