@@ -12,6 +12,27 @@ type Doc = {
   components: Record<string, Record<string, unknown>>;
 };
 
+/**
+ * A stdio server whose tools have chains of shared $defs: in `bomb`, a{i} uses a{i-1} twice,
+ * 21 links (a 2 KB schema, 2^21 subschemas when every reference is inlined); in `shared`, 3
+ * links (small enough to show: each shared def once under components).
+ */
+const CHAIN_SERVER = `
+const chain = (depth) => {
+  const defs = { a0: { type: 'string' } };
+  for (let i = 1; i <= depth; i++) defs['a' + i] = { type: 'object', properties: { l: { $ref: '#/$defs/a' + (i - 1) }, r: { $ref: '#/$defs/a' + (i - 1) } } };
+  return { type: 'object', $defs: defs, properties: { x: { $ref: '#/$defs/a' + depth } } };
+};
+const tools = [{ name: 'bomb', description: 'x', inputSchema: chain(21) }, { name: 'shared', description: 'y', inputSchema: chain(3) }];
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.method === 'initialize') send({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'chain', version: '1' } } });
+  else if (m.method === 'tools/list') send({ jsonrpc: '2.0', id: m.id, result: { tools } });
+  else if (m.id !== undefined) send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: JSON.stringify(m.params ?? null) }] } });
+});
+`;
+
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 beforeAll(async () => {
   gw = await startTestGateway({
@@ -21,6 +42,7 @@ beforeAll(async () => {
       reference: { command: process.execPath, args: [REFERENCE_EVERYTHING, 'stdio'], tools: { block: ['trigger-long-running-operation'] } },
       fixture: everythingStdio(),
       raw: rawStdio({ tools: { allow: ['echo', 'list_changed', 'state'] } }),
+      chain: { command: process.execPath, args: ['-e', CHAIN_SERVER] },
     },
   });
 }, 60_000);
@@ -139,10 +161,40 @@ describe('OpenAPI documents', () => {
     const listsBefore = await countLists();
     await documentAt('/raw/openapi.json');
     expect(await countLists()).toBe(listsBefore);
-    const changed = await fetch(`${gw.base}/raw/api/tools/list_changed`, { method: 'POST', headers: { host: 'localhost' } });
+    const changed = await fetch(`${gw.base}/raw/api/tools/list_changed`, { method: 'POST', headers: { 'content-type': 'application/json', host: 'localhost' }, body: '{}' });
     expect(changed.status).toBe(200);
     await documentAt('/raw/openapi.json');
     expect(await countLists()).toBe(listsBefore + 1);
+  });
+
+  it('writes shared $defs once under components, and shows a schema that explodes when expanded as a plain object', async () => {
+    const res = await fetch(`${gw.base}/chain/openapi.json`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    // Every reference inlined, `bomb` alone would be over 100 MB.
+    expect(text.length).toBeLessThan(20_000);
+    const doc = JSON.parse(text) as Doc;
+    const bodyOf = (tool: string) => (doc.paths[`/chain/api/tools/${tool}`]!.post as unknown as { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } }).requestBody.content['application/json']!.schema;
+    expect(bodyOf('bomb')).toMatchObject({ type: 'object', description: expect.stringMatching(/too large/) as unknown });
+    // a3 is used once (inlined); a0..a2 twice each: once each under components, referred to there.
+    expect(bodyOf('shared')).toEqual({
+      type: 'object',
+      properties: { x: { type: 'object', properties: { l: { $ref: '#/components/schemas/shared.a2' }, r: { $ref: '#/components/schemas/shared.a2' } } } },
+    });
+    expect(doc.components.schemas!['shared.a0']).toEqual({ type: 'string' });
+    expect(doc.components.schemas!['shared.a1']).toEqual({
+      type: 'object',
+      properties: { l: { $ref: '#/components/schemas/shared.a0' }, r: { $ref: '#/components/schemas/shared.a0' } },
+    });
+    await expectValid(doc);
+    expectChatGptRules(doc);
+    // The calls still work, whatever the document shows.
+    const call = await fetch(`${gw.base}/chain/api/tools/bomb`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":{"l":{}}}' });
+    expect(call.status).toBe(200);
+    // ...and are still checked against the full schema (a20 is an object, not a string).
+    const invalid = await fetch(`${gw.base}/chain/api/tools/bomb`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":{"l":"a"}}' });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toEqual(['/x/l']);
   });
 
   it('answers 404 for an unknown server', async () => {
@@ -161,5 +213,49 @@ describe('openapi.enabled: false', () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe('cross-site requests (auth.mode none)', () => {
+  // What a page on another site can send without a CORS preflight: fetch(url, { method: 'POST',
+  // mode: 'no-cors', body: Uint8Array }) goes out with no Content-Type; a sandboxed or
+  // file: page sends `Origin: null`, which the DNS-rebinding guard lets through.
+  const bytes = () => new TextEncoder().encode('{"message":"forged"}');
+  const toolCalls = async (): Promise<unknown[]> => {
+    const res = await fetch(`${gw.base}/raw/api/tools/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    return (JSON.parse(((await res.json()) as string[])[0]!) as { tools: unknown[] }).tools;
+  };
+
+  it('refuses a POST without Content-Type from Origin: null (415), with a body or without, before the tool runs', async () => {
+    const before = (await toolCalls()).length;
+    for (const body of [bytes(), undefined]) {
+      const res = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: 'null' }, ...(body ? { body } : {}) });
+      expect(res.status).toBe(415);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    // Only the state call itself reached the server.
+    expect((await toolCalls()).length).toBe(before + 1);
+  });
+
+  it('refuses a POST from another site: 403', async () => {
+    const res = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(403);
+    const bare = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: 'https://evil.example' }, body: bytes() });
+    expect(bare.status).toBe(403);
+  });
+
+  it('refuses a body without Content-Type even with no Origin: 415', async () => {
+    const res = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', body: bytes() });
+    expect(res.status).toBe(415);
+  });
+
+  it('accepts JSON (which a browser sends cross-site only after a preflight), and a bare POST with no body and no Origin', async () => {
+    const json = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: 'null', 'content-type': 'application/json' }, body: bytes() });
+    expect(json.status).toBe(200);
+    expect(JSON.stringify(await json.json())).toContain('forged');
+    const sameSite = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: gw.base, 'content-type': 'application/vnd.example+json; charset=utf-8' }, body: '{}' });
+    expect(sameSite.status).toBe(200);
+    const bare = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST' });
+    expect(bare.status).toBe(200);
   });
 });

@@ -44,6 +44,28 @@ describe('auth.mode tokens', () => {
     expect((await get('/a/openapi.json', ONLY_B)).status).toBe(401);
   });
 
+  it('challenges without error= when no credentials were sent (RFC 6750 §3.1), with a quoted error when a bad token was', async () => {
+    for (const path of ['/openapi.json', '/a/api/tools/echo']) {
+      const bare = path.endsWith('.json') ? await get(path) : await post(path, {});
+      expect(bare.status).toBe(401);
+      expect(bare.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse"');
+      const wrong = path.endsWith('.json') ? await get(path, 'not-a-known-token') : await post(path, {}, 'not-a-known-token');
+      expect(wrong.status).toBe(401);
+      const challenge = wrong.headers.get('www-authenticate')!;
+      expect(challenge).toMatch(/^Bearer realm="gatehouse", error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]*"$/);
+    }
+  });
+
+  it('refuses a body nested deeper than 64 levels with 400, not 500', async () => {
+    const depth = 100_000;
+    const deep = `{"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const res = await fetch(`${gw.base}/a/api/tools/echo`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ALL}` }, body: deep });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { title: string }).title).toBe('The body is nested too deeply');
+    const fine = `{"x":${'['.repeat(40)}${']'.repeat(40)}}`;
+    expect((await fetch(`${gw.base}/a/api/tools/echo`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ALL}` }, body: fine })).status).toBe(200);
+  });
+
   it('lets a per-server token call its server only', async () => {
     const ok = await post('/b/api/tools/echo', { hello: 'b' }, ONLY_B);
     expect(ok.status).toBe(200);
@@ -83,6 +105,24 @@ describe('auth.mode tokens', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(200);
+  });
+});
+
+describe('openapi.callTimeout', () => {
+  it('answers 504 when a call takes longer, and defaults to 40 s (under GPT Actions\' 45 s)', async () => {
+    const resolved = resolveConfig({ format: 'native', location: 'test', baseDir: process.cwd(), doc: {} }, {});
+    expect((resolved.openapi as { callTimeout?: unknown }).callTimeout).toBe(40_000);
+    expect(() => resolveConfig({ format: 'native', location: 'test', baseDir: process.cwd(), doc: { openapi: { callTimeout: 'soon' } } }, {})).toThrow(/callTimeout/);
+    const quick = await startTestGateway({ openapi: { callTimeout: '300ms' }, servers: { raw: rawStdio() } });
+    try {
+      const res = await fetch(`${quick.base}/raw/api/tools/slow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":60000}' });
+      expect(res.status).toBe(504);
+      expect(((await res.json()) as { type: string }).type).toBe('urn:gatehouse:problem:upstream-timeout');
+      const ok = await fetch(`${quick.base}/raw/api/tools/slow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":1}' });
+      expect(ok.status).toBe(200);
+    } finally {
+      await quick.close();
+    }
   });
 });
 

@@ -213,23 +213,39 @@ describe('REST calls with OAuth on', () => {
   });
 
   it('rejects a token issued for another resource, both ways', async () => {
-    // A token for the aggregate MCP endpoint (client_credentials, RFC 8707 resource) does not open the REST API...
-    const mcpToken = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}/mcp` }, { id: ROBOT.id, secret: ROBOT.secret });
-    expect(mcpToken.status).toBe(200);
-    const refused = await rest('/api/tools/fixture__test_simple_text', {}, mcpToken.json.access_token as string);
-    expect(refused.status).toBe(401);
-    expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
-    // ...nor does a token for one server's REST resource open another server's.
-    const fixtureToken = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}/fixture/api` }, { id: ROBOT.id, secret: ROBOT.secret });
-    expect((await rest('/fixture/api/tools/test_simple_text', {}, fixtureToken.json.access_token as string)).status).toBe(200);
-    expect((await rest('/reference/api/tools/echo', { message: 'x' }, fixtureToken.json.access_token as string)).status).toBe(401);
-    // ...and the REST token does not open MCP.
-    const mcp = await fetch(`${gw.base}/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${accessToken}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
-    });
-    expect(mcp.status).toBe(401);
+    // Its own tokens (client_credentials, RFC 8707 resource), each shown to work where it belongs.
+    const tokenFor = async (resource: string): Promise<string> => {
+      const issued = await token({ grant_type: 'client_credentials', scope: 'mcp', resource: `${gw.base}${resource}` }, { id: ROBOT.id, secret: ROBOT.secret });
+      expect(issued.status).toBe(200);
+      return issued.json.access_token as string;
+    };
+    const initialize = (path: string, bearer: string) =>
+      fetch(`${gw.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${bearer}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      });
+    const [mcpToken, restToken, fixtureRestToken, fixtureMcpToken] = await Promise.all(['/mcp', '/api', '/fixture/api', '/fixture/mcp'].map(tokenFor));
+    expect((await initialize('/mcp', mcpToken!)).status).toBe(200);
+    expect((await rest('/api/tools/fixture__test_simple_text', {}, restToken)).status).toBe(200);
+    expect((await rest('/fixture/api/tools/test_simple_text', {}, fixtureRestToken)).status).toBe(200);
+    expect((await initialize('/fixture/mcp', fixtureMcpToken!)).status).toBe(200);
+
+    // A token for an MCP endpoint does not open the REST API...
+    for (const other of [mcpToken!, fixtureMcpToken!]) {
+      const refused = await rest('/api/tools/fixture__test_simple_text', {}, other);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      expect((await rest('/fixture/api/tools/test_simple_text', {}, other)).status).toBe(401);
+    }
+    // ...nor does a token for one server's REST resource open another server's...
+    expect((await rest('/reference/api/tools/echo', { message: 'x' }, fixtureRestToken)).status).toBe(401);
+    // ...and a REST token opens no MCP endpoint: not the aggregate one, not a server's own.
+    for (const other of [restToken!, fixtureRestToken!]) {
+      expect((await initialize('/mcp', other)).status).toBe(401);
+      expect((await initialize('/fixture/mcp', other)).status).toBe(401);
+      expect((await initialize('/reference/mcp', other)).status).toBe(401);
+    }
   });
 
   it('accepts a static token from auth.tokens', async () => {

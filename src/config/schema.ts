@@ -256,7 +256,14 @@ export const GatehouseConfigSchema = z
     shutdownTimeout: duration('shutdownTimeout').default(10_000),
     auth: AuthSchema.prefault({}),
     servers: z.record(ServerNameSchema, ServerSchema).default({}),
-    openapi: z.strictObject({ enabled: z.boolean().default(true), title: z.string().default('Gatehouse tools') }).prefault({}),
+    openapi: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        title: z.string().default('Gatehouse tools'),
+        // A REST tool call past this gets 504 and the call is cancelled; under GPT Actions' 45 s.
+        callTimeout: duration('openapi.callTimeout').default(40_000),
+      })
+      .prefault({}),
   })
   .superRefine((cfg, ctx) => {
     checkProviders(cfg.auth.providers, (path, message) => ctx.addIssue({ code: 'custom', path: ['auth', 'providers', ...path], message }));

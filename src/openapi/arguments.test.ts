@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { ArgumentValidator } from './arguments.js';
+import { Ajv } from '@modelcontextprotocol/server/validators/ajv';
+import { describe, expect, it, vi } from 'vitest';
+import { ArgumentValidator, CACHED_CHECKS, nestedDeeperThan } from './arguments.js';
 
 const validator = new ArgumentValidator();
 
@@ -53,5 +54,40 @@ describe('ArgumentValidator', () => {
   it('compiles each schema object once', () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } } };
     expect(validator.checkerFor(schema)).toBe(validator.checkerFor(schema));
+  });
+
+  it('compiles a schema once however often the tool list is fetched again, and leaves nothing in ajv', () => {
+    const compile = vi.spyOn(Ajv.prototype, 'compile');
+    try {
+      const fresh = new ArgumentValidator();
+      // Each tools/list refresh hands over new objects with the same content.
+      const listed = () => ({ type: 'object', properties: { a: { type: 'string' }, n: { $id: 'https://example.com/n', type: 'number' } }, required: ['a'] });
+      for (let i = 0; i < 50; i++) expect(fresh.checkerFor(listed())({ n: 'x' }).map((e) => e.pointer).sort()).toEqual(['/a', '/n']);
+      expect(compile).toHaveBeenCalledTimes(1);
+      const engine = compile.mock.contexts[0] as { _cache: Map<unknown, unknown>; schemas: Record<string, unknown> };
+      const cached = engine._cache.size;
+      const registered = Object.keys(engine.schemas).length;
+      // Distinct schemas, more than the LRU holds: each compiled once, none kept by ajv.
+      const distinct = (i: number) => ({ type: 'object', properties: { [`p${i}`]: { type: 'integer' } }, required: [`p${i}`] });
+      for (let i = 0; i < CACHED_CHECKS + 44; i++) expect(fresh.checkerFor(distinct(i))({})).toEqual([{ pointer: `/p${i}`, detail: 'is required' }]);
+      expect(compile).toHaveBeenCalledTimes(CACHED_CHECKS + 45);
+      expect(engine._cache.size).toBe(cached);
+      expect(Object.keys(engine.schemas).length).toBe(registered);
+      // The LRU is bounded: the oldest was dropped (compiled again), the newest was kept.
+      fresh.checkerFor(distinct(CACHED_CHECKS + 43));
+      expect(compile).toHaveBeenCalledTimes(CACHED_CHECKS + 45);
+      fresh.checkerFor(distinct(0));
+      expect(compile).toHaveBeenCalledTimes(CACHED_CHECKS + 46);
+    } finally {
+      compile.mockRestore();
+    }
+  });
+
+  it('measures nesting without recursion', () => {
+    expect(nestedDeeperThan({ a: [{ b: 1 }] }, 3)).toBe(false);
+    expect(nestedDeeperThan({ a: [{ b: {} }] }, 3)).toBe(true);
+    expect(nestedDeeperThan('text', 0)).toBe(false);
+    const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+    expect(nestedDeeperThan(deep, 64)).toBe(true);
   });
 });

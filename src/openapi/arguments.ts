@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Ajv, addFormats } from '@modelcontextprotocol/server/validators/ajv';
 import { isSchemaObject } from './schema.js';
 
@@ -9,6 +10,12 @@ import { isSchemaObject } from './schema.js';
 // differently are rewritten first (prefixItems, dependentRequired, dependentSchemas,
 // $anchor). Keywords the engine does not know are ignored (`strict: false`): such a schema is
 // checked less strictly here, never more, and the upstream still validates what it receives.
+//
+// Memory: a tool list is fetched again now and then (list_changed, max age), and each time its
+// schemas are new objects. Checks are therefore kept by a hash of the schema's JSON, in a
+// bounded LRU, and each schema is removed from ajv's own cache right after compiling (the
+// compiled function keeps what it needs): without that, ajv keeps every schema it ever
+// compiled, and a refreshed list compiles them all again.
 
 /** One problem with the arguments: RFC 6901 pointer into the body, and what is wrong there. */
 export interface ArgumentError {
@@ -18,34 +25,72 @@ export interface ArgumentError {
 
 export type ArgumentCheck = (args: unknown) => readonly ArgumentError[];
 
+/** Compiled checks kept (distinct schemas, least recently used dropped first). */
+export const CACHED_CHECKS = 256;
+/** Nesting of arrays and objects in a body at most; deeper bodies are refused before validation. */
+export const MAX_ARGUMENT_DEPTH = 64;
+
 /** Keywords whose values are data, not schemas: never rewritten. */
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
 
 export class ArgumentValidator {
   readonly #ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, validateFormats: true });
-  readonly #compiled = new WeakMap<object, ArgumentCheck>();
+  /** By schema object: no hashing while the same tool list is in use. */
+  readonly #byObject = new WeakMap<object, ArgumentCheck>();
+  /** By hash of the schema's JSON, least recently used first. */
+  readonly #byHash = new Map<string, ArgumentCheck>();
 
   constructor() {
     // ajv-formats' default export is typed loosely in the SDK's bundle.
     (addFormats as unknown as (ajv: unknown) => void)(this.#ajv);
   }
 
-  /** The check for one inputSchema (compiled once per schema object); lenient when it cannot be compiled. */
+  /** The check for one inputSchema (compiled once per distinct schema); lenient when it cannot be compiled. */
   checkerFor(inputSchema: unknown): ArgumentCheck {
     if (!isSchemaObject(inputSchema)) return () => [];
-    const known = this.#compiled.get(inputSchema);
+    const known = this.#byObject.get(inputSchema);
     if (known) return known;
-    let check: ArgumentCheck;
+    let hash: string;
     try {
-      const validate = this.#ajv.compile(toDraft07(inputSchema, true) as Record<string, unknown>);
-      check = (args) => (validate(args) ? [] : (validate.errors ?? []).map(describe));
+      hash = createHash('sha256').update(JSON.stringify(inputSchema)).digest('base64url');
     } catch {
-      // A schema the engine cannot compile (a remote $ref, say): the upstream decides alone.
-      check = () => [];
+      // Not JSON (a cycle): not from a tools/list answer; nothing to check against.
+      return () => [];
     }
-    this.#compiled.set(inputSchema, check);
+    let check = this.#byHash.get(hash);
+    if (check) this.#byHash.delete(hash);
+    else check = this.#compile(inputSchema);
+    this.#byHash.set(hash, check);
+    if (this.#byHash.size > CACHED_CHECKS) this.#byHash.delete(this.#byHash.keys().next().value!);
+    this.#byObject.set(inputSchema, check);
     return check;
   }
+
+  #compile(inputSchema: Record<string, unknown>): ArgumentCheck {
+    const schema = toDraft07(inputSchema, true) as Record<string, unknown>;
+    try {
+      const validate = this.#ajv.compile(schema);
+      return (args) => (validate(args) ? [] : (validate.errors ?? []).map(describe));
+    } catch {
+      // A schema the engine cannot compile (a remote $ref, say): the upstream decides alone.
+      return () => [];
+    } finally {
+      // Out of ajv's cache (and its $id out of ajv's registry): the compiled function stays usable.
+      this.#ajv.removeSchema(schema);
+    }
+  }
+}
+
+/** Whether `value` nests arrays and objects deeper than `limit` (counted without recursion). */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 interface AjvError {

@@ -1,6 +1,6 @@
 import { cut, DESCRIPTION_LIMIT, operationIds, SUMMARY_LIMIT } from './names.js';
 import { PROBLEM_TYPES, TOOL_ERROR_STATUS } from './results.js';
-import { isSchemaObject, resolveSchema, type JsonSchema } from './schema.js';
+import { isSchemaObject, resolveSchema, type JsonSchema, type SchemaBudget } from './schema.js';
 import type { ToolDefinition } from './tool-catalog.js';
 
 // The OpenAPI 3.1 document of a set of tools: one POST operation per tool.
@@ -74,13 +74,20 @@ const PROBLEM_RESPONSES: Record<string, string> = {
   '502': 'The MCP server failed or is unreachable.',
 };
 
+/** Operations in one document at most (the rest are left out; document-handler.ts logs it). */
+export const MAX_DOCUMENT_TOOLS = 1_000;
+/** Subschemas in one document at most, all tools together: past it, tools' schemas are shown as plain objects. */
+export const MAX_DOCUMENT_SCHEMA_NODES = 200_000;
+
 export function buildOpenApiDocument(options: DocumentOptions): Record<string, unknown> {
-  const ids = operationIds(options.tools.map((t) => t.name));
+  const tools = options.tools.slice(0, MAX_DOCUMENT_TOOLS);
+  const ids = operationIds(tools.map((t) => t.name));
   const schemas: Record<string, JsonSchema> = { Problem: PROBLEM_SCHEMA };
   const paths: Record<string, unknown> = {};
-  for (const exposed of options.tools) {
+  const budget: SchemaBudget = { remaining: MAX_DOCUMENT_SCHEMA_NODES };
+  for (const exposed of tools) {
     const operationId = ids.get(exposed.name)!;
-    paths[exposed.path] = { post: operation(exposed, operationId, schemas) };
+    paths[exposed.path] = { post: operation(exposed, operationId, schemas, budget) };
   }
   const securitySchemes: Record<string, unknown> = {};
   const security: Record<string, string[]>[] = [];
@@ -126,11 +133,11 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
   };
 }
 
-function operation(exposed: ExposedTool, operationId: string, schemas: Record<string, JsonSchema>): Record<string, unknown> {
+function operation(exposed: ExposedTool, operationId: string, schemas: Record<string, JsonSchema>, budget: SchemaBudget): Record<string, unknown> {
   const { tool } = exposed;
-  const input = resolveSchema(tool.inputSchema, operationId, schemas);
+  const input = resolveSchema(tool.inputSchema, operationId, schemas, budget);
   const body: JsonSchema = typeof input === 'boolean' ? { type: 'object' } : { type: 'object', ...input };
-  const output = tool.outputSchema === undefined ? CONTENT_SCHEMA : resolveSchema(tool.outputSchema, `${operationId}.output`, schemas);
+  const output = tool.outputSchema === undefined ? CONTENT_SCHEMA : resolveSchema(tool.outputSchema, `${operationId}.output`, schemas, budget);
   const required = isSchemaObject(body) && Array.isArray(body.required) && body.required.length > 0;
   const title = tool.title ?? (isSchemaObject(tool.annotations) && typeof tool.annotations.title === 'string' ? tool.annotations.title : undefined);
   const readOnly = isSchemaObject(tool.annotations) && tool.annotations.readOnlyHint === true;

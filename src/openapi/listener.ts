@@ -6,7 +6,7 @@ import type { Counter, Logger } from '../observability/index.js';
 import { redactUrl } from '../observability/index.js';
 import { VERSION } from '../version.js';
 import type { ArgumentValidator } from './arguments.js';
-import { documentFor } from './document-handler.js';
+import { DocumentSource } from './document-handler.js';
 import { handleToolCall } from './rest-handler.js';
 import { problem, PROBLEM_TYPES, type RestAnswer } from './results.js';
 import { matchOpenApiRoute, resourcePathOf, type OpenApiRoute } from './routes.js';
@@ -33,6 +33,11 @@ export interface OpenApiListenerOptions {
 type HeaderView = { get(name: string): string | null };
 
 export function createOpenApiListener(options: OpenApiListenerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return openApiListener(options).listener;
+}
+
+/** The listener, and its document source (tests count the builds). */
+export function openApiListener(options: OpenApiListenerOptions): { listener: (req: IncomingMessage, res: ServerResponse) => boolean; documents: DocumentSource } {
   const { config, catalog, authenticator, edge, logger } = options;
   const allServers = config.servers.map((s) => s.name);
   const known = new Set(allServers);
@@ -44,6 +49,7 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
       ? { authorizationUrl: `${options.issuer}/oauth/authorize`, tokenUrl: `${options.issuer}/oauth/token`, scope: 'mcp' }
       : undefined,
   };
+  const documents = new DocumentSource(catalog, settings, logger);
 
   const serve = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<Reply> => {
     const headers: HeaderView = headerView(req);
@@ -75,10 +81,10 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
       servers = servers.filter((s) => decision.allowedServers.includes(s));
     }
     const serverUrl = resolveBaseUrl(config.publicUrl, url, headers, trustedHop);
-    const doc = await documentFor({ server, servers, serverUrl }, catalog, settings, logger);
+    const doc = await documents.json({ server, servers, serverUrl });
     // Readable from browser tools (Swagger UI and the like) as RFC 9728 metadata is: no credentials involved.
     const cors = { 'access-control-allow-origin': '*' };
-    return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }, body: method === 'HEAD' ? null : JSON.stringify(doc) };
+    return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }, body: method === 'HEAD' ? null : doc };
   };
 
   const serveCall = async (req: IncomingMessage, res: ServerResponse, route: Extract<OpenApiRoute, { kind: 'call' }>, url: string, headers: HeaderView): Promise<Reply> => {
@@ -88,11 +94,15 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
       return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here; call tools with POST`), { allow: 'POST' });
     }
     // A JSON body only: a browser cannot send that cross-site without a CORS preflight,
-    // which this API never grants (a form or text/plain POST is refused before anything runs).
+    // which this API never grants. A form, text/plain or a body with no Content-Type at all
+    // (fetch with mode: 'no-cors' and a byte body) is refused before anything runs. A call
+    // with no Content-Type passes only without a body and from a caller that sent no Origin
+    // (curl, server-side clients): browsers send Origin on every cross-site POST, `null` too.
     const contentType = headers.get('content-type');
-    if (contentType !== null && !isJson(contentType)) {
+    const bare = contentType === null || contentType.trim() === '';
+    if (bare ? headers.get('origin') !== null : !isJson(contentType)) {
       req.resume();
-      return toReply(problem(415, PROBLEM_TYPES.badRequest, 'Unsupported media type', 'send the arguments as application/json'));
+      return unsupportedMediaType();
     }
     const decision = await authenticator.authenticate({ url, headers }, route.server);
     if (!decision.ok) {
@@ -104,6 +114,7 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
       res.setHeader('connection', 'close');
       return toReply(problem(413, PROBLEM_TYPES.badRequest, 'Body too large', `request bodies are limited to ${config.maxBodySize} bytes`));
     }
+    if (bare && body !== '') return unsupportedMediaType();
     const answer = await handleToolCall({ server: route.server, tool: route.tool, allowedServers: decision.allowedServers, principal: decision.principal, body }, options);
     return toReply(answer);
   };
@@ -115,9 +126,10 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
   ): Reply => {
     const presented = headers.get('authorization') !== null;
     const err = presented ? { error: decision.error, description: decision.description, ...(decision.status === 403 ? { scope: 'mcp' } : {}) } : undefined;
+    // RFC 6750 §3.1: a request without credentials gets no error code in the challenge.
     const challenge = options.challenge
       ? options.challenge(resourcePathOf(server), err)
-      : `Bearer realm="gatehouse", error="${decision.error}", error_description="${decision.description}"`;
+      : ['Bearer realm="gatehouse"', ...(err ? [`error=${quoted(err.error)}`, `error_description=${quoted(err.description)}`] : [])].join(', ');
     return toReply(problem(decision.status, PROBLEM_TYPES.unauthorized, 'Unauthorized', decision.description, { error: decision.error }), {
       'www-authenticate': challenge,
     });
@@ -135,12 +147,26 @@ export function createOpenApiListener(options: OpenApiListenerOptions): (req: In
     options.requests?.inc({ route: route.kind === 'document' ? 'openapi' : 'rest', status: String(reply.status) });
   };
 
-  return (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): boolean => {
     const route = matchOpenApiRoute((req.url ?? '/').split('?', 1)[0]!);
     if (!route) return false;
     void handle(req, res, route);
     return true;
   };
+  return { listener, documents };
+}
+
+function unsupportedMediaType(): Reply {
+  return toReply(problem(415, PROBLEM_TYPES.badRequest, 'Unsupported media type', 'send the arguments as application/json (Content-Type: application/json)'));
+}
+
+/**
+ * An auth-param value as a quoted-string. RFC 6750 §3 allows only %x20-21 / %x23-5B / %x5D-7E
+ * in error and error_description: a quote or backslash becomes an apostrophe or slash, any
+ * other character outside that set a question mark.
+ */
+export function quoted(value: string): string {
+  return `"${value.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?')}"`;
 }
 
 function toReply(answer: RestAnswer, headers: Record<string, string> = {}): Reply {

@@ -1,5 +1,5 @@
 import { NAME_SEPARATOR } from '../gateway/index.js';
-import type { ArgumentValidator } from './arguments.js';
+import { MAX_ARGUMENT_DEPTH, nestedDeeperThan, type ArgumentError, type ArgumentValidator } from './arguments.js';
 import { answerFromRpcError, answerFromToolResult, invalidArguments, problem, PROBLEM_TYPES, type RestAnswer } from './results.js';
 import { isSchemaObject } from './schema.js';
 import type { ToolCatalog } from './tool-catalog.js';
@@ -36,6 +36,11 @@ export async function handleToolCall(call: RestCall, deps: RestCallDeps): Promis
   } catch {
     return problem(400, PROBLEM_TYPES.badRequest, 'The body is not valid JSON', 'send the tool arguments as one JSON object', { tool: call.tool });
   }
+  // Before anything recurses over it (the validator, the JSON-RPC encoder): a body nested
+  // 100k deep would exhaust the stack there.
+  if (nestedDeeperThan(args, MAX_ARGUMENT_DEPTH)) {
+    return problem(400, PROBLEM_TYPES.badRequest, 'The body is nested too deeply', `arrays and objects may be nested ${MAX_ARGUMENT_DEPTH} levels deep at most`, { tool: call.tool });
+  }
   let tools;
   try {
     tools = await deps.catalog.tools(target.server);
@@ -45,7 +50,13 @@ export async function handleToolCall(call: RestCall, deps: RestCallDeps): Promis
   // The list is already filtered: a blocked tool is unknown here and never reaches the server.
   const tool = tools.find((t) => t.name === target.name);
   if (!tool) return unknownTool(call.tool);
-  const errors = deps.validator.checkerFor(tool.inputSchema)(args);
+  let errors: readonly ArgumentError[];
+  try {
+    errors = deps.validator.checkerFor(tool.inputSchema)(args);
+  } catch (err) {
+    // The engine failed on this body (a RangeError on a recursive schema, say): the caller's to fix.
+    return problem(400, PROBLEM_TYPES.invalidArguments, 'Invalid arguments', `the arguments could not be checked against the tool's schema (${(err as Error).name})`, { tool: call.tool, errors: [] });
+  }
   if (errors.length) return invalidArguments(errors, call.tool);
   const reply = await deps.catalog.call(target.server, target.name, args, call.principal);
   if ('error' in reply) return answerFromRpcError(reply.error, call.tool);

@@ -87,8 +87,13 @@ export function answerFromRpcError(error: JsonRpcErrorObject, tool: string): Res
   }
 }
 
+/** Errors listed in one answer at most; the detail says how many more there were. */
+export const LISTED_ERRORS = 50;
+
 export function invalidArguments(errors: readonly ArgumentError[], tool: string): RestAnswer {
-  const detail = `${errors.length} problem${errors.length === 1 ? '' : 's'} with the arguments: ${errors.map((e) => `${e.pointer || '(body)'} ${e.detail}`).join('; ')}`;
+  const listed = errors.slice(0, LISTED_ERRORS);
+  const more = errors.length - listed.length;
+  const detail = `${errors.length} problem${errors.length === 1 ? '' : 's'} with the arguments: ${listed.map((e) => `${e.pointer || '(body)'} ${e.detail}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
   // RFC 9457 §3 shows exactly this extension: a list of errors, each with a JSON pointer.
-  return problem(400, PROBLEM_TYPES.invalidArguments, 'Invalid arguments', detail, { tool, errors });
+  return problem(400, PROBLEM_TYPES.invalidArguments, 'Invalid arguments', detail, { tool, errors: listed });
 }

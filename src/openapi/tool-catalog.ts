@@ -33,7 +33,7 @@ export interface ToolCatalogOptions {
   readonly logger: Logger;
   /** How long a tool list is trusted at most (default 60 s). */
   readonly maxAgeMs?: number;
-  /** How long a tools/call may take before the caller gets 504 and the call is cancelled (default 120 s). */
+  /** How long a tools/call may take before the caller gets 504 and the call is cancelled (default 40 s: `openapi.callTimeout`). */
   readonly callTimeoutMs?: number;
   /** Servers whose calls run on a session per caller, as their MCP clients get one each. */
   readonly isolated?: ReadonlySet<string>;
@@ -52,6 +52,8 @@ interface Held {
 }
 
 const MAX_PAGES = 100;
+/** Under OpenAI GPT Actions' 45 s limit on a call, so the caller gets our 504 rather than its own timeout. */
+export const DEFAULT_CALL_TIMEOUT_MS = 40_000;
 /** A server that does not list its tools within this long is reported unavailable. */
 const LIST_TIMEOUT_MS = 30_000;
 
@@ -100,7 +102,7 @@ export class ToolCatalog {
     held.inFlight++;
     held.lastUsed = Date.now();
     try {
-      return await this.#request(dispatcher, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } }, this.#options.callTimeoutMs ?? 120_000);
+      return await this.#request(dispatcher, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } }, this.#options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     } finally {
       this.#inFlight--;
       held.inFlight--;
