@@ -67,7 +67,12 @@ export interface ResolvedConfig {
   readonly auth: ResolvedAuth;
   /** In the order the config lists them. */
   readonly servers: readonly ResolvedServer[];
-  readonly openapi: { readonly enabled: boolean; readonly title: string };
+  readonly openapi: {
+    readonly enabled: boolean;
+    readonly title: string;
+    /** How long a REST tool call may take, ms (default 40 s: under GPT Actions' 45 s). */
+    readonly callTimeout: number;
+  };
   /**
    * Variables the config read through `env:` references: secrets by convention. stdio
    * children do not inherit them; a server's own `env` block may still pass one on.

@@ -39,18 +39,8 @@ export function createOpenApiBridge(options: OpenApiBridgeOptions): OpenApiBridg
     // As for MCP clients: where each client session gets its own upstream session, each REST caller does.
     isolated: new Set(options.config.servers.filter((s) => s.kind === 'remote' || s.sharing === 'per-session').map((s) => s.name)),
     logger: options.logger.child({ component: 'openapi' }),
-    callTimeoutMs: callTimeoutOf(options.config.openapi),
+    callTimeoutMs: options.config.openapi.callTimeout,
   });
   const listener = createOpenApiListener({ ...options, catalog, validator: new ArgumentValidator() });
   return { listener, close: (graceMs) => catalog.close(graceMs) };
-}
-
-/**
- * `openapi.callTimeout` in milliseconds (the config schema's default is 40 s, under GPT
- * Actions' 45 s). Read defensively: ResolvedConfig's `openapi` type (src/config/resolved.ts)
- * does not declare the key, though the parsed config passes it through.
- */
-function callTimeoutOf(openapi: object): number | undefined {
-  const value = (openapi as { callTimeout?: unknown }).callTimeout;
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
