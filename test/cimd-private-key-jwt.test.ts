@@ -209,6 +209,19 @@ const documents = new Map<string, unknown>([
     },
   ],
   [
+    // Anyone can publish a document: one that asks for client_credentials must get no token without a user.
+    '/oauth/machine/client.json',
+    {
+      client_id: `${CLIENT_HOST}/oauth/machine/client.json`,
+      client_name: 'Machine',
+      redirect_uris: [CHATGPT_REDIRECT],
+      grant_types: ['client_credentials'],
+      response_types: [],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [ecKey.publicJwk] },
+    },
+  ],
+  [
     '/oauth/keyless/client.json',
     {
       client_id: `${CLIENT_HOST}/oauth/keyless/client.json`,
@@ -270,6 +283,23 @@ describe('CIMD clients that authenticate with private_key_jwt (ChatGPT)', () => 
     expect(refreshed.status).toBe(200);
     const next = (await refreshed.json()) as { access_token: string; refresh_token: string };
     expect((await fetch(`${h.base}/a/mcp`, { headers: { authorization: `Bearer ${next.access_token}` } })).status).toBe(200);
+  });
+
+  it('refuses a document that declares client_credentials: no token without a user for whoever publishes one', async () => {
+    const machine = `${CLIENT_HOST}/oauth/machine/client.json`;
+    const res = await tokenRequest(h, {
+      grant_type: 'client_credentials',
+      scope: 'mcp',
+      resource: `${h.base}/a/mcp`,
+      client_id: machine,
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await assertion(machine, ecKey, h.base),
+    });
+    const body = (await res.json()) as { error?: string; access_token?: string };
+    expect(body.access_token).toBeUndefined();
+    expect(res.status).toBe(400);
+    expect(body.error).toBe('invalid_client');
+    expect(host.served).toContain('/oauth/machine/client.json');
   });
 
   it('accepts a document with inline jwks (ES256)', async () => {

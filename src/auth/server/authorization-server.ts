@@ -16,7 +16,7 @@ import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { providerContextGate, type ProviderContextGate } from './provider-context.js';
-import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, pkceRequirement, staticClient } from './client-policy.js';
+import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, keepsToSelfRegisteredGrants, pkceRequirement, staticClient } from './client-policy.js';
 import { createRedirectPolicy } from './redirect-policy.js';
 import {
   bearerChallenge,
@@ -252,7 +252,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
         ? {
             enabled: true,
             ack: 'draft-02',
-            allowClient: (_ctx, client) => (client.redirectUris ?? []).every((uri) => redirectPolicy.allows(uri)),
+            // Held to what DCR allows: the code flow only (no client_credentials for whoever publishes a document).
+            allowClient: (_ctx, client) => keepsToSelfRegisteredGrants(client) && (client.redirectUris ?? []).every((uri) => redirectPolicy.allows(uri)),
           }
         : { enabled: false },
     },

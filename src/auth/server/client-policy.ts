@@ -67,6 +67,16 @@ export function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata:
 }
 
 /**
+ * Whether a self-declared client (a client ID metadata document) keeps to what self-registration
+ * may have: the code flow and refresh. A document is anyone's https URL, so a client_credentials
+ * one would mint tokens with no user for whoever published it (it authenticates with its own
+ * private_key_jwt keys, which it also publishes).
+ */
+export function keepsToSelfRegisteredGrants(client: { grantTypes?: readonly string[] | undefined; responseTypes?: readonly string[] | undefined }): boolean {
+  return (client.grantTypes ?? []).every((g) => SELF_REGISTERED_GRANTS.has(g)) && (client.responseTypes ?? []).every((t) => t === 'code');
+}
+
+/**
  * Whether a client must use PKCE. Always, except a config client with a secret that says
  * `requirePkce: false` (RFC 9700 §2.1.1 allows it for confidential clients; ChatGPT Actions
  * send no code_challenge). Checked against the live client, so a public client never escapes it.
