@@ -116,7 +116,8 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       route.pathToken !== undefined && !headers.get('authorization')
         ? { url, headers: { get: (n: string) => (n === 'authorization' ? `Bearer ${route.pathToken}` : headers.get(n)) } }
         : request;
-    const decision = await authenticator.authenticate(credentials, route.server);
+    const answered = authenticator.authenticate(credentials, route.server);
+    const decision = answered instanceof Promise ? await answered : answered;
     if (!decision.ok) {
       const presented = headers.get('authorization') !== null || route.pathToken !== undefined || url.includes('token=');
       const err = presented

@@ -89,32 +89,40 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
 
   const unauthorized = (description: string): AccessDecision => ({ ok: false, status: 401, error: 'invalid_token', description });
 
+  /** What a verified token opens on `server`. */
+  const decide = (verified: Verified | undefined, server: string | undefined): AccessDecision => {
+    if (!verified) return unauthorized('the token is unknown, expired or revoked');
+    const opens = resources.filter((r) => r.server === server && verified.audiences.includes(r.url));
+    if (opens.length === 0) return unauthorized('the token was issued for another resource');
+    if (!verified.scopes.has('mcp')) {
+      return { ok: false, status: 403, error: 'insufficient_scope', description: 'the token lacks the mcp scope' };
+    }
+    return { ok: true, principal: verified.principal, allowedServers: server === undefined ? allServers : [server] };
+  };
+
+  const lookupAndDecide = (token: string, server: string | undefined): Promise<AccessDecision> =>
+    lookup(token).then(
+      (verified) => decide(verified, server),
+      (err: unknown) => {
+        options.logger.error({ err: (err as Error).message }, 'access token lookup failed');
+        return unauthorized('the token could not be verified');
+      },
+    );
+
   return {
-    async authenticate(request: Credentials, server: string | undefined): Promise<AccessDecision> {
+    // Synchronous when the answer is known (a static token, a cached bearer token): the
+    // common case answers without a promise (docs/decisions/0005-performance.md).
+    authenticate(request: Credentials, server: string | undefined): AccessDecision | Promise<AccessDecision> {
       const token = presentedToken(request, options.tokenInUrl);
       if (token === undefined) return { ok: false, status: 401, error: 'invalid_request', description: 'a bearer token is required' };
       if (staticTokens) {
-        const decision = await staticTokens.authenticate(request, server);
+        const decision = staticTokens.authenticate(request, server);
+        if (decision instanceof Promise) return decision.then((d) => (d.ok ? d : lookupAndDecide(token, server)));
         if (decision.ok) return decision;
       }
-      let verified: Verified | undefined;
-      try {
-        verified = await lookup(token);
-      } catch (err) {
-        options.logger.error({ err: (err as Error).message }, 'access token lookup failed');
-        return unauthorized('the token could not be verified');
-      }
-      if (!verified) return unauthorized('the token is unknown, expired or revoked');
-      const opens = resources.filter((r) => r.server === server && verified.audiences.includes(r.url));
-      if (opens.length === 0) return unauthorized('the token was issued for another resource');
-      if (!verified.scopes.has('mcp')) {
-        return { ok: false, status: 403, error: 'insufficient_scope', description: 'the token lacks the mcp scope' };
-      }
-      return {
-        ok: true,
-        principal: verified.principal,
-        allowedServers: server === undefined ? allServers : [server],
-      };
+      const hit = cache.get(token);
+      if (hit !== undefined && hit.cachedUntil > Date.now()) return decide(hit, server);
+      return lookupAndDecide(token, server);
     },
     forgetGrant(grantId) {
       for (const [key, v] of cache) if (v.grantId === grantId) cache.delete(key);
