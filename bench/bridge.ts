@@ -8,9 +8,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 
-import { runLoad, type LoadResult } from './load.js';
+import { driveWindow, runLoad, type LoadResult } from './load.js';
 import { descendants, sampleTree } from './procs.js';
 import { ROOT, startDirect, type Running } from './targets.js';
 
@@ -140,77 +139,9 @@ async function runStdioLoad(
   peer: StdioPeer,
   opts: { concurrency: number; durationMs: number; warmupMs: number; maxCalls: number; onWindowStart(): void; onWindowEnd(): void },
 ): Promise<LoadResult> {
-  const latencies = new Float64Array(opts.maxCalls);
-  let recorded = 0;
-  let errors = 0;
-  let attempted = 0;
-  let firstError: string | undefined;
-  let phase: 'warmup' | 'timed' | 'done' = 'warmup';
-  let windowStart = 0;
-  let windowEnd = 0;
-  let endTimer: NodeJS.Timeout | undefined;
-  const endWindow = () => {
-    if (phase !== 'timed') return;
-    windowEnd = performance.now();
-    phase = 'done';
-    if (endTimer) clearTimeout(endTimer);
-    opts.onWindowEnd();
-  };
-  const startTimer = setTimeout(() => {
-    opts.onWindowStart();
-    windowStart = performance.now();
-    phase = 'timed';
-    endTimer = setTimeout(endWindow, opts.durationMs);
-  }, opts.warmupMs);
-  const loop = async () => {
-    while (phase !== 'done') {
-      const started = performance.now();
-      attempted++;
-      try {
-        await peer.callEcho();
-      } catch (err) {
-        errors++;
-        firstError ??= (err as Error).message;
-        if (errors >= 200 && errors * 2 > attempted) {
-          if (phase === 'warmup') {
-            clearTimeout(startTimer);
-            phase = 'done';
-          } else endWindow();
-        }
-        if (peer.child.exitCode !== null) {
-          clearTimeout(startTimer);
-          endWindow();
-          phase = 'done';
-        }
-        continue;
-      }
-      if (phase === 'timed') {
-        latencies[recorded++] = performance.now() - started;
-        if (recorded >= opts.maxCalls) endWindow();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: opts.concurrency }, loop));
-  clearTimeout(startTimer);
-  if (endTimer) clearTimeout(endTimer);
-  const seconds = windowEnd > windowStart ? (windowEnd - windowStart) / 1000 : 0;
-  const sorted = latencies.subarray(0, recorded).sort();
-  const pct = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : NaN);
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  return {
-    concurrency: opts.concurrency,
-    calls: recorded,
-    errors,
-    seconds,
-    callsPerSec: seconds > 0 ? recorded / seconds : 0,
-    p50Ms: pct(0.5),
-    p90Ms: pct(0.9),
-    p99Ms: pct(0.99),
-    meanMs: recorded ? sum / recorded : NaN,
-    sessionSetupMs: 0,
-    ...(firstError !== undefined ? { firstError } : {}),
-  };
+  const workers = Array.from({ length: opts.concurrency }, (_, i) => i);
+  const result = await driveWindow(workers, () => peer.callEcho(), opts, () => peer.child.exitCode !== null);
+  return { concurrency: opts.concurrency, ...result, sessionSetupMs: 0 };
 }
 
 interface Target {

@@ -227,6 +227,100 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[i]!;
 }
 
+export interface WindowOptions {
+  /** Length of the timed window. */
+  readonly durationMs: number;
+  /** Calls before the timed window starts (JIT, connection pools). */
+  readonly warmupMs: number;
+  /** The window also ends after this many completed calls. */
+  readonly maxCalls: number;
+  /** Called right when the timed window starts and ends (CPU sampling). Must be quick. */
+  readonly onWindowStart?: () => void;
+  readonly onWindowEnd?: () => void;
+}
+
+export type WindowResult = Omit<LoadResult, 'concurrency' | 'sessionSetupMs'>;
+
+/**
+ * One loop per worker, each making `call` back to back: a warm-up, then a timed window
+ * that ends after durationMs or maxCalls completed calls. A target that mostly fails (200
+ * errors and more than half of the attempts), or that `gone()` reports gone, ends the run.
+ * Latencies are recorded only inside the window. Every load of the bench runs on this.
+ */
+export async function driveWindow<W>(workers: readonly W[], call: (worker: W) => Promise<void>, opts: WindowOptions, gone?: () => boolean): Promise<WindowResult> {
+  const latencies = new Float64Array(opts.maxCalls);
+  let recorded = 0;
+  let errors = 0;
+  let attempted = 0;
+  let firstError: string | undefined;
+  let phase: 'warmup' | 'timed' | 'done' = 'warmup';
+  let windowStart = 0;
+  let windowEnd = 0;
+  let endTimer: NodeJS.Timeout | undefined;
+
+  const endWindow = () => {
+    if (phase !== 'timed') return;
+    windowEnd = performance.now();
+    phase = 'done';
+    if (endTimer) clearTimeout(endTimer);
+    opts.onWindowEnd?.();
+  };
+  const startTimer = setTimeout(() => {
+    opts.onWindowStart?.();
+    windowStart = performance.now();
+    phase = 'timed';
+    endTimer = setTimeout(endWindow, opts.durationMs);
+  }, opts.warmupMs);
+  const stop = () => {
+    if (phase === 'warmup') {
+      clearTimeout(startTimer);
+      phase = 'done';
+    } else endWindow();
+  };
+
+  const loop = async (worker: W) => {
+    while (phase !== 'done') {
+      const started = performance.now();
+      attempted++;
+      try {
+        await call(worker);
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+        // A broken target: stop rather than spin on errors.
+        if ((errors >= 200 && errors * 2 > attempted) || gone?.()) stop();
+        continue;
+      }
+      if (phase === 'timed') {
+        latencies[recorded++] = performance.now() - started;
+        if (recorded >= opts.maxCalls) endWindow();
+      }
+    }
+  };
+  try {
+    await Promise.all(workers.map(loop));
+  } finally {
+    clearTimeout(startTimer);
+    if (endTimer) clearTimeout(endTimer);
+  }
+
+  const seconds = windowEnd > windowStart ? (windowEnd - windowStart) / 1000 : 0;
+  const sorted = latencies.subarray(0, recorded).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    calls: recorded,
+    errors,
+    seconds,
+    callsPerSec: seconds > 0 ? recorded / seconds : 0,
+    p50Ms: percentile(sorted, 0.5),
+    p90Ms: percentile(sorted, 0.9),
+    p99Ms: percentile(sorted, 0.99),
+    meanMs: recorded ? sum / recorded : NaN,
+    ...(firstError !== undefined ? { firstError } : {}),
+  };
+}
+
 /** Opens the sessions, drives the calls, closes the sessions. Throws only if no session opens. */
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const c = opts.concurrency;
@@ -236,80 +330,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const sessions = await openSessions(client, c, 8, { ...opts.headers });
     const sessionSetupMs = performance.now() - t0;
     opts.onSessionsOpen?.();
-
-    const latencies = new Float64Array(opts.maxCalls);
-    let recorded = 0;
-    let errors = 0;
-    let attempted = 0;
-    let firstError: string | undefined;
-    let phase: 'warmup' | 'timed' | 'done' = 'warmup';
-    let windowStart = 0;
-    let windowEnd = 0;
     let nextId = 1;
-    let endTimer: NodeJS.Timeout | undefined;
-
-    const endWindow = () => {
-      if (phase !== 'timed') return;
-      windowEnd = performance.now();
-      phase = 'done';
-      if (endTimer) clearTimeout(endTimer);
-      opts.onWindowEnd?.();
-    };
-    const startTimer = setTimeout(() => {
-      opts.onWindowStart?.();
-      windowStart = performance.now();
-      phase = 'timed';
-      endTimer = setTimeout(endWindow, opts.durationMs);
-    }, opts.warmupMs);
-
-    const loop = async (session: Session) => {
-      while (phase !== 'done') {
-        const id = nextId++;
-        const started = performance.now();
-        attempted++;
-        try {
-          await callEcho(client, session, id);
-        } catch (err) {
-          errors++;
-          firstError ??= (err as Error).message;
-          // A broken target: stop rather than spin on errors.
-          if (errors >= 200 && errors * 2 > attempted) {
-            if (phase === 'warmup') {
-              clearTimeout(startTimer);
-              phase = 'done';
-            } else endWindow();
-          }
-          continue;
-        }
-        if (phase === 'timed') {
-          latencies[recorded++] = performance.now() - started;
-          if (recorded >= opts.maxCalls) endWindow();
-        }
-      }
-    };
-    await Promise.all(sessions.map(loop));
-    clearTimeout(startTimer);
-    if (endTimer) clearTimeout(endTimer);
-
+    const result = await driveWindow(sessions, (session) => callEcho(client, session, nextId++), opts);
     await closeSessions(client, sessions);
-
-    const seconds = windowEnd > windowStart ? (windowEnd - windowStart) / 1000 : 0;
-    const sorted = latencies.subarray(0, recorded).sort();
-    let sum = 0;
-    for (const v of sorted) sum += v;
-    return {
-      concurrency: c,
-      calls: recorded,
-      errors,
-      seconds,
-      callsPerSec: seconds > 0 ? recorded / seconds : 0,
-      p50Ms: percentile(sorted, 0.5),
-      p90Ms: percentile(sorted, 0.9),
-      p99Ms: percentile(sorted, 0.99),
-      meanMs: recorded ? sum / recorded : NaN,
-      sessionSetupMs,
-      ...(firstError !== undefined ? { firstError } : {}),
-    };
+    return { concurrency: c, ...result, sessionSetupMs };
   } finally {
     client.close();
   }

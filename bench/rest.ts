@@ -4,8 +4,7 @@
 // same run. Both loads use node `http` with a keep-alive Agent and C loops with one call in
 // flight each; MCP loops hold a session each (initialize first), REST loops need none.
 import * as http from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { runLoad, type LoadResult } from './load.js';
+import { driveWindow, runLoad, type LoadResult } from './load.js';
 import { descendants, sampleTree } from './procs.js';
 import { startGateway, stdioUpstream, type Running, type UpstreamKind } from './targets.js';
 
@@ -65,73 +64,12 @@ export async function runRestLoad(opts: {
       req.on('error', reject);
       req.end(body);
     });
-  const latencies = new Float64Array(opts.maxCalls);
-  let recorded = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  let phase: 'warmup' | 'timed' | 'done' = 'warmup';
-  let windowStart = 0;
-  let windowEnd = 0;
-  let endTimer: NodeJS.Timeout | undefined;
-  const endWindow = () => {
-    if (phase !== 'timed') return;
-    windowEnd = performance.now();
-    phase = 'done';
-    if (endTimer) clearTimeout(endTimer);
-    opts.onWindowEnd?.();
-  };
-  const startTimer = setTimeout(() => {
-    opts.onWindowStart?.();
-    windowStart = performance.now();
-    phase = 'timed';
-    endTimer = setTimeout(endWindow, opts.durationMs);
-  }, opts.warmupMs);
-  const loop = async () => {
-    while (phase !== 'done') {
-      const started = performance.now();
-      try {
-        await call();
-      } catch (err) {
-        errors++;
-        firstError ??= (err as Error).message;
-        if (errors >= 200) {
-          clearTimeout(startTimer);
-          if (phase === 'warmup') phase = 'done';
-          else endWindow();
-        }
-        continue;
-      }
-      if (phase === 'timed') {
-        latencies[recorded++] = performance.now() - started;
-        if (recorded >= opts.maxCalls) endWindow();
-      }
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: opts.concurrency }, loop));
+    const result = await driveWindow(Array.from({ length: opts.concurrency }, (_, i) => i), call, opts);
+    return { concurrency: opts.concurrency, ...result, sessionSetupMs: 0 };
   } finally {
-    clearTimeout(startTimer);
-    if (endTimer) clearTimeout(endTimer);
     agent.destroy();
   }
-  const seconds = windowEnd > windowStart ? (windowEnd - windowStart) / 1000 : 0;
-  const sorted = latencies.subarray(0, recorded).sort();
-  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : NaN);
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  return {
-    concurrency: opts.concurrency,
-    calls: recorded,
-    errors,
-    seconds,
-    callsPerSec: seconds > 0 ? recorded / seconds : 0,
-    p50Ms: at(0.5),
-    p90Ms: at(0.9),
-    p99Ms: at(0.99),
-    meanMs: recorded ? sum / recorded : NaN,
-    sessionSetupMs: 0,
-    ...(firstError !== undefined ? { firstError } : {}),
-  };
 }
 
 /** The section: one gateway, MCP and REST alternating at each concurrency, medians shown. */
