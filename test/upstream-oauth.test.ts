@@ -10,6 +10,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { Writable } from 'node:stream';
+
+import { createLogger } from '../src/observability/index.js';
 import { connectClient } from './helpers/client.js';
 import { rawStdio, startTestGateway } from './helpers/gateway.js';
 import { OAuthStandIn } from './helpers/oauth-stand-in.js';
@@ -17,6 +20,14 @@ import { OAuthStandIn } from './helpers/oauth-stand-in.js';
 const CLIENT_ID = 'gateway-upstream';
 const SECRET = `upstream-secret-${Math.random().toString(36).slice(2)}`;
 process.env.GATEHOUSE_TEST_UPSTREAM_SECRET = SECRET;
+
+const logLines: string[] = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    logLines.push(chunk.toString());
+    done();
+  },
+});
 
 let as: OAuthStandIn;
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
@@ -31,8 +42,11 @@ beforeAll(async () => {
       lean: { url: as.mcpUrl, transport: 'streamable-http', oauth },
       auto: { url: as.mcpUrl, transport: 'auto', oauth },
       manual: { url: as.mcpUrl, transport: 'streamable-http', oauth: { ...oauth, tokenUrl: `${as.base}/token` } },
+      pinned: { url: as.mcpUrl, transport: 'streamable-http', oauth: { ...oauth, issuer: as.base } },
+      // The MCP server's metadata names `as`, but these credentials belong to another server.
+      elsewhere: { url: as.mcpUrl, transport: 'streamable-http', oauth: { ...oauth, issuer: 'https://login.other.example' } },
     },
-  });
+  }, { logger: createLogger({ level: 'warn', destination: logSink }) });
 }, 60_000);
 
 afterAll(async () => {
@@ -67,6 +81,19 @@ describe('servers.NAME.oauth with client_credentials', () => {
     expect(await whoami(a)).toBe(`client ${CLIENT_ID}`);
     expect(await whoami(b)).toBe(`client ${CLIENT_ID}`);
     expect(as.counts.clientCredentials - before).toBeLessThanOrEqual(1);
+  });
+
+  it('with issuer: sends the credentials when discovery finds that issuer, and never to another', async () => {
+    expect(await whoami(await open('pinned'))).toBe(`client ${CLIENT_ID}`);
+    const before = as.counts.clientCredentials;
+    const failed = await open('elsewhere').then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failed).toBeInstanceOf(Error);
+    // The operator learns why.
+    expect(logLines.some((l) => l.includes('"upstream":"elsewhere"') && l.includes('Authorization server mismatch'))).toBe(true);
+    expect(as.counts.clientCredentials).toBe(before);
   });
 
   it('works over the SDK transport too (transport: auto probes with it)', async () => {

@@ -154,6 +154,7 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
             scope: s.oauth.scope,
             resource: s.oauth.resource,
             tokenUrl: s.oauth.tokenUrl,
+            issuer: s.oauth.issuer,
             privateKey: s.oauth.privateKey,
           }
         : undefined,

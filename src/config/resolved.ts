@@ -31,6 +31,8 @@ export interface ResolvedOutboundOAuth {
   readonly scope: string | undefined;
   readonly resource: string | undefined;
   readonly tokenUrl: string | undefined;
+  /** The authorization server the credentials belong to (RFC 8414 issuer), checked on discovery. */
+  readonly issuer: string | undefined;
   readonly privateKey: string | undefined;
 }
 

@@ -95,6 +95,8 @@ export const OutboundOAuthSchema = z.strictObject({
   scope: z.string().optional(),
   resource: httpUrl.optional(),
   tokenUrl: httpUrl.optional(),
+  /** The authorization server these credentials belong to: discovery must name exactly this issuer, else nothing is sent. */
+  issuer: httpUrl.optional(),
   privateKey: z.string().optional(),
 });
 

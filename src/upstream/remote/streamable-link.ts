@@ -244,13 +244,16 @@ export class StreamableHttpLink implements Link {
       this.#fail(new RemoteLinkError(code === 'ECONNREFUSED' ? 'connection-refused' : /CERT|SSL|TLS|SELF_SIGNED/i.test(code) ? 'tls' : 'dns', `${code} talking to ${where}`, { cause: err }));
       return;
     }
+    // Socket-level failures (ECONNRESET, undici's UND_ERR_*) come and go; anything else (an
+    // OAuth client refusing an authorization server, a bug) is worth the operator's eye.
+    const network = code.startsWith('E') || code.startsWith('UND_ERR');
     if (id !== undefined) {
       const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-      this.#handlers.onMessage(
-        errorResponse(id, timeout ? ErrorCode.RequestTimeout : ErrorCode.UpstreamUnavailable, timeout ? 'upstream timed out' : 'upstream connection failed'),
-      );
+      const message = timeout ? 'upstream timed out' : network ? 'upstream connection failed' : 'upstream request failed (the gateway log says why)';
+      this.#handlers.onMessage(errorResponse(id, timeout ? ErrorCode.RequestTimeout : ErrorCode.UpstreamUnavailable, message));
     }
-    this.#o.logger.debug({ code, err: (err as Error).message }, 'upstream request failed');
+    if (network) this.#o.logger.debug({ code, err: (err as Error).message }, 'upstream request failed');
+    else this.#o.logger.warn({ err: (err as Error).message }, 'upstream request failed');
   }
 
   #fail(reason: Error): void {

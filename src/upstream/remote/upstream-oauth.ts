@@ -34,8 +34,10 @@ export function createUpstreamAuthProvider(
       throw new RemoteLinkError('bad-config', `${where}.privateKey: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  // With a token URL the authorization server is known: the secret goes nowhere else.
-  const discovery = oauth.tokenUrl === undefined ? undefined : staticDiscoveryState({ tokenUrl: oauth.tokenUrl });
+  // With a token URL the authorization server is known: the secret goes nowhere else. With
+  // `issuer`, discovery must find exactly that authorization server (RFC 8414 §3.3): the
+  // MCP server's metadata cannot send the secret elsewhere. Without either, it decides.
+  const discovery = oauth.tokenUrl === undefined ? undefined : staticDiscoveryState({ tokenUrl: oauth.tokenUrl, issuer: oauth.issuer });
   return new MachineSession({
     serverUrl: server.url,
     clientId: oauth.clientId,
@@ -43,7 +45,7 @@ export function createUpstreamAuthProvider(
     privateKey,
     scope: oauth.scope,
     resource: oauth.resource,
-    expectedIssuer: discovery?.authorizationServerMetadata?.issuer,
+    expectedIssuer: oauth.issuer ?? discovery?.authorizationServerMetadata?.issuer,
     discovery,
     fetchFn: options.fetchFn,
     tracer: options.tracer,
