@@ -122,11 +122,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           // built-in fetch is undici 6). Its Request/Response types are the same at run time.
           const request = { ...init, headers, ...(relayed ? { signal: relayed.signal } : {}), dispatcher: sameOrigin ? serverAgent : otherAgent } as unknown as UndiciRequestInit;
           const response = await undiciFetch(target, request);
-          if (relayed) {
-            // A JSON (or empty) answer is read at once; only an event stream may need aborting later.
-            if (response.headers.get('content-type')?.startsWith('text/event-stream')) relayed.releaseWith(response);
-            else relayed.release();
-          }
+          // A JSON (or empty) answer is read at once; an event stream stays abortable until the
+          // transport's signal ends it (rare on this path: the MCP server's own requests go
+          // through leanFetch, which releases a stream when its body closes).
+          if (relayed && !response.headers.get('content-type')?.startsWith('text/event-stream')) relayed.release();
           observer?.onResponse?.(method, response.status, target);
           return response;
         } catch (error) {

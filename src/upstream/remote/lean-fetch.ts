@@ -44,9 +44,12 @@ export async function leanFetch(dispatcher: Dispatcher, target: URL, init: Reque
       return new Response(null, { status, headers: responseHeaders });
     }
     if (responseHeaders.get('content-type')?.startsWith('text/event-stream')) {
-      const response = new Response(Readable.toWeb(res.body) as WebReadableStream<Uint8Array>, { status, headers: responseHeaders });
-      relayed?.releaseWith(response);
-      return response;
+      // The stream stays abortable until it is over: released when the body closes, not
+      // when the Response is collected (the SDK keeps only the body's reader, so the
+      // Response could be collected while the stream is open, and an abort then missed it,
+      // leaving the request open and the pool's close waiting for it).
+      if (relayed) res.body.once('close', () => relayed.release());
+      return new Response(Readable.toWeb(res.body) as WebReadableStream<Uint8Array>, { status, headers: responseHeaders });
     }
     const text = await res.body.text();
     relayed?.release();

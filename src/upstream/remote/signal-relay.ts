@@ -4,22 +4,20 @@
  * removes, after garbage collection: under load thousands pile up on one EventTarget
  * (Node's MaxListenersExceededWarning at 1500) and feed the collector. Instead each request
  * gets its own signal, and the long-lived one holds a single listener that aborts the
- * requests still registered. A request leaves the set as soon as its response is known not
- * to stream (`release`), or when its response is collected.
+ * requests still registered. A request leaves the set once it can no longer need aborting
+ * (`release`: its answer was read, its event stream closed, or it failed); never on garbage
+ * collection of its Response, which the SDK may drop while still reading the stream.
  */
 const relays = new WeakMap<AbortSignal, Set<AbortController>>();
-const collected = new FinalizationRegistry<{ set: Set<AbortController>; controller: AbortController }>(({ set, controller }) => set.delete(controller));
 
 export interface RelayedSignal {
   readonly signal: AbortSignal;
-  /** The request no longer needs aborting (its body is not a stream, or it failed). */
+  /** The request no longer needs aborting (its body was read, ended, or it failed). */
   release(): void;
-  /** Releases the request once `holder` (its Response) is garbage collected. */
-  releaseWith(holder: object): void;
 }
 
 export function relaySignal(shared: AbortSignal): RelayedSignal {
-  if (shared.aborted) return { signal: shared, release: () => undefined, releaseWith: () => undefined };
+  if (shared.aborted) return { signal: shared, release: () => undefined };
   let set = relays.get(shared);
   if (set === undefined) {
     const controllers = new Set<AbortController>();
@@ -40,6 +38,5 @@ export function relaySignal(shared: AbortSignal): RelayedSignal {
   return {
     signal: controller.signal,
     release: () => owner.delete(controller),
-    releaseWith: (holder) => collected.register(holder, { set: owner, controller }),
   };
 }
