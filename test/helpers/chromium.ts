@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { closeServer } from './http-stub.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -86,10 +87,6 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   return {
     url: `http://127.0.0.1:${port}/callback`,
     received,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
 }

@@ -5,6 +5,7 @@
 import { createHash, createSign, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, requestText } from './http-stub.js';
 
 export type IdTokenFault = 'none' | 'audience' | 'nonce' | 'expired' | 'foreign-key' | 'issuer';
 
@@ -57,11 +58,7 @@ export async function startHandBuiltIdp(host = '127.0.0.4'): Promise<HandBuiltId
     userinfo: {},
     userinfoSub: undefined,
     userinfoCalls: 0,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
 
   const json = (res: ServerResponse, status: number, v: unknown): void =>
@@ -102,7 +99,7 @@ export async function startHandBuiltIdp(host = '127.0.0.4'): Promise<HandBuiltId
         return;
       }
       case '/token': {
-        const f = new URLSearchParams(await body(req));
+        const f = new URLSearchParams(await requestText(req));
         if (f.get('client_id') !== idp.clientId || f.get('client_secret') !== idp.clientSecret) return json(res, 401, { error: 'invalid_client' });
         const pending = codes.get(f.get('code') ?? '');
         codes.delete(f.get('code') ?? '');
@@ -124,13 +121,4 @@ export async function startHandBuiltIdp(host = '127.0.0.4'): Promise<HandBuiltId
     }
   }
   return idp;
-}
-
-function body(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    req.on('data', (d: Buffer) => (s += d.toString()));
-    req.on('end', () => resolve(s));
-    req.on('error', reject);
-  });
 }

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, requestText } from './http-stub.js';
 
 export interface GitHubUser {
   readonly id: number;
@@ -76,7 +77,7 @@ export async function startStandInGitHub(users: readonly GitHubUser[], host = '1
       return;
     }
     if (u.pathname === '/login/oauth/authorize' && req.method === 'POST') {
-      const f = new URLSearchParams(await body(req));
+      const f = new URLSearchParams(await requestText(req));
       const redirect = new URL(f.get('redirect_uri') ?? '');
       redirect.searchParams.set('state', f.get('state') ?? '');
       if (f.get('action') !== 'authorize') {
@@ -94,7 +95,7 @@ export async function startStandInGitHub(users: readonly GitHubUser[], host = '1
       return;
     }
     if (u.pathname === '/login/oauth/access_token' && req.method === 'POST') {
-      const f = new URLSearchParams(await body(req));
+      const f = new URLSearchParams(await requestText(req));
       const json = (req.headers.accept ?? '').includes('application/json');
       const answer = (payload: Record<string, string>): void => {
         if (json) res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(payload));
@@ -151,19 +152,6 @@ export async function startStandInGitHub(users: readonly GitHubUser[], host = '1
     clientSecret,
     issuedTokens,
     authorizeRequests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
-}
-
-function body(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    req.on('data', (d: Buffer) => (s += d.toString()));
-    req.on('end', () => resolve(s));
-    req.on('error', reject);
-  });
 }

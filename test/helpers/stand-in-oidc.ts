@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import { generateServerKeys } from '../../src/auth/server/index.js';
+import { closeServer, requestText } from './http-stub.js';
 
 export interface StandInPerson {
   readonly sub: string;
@@ -75,7 +76,7 @@ export async function startStandInOidc(people: readonly StandInPerson[], host = 
         return;
       }
       if (req.method === 'POST') {
-        const form = new URLSearchParams(await body(req));
+        const form = new URLSearchParams(await requestText(req));
         if (form.get('action') === 'cancel') return finish({ error: 'access_denied', error_description: 'the person cancelled' });
         const login = form.get('login') ?? '';
         if (!bySub.has(login)) {
@@ -105,19 +106,6 @@ export async function startStandInOidc(people: readonly StandInPerson[], host = 
     issuer,
     configure,
     issuedTokens,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
-}
-
-function body(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    req.on('data', (d: Buffer) => (s += d.toString()));
-    req.on('end', () => resolve(s));
-    req.on('error', reject);
-  });
 }
