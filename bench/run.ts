@@ -326,6 +326,13 @@ function summarize(records: RunRecord[], target: string, c: number): Summary {
   };
 }
 
+/** Every slot's summary at every concurrency, and a lookup by slot key and C. */
+function summarizeAll(runs: RunRecord[], slots: readonly Slot[]): { summaries: Map<string, Summary>; get: (key: string, c: number) => Summary } {
+  const summaries = new Map<string, Summary>();
+  for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
+  return { summaries, get: (key, c) => summaries.get(`${key}@${c}`)! };
+}
+
 function opt<K extends string>(key: K, v: number | undefined): { [P in K]?: number } {
   return (v === undefined ? {} : { [key]: v }) as { [P in K]?: number };
 }
@@ -467,9 +474,7 @@ async function stdioSection(): Promise<void> {
     slots.push(await startSlot('direct', 'direct HTTP', () => startDirect(upstreamKind)));
     const runs = await loadSection(slots);
     await haltIfExiting();
-    const summaries = new Map<string, Summary>();
-    for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
-    const get = (k: string, c: number) => summaries.get(`${k}@${c}`)!;
+    const { summaries, get } = summarizeAll(runs, slots);
     const cell = (k: string, c: number) => {
       const m = get(k, c);
       return m.okRuns ? fmtInt(m.callsPerSec) : failed(m);
@@ -556,9 +561,7 @@ async function httpSection(): Promise<void> {
     slots.push({ key: 'direct', label: `direct HTTP (${upstream.label})`, running: upstream, restarts: [] });
     const runs = await loadSection(slots);
     await haltIfExiting();
-    const summaries = new Map<string, Summary>();
-    for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
-    const get = (k: string, c: number) => summaries.get(`${k}@${c}`)!;
+    const { summaries, get } = summarizeAll(runs, slots);
     const rows = settings.concurrency.map((c) => {
       const gw = get('gateway', c);
       const d = get('direct', c);
@@ -634,9 +637,7 @@ async function authSection(): Promise<void> {
     slots.push(await startSlot('oauth', 'gatehouse, OAuth on', () => startGateway(up, 'gateway-oauth', oauth)));
     const runs = await loadSection(slots);
     await haltIfExiting();
-    const summaries = new Map<string, Summary>();
-    for (const s of slots) for (const c of settings.concurrency) summaries.set(`${s.key}@${c}`, summarize(runs, s.key, c));
-    const get = (k: string, c: number) => summaries.get(`${k}@${c}`)!;
+    const { summaries, get } = summarizeAll(runs, slots);
     const rows = settings.concurrency.map((c) => {
       const off = get('auth-off', c);
       const on = get('oauth', c);
