@@ -25,16 +25,12 @@
 // with the globsync-hook.mjs preload, as in run-server.mjs.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
+import { suiteNodeArgs } from './suite-cli.mjs';
 
 function usage(message) {
   if (message) console.error(`run-authorization: ${message}`);
@@ -78,19 +74,11 @@ function readBaseline(file) {
 }
 const baseline = readBaseline(values['expected-failures']);
 
-function cliEntry(pkg) {
-  const manifestPath = require.resolve(`${pkg}/package.json`);
-  const manifest = require(manifestPath);
-  const bin = typeof manifest.bin === 'string' ? manifest.bin : Object.values(manifest.bin ?? {})[0];
-  if (!bin) throw new Error(`${pkg} has no bin entry`);
-  return path.join(path.dirname(manifestPath), bin);
-}
-
 const outputDir = values['output-dir'] ?? mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-authorization-'));
 const cliArgs = ['authorization', '--url', values.url, '--client-id', values['client-id'], '--port', values.port, '--output-dir', outputDir];
 if (values.resource) cliArgs.push('--resource', values.resource);
 if (values.verbose) cliArgs.push('--verbose');
-const nodeArgs = ['--import', pathToFileURL(path.join(here, 'globsync-hook.mjs')).href, cliEntry('conformance-next'), ...cliArgs];
+const nodeArgs = suiteNodeArgs('conformance-next', cliArgs);
 console.error(`run-authorization: node ${nodeArgs.join(' ')}`);
 console.error(`run-authorization: results in ${outputDir}`);
 

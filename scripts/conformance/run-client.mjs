@@ -24,14 +24,13 @@
 // runs with the globsync-hook.mjs preload, as in run-server.mjs. The exit code is the suite's.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { suiteNodeArgs } from './suite-cli.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 
 function usage(message) {
   if (message) console.error(`run-client: ${message}`);
@@ -63,14 +62,6 @@ try {
 }
 if (values.help) usage();
 
-function cliEntry(pkg) {
-  const manifestPath = require.resolve(`${pkg}/package.json`);
-  const manifest = require(manifestPath);
-  const bin = typeof manifest.bin === 'string' ? manifest.bin : Object.values(manifest.bin ?? {})[0];
-  if (!bin) throw new Error(`${pkg} has no bin entry`);
-  return path.join(path.dirname(manifestPath), bin);
-}
-
 // The suite splits --command on spaces and runs it through a shell: keep paths space-free.
 const driver = path.join(here, 'bridge-driver.mjs');
 const command = `${process.execPath} ${driver}`;
@@ -83,7 +74,7 @@ const outputDir = values['output-dir'] ?? mkdtempSync(path.join(tmpdir(), 'gateh
 cliArgs.push('--output-dir', outputDir);
 if (values.verbose) cliArgs.push('--verbose');
 
-const nodeArgs = ['--import', pathToFileURL(path.join(here, 'globsync-hook.mjs')).href, cliEntry(values.requirements || values.next ? 'conformance-next' : '@modelcontextprotocol/conformance'), ...cliArgs];
+const nodeArgs = suiteNodeArgs(values.requirements || values.next ? 'conformance-next' : '@modelcontextprotocol/conformance', cliArgs);
 console.error(`run-client: node ${nodeArgs.join(' ')}`);
 console.error(`run-client: results in ${outputDir}`);
 

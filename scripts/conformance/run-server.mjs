@@ -22,14 +22,10 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
+import { suiteNodeArgs } from './suite-cli.mjs';
 
 const SUITES = {
   2025: { pkg: '@modelcontextprotocol/conformance', args: (url) => ['server', '--url', url, '--suite', 'active'] },
@@ -67,15 +63,6 @@ if (!values.url) usage('--url is required');
 const suite = SUITES[values.suite];
 if (!suite) usage(`--suite must be 2025 or 2026 (got ${values.suite ?? 'nothing'})`);
 
-/** Path of the package's CLI entry (its `bin`), resolved from this script. */
-function cliEntry(pkg) {
-  const manifestPath = require.resolve(`${pkg}/package.json`);
-  const manifest = require(manifestPath);
-  const bin = typeof manifest.bin === 'string' ? manifest.bin : Object.values(manifest.bin ?? {})[0];
-  if (!bin) throw new Error(`${pkg} has no bin entry`);
-  return path.join(path.dirname(manifestPath), bin);
-}
-
 let cliArgs = suite.args(values.url);
 if (values.scenario) {
   // A single scenario replaces the suite/requirements selection.
@@ -87,7 +74,7 @@ const outputDir = values['output-dir'] ?? mkdtempSync(path.join(tmpdir(), `gateh
 cliArgs.push('--output-dir', outputDir);
 if (values.verbose) cliArgs.push('--verbose');
 
-const nodeArgs = ['--import', pathToFileURL(path.join(here, 'globsync-hook.mjs')).href, cliEntry(suite.pkg), ...cliArgs];
+const nodeArgs = suiteNodeArgs(suite.pkg, cliArgs);
 console.error(`run-server: node ${nodeArgs.join(' ')}`);
 console.error(`run-server: results in ${outputDir}`);
 
