@@ -9,6 +9,7 @@ import { createModernEraState, EraDetectingLink } from './era-detection.js';
 import { ModernAdapterLink } from './modern-adapter.js';
 import { RemoteLink, type InsufficientScopeChallenge, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
 import { StreamableHttpLink } from './streamable-link.js';
+import { TransportProbeLink } from './transport-probe.js';
 import { AuthorizingDispatcher } from './oauth-dispatcher.js';
 import { createUpstreamAuthProvider } from './upstream-oauth.js';
 import { checkRemoteUrl } from './url-policy.js';
@@ -80,9 +81,9 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     },
   };
 
-  // The hot path: once the server is known to speak Streamable HTTP, links use the lean
-  // undici link instead of the SDK transport (several times less CPU per call,
-  // docs/decisions/0005-performance.md). Bearer tokens, the 401 retry and traces come from a
+  // Streamable HTTP goes over the lean undici link, not the SDK transport (several times
+  // less CPU per call, docs/decisions/0005-performance.md), from the first link on: with
+  // transport: auto it also probes (transport-probe.ts). Bearer tokens, the 401 retry and traces come from a
   // dispatcher around the pool (oauth-dispatcher.ts). A full OAuthClientProvider (the SDK's
   // redirect-based flow) keeps the SDK transport.
   const bearer = authProvider !== undefined && isBearerProvider(authProvider) ? authProvider : undefined;
@@ -90,12 +91,13 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     bearer !== undefined || options.tracer !== undefined
       ? new AuthorizingDispatcher({ inner: http.serverDispatcher, serverUrl: url, auth: bearer, onInsufficientScope: options.onInsufficientScope, fetchFn: http.fetchFor(), tracer: options.tracer, logger })
       : http.serverDispatcher;
-  const lean = (handlers: LinkHandlers): Link => new StreamableHttpLink({ url, dispatcher: leanDispatcher, headers: server.headers, logger }, handlers);
+  const leanOptions = { name: server.name, url, timeoutMs: server.timeoutMs, dispatcher: leanDispatcher, headers: server.headers, logger, events };
+  const lean = (handlers: LinkHandlers): Link => new StreamableHttpLink(leanOptions, handlers);
+  const leanUsable = authProvider === undefined || bearer !== undefined;
 
   const openLegacy = async (handlers: LinkHandlers): Promise<Link> => {
-    const streamable = server.transport === 'streamable-http' || (auto && detected === 'streamable-http');
-    if (streamable && (authProvider === undefined || bearer !== undefined)) return lean(handlers);
-    if (!auto) return RemoteLink.open(ctx, handlers, server.transport, events);
+    if (server.transport === 'streamable-http') return leanUsable ? lean(handlers) : RemoteLink.open(ctx, handlers, 'streamable-http', events);
+    if (server.transport === 'sse') return RemoteLink.open(ctx, handlers, 'sse', events);
     if (detected === 'sse') {
       try {
         return await RemoteLink.open(ctx, handlers, 'sse', events);
@@ -104,7 +106,19 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
         detected = undefined;
       }
     }
-    return RemoteLink.open(ctx, handlers, detected === 'streamable-http' ? 'streamable-http' : 'probe', events);
+    if (!leanUsable) return RemoteLink.open(ctx, handlers, detected === 'streamable-http' ? 'streamable-http' : 'probe', events);
+    if (detected === 'streamable-http') return lean(handlers);
+    // Not known yet: the lean link POSTs initialize, and falls back to legacy SSE on a legacy answer.
+    return new TransportProbeLink(
+      {
+        url,
+        timeoutMs: server.timeoutMs,
+        logger,
+        openStreamable: (h, onLegacyAnswer) => new StreamableHttpLink({ ...leanOptions, onLegacyAnswer }, h),
+        openSse: (h) => RemoteLink.open(ctx, h, 'sse', events),
+      },
+      handlers,
+    );
   };
 
   // A server that speaks only MCP 2026-07-28 refuses the Upstream's initialize (-32022 naming

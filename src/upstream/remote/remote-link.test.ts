@@ -478,6 +478,35 @@ describe('Streamable HTTP', () => {
     expect(reason.message).toBe(`lost the event stream: connection refused by ${new URL(server.url).host} (${server.url}): is the server running?`);
   });
 
+  it('closes the link when the standalone stream cannot be reopened (retrying after the server\'s retry: delay)', async () => {
+    // A hand-written server: its GET stream opens once with `retry: 10`, ends, and every
+    // later GET gets HTTP 503.
+    let gets = 0;
+    const flaky = createServer((req, res) => {
+      if (req.method === 'GET') {
+        gets++;
+        if (gets === 1) res.writeHead(200, { 'content-type': 'text/event-stream' }).end('retry: 10\n\n');
+        else res.writeHead(503).end();
+        return;
+      }
+      void readBody(req).then((body) => {
+        const message = body as { id?: number; method: string };
+        if (message.method === 'initialize') {
+          res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'flaky-1' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: PROTOCOL, capabilities: {}, serverInfo: { name: 'flaky', version: '1' } } }));
+        } else res.writeHead(202).end();
+      });
+    });
+    const { url, close } = await listen(flaky, 'http', '/mcp');
+    cleanups.push(close);
+    const { link, probe } = await openLink(factoryFor(remote(url)));
+    await handshake(link, probe);
+    const reason = (await probe.closed) as RemoteLinkError;
+    expect(reason.code).toBe('connection-lost');
+    expect(reason.message).toBe(`lost the event stream from ${url} and could not reopen it after 5 attempts: HTTP 503 from ${url}: server error`);
+    expect(gets).toBe(6); // the stream, then five attempts
+  });
+
   it('closes the link when a request finds the server gone', async () => {
     const server = await startStreamableServer();
     const { link, probe } = await openLink(factoryFor(remote(server.url)));
@@ -572,6 +601,33 @@ describe('legacy HTTP+SSE', () => {
     await handshake(link, probe);
     expect(factory.detectedTransport).toBe('streamable-http');
     expect(server.seen.some((r) => r.method === 'GET' && r.headers.accept === 'text/event-stream' && !r.headers['mcp-session-id'])).toBe(false);
+  });
+
+  it('auto probes with the lean Streamable HTTP link, so that the first link of a server is the fast one too', async () => {
+    const server = await startStreamableServer();
+    cleanups.push(() => server.close());
+    const { link, probe } = await openLink(factoryFor(remote(server.url, { transport: 'auto' })));
+    // The bridge makes one link for its whole life: with the SDK transport for probing it
+    // would never reach the lean path (issue 4's figures).
+    // (The SDK-transport RemoteLink describes an undecided auto link as "(auto)".)
+    expect(link.description).toBe(`remote "test-remote" (streamable-http) ${server.url}`);
+    await handshake(link, probe);
+    expect(toolText(await probe.request(link, 2, 'tools/call', { name: 'echo', arguments: { text: 'lean' } }))).toBe('echo: lean');
+  });
+
+  it('auto closes the link naming both attempts when the URL speaks neither transport', async () => {
+    const nothing = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('no such page'));
+    const { url, close } = await listen(nothing, 'http', '/mcp');
+    cleanups.push(close);
+    const factory = factoryFor(remote(url, { transport: 'auto' }));
+    const { link, probe } = await openLink(factory);
+    await link.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} });
+    const reason = (await probe.closed) as RemoteLinkError;
+    expect(reason.code).toBe('http-status');
+    expect(reason.message).toBe(`${url} speaks neither MCP transport: a Streamable HTTP POST got HTTP 404, and legacy SSE failed: HTTP 404 from ${url}: not found (check the URL)`);
+    expect(probe.closeReasons).toHaveLength(1);
+    await expect(link.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' })).rejects.toBe(reason);
+    expect(factory.detectedTransport).toBeUndefined();
   });
 
   it('closes an SSE link with a clear reason when the server drops the stream', async () => {

@@ -1,118 +1,219 @@
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { createParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, errorResponse, isRequest, parseMessage, type JsonRpcId, type JsonRpcMessage } from '../../jsonrpc/index.js';
 import type { Logger } from '../../observability/index.js';
 import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
-import { RemoteLinkError } from './errors.js';
+import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, publicReason, RemoteLinkError } from './errors.js';
+import { readEventStream, type EventSourceMessage } from './event-stream.js';
+import type { RemoteLinkEvents } from './remote-link.js';
 
-// A lean Streamable HTTP client link for the hot path (MCP 2025-03-26 .. 2025-11-25
-// transports): undici's `request` on a keep-alive pool, JSON or SSE answers, the session id
-// and protocol version headers, the server's GET stream with Last-Event-ID resumption.
-// The SDK's transport does the same with web fetch, at several times the CPU per call.
+// The Streamable HTTP client link (MCP 2025-03-26 .. 2025-11-25 transports) on undici's
+// `request` with a keep-alive pool: JSON or SSE answers, the session id and protocol version
+// headers, the server's GET stream, resumption of broken streams with Last-Event-ID. The
+// SDK's transport does the same with web fetch at several times the CPU per call
+// (docs/decisions/0005-performance.md); it stays for legacy SSE and the SDK's OAuth client.
+// Failures read the same as RemoteLink's (errors.ts): what the operator sees in the log and
+// what a client reads in a JSON-RPC error do not depend on which link carried the message.
 
 export interface StreamableLinkOptions {
+  /** The server's name in config: JSON-RPC errors name it (never its URL). */
+  readonly name: string;
   readonly url: URL;
+  readonly timeoutMs: number;
   readonly dispatcher: Dispatcher;
   /** Configured static headers (already checked). */
   readonly headers: Readonly<Record<string, string>>;
   readonly logger: Logger;
-  /** Extra headers per request (e.g. Authorization from an OAuth client); may be async. */
-  readonly authHeaders?: () => Promise<Record<string, string>> | Record<string, string>;
+  /** What the link learns about the server, for the factory (transport: auto). */
+  readonly events?: RemoteLinkEvents | undefined;
+  /**
+   * transport: auto. Called instead of failing when the first POST (initialize) gets a legacy
+   * server's answer (400/404/405 without a JSON-RPC error body, errors.ts isLegacyServerAnswer):
+   * the link is then closed without a word to its handlers, and the caller tries legacy SSE.
+   */
+  readonly onLegacyAnswer?: ((first: JsonRpcMessage, status: number) => void) | undefined;
 }
 
-const GET_STREAM_RETRIES = 5;
+/** Consecutive failed attempts to (re)open an event stream before giving up on it. */
+const STREAM_RETRIES = 5;
+/** Reconnection delays when the server sent no `retry:` field (as the SDK's defaults). */
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 30_000;
+const RETRY_GROWTH = 1.5;
+
+const POST_ACCEPT = 'application/json, text/event-stream';
 
 export class StreamableHttpLink implements Link {
   readonly description: string;
   readonly #o: StreamableLinkOptions;
   readonly #handlers: LinkHandlers;
+  readonly #path: string;
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
-  #closed: Error | undefined;
+  #closed: RemoteLinkError | undefined;
+  /** The server accepted a message: failures from now on are not "failed early". */
+  #delivered = false;
   #getStream: AbortController | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** The standalone stream's last event id (for its resumption). */
   #lastEventId: string | undefined;
+  /** A standalone GET stream was open once: the server serves them. */
+  #streamSeen = false;
+  /** The server's latest SSE `retry:` value, in ms. */
+  #retryMs: number | undefined;
 
   constructor(options: StreamableLinkOptions, handlers: LinkHandlers) {
     this.#o = options;
     this.#handlers = handlers;
-    this.description = `streamable-http ${redactUrl(options.url.href)}`;
+    this.#path = options.url.pathname + options.url.search;
+    this.description = `remote "${options.name}" (streamable-http) ${redactUrl(options.url.href)}`;
   }
 
   setProtocolVersion(version: string): void {
     this.#protocolVersion = version;
   }
 
-  async send(message: JsonRpcMessage): Promise<void> {
-    if (this.#closed) throw this.#closed;
+  send(message: JsonRpcMessage): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closed);
     // Fire and forget: a slow tool call must not hold up the next message.
     void this.#post(message);
     return Promise.resolve();
   }
 
-  /** Request headers; awaits only when an OAuth client supplies some (no microtask otherwise). */
-  #headers(accept: string): Promise<Record<string, string>> | Record<string, string> {
-    const auth = this.#o.authHeaders;
-    if (auth === undefined) return this.#plainHeaders(accept);
-    return Promise.resolve(auth()).then((extra) => Object.assign(this.#plainHeaders(accept), extra));
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const sid = this.#sessionId;
+    this.#fail(new RemoteLinkError('closed', `link to ${redactUrl(this.#o.url.href)} closed by the gateway`), true);
+    if (sid) {
+      // MCP 2025-03-26: a client that no longer needs its session SHOULD DELETE it (best effort).
+      await this.#o.dispatcher
+        .request({ origin: this.#o.url.origin, path: this.#path, method: 'DELETE', headers: this.#headers(undefined) })
+        .then((r) => r.body.dump())
+        .catch(() => undefined);
+    }
   }
 
-  #plainHeaders(accept: string): Record<string, string> {
-    const h: Record<string, string> = { ...this.#o.headers, accept };
+  #headers(accept: string | undefined): Record<string, string> {
+    const h: Record<string, string> = { ...this.#o.headers };
+    if (accept !== undefined) h.accept = accept;
     if (this.#sessionId) h['mcp-session-id'] = this.#sessionId;
     if (this.#protocolVersion) h['mcp-protocol-version'] = this.#protocolVersion;
     return h;
   }
 
+  // --- POST ------------------------------------------------------------------------------
+
   async #post(message: JsonRpcMessage): Promise<void> {
     const id: JsonRpcId | undefined = isRequest(message) ? message.id : undefined;
     // No AbortController per POST (it costs more than the rest of the request's JS): after
     // close, late answers are dropped, and headersTimeout bounds a hung request.
+    let res: Dispatcher.ResponseData;
     try {
-      const pending = this.#headers('application/json, text/event-stream');
-      const headers = pending instanceof Promise ? await pending : pending;
+      const headers = this.#headers(POST_ACCEPT);
       headers['content-type'] = 'application/json';
-      const res = await this.#o.dispatcher.request({
-        origin: this.#o.url.origin,
-        path: this.#o.url.pathname + this.#o.url.search,
-        method: 'POST',
-        headers,
-        body: JSON.stringify(message),
-      });
-      const sid = header(res.headers, 'mcp-session-id');
-      if (sid && !this.#sessionId) this.#sessionId = sid;
-      const type = header(res.headers, 'content-type') ?? '';
-      if (res.statusCode === 202 || res.statusCode === 204) {
-        await res.body.dump();
-        if ('method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
-        return;
-      }
-      if (res.statusCode >= 400) {
-        const text = await res.body.text().catch(() => '');
-        this.#httpError(res.statusCode, text, id, 'method' in message ? message.method : undefined);
-        return;
-      }
-      if (type.startsWith('text/event-stream')) {
-        await this.#readSse(res.body, id, false);
-        return;
-      }
-      const text = await res.body.text();
-      if (!/^application\/(?:[\w.+-]+\+)?json/i.test(type)) {
-        if (text.trim() === '' && id === undefined) return;
-        // An HTML login page from a proxy in front of the server, most often.
-        this.#fail(
-          new RemoteLinkError('protocol', `${redactUrl(this.#o.url.href)} answered with ${type.split(';')[0] || 'no content type'}, not JSON or an event stream (a login page? check the URL and the configured headers)`),
-        );
-        return;
-      }
-      if (text.trim() === '') return;
-      this.#deliverJson(text, id);
+      res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'POST', headers, body: JSON.stringify(message) });
     } catch (err) {
-      if (this.#closed) return;
-      this.#transportError(err, id);
+      if (!this.#closed) this.#requestFailed(message, id, describeFailure(err, this.#o.url, this.#o.timeoutMs));
+      return;
     }
+    try {
+      await this.#answer(res, message, id);
+    } catch (err) {
+      if (!this.#closed) this.#requestFailed(message, id, describeFailure(err, this.#o.url, this.#o.timeoutMs));
+    }
+  }
+
+  async #answer(res: Dispatcher.ResponseData, message: JsonRpcMessage, id: JsonRpcId | undefined): Promise<void> {
+    const sid = header(res.headers, 'mcp-session-id');
+    if (sid && !this.#sessionId) this.#sessionId = sid;
+    const status = res.statusCode;
+    if (status >= 400) {
+      const text = await res.body.text().catch(() => '');
+      this.#statusFailed(status, text, message, id);
+      return;
+    }
+    if (status === 202 || status === 204) {
+      await res.body.dump();
+      this.#markDelivered();
+      if ('method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
+      return;
+    }
+    const type = header(res.headers, 'content-type') ?? '';
+    if (type.startsWith('text/event-stream')) {
+      this.#markDelivered();
+      await this.#readPostStream(res.body, id);
+      return;
+    }
+    const text = await res.body.text();
+    if (!/^application\/(?:[\w.+-]+\+)?json/i.test(type)) {
+      if (text.trim() === '' && id === undefined) return;
+      // An HTML login page from a proxy in front of the server, most often.
+      const shown = redactUrl(this.#o.url.href);
+      this.#requestFailed(
+        message,
+        id,
+        new RemoteLinkError('protocol', `${shown} answered with ${type.split(';')[0] || 'no content type'}, not JSON or an event stream (a login page? check the URL and the configured headers)`),
+      );
+      return;
+    }
+    this.#markDelivered();
+    if (text.trim() === '') return;
+    this.#deliverJson(text, id);
+  }
+
+  #statusFailed(status: number, text: string, message: JsonRpcMessage, id: JsonRpcId | undefined): void {
+    const isInitialize = 'method' in message && message.method === 'initialize';
+    // A JSON-RPC error body is the server's own answer; pass it on (a 2026-only server's
+    // -32022 to initialize is how the era detection above this link learns about it). Not
+    // for a 401 (credentials) or a 404 to our session (gone): those end the link below.
+    if (id !== undefined && status !== 401 && !(status === 404 && this.#sessionId && !isInitialize)) {
+      const answer = jsonRpcError(text);
+      if (answer !== undefined) {
+        this.#handlers.onMessage({ ...answer, id });
+        return;
+      }
+    }
+    const onLegacy = this.#o.onLegacyAnswer;
+    if (isInitialize && onLegacy !== undefined && !this.#delivered && isLegacyServerAnswer(status, text)) {
+      this.#closed = new RemoteLinkError('closed', 'handed over to the legacy SSE transport');
+      onLegacy(message, status);
+      return;
+    }
+    this.#requestFailed(message, id, this.#statusFailure(status, isInitialize));
+  }
+
+  #statusFailure(status: number, isInitialize: boolean): RemoteLinkError {
+    if (status === 404 && !isInitialize && this.#sessionId) {
+      return new RemoteLinkError(
+        'session-expired',
+        `session expired: ${redactUrl(this.#o.url.href)} answered HTTP 404 for our session (the server restarted or dropped it); a new link must initialize again`,
+        { status },
+      );
+    }
+    return describeStatus(status, this.#o.url);
+  }
+
+  /** A message did not get through: its request gets a JSON-RPC error, or the link ends. */
+  #requestFailed(message: JsonRpcMessage, id: JsonRpcId | undefined, failure: RemoteLinkError): void {
+    const isInitialize = 'method' in message && message.method === 'initialize';
+    if (isInitialize || closesLink(failure)) {
+      this.#fail(failure);
+      return;
+    }
+    if (id === undefined) {
+      this.#o.logger.warn({ reason: failure.message }, 'a message to the remote server was not delivered');
+      return;
+    }
+    this.#o.logger.warn({ id, method: 'method' in message ? message.method : undefined, reason: failure.message }, 'a request to the remote server failed');
+    const code = failure.code === 'timeout' ? ErrorCode.RequestTimeout : ErrorCode.UpstreamUnavailable;
+    this.#handlers.onMessage(errorResponse(id, code, publicReason(this.#o, failure)));
+  }
+
+  #markDelivered(): void {
+    if (this.#delivered || this.#closed) return;
+    this.#delivered = true;
+    this.#o.events?.delivered('streamable-http');
   }
 
   #deliverJson(text: string, id: JsonRpcId | undefined): void {
@@ -121,7 +222,7 @@ export class StreamableHttpLink implements Link {
       value = JSON.parse(text);
     } catch {
       this.#o.logger.warn('upstream sent a body that is not JSON');
-      if (id !== undefined) this.#handlers.onMessage(errorResponse(id, ErrorCode.UpstreamUnavailable, 'the upstream answered with malformed JSON'));
+      if (id !== undefined) this.#handlers.onMessage(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream "${this.#o.name}" sent an answer that is not MCP`));
       return;
     }
     if (this.#closed) return;
@@ -132,149 +233,172 @@ export class StreamableHttpLink implements Link {
     }
   }
 
-  /**
-   * Reads SSE events into messages; for a POST stream, a stream that ends unanswered fails
-   * its request. Event listeners rather than `for await`, and a StringDecoder rather than a
-   * TextDecoder: on the hot path the async iterator and the ICU converter cost more than
-   * the parsing itself (measured with --cpu-prof, docs/decisions/0005-performance.md).
-   */
-  #readSse(body: Readable, requestId: JsonRpcId | undefined, standalone: boolean): Promise<void> {
-    let answered = requestId === undefined;
-    const parser = createParser({
-      onEvent: (event) => {
-        if (event.id) this.#lastEventId = standalone ? event.id : this.#lastEventId;
-        if (event.event && event.event !== 'message') return;
-        if (!event.data) return; // priming events carry only an id
-        let value: unknown;
-        try {
-          value = JSON.parse(event.data);
-        } catch {
-          this.#o.logger.warn('upstream sent an SSE event that is not JSON');
-          return;
-        }
-        const parsed = parseMessage(value);
-        if (!parsed.ok) return;
-        if (!answered && 'id' in parsed.message && !('method' in parsed.message) && parsed.message.id === requestId) answered = true;
-        this.#handlers.onMessage(parsed.message);
-      },
-    });
-    const decoder = new StringDecoder('utf8');
-    return new Promise<void>((resolve, reject) => {
-      body.on('data', (chunk: Buffer) => parser.feed(decoder.write(chunk)));
-      body.once('error', reject);
-      body.once('end', () => {
-        if (!answered && requestId !== undefined && !this.#closed) {
-          this.#handlers.onMessage(errorResponse(requestId, ErrorCode.UpstreamUnavailable, 'the upstream ended its response stream without an answer'));
-        }
-        resolve();
-      });
-    });
+  /** One SSE event to the handlers; true when it is the answer to `requestId`. */
+  #deliverEvent(event: EventSourceMessage, requestId: JsonRpcId | undefined): boolean {
+    if (event.event && event.event !== 'message') return false;
+    if (!event.data || this.#closed) return false; // priming events carry only an id
+    let value: unknown;
+    try {
+      value = JSON.parse(event.data);
+    } catch {
+      this.#o.logger.warn('upstream sent an SSE event that is not JSON');
+      return false;
+    }
+    const parsed = parseMessage(value);
+    if (!parsed.ok) {
+      this.#o.logger.warn({ reason: parsed.reason }, 'upstream sent a malformed message');
+      return false;
+    }
+    const m = parsed.message;
+    this.#handlers.onMessage(m);
+    return requestId !== undefined && 'id' in m && !('method' in m) && m.id === requestId;
   }
+
+  readonly #onRetry = (ms: number): void => {
+    this.#retryMs = ms;
+  };
+
+  /**
+   * A POST's event stream, until it carries the answer. A stream that breaks first is resumed
+   * when the server gave its events ids: MCP 2025-11-25 (transports, "Resumability and
+   * Redelivery") has the client GET the endpoint with `Last-Event-ID`, after the delay of the
+   * server's `retry:` field, and the server replays what the broken stream missed. A stream
+   * that ends unanswered and cannot be resumed fails its request rather than leave it hanging.
+   */
+  async #readPostStream(body: Readable, requestId: JsonRpcId | undefined): Promise<void> {
+    let answered = requestId === undefined;
+    let lastId: string | undefined;
+    const onEvent = (event: EventSourceMessage): void => {
+      if (event.id) lastId = event.id;
+      if (this.#deliverEvent(event, requestId)) answered = true;
+    };
+    let stream: Readable | undefined = body;
+    for (let attempt = 0; stream !== undefined; attempt++) {
+      // A stream that breaks (reset, server gone) is handled as one that ended.
+      await readEventStream(stream, onEvent, this.#onRetry).catch(() => undefined);
+      if (answered || this.#closed) return;
+      stream = undefined;
+      while (stream === undefined && lastId !== undefined && attempt < STREAM_RETRIES && !this.#closed) {
+        await sleep(this.#retryDelay(attempt));
+        stream = await this.#resumePostStream(lastId);
+        if (stream === undefined) attempt++;
+      }
+    }
+    if (this.#closed || requestId === undefined) return;
+    this.#o.logger.warn({ id: requestId }, 'the server ended a response stream without answering the request');
+    this.#handlers.onMessage(errorResponse(requestId, ErrorCode.UpstreamUnavailable, `upstream "${this.#o.name}" ended the response stream without answering`));
+  }
+
+  /** GET with Last-Event-ID for a broken POST stream; undefined when the server does not resume it. */
+  async #resumePostStream(lastId: string): Promise<Readable | undefined> {
+    if (this.#closed) return undefined;
+    try {
+      const headers = this.#headers('text/event-stream');
+      headers['last-event-id'] = lastId;
+      const res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'GET', headers });
+      if (res.statusCode === 200) return res.body;
+      await res.body.dump();
+    } catch {
+      // the next attempt, or the request's error
+    }
+    return undefined;
+  }
+
+  #retryDelay(attempt: number): number {
+    if (this.#retryMs !== undefined) return Math.min(this.#retryMs, MAX_RETRY_MS);
+    return Math.min(FIRST_RETRY_MS * RETRY_GROWTH ** attempt, MAX_RETRY_MS);
+  }
+
+  // --- the standalone GET stream ---------------------------------------------------------
 
   /** The server's standalone stream (GET); 405 means it offers none. Resumes with Last-Event-ID. */
   #openGetStream(attempt: number): void {
     if (this.#closed || !this.#sessionId) return;
     const abort = new AbortController();
     this.#getStream = abort;
-    void (async () => {
-      try {
-        const headers = await this.#headers('text/event-stream');
-        if (this.#lastEventId) headers['last-event-id'] = this.#lastEventId;
-        const res = await this.#o.dispatcher.request({
-          origin: this.#o.url.origin,
-          path: this.#o.url.pathname + this.#o.url.search,
-          method: 'GET',
-          headers,
-          signal: abort.signal,
-        });
-        if (res.statusCode === 404 && this.#sessionId) {
-          await res.body.dump();
-          this.#fail(new RemoteLinkError('session-expired', `session expired: ${redactUrl(this.#o.url.href)} answered HTTP 404 for our session`));
-          return;
-        }
-        if (res.statusCode !== 200) {
-          await res.body.dump();
-          return; // 405: no stream offered; anything else: live without it
-        }
-        await this.#readSse(res.body, undefined, true);
-        if (!this.#closed && attempt < GET_STREAM_RETRIES) this.#openGetStream(attempt + 1);
-      } catch {
-        if (!this.#closed && !abort.signal.aborted && attempt < GET_STREAM_RETRIES) {
-          setTimeout(() => this.#openGetStream(attempt + 1), 250 * 2 ** attempt).unref();
-        }
-      }
-    })();
+    void this.#runGetStream(abort, attempt);
   }
 
-  #httpError(status: number, text: string, id: JsonRpcId | undefined, method: string | undefined): void {
-    const where = redactUrl(this.#o.url.href);
-    if (status === 404 && this.#sessionId) {
-      this.#fail(new RemoteLinkError('session-expired', `session expired: ${where} answered HTTP 404 for our session`, { status }));
-      return;
+  async #runGetStream(abort: AbortController, attempt: number): Promise<void> {
+    let failure: RemoteLinkError | undefined;
+    try {
+      const headers = this.#headers('text/event-stream');
+      if (this.#lastEventId) headers['last-event-id'] = this.#lastEventId;
+      const res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'GET', headers, signal: abort.signal });
+      if (res.statusCode === 200) {
+        this.#streamSeen = true;
+        attempt = 0;
+        const onEvent = (event: EventSourceMessage): void => {
+          if (event.id) this.#lastEventId = event.id;
+          this.#deliverEvent(event, undefined);
+        };
+        // A stream that breaks (reset, server gone) is handled as one that ended: reopen it.
+        await readEventStream(res.body, onEvent, this.#onRetry).catch(() => undefined);
+      } else {
+        await res.body.dump().catch(() => undefined);
+        if (res.statusCode === 405 || res.statusCode < 400) return; // no stream offered
+        failure = this.#streamStatusFailure(res.statusCode);
+      }
+    } catch (err) {
+      if (abort.signal.aborted || this.#closed) return;
+      failure = describeFailure(err, this.#o.url, this.#o.timeoutMs);
     }
-    if (status === 401) {
-      this.#fail(new RemoteLinkError('http-status', `HTTP 401 from ${where}: needs credentials (set headers or oauth for this server)`, { status }));
-      return;
-    }
-    // A JSON-RPC error body is the server's own answer; pass it on (a 2026-only server's
-    // -32022 to initialize is how the era detection above this link learns about it).
-    if (id !== undefined) {
-      try {
-        const parsed = parseMessage(JSON.parse(text));
-        if (parsed.ok && 'error' in parsed.message) {
-          this.#handlers.onMessage({ ...parsed.message, id });
-          return;
-        }
-      } catch {
-        // not JSON
+    if (this.#closed || abort.signal.aborted) return;
+    if (failure !== undefined) {
+      if (closesLink(failure)) {
+        this.#fail(new RemoteLinkError(failure.code, `lost the event stream: ${failure.message}`, { status: failure.status, cause: failure }));
+        return;
+      }
+      if (!this.#streamSeen) {
+        this.#o.logger.warn({ reason: failure.message }, 'no standalone event stream from the remote server; notifications outside requests will be missed');
+        return;
+      }
+      attempt++;
+      if (attempt >= STREAM_RETRIES) {
+        this.#fail(
+          new RemoteLinkError(
+            'connection-lost',
+            `lost the event stream from ${redactUrl(this.#o.url.href)} and could not reopen it after ${attempt} attempts: ${failure.message}`,
+            { cause: failure },
+          ),
+        );
+        return;
       }
     }
-    if (method === 'initialize') {
-      this.#fail(new RemoteLinkError('http-status', `HTTP ${status} from ${where} to initialize`, { status }));
-      return;
-    }
-    if (id === undefined) return;
-    this.#handlers.onMessage(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream answered HTTP ${status}`));
+    // Ended or failed: reopen after the server's retry delay (MCP 2025-11-25: the client MUST
+    // respect the retry field), with Last-Event-ID so that nothing sent meanwhile is lost.
+    this.#retryTimer = setTimeout(() => this.#openGetStream(attempt), this.#retryDelay(attempt));
+    this.#retryTimer.unref();
   }
 
-  #transportError(err: unknown, id: JsonRpcId | undefined): void {
-    const code = (err as { code?: string }).code ?? '';
-    const where = redactUrl(this.#o.url.href);
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /CERT|SSL|TLS|SELF_SIGNED/i.test(code)) {
-      this.#fail(new RemoteLinkError(code === 'ECONNREFUSED' ? 'connection-refused' : /CERT|SSL|TLS|SELF_SIGNED/i.test(code) ? 'tls' : 'dns', `${code} talking to ${where}`, { cause: err }));
-      return;
+  #streamStatusFailure(status: number): RemoteLinkError {
+    const shown = redactUrl(this.#o.url.href);
+    if (status === 404) {
+      // An expired session, from a server known to serve GET streams. Some servers answer a
+      // GET they do not support with 404 instead of 405: that must not end the link.
+      if (this.#streamSeen) {
+        return new RemoteLinkError('session-expired', `session expired: ${shown} answered HTTP 404 for our session's event stream; a new link must initialize again`, { status });
+      }
+      return new RemoteLinkError('protocol', `${shown} answered HTTP 404 to the event stream GET (a server without one should answer 405)`, { status });
     }
-    // Socket-level failures (ECONNRESET, undici's UND_ERR_*) come and go; anything else (an
-    // OAuth client refusing an authorization server, a bug) is worth the operator's eye.
-    const network = code.startsWith('E') || code.startsWith('UND_ERR');
-    if (id !== undefined) {
-      const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-      const message = timeout ? 'upstream timed out' : network ? 'upstream connection failed' : 'upstream request failed (the gateway log says why)';
-      this.#handlers.onMessage(errorResponse(id, timeout ? ErrorCode.RequestTimeout : ErrorCode.UpstreamUnavailable, message));
-    }
-    if (network) this.#o.logger.debug({ code, err: (err as Error).message }, 'upstream request failed');
-    else this.#o.logger.warn({ err: (err as Error).message }, 'upstream request failed');
+    return describeStatus(status, this.#o.url);
   }
 
-  #fail(reason: Error): void {
+  // --- closing ---------------------------------------------------------------------------
+
+  #fail(reason: RemoteLinkError, requested = false): void {
     if (this.#closed) return;
     this.#closed = reason;
     this.#getStream?.abort();
-    this.#handlers.onClose(reason);
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    const sid = this.#sessionId;
-    this.#fail(new RemoteLinkError('closed', 'closed'));
-    if (sid) {
-      // Tell the server we are done with the session (best effort).
-      const headers: Record<string, string> = { ...this.#o.headers, 'mcp-session-id': sid };
-      if (this.#protocolVersion) headers['mcp-protocol-version'] = this.#protocolVersion;
-      await this.#o.dispatcher
-        .request({ origin: this.#o.url.origin, path: this.#o.url.pathname + this.#o.url.search, method: 'DELETE', headers })
-        .then((r) => r.body.dump())
-        .catch(() => undefined);
+    clearTimeout(this.#retryTimer);
+    if (!requested) {
+      this.#o.logger.warn({ reason: reason.message, code: reason.code }, 'remote link closed');
+      if (!this.#delivered) this.#o.events?.failedEarly(reason);
+    }
+    try {
+      this.#handlers.onClose(reason);
+    } catch (error) {
+      this.#o.logger.error({ err: error }, 'onClose handler threw');
     }
   }
 }
@@ -282,4 +406,19 @@ export class StreamableHttpLink implements Link {
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The JSON-RPC error object in an HTTP error body, if that is what it holds. */
+function jsonRpcError(text: string): (JsonRpcMessage & { error: unknown }) | undefined {
+  if (text === '') return undefined;
+  try {
+    const parsed = parseMessage(JSON.parse(text));
+    return parsed.ok && 'error' in parsed.message ? parsed.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
