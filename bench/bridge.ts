@@ -1,8 +1,8 @@
 // `npm run bench -- --only bridge` (issue 4): the stdio bridges in front of one Streamable
 // HTTP upstream (bench/echo-http.mjs), driven over their stdin/stdout the way a desktop client
 // drives them: one MCP session, C tools/call requests in flight at once. Targets, in
-// alternating order each repeat: `gatehouse connect` (--transport streamable-http, and the
-// default auto), `mcp-remote` (npm, --transport http-only), and our raw HTTP client talking
+// alternating order each repeat: `gatehouse connect` (the default --transport auto, and
+// --transport streamable-http), `mcp-remote` (npm, --transport http-only), and our raw HTTP client talking
 // to the upstream directly as the ceiling. CPU = utime+stime of the bridge process tree.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -186,8 +186,8 @@ export async function bridgeSection(settings: BridgeSectionSettings, gatewayArgs
     const env = { ...process.env, XDG_CONFIG_HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, '.mcp-auth'), LOG_LEVEL: 'warn' };
     const gh = (transport: string) => [...gatewayArgs, 'connect', url, '--transport', transport, '--token-store', 'memory', '--log-level', 'warn'];
     targets.push(
-      { key: 'bridge', label: 'gatehouse connect (--transport streamable-http)', command: process.execPath, args: gh('streamable-http') },
-      { key: 'bridge-auto', label: 'gatehouse connect (--transport auto, the default)', command: process.execPath, args: gh('auto') },
+      { key: 'bridge', label: 'gatehouse connect (--transport auto, the default)', command: process.execPath, args: gh('auto') },
+      { key: 'bridge-streamable', label: 'gatehouse connect (--transport streamable-http)', command: process.execPath, args: gh('streamable-http') },
       { key: 'mcp-remote', label: 'mcp-remote 0.15 (--transport http-only)', command: process.execPath, args: [MCP_REMOTE, url, '--transport', 'http-only'] },
     );
     for (const t of targets) {
@@ -275,7 +275,7 @@ export async function bridgeSection(settings: BridgeSectionSettings, gatewayArgs
         'Direct = our raw HTTP client with C sessions against the upstream (the ceiling). CPU = the bridge process tree, ms per call.',
     );
     md.push('');
-    const header = ['C', 'bridge calls/s', 'bridge (auto)', 'mcp-remote', 'direct HTTP', 'bridge/mcp-remote', 'bridge/direct', 'p50 ms bridge / mcp-remote / direct', 'p99 ms bridge / mcp-remote / direct', 'CPU ms/call bridge / auto / mcp-remote'];
+    const header = ['C', 'bridge calls/s', 'bridge (streamable-http)', 'mcp-remote', 'direct HTTP', 'bridge/mcp-remote', 'bridge/direct', 'p50 ms bridge / mcp-remote / direct', 'p99 ms bridge / mcp-remote / direct', 'CPU ms/call bridge / streamable-http / mcp-remote'];
     md.push(`| ${header.join(' | ')} |`);
     md.push(`|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
     for (const c of settings.concurrency) {
@@ -283,14 +283,14 @@ export async function bridgeSection(settings: BridgeSectionSettings, gatewayArgs
         `| ${[
           String(c),
           cell('bridge', c),
-          cell('bridge-auto', c),
+          cell('bridge-streamable', c),
           cell('mcp-remote', c),
           cell('direct', c),
           fmtRatio(cps('bridge', c), cps('mcp-remote', c)),
           fmtRatio(cps('bridge', c), cps('direct', c)),
           `${fmtMs(p50('bridge', c))} / ${fmtMs(p50('mcp-remote', c))} / ${fmtMs(p50('direct', c))}`,
           `${fmtMs(p99('bridge', c))} / ${fmtMs(p99('mcp-remote', c))} / ${fmtMs(p99('direct', c))}`,
-          `${fmtCpu(cpu('bridge', c))} / ${fmtCpu(cpu('bridge-auto', c))} / ${fmtCpu(cpu('mcp-remote', c))}`,
+          `${fmtCpu(cpu('bridge', c))} / ${fmtCpu(cpu('bridge-streamable', c))} / ${fmtCpu(cpu('mcp-remote', c))}`,
         ].join(' | ')} |`,
       );
     }
@@ -312,12 +312,14 @@ export async function bridgeSection(settings: BridgeSectionSettings, gatewayArgs
       checks.push({ what: `bridge C=${c}: p99 below mcp-remote's`, value: bp !== undefined && mp !== undefined ? bp / mp : undefined, ok: (v) => v < 1, show: () => `${fmtMs(bp)} vs ${fmtMs(mp)} ms` });
       checks.push({ what: `bridge C=${c}: CPU per call < 0.3 ms`, value: cpu('bridge', c), ok: (v) => v < 0.3, show: (v) => `${v.toFixed(3)} ms` });
     }
-    // The default (--transport auto: the SDK transport), measured against the same targets.
+    // --transport streamable-http skips the probe; the same link after it, so the same targets.
     for (const c of settings.concurrency) {
-      const a = cps('bridge-auto', c);
+      const a = cps('bridge-streamable', c);
       const m = cps('mcp-remote', c);
-      if (c >= 16) checks.push({ what: `bridge (auto) C=${c}: >= 3x mcp-remote calls/s`, value: a !== undefined && m ? a / m : undefined, ok: (v) => v >= 3, show: (v) => `${v.toFixed(2)}x` });
-      checks.push({ what: `bridge (auto) C=${c}: CPU per call < 0.3 ms`, value: cpu('bridge-auto', c), ok: (v) => v < 0.3, show: (v) => `${v.toFixed(3)} ms` });
+      const d = cps('direct', c);
+      if (c >= 16) checks.push({ what: `bridge (streamable-http) C=${c}: >= 3x mcp-remote calls/s`, value: a !== undefined && m ? a / m : undefined, ok: (v) => v >= 3, show: (v) => `${v.toFixed(2)}x` });
+      if (c >= 16) checks.push({ what: `bridge (streamable-http) C=${c}: >= 0.6x direct HTTP`, value: a !== undefined && d ? a / d : undefined, ok: (v) => v >= 0.6, show: (v) => `${v.toFixed(2)}x` });
+      checks.push({ what: `bridge (streamable-http) C=${c}: CPU per call < 0.3 ms`, value: cpu('bridge-streamable', c), ok: (v) => v < 0.3, show: (v) => `${v.toFixed(3)} ms` });
     }
     return { markdown: md, checks, json: { upstream: url, targets: Object.fromEntries(targets.map((t) => [t.key, t.label])), runs } };
   } finally {
