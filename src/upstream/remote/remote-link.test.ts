@@ -415,6 +415,32 @@ describe('Streamable HTTP', () => {
     expect(probe.closeReasons).toEqual([]);
   });
 
+  it('counts a streamed reply as the answer even when the handler rewrites its id (as the multiplexer does)', async () => {
+    const server = await startStreamableServer();
+    cleanups.push(() => server.close());
+    const seen: JsonRpcMessage[] = [];
+    const rewriting: LinkHandlers = {
+      onMessage: (m) => {
+        seen.push({ ...m });
+        if ('id' in m && !('method' in m) && typeof m.id === 'number') (m as { id: JsonRpcId }).id = `client-${m.id}`;
+      },
+      onClose: () => undefined,
+    };
+    const link = await factoryFor(remote(server.url))(rewriting);
+    cleanups.push(() => link.close());
+    await link.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 't', version: '0' } } });
+    await expect.poll(() => seen.length).toBe(1);
+    link.setProtocolVersion?.(PROTOCOL);
+    await link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } });
+    await expect.poll(() => seen.length).toBe(2);
+    // One more round trip: a spurious "ended without answering" error would have come by now.
+    await link.send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    await expect.poll(() => seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.filter((m) => 'error' in m)).toEqual([]);
+    expect(seen.map((m) => ('id' in m ? m.id : undefined))).toEqual([1, 2, 3]);
+  });
+
   it('answers a request whose event stream ends without a reply (and cannot resume) with a JSON-RPC error', async () => {
     const server = await startStreamableServer();
     cleanups.push(() => server.close());

@@ -250,8 +250,10 @@ export class StreamableHttpLink implements Link {
       return false;
     }
     const m = parsed.message;
+    // Decided before the handlers see it: the multiplexer rewrites the id in place.
+    const answers = requestId !== undefined && 'id' in m && !('method' in m) && m.id === requestId;
     this.#handlers.onMessage(m);
-    return requestId !== undefined && 'id' in m && !('method' in m) && m.id === requestId;
+    return answers;
   }
 
   readonly #onRetry = (ms: number): void => {
