@@ -34,7 +34,7 @@ export interface StartOptions {
 }
 
 /** Every route the authorization server protects: each server's and the aggregate, MCP and (openapi.enabled) REST. */
-function protectedResources(config: ResolvedConfig): { path: string; server?: string; surface?: 'mcp' | 'rest' }[] {
+export function protectedResources(config: ResolvedConfig): { path: string; server?: string; surface?: 'mcp' | 'rest' }[] {
   return [
     ...config.servers.flatMap((s) => [
       { path: `/${s.name}/mcp`, server: s.name },

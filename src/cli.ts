@@ -170,8 +170,12 @@ function addClientsAndTokensCommands(program: Command): void {
   storeOptions(clients.command('add').description('register a client; prints its client_id (and, with --confidential, its secret, once)'))
     .option('--name <name>', 'the name the consent page shows')
     .option('--redirect-uri <uri>', 'where the client receives the code: https, loopback http or an app scheme (repeatable)', collect)
-    .option('--confidential', 'give the client a secret (client_secret_basic); the code flow only unless --grant client_credentials')
-    .option('--grant <grant>', 'client_credentials: also let it get tokens with no user (implies --confidential)', collect)
+    .option('--confidential', 'give the client a secret (client_secret_basic or _post); the code flow only unless --grant client_credentials')
+    .option('--grant <grant>', 'client_credentials: also let it get tokens with no user (implies --confidential; repeatable)', collect)
+    .option('--grants <list>', 'its grants exactly, comma separated: authorization_code,refresh_token (default), client_credentials')
+    .option('--resource <path|url>', 'the resource its tokens are for when it names none, e.g. /api for ChatGPT Actions (a protected path or its URL)')
+    .option('--no-pkce', 'let it sign in without PKCE (ChatGPT Actions send none); only with --confidential')
+    .addHelpText('after', '\nChatGPT Actions: gatehouse clients add --name ChatGPT --redirect-uri https://chatgpt.com/aip/g-.../oauth/callback --confidential --resource /api --no-pkce')
     .action(async (opts: Opts) => {
       const { clientsAdd } = await import('./cli/clients.js');
       await clientsAdd(opts);

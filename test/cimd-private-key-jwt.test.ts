@@ -222,6 +222,29 @@ const documents = new Map<string, unknown>([
     },
   ],
   [
+    // Rules only an operator sets (gatehouse clients add --no-pkce / --resource) are not a document's to declare.
+    '/oauth/operator-rules/client.json',
+    {
+      client_id: `${CLIENT_HOST}/oauth/operator-rules/client.json`,
+      client_name: 'Operator rules',
+      redirect_uris: [CHATGPT_REDIRECT],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [ecKey.publicJwk] },
+      gatehouse_require_pkce: false,
+    },
+  ],
+  [
+    '/oauth/operator-resource/client.json',
+    {
+      client_id: `${CLIENT_HOST}/oauth/operator-resource/client.json`,
+      client_name: 'Operator resource',
+      redirect_uris: [CHATGPT_REDIRECT],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [ecKey.publicJwk] },
+      gatehouse_resource: '/a/mcp',
+    },
+  ],
+  [
     '/oauth/keyless/client.json',
     {
       client_id: `${CLIENT_HOST}/oauth/keyless/client.json`,
@@ -300,6 +323,18 @@ describe('CIMD clients that authenticate with private_key_jwt (ChatGPT)', () => 
     expect(res.status).toBe(400);
     expect(body.error).toBe('invalid_client');
     expect(host.served).toContain('/oauth/machine/client.json');
+  });
+
+  it('refuses a document that declares the rules of a stored client (no PKCE, a default resource)', async () => {
+    for (const path of ['/oauth/operator-rules/client.json', '/oauth/operator-resource/client.json']) {
+      const q = new URLSearchParams({ response_type: 'code', client_id: `${CLIENT_HOST}${path}`, redirect_uri: CHATGPT_REDIRECT, scope: 'mcp', state: 's' });
+      const res = await fetch(`${h.base}/oauth/authorize?${q.toString()}`, { redirect: 'manual' });
+      const page = await res.text();
+      expect(res.status, path).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      expect(page).toMatch(/invalid_client/);
+      expect(host.served).toContain(path);
+    }
   });
 
   it('accepts a document with inline jwks (ES256)', async () => {

@@ -11,7 +11,7 @@ export {
   type NativeDocument,
 } from './load.js';
 export { configJsonSchema } from './json-schema.js';
-export { GatehouseConfigSchema, SERVER_NAME_PATTERN, type GatehouseConfigInput } from './schema.js';
+export { GatehouseConfigSchema, PreRegisteredClientSchema, SERVER_NAME_PATTERN, type GatehouseConfigInput } from './schema.js';
 export type {
   ConfigFormat,
   ResolvedAuth,

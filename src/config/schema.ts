@@ -180,6 +180,49 @@ export const ProviderSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Runs a refinement once the fields it reads are valid, so that every problem is reported at once. */
+const whenValid = (...fields: string[]) => ({
+  when: (payload: z.core.ParsePayload) => !payload.issues.some((issue) => fields.includes(String(issue.path?.[0]))),
+});
+
+/**
+ * A pre-registered client (`auth.clients[]`). `gatehouse clients add` holds its flags to these
+ * rules too, and the authorization server the clients it stored.
+ */
+export const PreRegisteredClientSchema = z.strictObject({
+  clientId: z.string().min(1),
+  clientSecret: z.string().optional(),
+  name: z.string().optional(),
+  redirectUris: z.array(z.string()).min(1),
+  // The resource its tokens are for when it sends no RFC 8707 `resource` (ChatGPT Actions
+  // send none): a protected path such as `/api`, or its absolute URL.
+  resource: z.string().regex(/^(?:\/|https?:\/\/)/, 'a protected path such as /api, or its absolute URL').optional(),
+  // RFC 9700 §2.1.1 lets an authorization server skip PKCE for confidential clients;
+  // ChatGPT Actions cannot send a code_challenge. Only for clients with a secret.
+  requirePkce: z.boolean().default(true),
+  // The OAuth grants it may use. client_credentials gives tokens with no user behind them
+  // (no sign-in, no allow rules, no consent): only when listed, and only with a secret.
+  grants: z
+    .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+    .min(1)
+    .default(['authorization_code', 'refresh_token']),
+})
+  .refine((c) => c.requirePkce || (c.clientSecret !== undefined && c.clientSecret !== ''), {
+    path: ['requirePkce'],
+    error: 'only a confidential client (with a clientSecret) may turn PKCE off',
+    ...whenValid('requirePkce', 'clientSecret'),
+  })
+  .refine((c) => !c.grants.includes('client_credentials') || (c.clientSecret !== undefined && c.clientSecret !== ''), {
+    path: ['grants'],
+    error: 'client_credentials needs a clientSecret',
+    ...whenValid('grants', 'clientSecret'),
+  })
+  .refine((c) => !c.grants.includes('refresh_token') || c.grants.includes('authorization_code'), {
+    path: ['grants'],
+    error: 'refresh_token comes with authorization_code: list both, or neither',
+    ...whenValid('grants'),
+  });
+
 export const AuthSchema = z.strictObject({
   mode: z.enum(['oauth', 'tokens', 'none']).default('oauth'),
   tokens: z.array(z.string().min(1)).default([]),
@@ -200,40 +243,7 @@ export const AuthSchema = z.strictObject({
       allowedIps: z.array(cidr).default([]),
     })
     .prefault({}),
-  clients: z
-    .array(
-      z.strictObject({
-        clientId: z.string().min(1),
-        clientSecret: z.string().optional(),
-        name: z.string().optional(),
-        redirectUris: z.array(z.string()).min(1),
-        // The resource its tokens are for when it sends no RFC 8707 `resource` (ChatGPT Actions
-        // send none): a protected path such as `/api`, or its absolute URL.
-        resource: z.string().regex(/^(?:\/|https?:\/\/)/, 'a protected path such as /api, or its absolute URL').optional(),
-        // RFC 9700 §2.1.1 lets an authorization server skip PKCE for confidential clients;
-        // ChatGPT Actions cannot send a code_challenge. Only for clients with a secret.
-        requirePkce: z.boolean().default(true),
-        // The OAuth grants it may use. client_credentials gives tokens with no user behind them
-        // (no sign-in, no allow rules, no consent): only when listed, and only with a secret.
-        grants: z
-          .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
-          .min(1)
-          .default(['authorization_code', 'refresh_token']),
-      })
-        .refine((c) => c.requirePkce || (c.clientSecret !== undefined && c.clientSecret !== ''), {
-          path: ['requirePkce'],
-          error: 'only a confidential client (with a clientSecret) may turn PKCE off',
-        })
-        .refine((c) => !c.grants.includes('client_credentials') || (c.clientSecret !== undefined && c.clientSecret !== ''), {
-          path: ['grants'],
-          error: 'client_credentials needs a clientSecret',
-        })
-        .refine((c) => !c.grants.includes('refresh_token') || c.grants.includes('authorization_code'), {
-          path: ['grants'],
-          error: 'refresh_token comes with authorization_code: list both, or neither',
-        }),
-    )
-    .default([]),
+  clients: z.array(PreRegisteredClientSchema).default([]),
   allowedIps: z.array(cidr).default([]),
 });
 

@@ -16,7 +16,7 @@ import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { providerContextGate, type ProviderContextGate } from './provider-context.js';
-import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, keepsToSelfRegisteredGrants, pkceRequirement, staticClient } from './client-policy.js';
+import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, keepsToSelfRegisteredGrants, pkceRequirement, staticClient, STORED_RULES } from './client-policy.js';
 import { createRedirectPolicy } from './redirect-policy.js';
 import {
   bearerChallenge,
@@ -129,8 +129,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   const grantTtl = Math.max(refreshTtl, GRANT_TTL_MIN);
   const redirectPolicy = createRedirectPolicy(auth.registration.redirectPresets, auth.registration.allowedRedirectUris);
   const pkceRequired = pkceRequirement(auth.clients);
-  const configResource = defaultResourceOf(auth.clients, issuer, new Set(byUrl.keys()));
-  const checkClientCredentialsTarget = clientCredentialsTarget(configResource);
+  const clientResource = defaultResourceOf(auth.clients, issuer, new Set(byUrl.keys()));
+  const checkClientCredentialsTarget = clientCredentialsTarget(clientResource);
   const consentStore = auth.consent === 'once' ? adapterConsentMemory(adapterFactory('GatehouseConsent'), grantTtl) : undefined;
   const federation = configuredFederation(config, issuer, adapterFactory('GatehouseFederatedLogin'), logger);
   // A provider id re-pointed at another issuer would merge identities: its sign-ins are refused; say so at start.
@@ -209,7 +209,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
       url: (_ctx, interaction) => `/${interaction.prompt.name === 'login' ? 'login' : 'consent'}/${interaction.uid}`,
     },
     extraClientMetadata: {
-      properties: [POLICY_PROPERTY],
+      // STORED_RULES: what `gatehouse clients add` stores for `resource` and `requirePkce`; checked in applyClientPolicy.
+      properties: [POLICY_PROPERTY, ...STORED_RULES],
       validator: (ctx, key, _value, metadata) => {
         if (key !== POLICY_PROPERTY) return;
         applyClientPolicy(ctx, metadata, redirectPolicy);
@@ -238,13 +239,13 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx, client, oneOf) => oneOf ?? configResource(client?.clientId),
+        defaultResource: (_ctx, client, oneOf) => oneOf ?? clientResource(client),
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator, client) => {
           const resource = byUrl.get(indicator);
           // RFC 8707 §2: a resource we do not protect is an invalid target.
           if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
-          checkClientCredentialsTarget(ctx.oidc.params?.grant_type, client?.clientId, indicator);
+          checkClientCredentialsTarget(ctx.oidc.params?.grant_type, client, indicator);
           return { scope: RESOURCE_SCOPE, audience: resource.url, accessTokenFormat: 'opaque', accessTokenTTL: accessTtl };
         },
       },

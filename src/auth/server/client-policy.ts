@@ -2,12 +2,45 @@
 // (registered, stored, CIMD, config) passes through in the provider's client schema.
 import { errors } from 'oidc-provider';
 import type { ClientMetadata, KoaContextWithOIDC } from 'oidc-provider';
-import type { ResolvedConfig } from '../../config/index.js';
+import { PreRegisteredClientSchema, type ResolvedConfig } from '../../config/index.js';
 import { isLoopbackHttp, isPrivateUseScheme, type RedirectPolicy } from './redirect-policy.js';
+import { clientResourceUrl, STORED_REQUIRE_PKCE, STORED_RESOURCE, STORED_RULES } from './stored-client-rules.js';
+
+export { STORED_RULES } from './stored-client-rules.js';
 
 const SELF_REGISTERED_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
 type ConfigClient = ResolvedConfig['auth']['clients'][number];
+
+/** A live client (oidc-provider's Client) as the rules below read it. */
+export interface PolicyClient {
+  readonly clientId: string;
+  readonly clientAuthMethod?: string | undefined;
+}
+
+/** The rules a stored client carries; never a metadata document's (it is anyone's). */
+function storedRules(client: PolicyClient): { resource: string | undefined; requirePkce: boolean } {
+  const c = client as PolicyClient & Record<string, unknown>;
+  if (c.clientIdMetadataDocument === true) return { resource: undefined, requirePkce: true };
+  const resource = c[STORED_RESOURCE];
+  return { resource: typeof resource === 'string' ? resource : undefined, requirePkce: c[STORED_REQUIRE_PKCE] !== false };
+}
+
+/**
+ * A stored client's metadata in the shape of a config client, so that the config's rules
+ * (PreRegisteredClientSchema) judge its `resource` and `requirePkce` the same way.
+ */
+function asConfigClient(metadata: Record<string, unknown>): Record<string, unknown> {
+  const defined = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+  return defined({
+    clientId: metadata.client_id,
+    clientSecret: metadata.client_secret,
+    redirectUris: metadata.redirect_uris,
+    resource: metadata[STORED_RESOURCE],
+    requirePkce: metadata[STORED_REQUIRE_PKCE],
+    grants: metadata.grant_types,
+  });
+}
 
 /**
  * A config client as oidc-provider metadata. Its grants are the ones it lists (`grants`, default
@@ -30,16 +63,16 @@ export function staticClient(c: ConfigClient): ClientMetadata {
 }
 
 /**
- * The resource a config client's client_credentials tokens are held to: its `resource`, when it
- * has one. Such a client may get no client_credentials token for any other resource (RFC 8707
- * invalid_target), so one secret opens one resource, not every route of the gateway.
+ * The resource a pre-registered client's client_credentials tokens are held to: its `resource`,
+ * when it has one. Such a client may get no client_credentials token for any other resource
+ * (RFC 8707 invalid_target), so one secret opens one resource, not every route of the gateway.
  */
 export function clientCredentialsTarget(
-  defaultResource: (clientId: string | undefined) => string | undefined,
-): (grantType: unknown, clientId: string | undefined, indicator: string) => void {
-  return (grantType, clientId, indicator) => {
+  defaultResource: (client: PolicyClient | undefined) => string | undefined,
+): (grantType: unknown, client: PolicyClient | undefined, indicator: string) => void {
+  return (grantType, client, indicator) => {
     if (grantType !== 'client_credentials') return;
-    const only = defaultResource(clientId);
+    const only = defaultResource(client);
     if (only !== undefined && indicator !== only) {
       throw new errors.InvalidTarget(`this client's client_credentials tokens are only for ${only}`);
     }
@@ -50,13 +83,24 @@ export function clientCredentialsTarget(
  * Runs inside oidc-provider's client schema for every client (registered, stored, CIMD, config).
  * RFC 8252: clients whose redirects are loopback http or a private-use scheme are native, so
  * loopback matches on any port. Self-registration (DCR) is held to the code flow and to the
- * redirect policy.
+ * redirect policy, and may not set the rules of a stored client (STORED_RULES); a stored client's
+ * rules are held to the config's (`requirePkce: false` only with a secret).
  */
 export function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata: ClientMetadata, policy: RedirectPolicy): void {
   const declared: unknown = metadata.redirect_uris;
   const uris = Array.isArray(declared) ? declared.filter((u): u is string => typeof u === 'string') : [];
   const nativeOnly = uris.every((u) => !u.startsWith('http:') || isLoopbackHttp(u));
   if (uris.length && nativeOnly && uris.some((u) => isLoopbackHttp(u) || isPrivateUseScheme(u))) metadata.application_type = 'native';
+  const rules = STORED_RULES.filter((p) => metadata[p] !== undefined);
+  if (rules.length && ctx?.oidc?.route === 'registration') {
+    throw new errors.InvalidClientMetadata(`${rules.join(', ')} may not be registered: only an operator sets them (gatehouse clients add)`);
+  }
+  if (rules.length) {
+    const checked = PreRegisteredClientSchema.safeParse(asConfigClient(metadata));
+    if (!checked.success) {
+      throw new errors.InvalidClientMetadata(checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    }
+  }
   if (ctx?.oidc?.route !== 'registration') return;
   const grants: readonly string[] = metadata.grant_types ?? [];
   const refused = grants.filter((g) => !SELF_REGISTERED_GRANTS.has(g));
@@ -68,27 +112,34 @@ export function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata:
 
 /**
  * Whether a self-declared client (a client ID metadata document) keeps to what self-registration
- * may have: the code flow and refresh. A document is anyone's https URL, so a client_credentials
- * one would mint tokens with no user for whoever published it (it authenticates with its own
- * private_key_jwt keys, which it also publishes).
+ * may have: the code flow and refresh, and none of the rules only an operator sets (STORED_RULES).
+ * A document is anyone's https URL, so a client_credentials one would mint tokens with no user
+ * for whoever published it (it authenticates with its own private_key_jwt keys, which it also
+ * publishes), and one saying `gatehouse_require_pkce: false` would drop PKCE for itself.
  */
 export function keepsToSelfRegisteredGrants(client: { grantTypes?: readonly string[] | undefined; responseTypes?: readonly string[] | undefined }): boolean {
-  return (client.grantTypes ?? []).every((g) => SELF_REGISTERED_GRANTS.has(g)) && (client.responseTypes ?? []).every((t) => t === 'code');
+  const declared = client as Record<string, unknown>;
+  return (
+    (client.grantTypes ?? []).every((g) => SELF_REGISTERED_GRANTS.has(g)) &&
+    (client.responseTypes ?? []).every((t) => t === 'code') &&
+    STORED_RULES.every((p) => declared[p] === undefined)
+  );
 }
 
 /**
- * Whether a client must use PKCE. Always, except a config client with a secret that says
- * `requirePkce: false` (RFC 9700 §2.1.1 allows it for confidential clients; ChatGPT Actions
- * send no code_challenge). Checked against the live client, so a public client never escapes it.
+ * Whether a client must use PKCE. Always, except a pre-registered client with a secret that says
+ * `requirePkce: false` (config) or was added with `--no-pkce` (stored): RFC 9700 §2.1.1 allows it
+ * for confidential clients; ChatGPT Actions send no code_challenge. Checked against the live
+ * client, so a public client never escapes it.
  */
-export function pkceRequirement(clients: readonly ConfigClient[]): (client: { clientId: string; clientAuthMethod?: string | undefined }) => boolean {
+export function pkceRequirement(clients: readonly ConfigClient[]): (client: PolicyClient) => boolean {
   const exempt = new Set(clients.filter((c) => !c.requirePkce && c.clientSecret).map((c) => c.clientId));
-  return (client) => !(exempt.has(client.clientId) && client.clientAuthMethod !== 'none');
+  return (client) => client.clientAuthMethod === 'none' || !(exempt.has(client.clientId) || !storedRules(client).requirePkce);
 }
 
 /**
- * The RFC 8707 resource of a config client that sends none (`resource: /api`), as an absolute
- * URL under the issuer. Both secret methods work for config clients: oidc-provider 9 accepts
+ * The RFC 8707 resource of a pre-registered client that sends none (config `resource: /api`,
+ * or `clients add --resource /api`), as an absolute URL under the issuer. Both secret methods work for config clients: oidc-provider 9 accepts
  * client_secret_basic and client_secret_post for a client registered with either
  * (lib/shared/client_auth.js), which is what ChatGPT Actions' two "token exchange methods" need.
  */
@@ -96,15 +147,24 @@ export function defaultResourceOf(
   clients: readonly ConfigClient[],
   issuer: string,
   protectedUrls: ReadonlySet<string>,
-): (clientId: string | undefined) => string | undefined {
-  const base = issuer.replace(/\/+$/, '');
+): (client: PolicyClient | undefined) => string | undefined {
   const byClient = new Map<string, string>();
   for (const c of clients) {
     if (c.resource === undefined) continue;
-    const url = c.resource.startsWith('/') ? `${base}${c.resource}` : c.resource;
+    const url = clientResourceUrl(c.resource, issuer);
     // Said at start, not at the first sign-in (RFC 8707 invalid_target): a typo, or /api with openapi.enabled false.
     if (!protectedUrls.has(url)) throw new Error(`auth.clients (${c.clientId}): resource ${c.resource} is not a protected resource of this gateway`);
     byClient.set(c.clientId, url);
   }
-  return (clientId) => (clientId === undefined ? undefined : byClient.get(clientId));
+  return (client) => {
+    if (client === undefined) return undefined;
+    const configured = byClient.get(client.clientId);
+    if (configured !== undefined) return configured;
+    const stored = storedRules(client).resource;
+    if (stored === undefined) return undefined;
+    const url = clientResourceUrl(stored, issuer);
+    // A stored client is read at each request (the CLI checked it against the config of its day).
+    if (!protectedUrls.has(url)) throw new errors.InvalidTarget(`this client's resource ${stored} is not a protected resource of this gateway`);
+    return url;
+  };
 }
