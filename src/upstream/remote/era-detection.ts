@@ -8,7 +8,7 @@
 import { isRequest, isResponse, type JsonRpcErrorObject, type JsonRpcMessage, type JsonRpcRequest } from '../../jsonrpc/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { httpBodyOf } from './errors.js';
-import type { RemoteLinkContext } from './remote-link.js';
+import type { RemoteLinkContext } from './link-context.js';
 
 import { MODERN_PROTOCOL_VERSION } from '../../mcp/index.js';
 
@@ -62,7 +62,7 @@ export function rpcErrorInBody(failure: unknown): JsonRpcErrorObject | undefined
 }
 
 /**
- * A link that starts as a 2025-era link (a RemoteLink) and becomes a ModernAdapterLink when
+ * A link that starts as a 2025-era link (Streamable HTTP or legacy SSE) and becomes a ModernAdapterLink when
  * the server refuses its `initialize` for 2026-07-28. Costs nothing for a 2025 server: every
  * message goes straight through.
  */

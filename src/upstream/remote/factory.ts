@@ -1,4 +1,4 @@
-import type { AuthProvider, OAuthClientProvider } from '@modelcontextprotocol/client';
+import type { AuthProvider } from '@modelcontextprotocol/client';
 
 import type { Tracer } from '../../auth/client/index.js';
 import type { ResolvedRemoteServer } from '../../config/resolved.js';
@@ -7,7 +7,8 @@ import type { Link, LinkFactory, LinkHandlers } from '../types.js';
 import { createHttpClient } from './http-client.js';
 import { createModernEraState, EraDetectingLink } from './era-detection.js';
 import { ModernAdapterLink } from './modern-adapter.js';
-import { RemoteLink, type InsufficientScopeChallenge, type RemoteLinkContext, type RemoteLinkEvents, type RemoteTransportKind } from './remote-link.js';
+import { LegacySseLink } from './legacy-sse-link.js';
+import type { InsufficientScopeChallenge, RemoteLinkContext, RemoteLinkEvents, RemoteTransportKind } from './link-context.js';
 import { StreamableHttpLink } from './streamable-link.js';
 import { TransportProbeLink } from './transport-probe.js';
 import { AuthorizingDispatcher } from './oauth-dispatcher.js';
@@ -18,13 +19,12 @@ export interface RemoteLinkFactoryOptions {
   readonly logger: Logger;
   /** `--allow-http`: plain http to hosts other than this machine. Off by default. */
   readonly allowHttp?: boolean;
-  /** Outbound credentials (the outbound OAuth client, or a static bearer token source). */
-  readonly authProvider?: OAuthClientProvider | AuthProvider;
+  /** Outbound credentials (the bridge's OAuth client): bearer tokens, and what to do on a 401. */
+  readonly authProvider?: AuthProvider;
   /**
-   * Step-up authorization (MCP: scope challenge handling) for an `authProvider` that is a
-   * plain AuthProvider (the SDK only steps up for an OAuthClientProvider, and stops at a
-   * browser redirect): on 403 `insufficient_scope` the link awaits this and resends the
-   * request, at most STEP_UP_RETRIES times. Resolve false to give up (the request fails).
+   * Step-up authorization (MCP: scope challenge handling): on 403 `insufficient_scope` the
+   * link awaits this and resends the request, at most twice. Resolve false to give up (the
+   * request fails).
    */
   readonly onInsufficientScope?: (challenge: InsufficientScopeChallenge) => Promise<boolean>;
   /** `--trace-file`: a span per HTTP request. */
@@ -83,31 +83,27 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
 
   // Streamable HTTP goes over the lean undici link, not the SDK transport (several times
   // less CPU per call, docs/decisions/0005-performance.md), from the first link on: with
-  // transport: auto it also probes (transport-probe.ts). Bearer tokens, the 401 retry and traces come from a
-  // dispatcher around the pool (oauth-dispatcher.ts). A full OAuthClientProvider (the SDK's
-  // redirect-based flow) keeps the SDK transport.
-  const bearer = authProvider !== undefined && isBearerProvider(authProvider) ? authProvider : undefined;
+  // transport: auto it also probes (transport-probe.ts). Bearer tokens, the 401 retry, step-up
+  // and traces come from a dispatcher around the pool (oauth-dispatcher.ts). Legacy HTTP+SSE
+  // uses the SDK's SSE client transport (legacy-sse-link.ts).
   const leanDispatcher =
-    bearer !== undefined || options.tracer !== undefined
-      ? new AuthorizingDispatcher({ inner: http.serverDispatcher, serverUrl: url, auth: bearer, onInsufficientScope: options.onInsufficientScope, fetchFn: http.fetchFor(), tracer: options.tracer, logger })
+    authProvider !== undefined || options.tracer !== undefined
+      ? new AuthorizingDispatcher({ inner: http.serverDispatcher, serverUrl: url, auth: authProvider, onInsufficientScope: options.onInsufficientScope, fetchFn: http.fetchFor(), tracer: options.tracer, logger })
       : http.serverDispatcher;
   const leanOptions = { name: server.name, url, timeoutMs: server.timeoutMs, dispatcher: leanDispatcher, headers: server.headers, logger, events };
-  const lean = (handlers: LinkHandlers): Link => new StreamableHttpLink(leanOptions, handlers);
-  const leanUsable = authProvider === undefined || bearer !== undefined;
+  const openSse = (handlers: LinkHandlers): Promise<Link> => LegacySseLink.open(ctx, handlers, events);
 
   const openLegacy = async (handlers: LinkHandlers): Promise<Link> => {
-    if (server.transport === 'streamable-http') return leanUsable ? lean(handlers) : RemoteLink.open(ctx, handlers, 'streamable-http', events);
-    if (server.transport === 'sse') return RemoteLink.open(ctx, handlers, 'sse', events);
+    if (server.transport === 'sse') return openSse(handlers);
+    if (server.transport === 'streamable-http' || detected === 'streamable-http') return new StreamableHttpLink(leanOptions, handlers);
     if (detected === 'sse') {
       try {
-        return await RemoteLink.open(ctx, handlers, 'sse', events);
+        return await openSse(handlers);
       } catch (error) {
         logger.info({ reason: error instanceof Error ? error.message : String(error) }, 'legacy SSE failed this time; probing the transport again');
         detected = undefined;
       }
     }
-    if (!leanUsable) return RemoteLink.open(ctx, handlers, detected === 'streamable-http' ? 'streamable-http' : 'probe', events);
-    if (detected === 'streamable-http') return lean(handlers);
     // Not known yet: the lean link POSTs initialize, and falls back to legacy SSE on a legacy answer.
     return new TransportProbeLink(
       {
@@ -115,7 +111,7 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
         timeoutMs: server.timeoutMs,
         logger,
         openStreamable: (h, onLegacyAnswer) => new StreamableHttpLink({ ...leanOptions, onLegacyAnswer }, h),
-        openSse: (h) => RemoteLink.open(ctx, h, 'sse', events),
+        openSse,
       },
       handlers,
     );
@@ -136,9 +132,4 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     detectedTransport: { get: () => detected, enumerable: true },
     close: { value: () => http.close(), enumerable: true },
   }) as RemoteLinkFactory;
-}
-
-/** An AuthProvider (token / onUnauthorized), as opposed to the SDK's OAuthClientProvider. */
-function isBearerProvider(provider: OAuthClientProvider | AuthProvider): provider is AuthProvider {
-  return typeof (provider as Partial<AuthProvider>).token === 'function';
 }

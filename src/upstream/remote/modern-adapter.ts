@@ -30,7 +30,7 @@ import {
 import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, publicReason, RemoteLinkError } from './errors.js';
-import type { RemoteLinkContext } from './remote-link.js';
+import type { RemoteLinkContext } from './link-context.js';
 
 import { MODERN_PROTOCOL_VERSION, rpcErrorInBody, type ModernEraState } from './era-detection.js';
 import { ListenStreams } from './modern-listen.js';

@@ -4,7 +4,7 @@ import { Dispatcher } from 'undici';
 
 import { errorName, noTracer, round, traceableUrl, type Tracer } from '../../auth/client/index.js';
 import type { Logger } from '../../observability/index.js';
-import type { InsufficientScopeChallenge } from './remote-link.js';
+import type { InsufficientScopeChallenge } from './link-context.js';
 
 export interface AuthorizingDispatcherOptions {
   /** The pool requests really go through (the server's keep-alive agent). */
@@ -23,7 +23,7 @@ export interface AuthorizingDispatcherOptions {
 
 /** Re-authorizations one request may cause (401 -> refresh -> retry; refused again -> new login -> retry). */
 const AUTH_ROUNDS = 2;
-/** Step-ups one request may cause (as RemoteLink). */
+/** Step-ups one request may cause (as the SSE link). */
 const STEP_UP_ROUNDS = 2;
 
 type RequestOptions<T> = Dispatcher.RequestOptions<T>;

@@ -633,9 +633,8 @@ describe('legacy HTTP+SSE', () => {
     const server = await startStreamableServer();
     cleanups.push(() => server.close());
     const { link, probe } = await openLink(factoryFor(remote(server.url, { transport: 'auto' })));
-    // The bridge makes one link for its whole life: with the SDK transport for probing it
-    // would never reach the lean path (issue 4's figures).
-    // (The SDK-transport RemoteLink describes an undecided auto link as "(auto)".)
+    // The bridge makes one link for its whole life: it used to probe with the SDK transport
+    // and stay on it (issue 4's figures). The probe is the lean link now.
     expect(link.description).toBe(`remote "test-remote" (streamable-http) ${server.url}`);
     await handshake(link, probe);
     expect(toolText(await probe.request(link, 2, 'tools/call', { name: 'echo', arguments: { text: 'lean' } }))).toBe('echo: lean');

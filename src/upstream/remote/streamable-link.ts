@@ -6,14 +6,14 @@ import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, publicReason, RemoteLinkError } from './errors.js';
 import { readEventStream, type EventSourceMessage } from './event-stream.js';
-import type { RemoteLinkEvents } from './remote-link.js';
+import type { RemoteLinkEvents } from './link-context.js';
 
 // The Streamable HTTP client link (MCP 2025-03-26 .. 2025-11-25 transports) on undici's
 // `request` with a keep-alive pool: JSON or SSE answers, the session id and protocol version
 // headers, the server's GET stream, resumption of broken streams with Last-Event-ID. The
 // SDK's transport does the same with web fetch at several times the CPU per call
 // (docs/decisions/0005-performance.md); it stays for legacy SSE and the SDK's OAuth client.
-// Failures read the same as RemoteLink's (errors.ts): what the operator sees in the log and
+// Failures read the same as LegacySseLink's (errors.ts): what the operator sees in the log and
 // what a client reads in a JSON-RPC error do not depend on which link carried the message.
 
 export interface StreamableLinkOptions {
