@@ -6,6 +6,8 @@ import { headerView } from './node-request.js';
 import { RateLimiter } from './rate-limit.js';
 
 const AUTH_PATH = /^\/(?:oauth\/|\.well-known\/|login(?:\/|$)|consent(?:\/|$))/;
+/** The character after the leading slash in every AUTH_PATH: o(auth), .(well-known), l(ogin), c(onsent). */
+const AUTH_SECOND_CHAR = new Set(['o', '.', 'l', 'c'].map((c) => c.charCodeAt(0)));
 const API_PATH = /^\/(?:oauth\/|\.well-known\/)/;
 
 /**
@@ -29,7 +31,11 @@ export function guardAuthRoutes(
     return true;
   };
   return (req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const url = req.url ?? '/';
+    // Every request passes here first (the MCP routes too): AUTH_PATH's second characters are
+    // enough to let the others go without splitting the URL.
+    if (!AUTH_SECOND_CHAR.has(url.charCodeAt(1))) return false;
+    const path = url.split('?', 1)[0]!;
     if (!AUTH_PATH.test(path)) return false;
     const headers = headerView(req);
     const admitted = edge(req.socket.remoteAddress, headers, { checkOrigin: !API_PATH.test(path) });

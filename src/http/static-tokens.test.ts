@@ -35,4 +35,15 @@ describe('static tokens', () => {
     expect(presentedToken(new Request('http://x', { headers: { authorization: 'Bearer abc' } }), false)).toBe('abc');
     expect(presentedToken(new Request('http://x', { headers: { authorization: 'Basic abc' } }), true)).toBeUndefined();
   });
+  it('reads the Authorization header in each form RFC 6750 allows, and nothing else', () => {
+    const token = (authorization: string) => presentedToken({ url: 'http://x/a/mcp', headers: { get: (n) => (n === 'authorization' ? authorization : null) } }, false);
+    expect(token('Bearer abc.DEF-_~+/=')).toBe('abc.DEF-_~+/=');
+    expect(token('bearer abc')).toBe('abc');
+    expect(token('Bearer   abc  ')).toBe('abc');
+    expect(token('Bearer\tabc')).toBe('abc');
+    expect(token('Bearer a b')).toBeUndefined();
+    expect(token('Bearer ')).toBeUndefined();
+    expect(token('Bearerabc')).toBeUndefined();
+    expect(token('Basic abc')).toBeUndefined();
+  });
 });

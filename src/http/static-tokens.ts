@@ -17,11 +17,22 @@ export interface Authenticator {
   authenticate(request: Credentials, server: string | undefined): AccessDecision | Promise<AccessDecision>;
 }
 
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+/** `Bearer <token>` exactly: what BEARER matches with the token at offset 7. */
+const PLAIN_BEARER = /^Bearer \S+$/;
+
+/** Whether the config holds any static token (`auth.tokens` or a server's `tokens`). */
+export function hasStaticTokens(config: Pick<ResolvedConfig, 'auth' | 'servers'>): boolean {
+  return config.auth.tokens.length > 0 || config.servers.some((s) => (s.tokens?.length ?? 0) > 0);
+}
+
 /** The bearer credential: the Authorization header, or `?token=` when the config allows it. */
 export function presentedToken(request: Credentials, tokenInUrl: boolean, pathToken?: string): string | undefined {
   const auth = request.headers.get('authorization');
   if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    // The usual form is tested first without building a match (this runs on every request).
+    if (PLAIN_BEARER.test(auth)) return auth.slice(7);
+    const m = BEARER.exec(auth);
     return m ? m[1] : undefined;
   }
   if (!tokenInUrl) return undefined;

@@ -5,7 +5,7 @@ import Provider, { errors, interactionPolicy } from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import type { ResolvedConfig } from '../../config/index.js';
 import type { Authenticator } from '../../http/index.js';
-import { createStaticTokenAuthenticator } from '../../http/index.js';
+import { createStaticTokenAuthenticator, hasStaticTokens } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
 import { renderErrorPage, PAGE_HEADERS, usePageTemplateDirectory } from '../../web/index.js';
 import { createBearerAuthenticator } from './bearer.js';
@@ -287,7 +287,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
     provider,
     resources,
     allServers: config.servers.map((s) => s.name),
-    staticTokens: options.staticTokens ?? createStaticTokenAuthenticator(config),
+    // None configured: nothing to try before the token lookup (it would refuse every request).
+    staticTokens: options.staticTokens ?? (hasStaticTokens(config) ? createStaticTokenAuthenticator(config) : undefined),
     tokenInUrl: auth.tokenInUrl,
     cacheMs: options.tokenCacheMs ?? 10_000,
     logger,

@@ -25,6 +25,12 @@ interface Verified {
   readonly scopes: ReadonlySet<string>;
   readonly grantId: string | undefined;
   readonly cachedUntil: number;
+  /**
+   * What this token opens, by server (`decide` is a function of the token's audiences and
+   * scopes and of the fixed resource list): worked out once per token and server, so a
+   * cached token answers without allocating. Goes with the entry (expiry, forgetGrant).
+   */
+  readonly decisions: Map<string | undefined, AccessDecision>;
 }
 
 const MAX_CACHE = 10_000;
@@ -44,6 +50,7 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
   const { provider, allServers, staticTokens, cacheMs } = options;
   const surface = options.surface ?? 'mcp';
   const resources = options.resources.filter((r) => r.surface === surface);
+  const serverNames = new Set(allServers);
   // Keyed by the token itself: this map lives in memory only (nothing stored holds a token),
   // and hashing every request's token cost more than the rest of a cached check.
   const cache = new Map<string, Verified>();
@@ -77,6 +84,7 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
       scopes: at.scopes,
       grantId: at.grantId,
       cachedUntil: until(now, at.exp),
+      decisions: new Map(),
     };
   };
 
@@ -84,7 +92,14 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
   const clientToken = async (token: string, now: number): Promise<Verified | undefined> => {
     const cc = await provider.ClientCredentials.find(token);
     if (!cc || cc.isSenderConstrained() || !cc.clientId) return undefined;
-    return { audiences: audiencesOf(cc.aud), principal: `client:${cc.clientId}`, scopes: cc.scopes, grantId: undefined, cachedUntil: until(now, cc.exp) };
+    return {
+      audiences: audiencesOf(cc.aud),
+      principal: `client:${cc.clientId}`,
+      scopes: cc.scopes,
+      grantId: undefined,
+      cachedUntil: until(now, cc.exp),
+      decisions: new Map(),
+    };
   };
 
   const unauthorized = (description: string): AccessDecision => ({ ok: false, status: 401, error: 'invalid_token', description });
@@ -92,8 +107,17 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
   /** What a verified token opens on `server`. */
   const decide = (verified: Verified | undefined, server: string | undefined): AccessDecision => {
     if (!verified) return unauthorized('the token is unknown, expired or revoked');
-    const opens = resources.filter((r) => r.server === server && verified.audiences.includes(r.url));
-    if (opens.length === 0) return unauthorized('the token was issued for another resource');
+    const known = verified.decisions.get(server);
+    if (known !== undefined) return known;
+    const decision = decideAfresh(verified, server);
+    // Kept for configured servers only (the listeners answer 404 for others first): bounded.
+    if (server === undefined || serverNames.has(server)) verified.decisions.set(server, decision);
+    return decision;
+  };
+
+  const decideAfresh = (verified: Verified, server: string | undefined): AccessDecision => {
+    const opens = resources.some((r) => r.server === server && verified.audiences.includes(r.url));
+    if (!opens) return unauthorized('the token was issued for another resource');
     if (!verified.scopes.has('mcp')) {
       return { ok: false, status: 403, error: 'insufficient_scope', description: 'the token lacks the mcp scope' };
     }
