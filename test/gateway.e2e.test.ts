@@ -2,7 +2,9 @@
 // Streamable HTTP, and the npm reference server), the official SDK v2 client in both
 // eras, over Streamable HTTP and legacy SSE, one server and the aggregate.
 import { SSEClientTransport, StreamableHTTPClientTransport, type Client } from '@modelcontextprotocol/client';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/observability/index.js';
 import { startEverythingHttp, type EverythingHttpServer } from './fixtures/everything-server.js';
 import { connectClient } from './helpers/client.js';
 import { everythingStdio, rawStdio, REFERENCE_EVERYTHING, startTestGateway } from './helpers/gateway.js';
@@ -11,6 +13,14 @@ const connect = connectClient;
 
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 let remote: EverythingHttpServer;
+/** What the gateway logged at warn and above, one JSON object per entry. */
+const warnings: { upstream?: string; msg: string }[] = [];
+const warnSink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') warnings.push(JSON.parse(line) as { upstream?: string; msg: string });
+    done();
+  },
+});
 
 beforeAll(async () => {
   remote = await startEverythingHttp(0);
@@ -22,7 +32,7 @@ beforeAll(async () => {
       reference: { command: process.execPath, args: [REFERENCE_EVERYTHING, 'stdio'], tools: { block: ['trigger-long-running-operation'] } },
       raw: rawStdio(),
     },
-  });
+  }, { logger: createLogger({ level: 'warn', destination: warnSink }) });
 }, 60_000);
 
 afterAll(async () => {
@@ -60,6 +70,8 @@ describe('one server over Streamable HTTP (2025 sessions)', () => {
         await transport.terminateSession().catch(() => undefined);
         await client.close();
       }
+      // A faithful exchange is a quiet one: no warning about this server in the gateway's log.
+      expect(warnings.filter((w) => w.upstream === name)).toEqual([]);
     });
   }
 });
