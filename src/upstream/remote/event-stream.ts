@@ -5,7 +5,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 export type { EventSourceMessage };
 
 /**
- * Feeds an SSE body to `onEvent` until it ends (resolves) or breaks (rejects). `onRetry`
+ * Feeds an SSE body to `onEvent` until it ends or is destroyed (resolves) or breaks (rejects). `onRetry`
  * hears the server's `retry:` field. Event listeners rather than `for await`, and a
  * StringDecoder rather than a TextDecoder: on the hot path the async iterator and the ICU
  * converter cost more than the parsing itself (docs/decisions/0005-performance.md).
@@ -17,5 +17,6 @@ export function readEventStream(body: Readable, onEvent: (event: EventSourceMess
     body.on('data', (chunk: Buffer) => parser.feed(decoder.write(chunk)));
     body.once('error', reject);
     body.once('end', () => resolve());
+    body.once('close', () => resolve()); // destroyed (the link closed): no 'end' comes
   });
 }

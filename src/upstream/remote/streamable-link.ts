@@ -43,12 +43,17 @@ const MAX_RETRY_MS = 30_000;
 const RETRY_GROWTH = 1.5;
 
 const POST_ACCEPT = 'application/json, text/event-stream';
+/** Same-origin 307/308 hops one request follows (as the SDK transport: `POST /mcp` -> `/mcp/`). */
+const MAX_REDIRECTS = 5;
+/** A standalone stream that ends sooner than this without an event counts as a failed attempt. */
+const SHORT_STREAM_MS = 5_000;
 
 export class StreamableHttpLink implements Link {
   readonly description: string;
   readonly #o: StreamableLinkOptions;
   readonly #handlers: LinkHandlers;
-  readonly #path: string;
+  /** The endpoint's path; a same-origin 307/308 moves it for the rest of the link's life. */
+  #path: string;
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
   #closed: RemoteLinkError | undefined;
@@ -60,8 +65,13 @@ export class StreamableHttpLink implements Link {
   #lastEventId: string | undefined;
   /** A standalone GET stream was open once: the server serves them. */
   #streamSeen = false;
+  /** Consecutive failed reopenings of the standalone stream, and streams that ended at once, empty. */
+  #getFailures = 0;
+  #getEmpties = 0;
   /** The server's latest SSE `retry:` value, in ms. */
   #retryMs: number | undefined;
+  /** POST event streams being read (no AbortController per POST): destroyed on close, so that the pool can close. */
+  readonly #streams = new Set<Readable>();
 
   constructor(options: StreamableLinkOptions, handlers: LinkHandlers) {
     this.#o = options;
@@ -112,7 +122,15 @@ export class StreamableHttpLink implements Link {
     try {
       const headers = this.#headers(POST_ACCEPT);
       headers['content-type'] = 'application/json';
-      res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'POST', headers, body: JSON.stringify(message) });
+      const body = JSON.stringify(message);
+      res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'POST', headers, body });
+      for (let hops = 0; (res.statusCode === 307 || res.statusCode === 308) && hops < MAX_REDIRECTS; hops++) {
+        const target = this.#sameOriginTarget(res.headers);
+        if (target === undefined) break;
+        await res.body.dump();
+        this.#path = target;
+        res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'POST', headers, body });
+      }
     } catch (err) {
       if (!this.#closed) this.#requestFailed(message, id, describeFailure(err, this.#o.url, this.#o.timeoutMs));
       return;
@@ -124,10 +142,32 @@ export class StreamableHttpLink implements Link {
     }
   }
 
+  /** The path of a 307/308 Location on the endpoint's own origin (another origin is not followed). */
+  #sameOriginTarget(headers: Record<string, string | string[] | undefined>): string | undefined {
+    const location = header(headers, 'location');
+    if (location === undefined) return undefined;
+    try {
+      const target = new URL(location, new URL(this.#path, this.#o.url.origin));
+      return target.origin === this.#o.url.origin ? target.pathname + target.search : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async #answer(res: Dispatcher.ResponseData, message: JsonRpcMessage, id: JsonRpcId | undefined): Promise<void> {
     const sid = header(res.headers, 'mcp-session-id');
     if (sid && !this.#sessionId) this.#sessionId = sid;
     const status = res.statusCode;
+    if (status >= 300 && status < 400) {
+      await res.body.dump();
+      const location = header(res.headers, 'location') ?? 'nowhere';
+      this.#requestFailed(
+        message,
+        id,
+        new RemoteLinkError('protocol', `${redactUrl(this.#o.url.href)} redirected the request to ${redactUrl(location)} (HTTP ${status}); set the server's url to the address to use`, { status }),
+      );
+      return;
+    }
     if (status >= 400) {
       const text = await res.body.text().catch(() => '');
       this.#statusFailed(status, text, message, id);
@@ -136,7 +176,7 @@ export class StreamableHttpLink implements Link {
     if (status === 202 || status === 204) {
       await res.body.dump();
       this.#markDelivered();
-      if ('method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
+      if ('method' in message && message.method === 'notifications/initialized') this.#openGetStream();
       return;
     }
     const type = header(res.headers, 'content-type') ?? '';
@@ -163,6 +203,7 @@ export class StreamableHttpLink implements Link {
   }
 
   #statusFailed(status: number, text: string, message: JsonRpcMessage, id: JsonRpcId | undefined): void {
+    if (this.#closed) return;
     const isInitialize = 'method' in message && message.method === 'initialize';
     // A JSON-RPC error body is the server's own answer; pass it on (a 2026-only server's
     // -32022 to initialize is how the era detection above this link learns about it). Not
@@ -196,6 +237,7 @@ export class StreamableHttpLink implements Link {
 
   /** A message did not get through: its request gets a JSON-RPC error, or the link ends. */
   #requestFailed(message: JsonRpcMessage, id: JsonRpcId | undefined, failure: RemoteLinkError): void {
+    if (this.#closed) return; // nothing reaches the handlers after onClose
     const isInitialize = 'method' in message && message.method === 'initialize';
     if (isInitialize || closesLink(failure)) {
       this.#fail(failure);
@@ -275,35 +317,58 @@ export class StreamableHttpLink implements Link {
       if (this.#deliverEvent(event, requestId)) answered = true;
     };
     let stream: Readable | undefined = body;
-    for (let attempt = 0; stream !== undefined; attempt++) {
+    let failures = 0;
+    let why: string | undefined;
+    while (stream !== undefined) {
+      const before = lastId;
+      this.#streams.add(stream);
       // A stream that breaks (reset, server gone) is handled as one that ended.
       await readEventStream(stream, onEvent, this.#onRetry).catch(() => undefined);
+      this.#streams.delete(stream);
       if (answered || this.#closed) return;
+      // A server may end the stream after any event with an id and have the client come back
+      // (2025-11-25, polling): a stream that brought a new id made progress.
+      failures = lastId !== before ? 0 : failures + 1;
       stream = undefined;
-      while (stream === undefined && lastId !== undefined && attempt < STREAM_RETRIES && !this.#closed) {
-        await sleep(this.#retryDelay(attempt));
-        stream = await this.#resumePostStream(lastId);
-        if (stream === undefined) attempt++;
+      while (stream === undefined && lastId !== undefined && failures < STREAM_RETRIES) {
+        await sleep(this.#retryDelay(failures));
+        if (this.#closed) return;
+        const resumed = await this.#resumePostStream(lastId);
+        if (this.#closed) {
+          if (!(resumed instanceof RemoteLinkError)) resumed.destroy();
+          return;
+        }
+        if (!(resumed instanceof RemoteLinkError)) {
+          stream = resumed;
+        } else if (closesLink(resumed)) {
+          this.#fail(resumed.code === 'session-expired' ? resumed : new RemoteLinkError(resumed.code, `lost the event stream: ${resumed.message}`, { status: resumed.status, cause: resumed }));
+          return;
+        } else {
+          why = resumed.message;
+          failures++;
+        }
       }
     }
     if (this.#closed || requestId === undefined) return;
-    this.#o.logger.warn({ id: requestId }, 'the server ended a response stream without answering the request');
+    this.#o.logger.warn({ id: requestId, reason: why }, 'the server ended a response stream without answering the request');
     this.#handlers.onMessage(errorResponse(requestId, ErrorCode.UpstreamUnavailable, `upstream "${this.#o.name}" ended the response stream without answering`));
   }
 
-  /** GET with Last-Event-ID for a broken POST stream; undefined when the server does not resume it. */
-  async #resumePostStream(lastId: string): Promise<Readable | undefined> {
-    if (this.#closed) return undefined;
+  /** GET with Last-Event-ID for a broken POST stream: the resumed stream, or why there is none. */
+  async #resumePostStream(lastId: string): Promise<Readable | RemoteLinkError> {
     try {
       const headers = this.#headers('text/event-stream');
       headers['last-event-id'] = lastId;
       const res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'GET', headers });
-      if (res.statusCode === 200) return res.body;
-      await res.body.dump();
-    } catch {
-      // the next attempt, or the request's error
+      const type = header(res.headers, 'content-type') ?? '';
+      if (res.statusCode === 200 && type.startsWith('text/event-stream')) return res.body;
+      await res.body.dump().catch(() => undefined);
+      if (res.statusCode === 200) return new RemoteLinkError('protocol', `${redactUrl(this.#o.url.href)} answered the event stream GET with ${type.split(';')[0] || 'no content type'}`);
+      // 409 (the old stream still registered), 5xx: worth another try; 404 with a session: gone.
+      return res.statusCode === 404 ? this.#streamStatusFailure(404, this.#sessionId !== undefined) : describeStatus(res.statusCode, this.#o.url);
+    } catch (err) {
+      return describeFailure(err, this.#o.url, this.#o.timeoutMs);
     }
-    return undefined;
   }
 
   #retryDelay(attempt: number): number {
@@ -314,31 +379,45 @@ export class StreamableHttpLink implements Link {
   // --- the standalone GET stream ---------------------------------------------------------
 
   /** The server's standalone stream (GET); 405 means it offers none. Resumes with Last-Event-ID. */
-  #openGetStream(attempt: number): void {
+  #openGetStream(): void {
     if (this.#closed || !this.#sessionId) return;
     const abort = new AbortController();
     this.#getStream = abort;
-    void this.#runGetStream(abort, attempt);
+    void this.#runGetStream(abort);
   }
 
-  async #runGetStream(abort: AbortController, attempt: number): Promise<void> {
+  async #runGetStream(abort: AbortController): Promise<void> {
     let failure: RemoteLinkError | undefined;
     try {
       const headers = this.#headers('text/event-stream');
       if (this.#lastEventId) headers['last-event-id'] = this.#lastEventId;
       const res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'GET', headers, signal: abort.signal });
-      if (res.statusCode === 200) {
+      const type = header(res.headers, 'content-type') ?? '';
+      if (res.statusCode === 200 && type.startsWith('text/event-stream')) {
         this.#streamSeen = true;
-        attempt = 0;
+        this.#getFailures = 0;
+        const opened = Date.now();
+        let events = 0;
         const onEvent = (event: EventSourceMessage): void => {
+          events++;
           if (event.id) this.#lastEventId = event.id;
           this.#deliverEvent(event, undefined);
         };
         // A stream that breaks (reset, server gone) is handled as one that ended: reopen it.
         await readEventStream(res.body, onEvent, this.#onRetry).catch(() => undefined);
+        // One that ends at once and empty, again and again, is not worth reopening forever.
+        this.#getEmpties = events > 0 || Date.now() - opened >= SHORT_STREAM_MS ? 0 : this.#getEmpties + 1;
+        if (this.#getEmpties >= STREAM_RETRIES && !this.#closed) {
+          this.#o.logger.warn('the remote server ends its event stream as soon as it opens it; notifications outside requests will be missed');
+          return;
+        }
       } else {
         await res.body.dump().catch(() => undefined);
-        if (res.statusCode === 405 || res.statusCode < 400) return; // no stream offered
+        if (res.statusCode === 405 || res.statusCode < 400) {
+          // No stream offered (a 200 that is not an event stream: a login page, most often).
+          if (res.statusCode !== 405 && !this.#closed) this.#o.logger.warn({ status: res.statusCode, type }, 'the event stream GET did not get an event stream; notifications outside requests will be missed');
+          return;
+        }
         failure = this.#streamStatusFailure(res.statusCode);
       }
     } catch (err) {
@@ -355,12 +434,12 @@ export class StreamableHttpLink implements Link {
         this.#o.logger.warn({ reason: failure.message }, 'no standalone event stream from the remote server; notifications outside requests will be missed');
         return;
       }
-      attempt++;
-      if (attempt >= STREAM_RETRIES) {
+      this.#getFailures++;
+      if (this.#getFailures >= STREAM_RETRIES) {
         this.#fail(
           new RemoteLinkError(
             'connection-lost',
-            `lost the event stream from ${redactUrl(this.#o.url.href)} and could not reopen it after ${attempt} attempts: ${failure.message}`,
+            `lost the event stream from ${redactUrl(this.#o.url.href)} and could not reopen it after ${this.#getFailures} attempts: ${failure.message}`,
             { cause: failure },
           ),
         );
@@ -369,16 +448,17 @@ export class StreamableHttpLink implements Link {
     }
     // Ended or failed: reopen after the server's retry delay (MCP 2025-11-25: the client MUST
     // respect the retry field), with Last-Event-ID so that nothing sent meanwhile is lost.
-    this.#retryTimer = setTimeout(() => this.#openGetStream(attempt), this.#retryDelay(attempt));
+    this.#retryTimer = setTimeout(() => this.#openGetStream(), this.#retryDelay(Math.max(this.#getFailures, this.#getEmpties)));
     this.#retryTimer.unref();
   }
 
-  #streamStatusFailure(status: number): RemoteLinkError {
+  /** A failed event stream GET. A 404 to a session whose streams the server is known to serve: the session is gone. */
+  #streamStatusFailure(status: number, known = this.#streamSeen): RemoteLinkError {
     const shown = redactUrl(this.#o.url.href);
     if (status === 404) {
-      // An expired session, from a server known to serve GET streams. Some servers answer a
-      // GET they do not support with 404 instead of 405: that must not end the link.
-      if (this.#streamSeen) {
+      // Some servers answer a GET they do not support with 404 instead of 405: that must not
+      // end the link.
+      if (known) {
         return new RemoteLinkError('session-expired', `session expired: ${shown} answered HTTP 404 for our session's event stream; a new link must initialize again`, { status });
       }
       return new RemoteLinkError('protocol', `${shown} answered HTTP 404 to the event stream GET (a server without one should answer 405)`, { status });
@@ -393,6 +473,8 @@ export class StreamableHttpLink implements Link {
     this.#closed = reason;
     this.#getStream?.abort();
     clearTimeout(this.#retryTimer);
+    for (const stream of this.#streams) stream.destroy();
+    this.#streams.clear();
     if (!requested) {
       this.#o.logger.warn({ reason: reason.message, code: reason.code }, 'remote link closed');
       if (!this.#delivered) this.#o.events?.failedEarly(reason);

@@ -62,7 +62,11 @@ export class TransportProbeLink implements Link {
       try {
         const sse = await this.#o.openSse(this.#handlers);
         this.#current = sse;
-        if (this.#closing) return; // close() closes it
+        if (this.#closing) {
+          // close() may have returned already: closed before the legacy answer came.
+          await sse.close();
+          return;
+        }
         if (this.#protocolVersion !== undefined) sse.setProtocolVersion?.(this.#protocolVersion);
         await sse.send(first);
       } catch (error) {
