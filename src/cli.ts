@@ -184,6 +184,29 @@ function addClientsAndTokensCommands(program: Command): void {
     const { clientsList } = await import('./cli/clients.js');
     await clientsList(opts);
   });
+  const update = storeOptions(clients.command('update <id>').description("change a client added here; its client_id and (unless --rotate-secret) its secret stay"))
+    .option('--name <name>', 'the name the consent page shows')
+    .option('--redirect-uri <uri>', 'replace its redirect URIs with these (repeatable)', collect)
+    .option('--add-redirect-uri <uri>', 'add a redirect URI to the ones it has (repeatable)', collect)
+    .option('--resource <path|url>', 'the resource its tokens are for when it names none (a protected path or its URL)')
+    .option('--no-resource', 'no such resource any more: its tokens are for the resource it names')
+    .option('--pkce', 'require PKCE again')
+    .option('--no-pkce', 'let it sign in without PKCE; only for a confidential client')
+    .option('--grants <list>', 'its grants exactly, comma separated: authorization_code,refresh_token, client_credentials (confidential clients only)')
+    .option('--rotate-secret', 'give a confidential client a new secret, printed once; the old one stops working (tokens already issued stay)')
+    .addHelpText(
+      'after',
+      '\nChatGPT Actions, when the GPT editor shows another callback URL: gatehouse clients update ID --redirect-uri https://chatgpt.com/aip/g-.../oauth/callback' +
+        '\nOnly clients added with gatehouse clients add: edit auth.clients in the config file; a self-registered (DCR) client is its own.',
+    );
+  // Opposite flags given together: commander keeps the last; refused instead (bad usage, exit 2).
+  const given = new Set<string>();
+  for (const flag of ['resource', 'no-resource', 'pkce', 'no-pkce']) update.on(`option:${flag}`, () => given.add(flag));
+  update.action(async (id: string, opts: Opts) => {
+    const contradicting = ['resource', 'pkce'].filter((f) => given.has(f) && given.has(`no-${f}`)).map((f) => `--${f} and --no-${f}`);
+    const { clientsUpdate } = await import('./cli/clients.js');
+    await clientsUpdate(id, { ...opts, contradicting });
+  });
   storeOptions(clients.command('remove <id>').description('remove a client with its grants and tokens')).action(async (id: string, opts: Opts) => {
     const { clientsRemove } = await import('./cli/clients.js');
     await clientsRemove(id, opts);
