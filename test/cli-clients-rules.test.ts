@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.js';
 import { runCli, startServe, tempRoot, type CliRun, type ServeRun } from './helpers/cli.js';
 import { INIT, RAW_FIXTURE, rawPost } from './helpers/gateway.js';
-import { Browser, csrfOf, form } from './helpers/oauth.js';
+import { loginAndConsent as signIn, tokenRequest as token } from './helpers/oauth.js';
 
 const { freshDir, remove } = tempRoot('gh-client-rules-');
 afterAll(remove);
@@ -18,6 +18,7 @@ afterEach(() => {
 });
 
 const PASSWORD = 'a long enough passphrase';
+const loginAndConsent = (base: string, url: string): Promise<URL> => signIn(base, url, 'alice', PASSWORD);
 const ACTIONS_REDIRECT = 'https://chat.openai.com/aip/g-test/oauth/callback';
 
 interface Listed {
@@ -125,29 +126,6 @@ describe.concurrent('gatehouse clients add: resource, PKCE and grants', () => {
     expect(JSON.parse(list.stdout)).toEqual([]);
   });
 });
-
-/** Login and consent in the "browser"; returns where the authorization server sent the browser back. */
-async function loginAndConsent(base: string, authorizationUrl: string): Promise<URL> {
-  const browser = new Browser();
-  let step = await browser.follow(authorizationUrl, base);
-  expect(new URL(step.url).pathname, await step.res.clone().text()).toMatch(/^\/login\//);
-  const login = await step.res.text();
-  const posted = await browser.request(step.url, form({ csrf: csrfOf(login), username: 'alice', password: PASSWORD }));
-  step = await browser.follow(new URL(posted.headers.get('location')!, step.url).href, base);
-  if (new URL(step.url).pathname.startsWith('/consent/')) {
-    const consent = await step.res.text();
-    const allowed = await browser.request(step.url, form({ csrf: csrfOf(consent), decision: 'allow' }));
-    step = await browser.follow(new URL(allowed.headers.get('location')!, step.url).href, base);
-  }
-  return new URL(step.url);
-}
-
-async function token(base: string, fields: Record<string, string>, basic?: { id: string; secret: string }): Promise<{ status: number; json: Record<string, unknown> }> {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (basic) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString('base64')}`;
-  const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers, body: new URLSearchParams(fields).toString() });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
 
 const restCall = (base: string, bearer: string, path = '/api/tools/raw__echo') =>
   fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: '{"said":"hi"}' });

@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.js';
 import { runCli, startServe, tempRoot, type CliRun, type ServeRun } from './helpers/cli.js';
 import { RAW_FIXTURE } from './helpers/gateway.js';
-import { Browser, csrfOf, form } from './helpers/oauth.js';
+import { loginAndConsent as signIn, tokenRequest as token } from './helpers/oauth.js';
 
 const { freshDir, remove } = tempRoot('gh-client-update-');
 afterAll(remove);
@@ -18,6 +18,7 @@ afterEach(() => {
 });
 
 const PASSWORD = 'a long enough passphrase';
+const loginAndConsent = (base: string, url: string): Promise<URL> => signIn(base, url, 'alice', PASSWORD);
 // What the GPT editor shows only after the action is saved, and what the operator guessed before.
 const GUESSED = 'https://chat.openai.com/aip/g-guessed/oauth/callback';
 const SHOWN = 'https://chatgpt.com/aip/g-real/oauth/callback';
@@ -154,27 +155,6 @@ describe.concurrent('gatehouse clients update, on the store', () => {
     expect(rows(dataDir)).toEqual(before);
   });
 });
-
-/** Login and consent in the "browser"; returns where the authorization server sent the browser back. */
-async function loginAndConsent(base: string, authorizationUrl: string): Promise<URL> {
-  const browser = new Browser();
-  let step = await browser.follow(authorizationUrl, base);
-  expect(new URL(step.url).pathname, await step.res.clone().text()).toMatch(/^\/login\//);
-  const login = await step.res.text();
-  const posted = await browser.request(step.url, form({ csrf: csrfOf(login), username: 'alice', password: PASSWORD }));
-  step = await browser.follow(new URL(posted.headers.get('location')!, step.url).href, base);
-  if (new URL(step.url).pathname.startsWith('/consent/')) {
-    const consent = await step.res.text();
-    const allowed = await browser.request(step.url, form({ csrf: csrfOf(consent), decision: 'allow' }));
-    step = await browser.follow(new URL(allowed.headers.get('location')!, step.url).href, base);
-  }
-  return new URL(step.url);
-}
-
-async function token(base: string, fields: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
 
 const restCall = (base: string, bearer: string) =>
   fetch(`${base}/api/tools/raw__echo`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: '{"said":"hi"}' });

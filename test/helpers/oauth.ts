@@ -48,6 +48,37 @@ export function form(fields: Record<string, string>): RequestInit {
   return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() };
 }
 
+/**
+ * Signs `username` in on the login page and allows on the consent page (when one is shown);
+ * returns where the authorization server sent the browser back.
+ */
+export async function loginAndConsent(base: string, authorizationUrl: string, username: string, password: string): Promise<URL> {
+  const browser = new Browser();
+  let step = await browser.follow(authorizationUrl, base);
+  if (!new URL(step.url).pathname.startsWith('/login/')) throw new Error(`expected the login page, got ${step.url}: ${(await step.res.text()).slice(0, 300)}`);
+  const login = await step.res.text();
+  const posted = await browser.request(step.url, form({ csrf: csrfOf(login), username, password }));
+  step = await browser.follow(new URL(posted.headers.get('location')!, step.url).href, base);
+  if (new URL(step.url).pathname.startsWith('/consent/')) {
+    const consent = await step.res.text();
+    const allowed = await browser.request(step.url, form({ csrf: csrfOf(consent), decision: 'allow' }));
+    step = await browser.follow(new URL(allowed.headers.get('location')!, step.url).href, base);
+  }
+  return new URL(step.url);
+}
+
+/** POST /oauth/token with form fields, and client_secret_basic when `basic` is given. */
+export async function tokenRequest(
+  base: string,
+  fields: Record<string, string>,
+  basic?: { id: string; secret: string },
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (basic) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString('base64')}`;
+  const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers, body: new URLSearchParams(fields).toString() });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
 /** An SDK OAuthClientProvider kept in memory; the redirect is captured, not opened. */
 export class TestClient implements OAuthClientProvider {
   info: StoredOAuthClientInformation | undefined;
