@@ -174,7 +174,7 @@ export class Gateway {
   async #initialize(call: McpCall, init: JsonRpcRequest): Promise<Reply> {
     const params = (init.params ?? {}) as Partial<InitializeParams>;
     const version = negotiateLegacyVersion(params.protocolVersion);
-    const session = new Session(routeKey(call), call.principal, version, (s) => this.#sessions.delete(s.id));
+    const session = new Session(routeKey(call), call.principal, version, 'streamable', (s) => this.#sessions.delete(s.id));
     try {
       session.dispatcher = await this.#openDispatcher(call, session, {
         protocolVersion: version,
@@ -218,10 +218,18 @@ export class Gateway {
   #findSession(call: McpCall): Session | Reply {
     const id = call.request.headers.get(SESSION_HEADER);
     if (!id) return jsonRpcHttpError(400, ErrorCode.UpstreamUnavailable, 'Bad Request: Mcp-Session-Id header is required');
-    const session = this.#sessions.get(id);
-    // A session belongs to the route and the credential that opened it.
-    if (!session || session.route !== routeKey(call) || session.principal !== call.principal || session.closed) {
-      return jsonRpcHttpError(404, ErrorCode.RequestTimeout, 'Session not found');
+    const session = this.#usable(this.#sessions.get(id), call, 'streamable');
+    if (!session) return jsonRpcHttpError(404, ErrorCode.RequestTimeout, 'Session not found');
+    return session;
+  }
+
+  /**
+   * A session belongs to the route, the credential and the transport that opened it: a legacy
+   * SSE session id on `/mcp` (or a Streamable one on `/message`) is as unknown as a made-up one.
+   */
+  #usable(session: Session | undefined, call: McpCall, transport: Session['transport']): Session | undefined {
+    if (!session || session.transport !== transport || session.route !== routeKey(call) || session.principal !== call.principal || session.closed) {
+      return undefined;
     }
     return session;
   }
@@ -266,7 +274,7 @@ export class Gateway {
   /** `GET /{name}/sse`: opens the stream and names the endpoint to POST messages to. */
   handleSseOpen(call: McpCall): Reply {
     if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
-    const session = new Session(routeKey(call), call.principal, '2024-11-05', (s) => this.#sessions.delete(s.id));
+    const session = new Session(routeKey(call), call.principal, '2024-11-05', 'sse', (s) => this.#sessions.delete(s.id));
     const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs, onClose: () => void session.close() });
     this.#sessions.set(session.id, session);
     // The endpoint must be absolute and right behind a reverse proxy, so it comes from baseUrl.
@@ -279,10 +287,8 @@ export class Gateway {
   async handleSseMessage(call: McpCall): Promise<Reply> {
     const url = new URL(call.request.url);
     const id = url.searchParams.get('sessionId') ?? url.searchParams.get('session_id');
-    const session = id ? this.#sessions.get(id) : undefined;
-    if (!session || session.route !== routeKey(call) || session.principal !== call.principal || session.closed) {
-      return jsonRpcHttpError(404, ErrorCode.InvalidRequest, 'Session not found');
-    }
+    const session = this.#usable(id ? this.#sessions.get(id) : undefined, call, 'sse');
+    if (!session) return jsonRpcHttpError(404, ErrorCode.InvalidRequest, 'Session not found');
     let message: JsonRpcMessage;
     try {
       const parsed = parseMessage(JSON.parse(await call.request.text()));
@@ -294,18 +300,35 @@ export class Gateway {
     session.lastActivity = Date.now();
     const emit = (m: JsonRpcMessage) => session.deliver(m, undefined);
     if (isRequest(message) && message.method === 'initialize') {
+      // One initialize per connection: a second one would orphan the first upstream session
+      // (a per-session child process) if it replaced the dispatcher.
+      if (session.initializeSeen) {
+        emit(errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: already initialized'));
+        return ACCEPTED;
+      }
+      session.initializeSeen = true;
       const params = (message.params ?? {}) as Partial<InitializeParams>;
       const version = negotiateLegacyVersion(params.protocolVersion);
+      let dispatcher: Dispatcher;
       try {
-        session.dispatcher = await this.#openDispatcher(call, session, {
+        dispatcher = await this.#openDispatcher(call, session, {
           protocolVersion: version,
           capabilities: params.capabilities ?? {},
           clientInfo: params.clientInfo ?? { name: 'unknown', version: '0' },
         });
-        emit({ jsonrpc: '2.0', id: message.id, result: { ...session.dispatcher.initializeResult, protocolVersion: version } });
       } catch (err) {
+        // The client may try again.
+        session.initializeSeen = false;
         emit(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
+        return ACCEPTED;
       }
+      if (session.closed) {
+        // The SSE stream went away while the upstream session opened.
+        await dispatcher.close();
+        return ACCEPTED;
+      }
+      session.dispatcher = dispatcher;
+      emit({ jsonrpc: '2.0', id: message.id, result: { ...dispatcher.initializeResult, protocolVersion: version } });
       return ACCEPTED;
     }
     if (!session.dispatcher) {

@@ -7,6 +7,9 @@ import type { SseStream } from './sse.js';
 
 const BACKLOG_LIMIT = 100;
 
+/** Which inbound transport opened a session; each route serves only its own kind. */
+export type SessionTransport = 'streamable' | 'sse';
+
 /**
  * One 2025-era client session (`Mcp-Session-Id`), or one legacy SSE connection. It owns its
  * dispatcher (the way to its upstream channels) and decides which response stream each
@@ -18,7 +21,10 @@ export class Session {
   /** Who opened it (a hash of the credential); another caller cannot use it. */
   readonly principal: string;
   readonly protocolVersion: string;
+  readonly transport: SessionTransport;
   dispatcher!: Dispatcher;
+  /** Legacy SSE: an initialize was taken (a second one is refused, never replaces the dispatcher). */
+  initializeSeen = false;
   lastActivity = Date.now();
   #closed = false;
   #nextStream = 0;
@@ -28,10 +34,11 @@ export class Session {
   readonly #backlog: JsonRpcMessage[] = [];
   readonly #onClose: (s: Session) => void;
 
-  constructor(route: string, principal: string, protocolVersion: string, onClose: (s: Session) => void) {
+  constructor(route: string, principal: string, protocolVersion: string, transport: SessionTransport, onClose: (s: Session) => void) {
     this.route = route;
     this.principal = principal;
     this.protocolVersion = protocolVersion;
+    this.transport = transport;
     this.#onClose = onClose;
   }
 

@@ -1,0 +1,159 @@
+// The inbound path's guard rails: sessions keep to their transport and take one initialize,
+// request ids in flight are not reused, resumed streams replace the live one, and the codes
+// and protocol-version rules of the Streamable HTTP transport.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
+
+let gw: Awaited<ReturnType<typeof startTestGateway>>;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ servers: { raw: rawStdio(), rawps: rawStdio({ sharing: 'per-session' }) } });
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+});
+
+interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** An open SSE response: events as they come, and a way to wait for one. */
+function follow(res: Response): { events: SseEvent[]; next: (match: (e: SseEvent) => boolean, timeoutMs?: number) => Promise<SseEvent>; cancel: () => Promise<void> } {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const events: SseEvent[] = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  let ended = false;
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const data = /^data: ?(.*)$/m.exec(frame)?.[1];
+          if (data === undefined) continue;
+          const e: SseEvent = { data };
+          const id = /^id: (.*)$/m.exec(frame)?.[1];
+          const event = /^event: (.*)$/m.exec(frame)?.[1];
+          if (id !== undefined) e.id = id;
+          if (event !== undefined) e.event = event;
+          events.push(e);
+          for (const w of waiters) w();
+        }
+      }
+    } catch {
+      // cancelled
+    }
+    ended = true;
+    for (const w of waiters) w();
+  })();
+  let seen = 0;
+  const next = (match: (e: SseEvent) => boolean, timeoutMs = 5000) =>
+    new Promise<SseEvent>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no matching event; got ${JSON.stringify(events)}`));
+      }, timeoutMs);
+      function check() {
+        for (; seen < events.length; seen++) {
+          if (match(events[seen]!)) {
+            const e = events[seen++]!;
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(e);
+            return;
+          }
+        }
+        if (ended) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          reject(new Error(`stream ended; got ${JSON.stringify(events)}`));
+        }
+      }
+      waiters.add(check);
+      check();
+    });
+  return { events, next, cancel: () => reader.cancel().catch(() => undefined) };
+}
+
+/** Opens `/{server}/sse`; returns the message endpoint and the stream. */
+async function legacy(server: string) {
+  const res = await fetch(`${gw.base}/${server}/sse`, { headers: { accept: 'text/event-stream' } });
+  expect(res.status).toBe(200);
+  const stream = follow(res);
+  const endpoint = (await stream.next((e) => e.event === 'endpoint')).data;
+  const send = (message: unknown) =>
+    fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+  const reply = (id: unknown) => stream.next((e) => e.data.startsWith('{') && (JSON.parse(e.data) as { id?: unknown }).id === id && !('method' in JSON.parse(e.data)));
+  return { stream, endpoint, sessionId: new URL(endpoint).searchParams.get('sessionId')!, send, reply };
+}
+
+const call = (id: unknown, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+/** The text of a tools/call result carried by an SSE event. */
+function toolText(e: SseEvent): unknown {
+  const m = JSON.parse(e.data) as { result: { content: { text: string }[] } };
+  return JSON.parse(m.result.content[0]!.text);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return cond();
+}
+
+describe('sessions keep to their transport and take one initialize', () => {
+  it('refuses a second initialize on a legacy SSE session and keeps the first upstream session', async () => {
+    const s = await legacy('rawps');
+    expect((await s.send({ ...INIT('2024-11-05'), id: 1 })).status).toBe(202);
+    expect(JSON.parse((await s.reply(1)).data)).toMatchObject({ result: { serverInfo: {} } });
+    await s.send(call(2, 'whoami'));
+    const pid = (toolText(await s.reply(2)) as { pid: number }).pid;
+    for (const id of [3, 4, 5]) {
+      expect((await s.send({ ...INIT('2024-11-05'), id })).status).toBe(202);
+      expect(JSON.parse((await s.reply(id)).data)).toMatchObject({ id, error: { code: -32600, message: expect.stringContaining('already initialized') } });
+    }
+    await s.send(call(6, 'whoami'));
+    expect(toolText(await s.reply(6))).toMatchObject({ pid });
+    await s.stream.cancel();
+    expect(await waitFor(() => !alive(pid))).toBe(true);
+  });
+
+  it('does not take a Streamable HTTP session id on /message, nor a legacy one on /mcp', async () => {
+    const init = await rawPost(`${gw.base}/raw/mcp`, INIT());
+    const sid = init.headers.get('mcp-session-id')!;
+    const viaMessage = await fetch(`${gw.base}/raw/message?sessionId=${sid}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    expect(viaMessage.status).toBe(404);
+
+    const s = await legacy('raw');
+    const viaMcp = await rawPost(`${gw.base}/raw/mcp`, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': s.sessionId });
+    expect(viaMcp.status).toBe(404);
+    const get = await fetch(`${gw.base}/raw/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': s.sessionId } });
+    expect(get.status).toBe(404);
+    await get.body?.cancel();
+    await s.stream.cancel();
+  });
+});
