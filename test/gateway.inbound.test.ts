@@ -157,3 +157,54 @@ describe('sessions keep to their transport and take one initialize', () => {
     await s.stream.cancel();
   });
 });
+
+describe('a request id already in flight', () => {
+  const slow = (id: unknown, ms = 400) => call(id, 'slow', { ms });
+
+  for (const route of ['raw/mcp', 'mcp']) {
+    it(`is refused on Streamable HTTP (/${route}) with 400 -32600; the first call keeps its answer`, async () => {
+      const url = `${gw.base}/${route}`;
+      const init = await rawPost(url, INIT());
+      const h = { 'mcp-session-id': init.headers.get('mcp-session-id')! };
+      const name = route === 'mcp' ? 'raw__slow' : 'slow';
+      const first = rawPost(url, call('x', name, { ms: 400 }), h);
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await rawPost(url, call('x', name.replace('slow', 'echo'), { second: true }), h);
+      expect(second.status).toBe(400);
+      expect(second.json).toMatchObject({ id: 'x', error: { code: -32600, message: expect.stringContaining('"x"') } });
+      const done = await first;
+      expect(done.status).toBe(200);
+      expect(JSON.stringify(done.json)).toContain('\\"ms\\":400');
+      // Once answered, the id may be used again.
+      expect((await rawPost(url, call('x', name.replace('slow', 'echo')), h)).json).toMatchObject({ id: 'x', result: {} });
+    });
+  }
+
+  it('gets that item an error in a 2025-03-26 batch', async () => {
+    const url = `${gw.base}/raw/mcp`;
+    const init = await rawPost(url, INIT('2025-03-26'));
+    const h = { 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    const first = rawPost(url, slow('y'), h);
+    await new Promise((r) => setTimeout(r, 100));
+    const batch = await rawPost(url, [call('y', 'echo'), call('z', 'echo', { ok: 1 })], h);
+    expect(batch.status).toBe(200);
+    const items = batch.json as { id: string; error?: { code: number }; result?: unknown }[];
+    expect(items.find((i) => i.id === 'y')).toMatchObject({ error: { code: -32600 } });
+    expect(items.find((i) => i.id === 'z')).toMatchObject({ result: {} });
+    expect(JSON.stringify((await first).json)).toContain('\\"ms\\":400');
+    // The same id twice in one batch is refused whole.
+    expect((await rawPost(url, [call('w', 'echo'), call('w', 'echo')], h)).status).toBe(400);
+  });
+
+  it('gets an error event on legacy SSE; the first call keeps its answer', async () => {
+    const s = await legacy('raw');
+    await s.send({ ...INIT('2024-11-05'), id: 1 });
+    await s.reply(1);
+    await s.send(slow(7));
+    await new Promise((r) => setTimeout(r, 100));
+    await s.send(call(7, 'echo'));
+    expect(JSON.parse((await s.reply(7)).data)).toMatchObject({ id: 7, error: { code: -32600 } });
+    expect(toolText(await s.reply(7))).toMatchObject({ ms: 400 });
+    await s.stream.cancel();
+  });
+});

@@ -11,7 +11,7 @@ import {
 } from '../jsonrpc/index.js';
 import type { Channel, InitializeResult, Upstream } from '../upstream/types.js';
 import { VERSION } from '../version.js';
-import { cancelledRequestId, PendingRequests, REQUEST_CANCELLED, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
+import { cancelledRequestId, duplicateIdError, PendingRequests, REQUEST_CANCELLED, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
 import { filterToolList, toolAllowed } from './tool-filter.js';
 
 /** Separates server and tool in aggregate names: `files__read_file` (CONTRACT.md). */
@@ -211,6 +211,8 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
       return pending.size;
     },
     request(request: JsonRpcRequest): Promise<JsonRpcResponse> {
+      // A reused pending id is refused before it is routed (else `forwarded` would lose the first).
+      if (pending.has(request.id)) return Promise.resolve(duplicateIdError(request.id));
       const reply = pending.add(request.id, undefined);
       route(request).then(
         (r) => pending.settle(r),

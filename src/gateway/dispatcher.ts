@@ -1,4 +1,4 @@
-import { errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc/index.js';
+import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc/index.js';
 import type { InitializeParams, InitializeResult } from '../upstream/types.js';
 
 /**
@@ -43,12 +43,18 @@ export class PendingRequests {
     return this.#byId.size;
   }
 
+  has(id: JsonRpcId): boolean {
+    return this.#byId.has(id);
+  }
+
   /** The most recently started request still in flight. */
   get latest(): JsonRpcId | undefined {
     return this.#latest !== undefined && this.#byId.has(this.#latest) ? this.#latest : this.#byId.keys().next().value;
   }
 
+  /** A duplicate of a pending id is answered at once with an error; the first keeps its resolver. */
   add(id: JsonRpcId, progressToken: string | number | undefined): Promise<JsonRpcResponse> {
+    if (this.#byId.has(id)) return Promise.resolve(duplicateIdError(id));
     return new Promise<JsonRpcResponse>((resolve) => {
       this.#byId.set(id, resolve);
       this.#latest = id;
@@ -87,6 +93,11 @@ export class PendingRequests {
     this.#byId.clear();
     this.#progressOwner.clear();
   }
+}
+
+/** The answer to a request whose id is already pending in the same session. */
+export function duplicateIdError(id: JsonRpcId): JsonRpcResponse {
+  return errorResponse(id, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(id)} is already in flight in this session`);
 }
 
 /** JSON-RPC error code for a request the client cancelled (the SDKs use it too). */

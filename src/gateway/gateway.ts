@@ -5,14 +5,16 @@ import {
   isRequest,
   isResponse,
   parseMessage,
+  type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
+  type JsonRpcResponse,
 } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
 import type { InitializeParams, Upstream } from '../upstream/types.js';
 import { openAggregateDispatcher } from './aggregate-dispatcher.js';
-import type { Dispatcher, DownstreamSink } from './dispatcher.js';
+import { duplicateIdError, type Dispatcher, type DownstreamSink } from './dispatcher.js';
 import { PostExchange, parseEventId } from './exchange.js';
 import { accepts, empty, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
 import type { InboundRequest, Reply } from './reply.js';
@@ -143,17 +145,31 @@ export class Gateway {
     }
     session.lastActivity = Date.now();
 
+    // A request id still pending in this session cannot be used again: the two replies could
+    // not be told apart (JSON-RPC 2.0; MCP basic: "The request ID MUST NOT have been previously
+    // used by the requestor within the same session"). Alone: 400; in a batch: that item's error.
     const requests: JsonRpcRequest[] = [];
+    const duplicates: JsonRpcRequest[] = [];
+    const seen = new Set<JsonRpcId>();
     for (const m of messages) {
-      if (isRequest(m)) requests.push(m);
-      else if (isResponse(m)) session.dispatcher.respond(m);
-      else if (m.method !== 'notifications/initialized') session.dispatcher.notify(m);
+      if (!isRequest(m)) continue;
+      if (seen.has(m.id)) {
+        return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(m.id)} appears twice in the batch`, m.id);
+      }
+      seen.add(m.id);
+      if (!session.isInFlight(m.id)) requests.push(m);
+      else if (batch) duplicates.push(m);
+      else return json(duplicateIdError(m.id), 400, { [SESSION_HEADER]: session.id });
+    }
+    for (const m of messages) {
+      if (isResponse(m)) session.dispatcher.respond(m);
+      else if (!isRequest(m) && m.method !== 'notifications/initialized') session.dispatcher.notify(m);
     }
     const headers = { [SESSION_HEADER]: session.id };
-    if (requests.length === 0) return empty(202, headers);
+    if (requests.length === 0 && duplicates.length === 0) return empty(202, headers);
 
     const exchange = new PostExchange({
-      ids: requests.map((r) => r.id),
+      ids: [...requests, ...duplicates].map((r) => r.id),
       sseAllowed: accepts(request, 'text/event-stream') && request.headers.get('accept') !== null,
       batch,
       headers,
@@ -162,10 +178,16 @@ export class Gateway {
       prime: primes(session.protocolVersion),
     });
     session.track(exchange);
+    const settle = (reply: JsonRpcResponse) => {
+      exchange.reply(reply);
+      if (exchange.finished) session.untrack(exchange);
+    };
+    for (const d of duplicates) settle(duplicateIdError(d.id));
     for (const r of requests) {
+      session.begin(r.id);
       void session.dispatcher.request(r).then((reply) => {
-        exchange.reply(reply);
-        if (exchange.finished) session.untrack(exchange);
+        session.end(r.id);
+        settle(reply);
       });
     }
     return exchange.response;
@@ -335,7 +357,18 @@ export class Gateway {
       if (isRequest(message)) emit(errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: send initialize first'));
       return ACCEPTED;
     }
-    if (isRequest(message)) void session.dispatcher.request(message).then(emit);
+    if (isRequest(message)) {
+      const id = message.id;
+      // A reused pending id gets its error on the stream; the first request keeps its reply.
+      if (!session.begin(id)) {
+        emit(duplicateIdError(id));
+      } else {
+        void session.dispatcher.request(message).then((reply) => {
+          session.end(id);
+          emit(reply);
+        });
+      }
+    }
     else if (isResponse(message)) session.dispatcher.respond(message);
     else if (message.method !== 'notifications/initialized') session.dispatcher.notify(message);
     return ACCEPTED;

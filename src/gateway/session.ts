@@ -32,6 +32,8 @@ export class Session {
   readonly #logs = new Map<number, StreamLog>();
   #standalone: StreamLog | undefined;
   readonly #backlog: JsonRpcMessage[] = [];
+  /** Ids of the client's requests still waiting for their reply. */
+  readonly #inFlight = new Set<JsonRpcId>();
   readonly #onClose: (s: Session) => void;
 
   constructor(route: string, principal: string, protocolVersion: string, transport: SessionTransport, onClose: (s: Session) => void) {
@@ -44,6 +46,26 @@ export class Session {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** True when a request with this id is already waiting for its reply in this session. */
+  isInFlight(id: JsonRpcId): boolean {
+    return this.#inFlight.has(id);
+  }
+
+  /**
+   * Marks a client request as in flight; false when one with the same id already is (JSON-RPC
+   * and MCP: a request id must not be reused while its request is pending, or the two replies
+   * cannot be told apart).
+   */
+  begin(id: JsonRpcId): boolean {
+    if (this.#inFlight.has(id)) return false;
+    this.#inFlight.add(id);
+    return true;
+  }
+
+  end(id: JsonRpcId): void {
+    this.#inFlight.delete(id);
   }
 
   newStream(): StreamLog {

@@ -10,7 +10,7 @@ import {
   type JsonRpcResponse,
 } from '../jsonrpc/index.js';
 import type { Channel, Upstream } from '../upstream/types.js';
-import { cancelledRequestId, PendingRequests, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
+import { cancelledRequestId, duplicateIdError, PendingRequests, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
 import { filterToolList, toolAllowed } from './tool-filter.js';
 
 /**
@@ -48,6 +48,8 @@ export async function openSingleDispatcher(
       return pending.size;
     },
     request(request: JsonRpcRequest): Promise<JsonRpcResponse> {
+      // A reused pending id never reaches the upstream (its reply would settle the first one).
+      if (pending.has(request.id)) return Promise.resolve(duplicateIdError(request.id));
       if (filter) {
         if (request.method === 'tools/call') {
           const name = request.params?.name;
