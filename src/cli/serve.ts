@@ -28,6 +28,11 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   }
   if (flags.logLevel) config = { ...config, log: { ...config.log, level: flags.logLevel as ResolvedConfig['log']['level'] } };
   const logger = createLogger({ level: config.log.level, format: config.log.format });
+  // A promise rejected with nobody waiting (a bug) is logged, not allowed to end the process
+  // and every session with it (Node 20's default).
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, 'unhandled promise rejection (a bug: please report it)');
+  });
   const adminPassword = demoToken !== undefined ? await ensureDemoAdmin(config, logger) : undefined;
   const app = await startGatehouse({ config, logger }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new CliExit(ExitCode.Failure, `cannot listen on ${config.listen.host}:${config.listen.port}: address in use`);

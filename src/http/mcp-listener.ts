@@ -23,14 +23,20 @@ interface McpRoute {
   readonly pathToken: string | undefined;
 }
 
-const KINDS: Record<string, Kind> = { mcp: 'mcp', sse: 'sse', message: 'message', messages: 'message' };
+// A Map, not an object literal: `/__proto__` or `/constructor` must not look like a route.
+const KINDS: ReadonlyMap<string, Kind> = new Map([
+  ['mcp', 'mcp'],
+  ['sse', 'sse'],
+  ['message', 'message'],
+  ['messages', 'message'],
+]);
 
 /** `/mcp`, `/{server}/mcp`, `/{server}/{token}/mcp` (with tokenInUrl), and the SSE pair. */
 export function matchMcpRoute(pathname: string, tokenInUrl: boolean): McpRoute | undefined {
   const parts = pathname.split('/');
   // parts[0] is '' for a leading slash.
   if (parts[0] !== '' || parts.length < 2 || parts.length > 4) return undefined;
-  const kind = KINDS[parts[parts.length - 1]!];
+  const kind = KINDS.get(parts[parts.length - 1]!);
   if (!kind) return undefined;
   const segments = parts.slice(1, -1).map((p) => safeDecode(p));
   if (segments.some((s) => s === undefined || s === '')) return undefined;
@@ -82,13 +88,18 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       logger.error({ err: (err as Error).message, path: redactUrl(req.url ?? '') }, 'unhandled error');
       reply = problem(500, 'server_error', 'internal error');
     }
-    writeReply(res, reply);
-    options.requests?.inc({ route: route.kind, status: String(reply.status) });
-    if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        { method: req.method, path: redactUrl(req.url ?? ''), status: reply.status, ms: Math.round(performance.now() - started) },
-        'request',
-      );
+    try {
+      writeReply(res, reply);
+      options.requests?.inc({ route: route.kind, status: String(reply.status) });
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          { method: req.method, path: redactUrl(req.url ?? ''), status: reply.status, ms: Math.round(performance.now() - started) },
+          'request',
+        );
+      }
+    } catch (err) {
+      // Nothing after the answer may take the process down (this runs outside any await chain).
+      logger.error({ err: (err as Error).message, path: redactUrl(req.url ?? '') }, 'failed after answering a request');
     }
   };
 
@@ -102,23 +113,16 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
     if (route.server !== undefined && !mcp.hasServer(route.server)) {
       return problem(404, 'not_found', `unknown server "${route.server}"`);
     }
-    let body = '';
-    if (method === 'POST') {
-      const read = await readBody(req, limit);
-      if (read === undefined) {
-        res.setHeader('connection', 'close');
-        return problem(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
-      }
-      body = read;
-    }
-    const request: InboundRequest = { method, url, headers, text: () => Promise.resolve(body) };
+    // Who is asking is decided from the headers and the URL alone, before the body is read: an
+    // unauthenticated client cannot hold memory or a connection by sending a slow or large body.
     const credentials =
       route.pathToken !== undefined && !headers.get('authorization')
         ? { url, headers: { get: (n: string) => (n === 'authorization' ? `Bearer ${route.pathToken}` : headers.get(n)) } }
-        : request;
+        : { url, headers };
     const answered = authenticator.authenticate(credentials, route.server);
     const decision = answered instanceof Promise ? await answered : answered;
     if (!decision.ok) {
+      if (!req.complete) res.setHeader('connection', 'close'); // an unread body is not waited for
       const presented = headers.get('authorization') !== null || route.pathToken !== undefined || url.includes('token=');
       const err = presented
         ? { error: decision.error, description: decision.description, ...(decision.status === 403 ? { scope: 'mcp' } : {}) }
@@ -129,6 +133,16 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
         : `Bearer realm="gatehouse", error="${decision.error}", error_description="${decision.description}"`;
       return problem(decision.status, decision.error, decision.description, { 'www-authenticate': challenge });
     }
+    let body = '';
+    if (method === 'POST') {
+      const read = await readBody(req, limit);
+      if (read === undefined) {
+        res.setHeader('connection', 'close');
+        return problem(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
+      }
+      body = read;
+    }
+    const request: InboundRequest = { method, url, headers, text: () => Promise.resolve(body) };
     const call: McpCall = {
       request,
       server: route.server,

@@ -15,19 +15,28 @@ export type FetchHandler = (request: Request, env: { incoming: IncomingMessage; 
  * Listens with Node's http server: `fast` takes the requests it recognises (the MCP hot
  * path), the hono app (`fetch`) the rest. Resolves once bound; rejects on EADDRINUSE.
  */
+/** How long a client may take to send a whole request (headers and body). */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
 export async function startHttpServer(
   fetch: FetchHandler,
   fast: (req: IncomingMessage, res: ServerResponse) => boolean,
   host: string,
   port: number,
+  limits: { readonly requestTimeoutMs?: number } = {},
 ): Promise<RunningServer> {
   const slow = getRequestListener(fetch as Parameters<typeof getRequestListener>[0]);
-  const server = createServer((req, res) => {
+  const requestTimeoutMs = limits.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Node looks for late requests every connectionsCheckingInterval (30 s by default).
+  const connectionsCheckingInterval = Math.max(100, Math.min(30_000, Math.floor(requestTimeoutMs / 4)));
+  const server = createServer({ connectionsCheckingInterval }, (req, res) => {
     if (!fast(req, res)) void slow(req, res);
   });
-  // Long-lived SSE streams must not be cut by Node's own timeouts.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // The whole request (headers and body) must arrive within this, or the client gets 408 and
+  // the connection closes: a slow-dripping body cannot hold a connection for ever. It bounds
+  // receiving the request only: a long SSE answer is not cut (server.test.ts).
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = Math.min(60_000, requestTimeoutMs);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

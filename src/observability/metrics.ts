@@ -5,7 +5,7 @@ type Labels = Readonly<Record<string, string>>;
 
 function key(labels: Labels): string {
   let out = '';
-  for (const k of Object.keys(labels).sort()) out += `${out ? ',' : ''}${k}="${labels[k]!.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  for (const k of Object.keys(labels).sort()) out += `${out ? ',' : ''}${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
   return out;
 }
 
