@@ -208,3 +208,38 @@ describe('a request id already in flight', () => {
     await s.stream.cancel();
   });
 });
+
+describe('resuming the standalone GET stream', () => {
+  /** True when the response body ends within `ms`. */
+  async function ends(stream: ReturnType<typeof follow>, ms = 2000): Promise<boolean> {
+    return stream.next(() => false, ms).then(
+      () => false,
+      (err: Error) => err.message.startsWith('stream ended'),
+    );
+  }
+
+  it('closes the live stream it replaces, and the session closes the resumed one', async () => {
+    const url = `${gw.base}/raw/mcp`;
+    const init = await rawPost(url, INIT('2025-11-25'));
+    const sid = init.headers.get('mcp-session-id')!;
+    const get = (extra: Record<string, string> = {}) => fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid, ...extra } });
+    const live = await get();
+    expect(live.status).toBe(200);
+    const first = follow(live);
+    const primed = await first.next((e) => e.id !== undefined);
+    const resumedRes = await get({ 'last-event-id': primed.id! });
+    expect(resumedRes.status).toBe(200);
+    const resumed = follow(resumedRes);
+    expect(await ends(first)).toBe(true);
+    // Still one GET stream: a plain second GET is refused while the resumed one is live.
+    const third = await get();
+    expect(third.status).toBe(409);
+    await third.body?.cancel();
+    // Upstream notifications reach the resumed stream.
+    await rawPost(url, call(1, 'list_changed'), { 'mcp-session-id': sid });
+    await resumed.next((e) => e.data.includes('notifications/tools/list_changed'));
+    // DELETE ends the session and every stream it has.
+    expect((await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid } })).status).toBe(200);
+    expect(await ends(resumed)).toBe(true);
+  });
+});

@@ -25,8 +25,16 @@ export class StreamLog {
     this.outlet?.send(data, { id: `${this.id}-${seq}` });
   }
 
-  /** Re-sends what came after `afterSeq` to a new outlet and makes it the live one. */
+  /**
+   * Re-sends what came after `afterSeq` to a new outlet and makes it the live one. A client
+   * resumes because it lost the stream, possibly before we noticed (2025-11-25 transports,
+   * "Resumability and Redelivery"); and a message must not travel on more than one stream.
+   * So the previous outlet, if still open, is closed rather than left running (orphaned with
+   * its keep-alive timer) or the resumption refused.
+   */
   resume(outlet: SseStream, afterSeq: number): void {
+    const previous = this.outlet;
+    if (previous && previous !== outlet && !previous.closed) previous.close();
     this.outlet = outlet;
     for (const e of this.#events) if (e.seq > afterSeq) outlet.send(e.data, { id: `${this.id}-${e.seq}` });
     if (this.done) outlet.close();

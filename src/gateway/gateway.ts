@@ -271,14 +271,15 @@ export class Gateway {
       const at = parseEventId(lastEventId);
       const log = at ? session.stream(at.stream) : undefined;
       if (!at || !log) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Bad Request: unknown Last-Event-ID');
-      const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs });
+      // The outlet it replaces (a stream the client lost) is closed by resume().
+      const outlet = session.openOutlet(this.#options.keepAliveMs);
       log.resume(outlet, at.seq);
       return { status: 200, headers, stream: outlet.body };
     }
     if (session.standalone?.outlet && !session.standalone.outlet.closed) {
       return jsonRpcHttpError(409, ErrorCode.InvalidRequest, 'Conflict: only one GET stream per session');
     }
-    const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs });
+    const outlet = session.openOutlet(this.#options.keepAliveMs);
     const log = session.openStandalone(outlet);
     if (primes(session.protocolVersion)) outlet.prime(`${log.id}-0`);
     return { status: 200, headers, stream: outlet.body };

@@ -3,7 +3,7 @@ import type { JsonRpcId, JsonRpcMessage } from '../jsonrpc/index.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { PostExchange } from './exchange.js';
 import { StreamLog } from './exchange.js';
-import type { SseStream } from './sse.js';
+import { SseStream } from './sse.js';
 
 const BACKLOG_LIMIT = 100;
 
@@ -32,6 +32,8 @@ export class Session {
   readonly #logs = new Map<number, StreamLog>();
   #standalone: StreamLog | undefined;
   readonly #backlog: JsonRpcMessage[] = [];
+  /** Every SSE outlet handed out for a GET, closed with the session. */
+  readonly #outlets = new Set<SseStream>();
   /** Ids of the client's requests still waiting for their reply. */
   readonly #inFlight = new Set<JsonRpcId>();
   readonly #onClose: (s: Session) => void;
@@ -87,6 +89,13 @@ export class Session {
     return this.#logs.get(id);
   }
 
+  /** A new SSE outlet for a GET (standalone or resumed), closed when the session closes. */
+  openOutlet(keepAliveMs: number | undefined): SseStream {
+    const outlet: SseStream = new SseStream({ keepAliveMs, onClose: () => this.#outlets.delete(outlet) });
+    this.#outlets.add(outlet);
+    return outlet;
+  }
+
   track(exchange: PostExchange): void {
     this.#exchanges.add(exchange);
   }
@@ -134,6 +143,7 @@ export class Session {
       log.done = true;
       log.outlet?.close();
     }
+    for (const outlet of [...this.#outlets]) outlet.close();
     this.#onClose(this);
     await this.dispatcher?.close();
   }
