@@ -243,3 +243,64 @@ describe('resuming the standalone GET stream', () => {
     expect(await ends(resumed)).toBe(true);
   });
 });
+
+describe('codes and protocol rules', () => {
+  const url = () => `${gw.base}/raw/mcp`;
+  const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+  const open = async (version: string) => ({ 'mcp-session-id': (await rawPost(url(), INIT(version))).headers.get('mcp-session-id')! });
+
+  it('answers a missing Mcp-Session-Id with 400 -32600 and an unknown one with 404 -32001 (as the SDK servers do)', async () => {
+    const missing = await rawPost(url(), list);
+    expect(missing.status).toBe(400);
+    expect(missing.json).toMatchObject({ error: { code: -32600 } });
+    const unknown = await rawPost(url(), list, { 'mcp-session-id': 'no-such-session' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
+  });
+
+  it('refuses a request whose id is null (it is no notification)', async () => {
+    const h = await open('2025-06-18');
+    const r = await rawPost(url(), { ...list, id: null }, h);
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ id: null, error: { code: -32600, message: expect.stringContaining('null') } });
+    const s = await legacy('raw');
+    expect((await s.send({ ...list, id: null })).status).toBe(400);
+    await s.stream.cancel();
+  });
+
+  it('refuses batches unless the session negotiated 2025-03-26', async () => {
+    for (const version of ['2025-06-18', '2025-11-25']) {
+      const r = await rawPost(url(), [list, { ...list, id: 2 }], await open(version));
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({ error: { code: -32600, message: `Invalid Request: batches are not supported in protocol version ${version}` } });
+    }
+    const ok = await rawPost(url(), [list, { ...list, id: 2 }], await open('2025-03-26'));
+    expect(ok.status).toBe(200);
+    expect((ok.json as unknown[]).length).toBe(2);
+  });
+
+  it('takes any MCP-Protocol-Version we serve, and refuses malformed or unknown ones with 400', async () => {
+    const h = await open('2025-11-25');
+    // Not only the negotiated one (docs/decisions/0013-inbound-guard-rails.md).
+    expect((await rawPost(url(), list, { ...h, 'mcp-protocol-version': '2025-06-18' })).status).toBe(200);
+    for (const bad of ['zzz', '2000-01-01', '2025-11-25x']) {
+      for (const headers of [h, {}]) {
+        const r = await rawPost(url(), list, { ...headers, 'mcp-protocol-version': bad });
+        expect(r.status, `${bad} ${JSON.stringify(headers)}`).toBe(400);
+        expect((r.json as { error: { message: string } }).error.message).toContain('unsupported MCP-Protocol-Version');
+      }
+    }
+  });
+
+  it('refuses a body nested deeper than 1000 levels before anything walks it', async () => {
+    const h = await open('2025-06-18');
+    const deep = (n: number) => `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"a":${'['.repeat(n)}${']'.repeat(n)}}}}`;
+    const r = await rawPost(url(), deep(200_000), h);
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: { code: -32600, message: expect.stringContaining('nested deeper') } });
+    // Brackets inside strings do not count; moderate nesting passes.
+    const fine = await rawPost(url(), `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"echo","arguments":{"s":"${'['.repeat(5000)}","a":${'['.repeat(500)}${']'.repeat(500)}}}}`, h);
+    expect(fine.status).toBe(200);
+    expect(fine.json).toMatchObject({ id: 10, result: {} });
+  });
+});

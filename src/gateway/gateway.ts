@@ -18,7 +18,16 @@ import { duplicateIdError, type Dispatcher, type DownstreamSink } from './dispat
 import { PostExchange, parseEventId } from './exchange.js';
 import { accepts, empty, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
 import type { InboundRequest, Reply } from './reply.js';
-import { META, isModernVersion, isSupportedLegacyVersion, negotiateLegacyVersion } from './protocol.js';
+import {
+  BATCHING_VERSION,
+  MAX_JSON_DEPTH,
+  META,
+  SESSION_NOT_FOUND,
+  isModernVersion,
+  isSupportedLegacyVersion,
+  negotiateLegacyVersion,
+  nestedDeeperThan,
+} from './protocol.js';
 import { Session } from './session.js';
 import { openSingleDispatcher } from './single-dispatcher.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
@@ -104,27 +113,34 @@ export class Gateway {
       return jsonRpcHttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept application/json and text/event-stream');
     }
     let body: unknown;
+    let text: string;
     try {
-      body = JSON.parse(await request.text());
+      text = await request.text();
+      body = JSON.parse(text);
     } catch {
       return jsonRpcHttpError(400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
     }
+    if (nestedDeeperThan(text)) return tooDeep();
     const batch = Array.isArray(body);
     const items: unknown[] = batch ? (body as unknown[]) : [body];
     if (items.length === 0) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
     if (items.length > 100) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: batch of more than 100 messages');
     const messages: JsonRpcMessage[] = [];
     for (const item of items) {
+      if (isNullIdRequest(item)) return nullId();
       const parsed = parseMessage(item);
       if (!parsed.ok) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: ${parsed.reason}`, parsed.id);
       messages.push(parsed.message);
     }
 
-    // 2026-07-28: a request that carries the protocol version in _meta is stateless.
+    // 2026-07-28: a request that carries the protocol version in _meta is stateless (that
+    // endpoint judges the header against the claim itself: -32020 / -32022 with its data).
     const first = messages[0]!;
     if (!batch && 'method' in first && (hasModernClaim(first) || isModernHeader(request))) {
       return this.#statelessFor(call).handle(first, call);
     }
+    const badVersion = unsupportedVersionHeader(request);
+    if (badVersion) return badVersion;
 
     const init = messages.find((m): m is JsonRpcRequest => isRequest(m) && m.method === 'initialize');
     let session: Session;
@@ -138,9 +154,9 @@ export class Gateway {
       const found = this.#findSession(call);
       if (!(found instanceof Session)) return found;
       session = found;
-      const version = request.headers.get('mcp-protocol-version');
-      if (version !== null && !isSupportedLegacyVersion(version.trim())) {
-        return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`);
+      // 2025-06-18 removed JSON-RPC batching (changelog); only a 2025-03-26 session may batch.
+      if (batch && session.protocolVersion !== BATCHING_VERSION) {
+        return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: batches are not supported in protocol version ${session.protocolVersion}`);
       }
     }
     session.lastActivity = Date.now();
@@ -239,9 +255,9 @@ export class Gateway {
 
   #findSession(call: McpCall): Session | Reply {
     const id = call.request.headers.get(SESSION_HEADER);
-    if (!id) return jsonRpcHttpError(400, ErrorCode.UpstreamUnavailable, 'Bad Request: Mcp-Session-Id header is required');
+    if (!id) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
     const session = this.#usable(this.#sessions.get(id), call, 'streamable');
-    if (!session) return jsonRpcHttpError(404, ErrorCode.RequestTimeout, 'Session not found');
+    if (!session) return jsonRpcHttpError(404, SESSION_NOT_FOUND, 'Session not found');
     return session;
   }
 
@@ -258,6 +274,8 @@ export class Gateway {
 
   #get(call: McpCall): Reply {
     const { request } = call;
+    const badVersion = unsupportedVersionHeader(request);
+    if (badVersion) return badVersion;
     if (!accepts(request, 'text/event-stream') || request.headers.get('accept') === null) {
       return jsonRpcHttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept text/event-stream');
     }
@@ -286,6 +304,8 @@ export class Gateway {
   }
 
   async #delete(call: McpCall): Promise<Reply> {
+    const badVersion = unsupportedVersionHeader(call.request);
+    if (badVersion) return badVersion;
     const found = this.#findSession(call);
     if (!(found instanceof Session)) return found;
     await found.close();
@@ -314,7 +334,11 @@ export class Gateway {
     if (!session) return jsonRpcHttpError(404, ErrorCode.InvalidRequest, 'Session not found');
     let message: JsonRpcMessage;
     try {
-      const parsed = parseMessage(JSON.parse(await call.request.text()));
+      const text = await call.request.text();
+      const body: unknown = JSON.parse(text);
+      if (nestedDeeperThan(text)) return tooDeep();
+      if (isNullIdRequest(body)) return nullId();
+      const parsed = parseMessage(body);
       if (!parsed.ok) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: ${parsed.reason}`, parsed.id);
       message = parsed.message;
     } catch {
@@ -408,6 +432,30 @@ export class Gateway {
 /** 2025-11-25 (transports, "Resumability"): SSE streams SHOULD open with an event id and empty data. */
 function primes(version: string): boolean {
   return version >= '2025-11-25';
+}
+
+/**
+ * 2025-06-18 transports ("Protocol Version Header"): an invalid or unsupported version MUST
+ * get 400. Any session-era version we serve passes, not only the session's own
+ * (docs/decisions/0013-inbound-guard-rails.md); a malformed or unknown one does not.
+ */
+function unsupportedVersionHeader(request: InboundRequest): Reply | undefined {
+  const version = request.headers.get('mcp-protocol-version');
+  if (version === null || isSupportedLegacyVersion(version.trim())) return undefined;
+  return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`);
+}
+
+function tooDeep(): Reply {
+  return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+}
+
+/** MCP basic ("Requests"): a request id MUST NOT be null; such a message is no notification. */
+function isNullIdRequest(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && 'method' in item && 'id' in item && (item as { id: unknown }).id === null;
+}
+
+function nullId(): Reply {
+  return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: a request id must not be null');
 }
 
 function routeKey(call: Pick<McpCall, 'server'>): string {
