@@ -355,11 +355,20 @@ function noiseNote(runs: RunRecord[], slots: readonly Slot[]): void {
  * One untimed run per target before any timed one: lazy imports (under tsx, transpiled on
  * first use), JIT and pools would otherwise land in whichever target runs first.
  */
+/**
+ * Warms every target up before anything is timed: a gateway is a long-running server, and in
+ * its first seconds the JIT is still compiling the hot path (CPU per call at one call in
+ * flight kept falling ~30% across the repeats with a 1 s priming). One call in flight, then
+ * many, so that both code shapes are compiled; every target gets the same.
+ */
 async function prime(slots: readonly Slot[]): Promise<void> {
+  const quick = settings.repeats <= 1;
   for (const s of slots) {
-    if (!s.running || exiting) continue;
-    const headers = s.running.headers;
-    await runLoad({ url: s.running.url, ...(headers ? { headers } : {}), concurrency: 4, durationMs: 300, warmupMs: 700, maxCalls: 50_000 }).catch(() => undefined);
+    for (const concurrency of [1, 16]) {
+      if (!s.running || exiting) continue;
+      const headers = s.running.headers;
+      await runLoad({ url: s.running.url, ...(headers ? { headers } : {}), concurrency, durationMs: quick ? 300 : 1_500, warmupMs: 200, maxCalls: 100_000 }).catch(() => undefined);
+    }
   }
 }
 
