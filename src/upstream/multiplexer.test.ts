@@ -161,17 +161,18 @@ describe('Multiplexer: ids and progress', () => {
 });
 
 describe('Multiplexer: server-to-client requests', () => {
-  it('sends them to the oldest call in flight that has not asked yet, and returns the answer with the server\'s id', () => {
+  it('sends them to the one channel with a call in flight, and returns the answer with the server\'s id', () => {
     const { mux, link, open } = setup();
     const a = open();
     const b = open();
     a.ch.send(call(1));
-    b.ch.send(call(1));
+    b.ch.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' }); // cannot have caused it
     mux.handleMessage({ jsonrpc: '2.0', id: 'srv-1', method: 'sampling/createMessage', params: { messages: [] } });
-    expect(b.probe.requests('sampling/createMessage')).toEqual([]);
-    // The next one goes to the next call that has not asked: b's.
+    a.ch.send(call(2)); // a second call of the same channel: still unambiguous
     mux.handleMessage({ jsonrpc: '2.0', id: 'srv-2', method: 'roots/list' });
-    expect(b.probe.requests('roots/list')).toHaveLength(1);
+    expect(b.probe.requests('sampling/createMessage')).toEqual([]);
+    expect(b.probe.requests('roots/list')).toEqual([]);
+    expect(a.probe.requests('roots/list')).toHaveLength(1);
     const [req] = a.probe.requests('sampling/createMessage');
     expect(req.id).not.toBe('srv-1');
     a.ch.send({ jsonrpc: '2.0', id: req.id, result: { role: 'assistant', content: { type: 'text', text: 'ok' } } });
@@ -182,15 +183,55 @@ describe('Multiplexer: server-to-client requests', () => {
     expect(link.sent.filter((m) => !('method' in m))).toHaveLength(1);
   });
 
-  it('falls back to the channel heard from last when nothing is in flight', () => {
-    const { mux, open } = setup();
+  it('refuses them when several channels have a call in flight, or none has and several are open', () => {
+    const { mux, link, open } = setup();
     const a = open();
     const b = open();
-    b.ch.send({ jsonrpc: '2.0', method: 'notifications/roots/list_changed' });
-    a.ch.send({ jsonrpc: '2.0', method: 'notifications/roots/list_changed' });
+    mux.handleMessage({ jsonrpc: '2.0', id: 'idle', method: 'roots/list' });
+    expect(link.last()).toMatchObject({ id: 'idle', error: { code: -32603, message: expect.stringContaining('cannot tell which client') } });
+    a.ch.send(call(1));
+    b.ch.send(call(1));
+    mux.handleMessage({ jsonrpc: '2.0', id: 'busy', method: 'sampling/createMessage', params: { messages: [] } });
+    expect(link.last()).toMatchObject({ id: 'busy', error: { code: -32603, message: expect.stringContaining('sharing: per-session') } });
+    mux.handleMessage({ jsonrpc: '2.0', id: 1, result: {} }); // a's call is done: only b's is left
+    mux.handleMessage({ jsonrpc: '2.0', id: 'b', method: 'elicitation/create', params: {} });
+    expect(b.probe.requests('elicitation/create')).toHaveLength(1);
+    expect(a.probe.messages.filter((m) => 'method' in m)).toEqual([]);
+  });
+
+  it('sends them to the only channel open when nothing is in flight', () => {
+    const { mux, open } = setup();
+    const a = open();
     mux.handleMessage({ jsonrpc: '2.0', id: 3, method: 'roots/list' });
     expect(a.probe.requests('roots/list')).toHaveLength(1);
-    expect(b.probe.requests('roots/list')).toHaveLength(0);
+  });
+
+  it('leaves out a channel waiting on its own question, except for what may be the rest of a burst', () => {
+    const { mux, link, open } = setup();
+    const x = open();
+    const y = open();
+    const noise = () => mux.handleMessage({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+    y.ch.send(call(1));
+    mux.handleMessage({ jsonrpc: '2.0', id: 'y1', method: 'elicitation/create', params: {} });
+    const [y1] = y.probe.requests('elicitation/create');
+    // y waits for its answer; x's call starts after y's question: x's question is x's.
+    x.ch.send(call(1));
+    mux.handleMessage({ jsonrpc: '2.0', id: 'x1', method: 'sampling/createMessage', params: {} });
+    expect(x.probe.requests('sampling/createMessage')).toHaveLength(1);
+    // Both wait. Right after x's question, with nobody live: the rest of x's burst.
+    mux.handleMessage({ jsonrpc: '2.0', id: 'x2', method: 'sampling/createMessage', params: {} });
+    expect(x.probe.requests('sampling/createMessage')).toHaveLength(2);
+    expect(y.probe.requests('sampling/createMessage')).toEqual([]);
+    // y answered: live again, with a call older than x's question. Right after x's
+    // question the message could be x's or y's: refused.
+    y.ch.send({ jsonrpc: '2.0', id: y1.id, result: { action: 'decline' } });
+    mux.handleMessage({ jsonrpc: '2.0', id: 'r1', method: 'roots/list' });
+    expect(link.last()).toMatchObject({ id: 'r1', error: { code: -32603 } });
+    // Not right after: x is left out, y is the one live channel.
+    noise();
+    mux.handleMessage({ jsonrpc: '2.0', id: 'r2', method: 'roots/list' });
+    expect(y.probe.requests('roots/list')).toHaveLength(1);
+    expect(x.probe.requests('roots/list')).toEqual([]);
   });
 
   it('answers ping itself, and roots/list with no roots when no channel is open', () => {
@@ -221,21 +262,30 @@ describe('Multiplexer: server-to-client requests', () => {
 });
 
 describe('Multiplexer: notifications and subscriptions', () => {
-  it('sends list_changed to every channel, and log messages to busy channels (else all)', () => {
-    const { mux, open } = setup();
+  it('sends list_changed to every channel, and log messages only to the one busy channel', async () => {
+    const { mux, link, open } = setup();
     const a = open();
     const b = open();
     mux.handleMessage({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
     expect(a.probe.notifications('notifications/tools/list_changed')).toHaveLength(1);
     expect(b.probe.notifications('notifications/tools/list_changed')).toHaveLength(1);
 
-    mux.handleMessage({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'idle' } });
-    expect(a.probe.notifications('notifications/message')).toHaveLength(1);
-    expect(b.probe.notifications('notifications/message')).toHaveLength(1);
+    const log = (data: string) => mux.handleMessage({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data } });
+    log('idle'); // two channels open, none busy: nobody's for sure
+    expect(a.probe.notifications('notifications/message')).toHaveLength(0);
+    expect(b.probe.notifications('notifications/message')).toHaveLength(0);
     b.ch.send(call(1));
-    mux.handleMessage({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'busy' } });
-    expect(a.probe.notifications('notifications/message')).toHaveLength(1);
-    expect(b.probe.notifications('notifications/message')).toHaveLength(2);
+    log('b busy');
+    expect(a.probe.notifications('notifications/message')).toHaveLength(0);
+    expect(b.probe.notifications('notifications/message').map((n): unknown => n.params.data)).toEqual(['b busy']);
+    a.ch.send(call(1));
+    log('both busy');
+    expect(a.probe.notifications('notifications/message')).toHaveLength(0);
+    expect(b.probe.notifications('notifications/message')).toHaveLength(1);
+    await b.ch.close();
+    mux.handleMessage({ jsonrpc: '2.0', id: link.requests('tools/call')[1]!.id, result: {} });
+    log('alone');
+    expect(a.probe.notifications('notifications/message').map((n): unknown => n.params.data)).toEqual(['alone']);
   });
 
   it('subscribes upstream once per uri, unsubscribes with the last subscriber, and delivers updates to subscribers only', async () => {

@@ -27,6 +27,13 @@ export { MuxChannel, type ChannelSource } from './mux-channel.js';
 //   messages from a channel belong to its caller and are copied when they must change.
 // A notification meant for several channels is delivered as one object: handlers must not
 // mutate what they receive.
+//
+// Server-to-client requests and log lines carry no marker of the call they belong to (stdio
+// has none), and the channels of a shared link may belong to different principals. Guessing
+// (the oldest call in flight, say) handed one session's sampling prompt to another session,
+// which could answer it and so write into the first one's tool result. So they are
+// delivered only when the target is unambiguous (see `#soleTarget`); otherwise a request is
+// refused to the server and a log line dropped. `sharing: per-session` routes exactly.
 
 export interface MultiplexerOptions {
   /** The upstream's name, for error messages. */
@@ -57,12 +64,15 @@ interface InternalWaiter {
 
 /** Calls during which servers ask the client for something (sampling, elicitation, roots). */
 const ASKING_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+const AMBIGUOUS_TARGET =
+  'the gateway cannot tell which client this request is for (several sessions share this upstream); ' +
+  'use sharing: per-session for servers that ask clients for sampling/elicitation/roots';
 
 /** One request in flight upstream, keyed by its upstream id. Fixed shape for the hot path. */
 class Pending {
   timer: NodeJS.Timeout | undefined = undefined;
-  /** A server-to-client request has already been routed to this request's channel. */
-  asked = false;
+  /** The multiplexer's count of link messages when this request went upstream. */
+  sentSeq = 0;
   constructor(
     readonly channel: MuxChannel | undefined,
     readonly clientId: JsonRpcId,
@@ -102,7 +112,8 @@ export class Multiplexer implements ChannelHost {
   readonly #pending = new Map<number, Pending>();
   readonly #serverRequests = new ServerRequestTable();
   readonly #channels = new Set<MuxChannel>();
-  #lastActive: MuxChannel | undefined;
+  /** Messages received from links so far: orders server requests against channel calls. */
+  #seq = 0;
   readonly #subscriptions = new SubscriptionTable();
   /** URIs subscribed upstream on the link that went away: subscribed again on the next one. */
   #resubscribe: string[] = [];
@@ -219,7 +230,6 @@ export class Multiplexer implements ChannelHost {
     const channels = [...this.#channels];
     this.#channels.clear();
     this.#subscriptions.clear();
-    this.#lastActive = undefined;
     for (const channel of channels) channel.end(reason);
   }
 
@@ -252,6 +262,7 @@ export class Multiplexer implements ChannelHost {
   /** Every message the link delivers. */
   handleMessage(message: JsonRpcMessage): void {
     if (this.#closed !== undefined) return;
+    this.#seq++;
     if ('method' in message) {
       const id = (message as Partial<JsonRpcRequest>).id;
       if (id !== undefined && id !== null) this.#serverRequest(message as JsonRpcRequest);
@@ -292,39 +303,76 @@ export class Multiplexer implements ChannelHost {
       this.#replyUpstream({ jsonrpc: '2.0', id: request.id, result: {} });
       return;
     }
-    const channel = this.#routeTarget();
+    const channel = this.#soleTarget(true);
     if (channel === undefined) {
       this.#answerWithoutChannel(request);
+      return;
+    }
+    if (channel === null) {
+      this.#log.debug({ method: request.method }, 'server request refused: several sessions could have caused it');
+      this.#replyUpstream(errorResponse(request.id, ErrorCode.InternalError, AMBIGUOUS_TARGET));
       return;
     }
     // URL-mode elicitation: its completion notification goes to the same channel.
     const eid = request.method === 'elicitation/create' ? request.params?.elicitationId : undefined;
     request.id = this.#serverRequests.add(channel, request.id, typeof eid === 'string' ? eid : undefined);
+    channel.askedSeq = this.#seq;
     channel.deliver(request);
   }
 
   /**
-   * Who answers a server-to-client request: stdio carries no hint of which request it
-   * belongs to. Servers mostly ask while handling a call, in the order the calls came, so:
-   * the oldest call in flight that has not asked yet; else the newest call in flight; else
-   * the channel heard from last. With concurrent calls from several sessions this is a
-   * guess: `sharing: per-session` routes exactly.
+   * The one channel a server request (`asking`) or a log line may go to: the only channel
+   * with a call in flight that could have caused it (for requests a tools/call, prompts/get
+   * or resources/read; for log lines any request); with none in flight anywhere, the only
+   * channel open. `null` when several channels qualify (ambiguous: refuse or drop, never
+   * guess, as a guess can cross sessions and principals); `undefined` when none is open.
    */
-  #routeTarget(): MuxChannel | undefined {
-    let newest: MuxChannel | undefined;
+  #soleTarget(asking: boolean): MuxChannel | null | undefined {
+    let busy: MuxChannel | undefined;
     for (const p of this.#pending.values()) {
-      if (p.channel === undefined) continue;
-      if (!p.asked && ASKING_METHODS.has(p.method)) {
-        p.asked = true;
-        return p.channel;
-      }
-      newest = p.channel;
+      if (p.channel === undefined || (asking && !ASKING_METHODS.has(p.method))) continue;
+      if (busy === undefined) busy = p.channel;
+      else if (busy !== p.channel) return this.#soleActive(asking);
     }
-    if (newest !== undefined) return newest;
-    if (this.#lastActive !== undefined && !this.#lastActive.closed) return this.#lastActive;
-    let last: MuxChannel | undefined;
-    for (const channel of this.#channels) last = channel;
-    return last;
+    if (busy !== undefined) return busy;
+    if (this.#channels.size > 1) return null;
+    for (const channel of this.#channels) return channel;
+    return undefined;
+  }
+
+  /**
+   * Several channels are busy. A client slow to answer (a person reading an elicitation, a
+   * 2026 client that never retries its input_required) must not block every other session,
+   * so a channel whose calls are all waiting on server requests it holds ("parked") is left
+   * out, unless the message may be the rest of a burst to it. Servers ask several things at
+   * once in one go, so a burst comes without other messages between; it counts as the
+   * parked channel's when it follows that channel's last request directly and either no
+   * other channel is live or a live one has a call older than that request (then nobody
+   * can tell: refused). What remains must be one channel, else null. Residual guesses: a
+   * parked call asking again later, on its own (not in a burst), goes to the one live
+   * channel; so does the rest of a burst when a live channel's call went upstream between
+   * its first request and the rest.
+   */
+  #soleActive(asking: boolean): MuxChannel | null {
+    const calls = new Map<MuxChannel, { count: number; firstSent: number }>();
+    for (const p of this.#pending.values()) {
+      if (p.channel === undefined || (asking && !ASKING_METHODS.has(p.method))) continue;
+      const c = calls.get(p.channel);
+      if (c === undefined) calls.set(p.channel, { count: 1, firstSent: p.sentSeq });
+      else {
+        c.count++;
+        c.firstSent = Math.min(c.firstSent, p.sentSeq);
+      }
+    }
+    const parked: MuxChannel[] = [];
+    const live: MuxChannel[] = [];
+    for (const [channel, c] of calls) (this.#serverRequests.heldBy(channel) >= c.count ? parked : live).push(channel);
+    // The message being handled is #seq; the one before it, #seq - 1.
+    const burstOf = (channel: MuxChannel): boolean =>
+      channel.askedSeq === this.#seq - 1 &&
+      (live.length === 0 || live.some((other) => (calls.get(other) as { firstSent: number }).firstSent < channel.askedSeq));
+    const targets = live.concat(parked.filter(burstOf));
+    return targets.length === 1 ? (targets[0] as MuxChannel) : null;
   }
 
   #answerWithoutChannel(request: JsonRpcRequest): void {
@@ -370,15 +418,11 @@ export class Multiplexer implements ChannelHost {
       for (const channel of this.#channels) channel.deliver(n);
       return;
     }
-    // notifications/message and anything unknown: to whoever is waiting on the server.
-    let delivered = false;
-    for (const channel of this.#channels) {
-      if (channel.inFlight > 0) {
-        channel.deliver(n);
-        delivered = true;
-      }
-    }
-    if (!delivered) for (const channel of this.#channels) channel.deliver(n);
+    // notifications/message and anything unknown: only to an unambiguous target, as a log
+    // line may quote what one session sent (see `#soleTarget`).
+    const channel = this.#soleTarget(false);
+    if (channel) channel.deliver(n);
+    else if (channel === null) this.#log.debug({ method }, 'server notification dropped: several sessions could have caused it');
   }
 
   /** The server withdrew one of its own requests: tell the channel that holds it. */
@@ -395,7 +439,6 @@ export class Multiplexer implements ChannelHost {
   /** @internal Everything a channel sends. */
   fromChannel(channel: MuxChannel, message: JsonRpcMessage): void {
     if (channel.closed) return;
-    this.#lastActive = channel;
     if ('method' in message) {
       const id = (message as Partial<JsonRpcRequest>).id;
       if (id !== undefined && id !== null) this.#clientRequest(channel, message as JsonRpcRequest);
@@ -478,6 +521,7 @@ export class Multiplexer implements ChannelHost {
       params = { ...params, _meta: { ...(params?._meta as Record<string, unknown>), progressToken: uid } };
     }
     const p = new Pending(channel, request.id, request.method, token, kind, uri, undefined);
+    p.sentSeq = this.#seq;
     if (this.#timeoutMs !== undefined) p.timer = setTimeout(this.#onTimeout, this.#timeoutMs, uid, this.#timeoutMs).unref();
     this.#pending.set(uid, p);
     channel.inFlight++;
@@ -532,7 +576,6 @@ export class Multiplexer implements ChannelHost {
   releaseChannel(channel: MuxChannel): void {
     if (channel.closed) return;
     this.#channels.delete(channel);
-    if (this.#lastActive === channel) this.#lastActive = undefined;
     const link = this.#released ? this.#link : undefined;
     for (const [uid, p] of this.#pending) {
       if (p.channel !== channel) continue;

@@ -23,6 +23,8 @@ export class MuxChannel implements Channel {
   /** Requests of this channel awaiting a reply upstream. */
   inFlight = 0;
   closed = false;
+  /** The multiplexer's count of link messages when a server request was last handed to this channel; -1: never. */
+  askedSeq = -1;
   readonly #host: ChannelHost;
   readonly #handlers: ChannelHandlers;
   readonly #source: ChannelSource;

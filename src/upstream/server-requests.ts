@@ -38,6 +38,13 @@ export class ServerRequestTable {
     return undefined;
   }
 
+  /** How many of its requests the channel has not answered yet. */
+  heldBy(channel: MuxChannel): number {
+    let n = 0;
+    for (const entry of this.#byId.values()) if (entry.channel === channel) n++;
+    return n;
+  }
+
   /** The channel that started a URL-mode elicitation, once. */
   takeElicitation(elicitationId: string): MuxChannel | undefined {
     const channel = this.#elicitations.get(elicitationId);

@@ -266,6 +266,32 @@ describe('shared stdio upstream', () => {
     expect(cancel.params.requestId).toBe(withdrawn.id);
   });
 
+  it('never hands one session\'s server request or log line to another: delivered only when one session is busy', async () => {
+    const u = make(server());
+    const [a, b] = await Promise.all([connect(u), connect(u)]);
+    a.answers['sampling/createMessage'] = () => ({ role: 'assistant', content: { type: 'text', text: 'injected by a' }, model: 'm' });
+    b.answers['sampling/createMessage'] = () => ({ role: 'assistant', content: { type: 'text', text: 'from b' }, model: 'm' });
+    const serverRequests = (c: Client) => c.messages.filter((m) => 'method' in m && 'id' in m);
+
+    // A is busy too: B's sampling request is refused to the server, never shown to A.
+    const slowA = a.call(1, 'slow', { ms: 1500 });
+    const refused = textOf(await b.call(1, 'sample'));
+    expect(refused.error).toMatchObject({ code: -32603, message: expect.stringContaining('cannot tell which client') });
+    await b.call(2, 'log', { message: 'secret of b' });
+    expect(serverRequests(a)).toEqual([]);
+    expect(serverRequests(b)).toEqual([]);
+    expect(a.notifications('notifications/message')).toEqual([]);
+    expect(b.notifications('notifications/message')).toEqual([]);
+    await slowA;
+
+    // Only B busy: B gets its own request and log line; A still sees nothing.
+    expect(textOf(await b.call(3, 'sample')).content.text).toBe('from b');
+    await b.call(4, 'log', { message: 'for b' });
+    expect(b.notifications('notifications/message').map((n): unknown => n.params.data)).toEqual(['for b']);
+    expect(serverRequests(a)).toEqual([]);
+    expect(a.notifications('notifications/message')).toEqual([]);
+  });
+
   it('sends list_changed to every channel and log messages to the busy one', async () => {
     const u = make(server());
     const [a, b] = await Promise.all([connect(u), connect(u)]);
