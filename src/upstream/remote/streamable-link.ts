@@ -6,6 +6,7 @@ import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, publicReason, RemoteLinkError } from './errors.js';
 import { readEventStream, type EventSourceMessage } from './event-stream.js';
+import { header, StandaloneStream, STREAM_RETRIES, streamStatusFailure } from './standalone-stream.js';
 import type { RemoteLinkEvents } from './link-context.js';
 
 // The Streamable HTTP client link (MCP 2025-03-26 .. 2025-11-25 transports) on undici's
@@ -35,8 +36,6 @@ export interface StreamableLinkOptions {
   readonly onLegacyAnswer?: ((first: JsonRpcMessage, status: number) => void) | undefined;
 }
 
-/** Consecutive failed attempts to (re)open an event stream before giving up on it. */
-const STREAM_RETRIES = 5;
 /** Reconnection delays when the server sent no `retry:` field (as the SDK's defaults). */
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
@@ -45,8 +44,6 @@ const RETRY_GROWTH = 1.5;
 const POST_ACCEPT = 'application/json, text/event-stream';
 /** Same-origin 307/308 hops one request follows (as the SDK transport: `POST /mcp` -> `/mcp/`). */
 const MAX_REDIRECTS = 5;
-/** A standalone stream that ends sooner than this without an event counts as a failed attempt. */
-const SHORT_STREAM_MS = 5_000;
 
 export class StreamableHttpLink implements Link {
   readonly description: string;
@@ -59,25 +56,30 @@ export class StreamableHttpLink implements Link {
   #closed: RemoteLinkError | undefined;
   /** The server accepted a message: failures from now on are not "failed early". */
   #delivered = false;
-  #getStream: AbortController | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  /** The standalone stream's last event id (for its resumption). */
-  #lastEventId: string | undefined;
-  /** A standalone GET stream was open once: the server serves them. */
-  #streamSeen = false;
-  /** Consecutive failed reopenings of the standalone stream, and streams that ended at once, empty. */
-  #getFailures = 0;
-  #getEmpties = 0;
   /** The server's latest SSE `retry:` value, in ms. */
   #retryMs: number | undefined;
   /** POST event streams being read (no AbortController per POST): destroyed on close, so that the pool can close. */
   readonly #streams = new Set<Readable>();
+  readonly #standalone: StandaloneStream;
 
   constructor(options: StreamableLinkOptions, handlers: LinkHandlers) {
     this.#o = options;
     this.#handlers = handlers;
     this.#path = options.url.pathname + options.url.search;
     this.description = `remote "${options.name}" (streamable-http) ${redactUrl(options.url.href)}`;
+    this.#standalone = new StandaloneStream({
+      url: options.url,
+      timeoutMs: options.timeoutMs,
+      dispatcher: options.dispatcher,
+      logger: options.logger,
+      path: () => this.#path,
+      headers: (accept) => this.#headers(accept),
+      closed: () => this.#closed !== undefined || this.#sessionId === undefined,
+      deliver: (event) => void this.#deliverEvent(event, undefined),
+      onRetry: (ms) => this.#onRetry(ms),
+      retryDelay: (n) => this.#retryDelay(n),
+      fail: (reason) => this.#fail(reason),
+    });
   }
 
   setProtocolVersion(version: string): void {
@@ -176,7 +178,7 @@ export class StreamableHttpLink implements Link {
     if (status === 202 || status === 204) {
       await res.body.dump();
       this.#markDelivered();
-      if ('method' in message && message.method === 'notifications/initialized') this.#openGetStream();
+      if ('method' in message && message.method === 'notifications/initialized') this.#standalone.open();
       return;
     }
     const type = header(res.headers, 'content-type') ?? '';
@@ -365,7 +367,7 @@ export class StreamableHttpLink implements Link {
       await res.body.dump().catch(() => undefined);
       if (res.statusCode === 200) return new RemoteLinkError('protocol', `${redactUrl(this.#o.url.href)} answered the event stream GET with ${type.split(';')[0] || 'no content type'}`);
       // 409 (the old stream still registered), 5xx: worth another try; 404 with a session: gone.
-      return res.statusCode === 404 ? this.#streamStatusFailure(404, this.#sessionId !== undefined) : describeStatus(res.statusCode, this.#o.url);
+      return res.statusCode === 404 ? streamStatusFailure(this.#o.url, 404, this.#sessionId !== undefined) : describeStatus(res.statusCode, this.#o.url);
     } catch (err) {
       return describeFailure(err, this.#o.url, this.#o.timeoutMs);
     }
@@ -376,103 +378,12 @@ export class StreamableHttpLink implements Link {
     return Math.min(FIRST_RETRY_MS * RETRY_GROWTH ** attempt, MAX_RETRY_MS);
   }
 
-  // --- the standalone GET stream ---------------------------------------------------------
-
-  /** The server's standalone stream (GET); 405 means it offers none. Resumes with Last-Event-ID. */
-  #openGetStream(): void {
-    if (this.#closed || !this.#sessionId) return;
-    const abort = new AbortController();
-    this.#getStream = abort;
-    void this.#runGetStream(abort);
-  }
-
-  async #runGetStream(abort: AbortController): Promise<void> {
-    let failure: RemoteLinkError | undefined;
-    try {
-      const headers = this.#headers('text/event-stream');
-      if (this.#lastEventId) headers['last-event-id'] = this.#lastEventId;
-      const res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'GET', headers, signal: abort.signal });
-      const type = header(res.headers, 'content-type') ?? '';
-      if (res.statusCode === 200 && type.startsWith('text/event-stream')) {
-        this.#streamSeen = true;
-        this.#getFailures = 0;
-        const opened = Date.now();
-        let events = 0;
-        const onEvent = (event: EventSourceMessage): void => {
-          events++;
-          if (event.id) this.#lastEventId = event.id;
-          this.#deliverEvent(event, undefined);
-        };
-        // A stream that breaks (reset, server gone) is handled as one that ended: reopen it.
-        await readEventStream(res.body, onEvent, this.#onRetry).catch(() => undefined);
-        // One that ends at once and empty, again and again, is not worth reopening forever.
-        this.#getEmpties = events > 0 || Date.now() - opened >= SHORT_STREAM_MS ? 0 : this.#getEmpties + 1;
-        if (this.#getEmpties >= STREAM_RETRIES && !this.#closed) {
-          this.#o.logger.warn('the remote server ends its event stream as soon as it opens it; notifications outside requests will be missed');
-          return;
-        }
-      } else {
-        await res.body.dump().catch(() => undefined);
-        if (res.statusCode === 405 || res.statusCode < 400) {
-          // No stream offered (a 200 that is not an event stream: a login page, most often).
-          if (res.statusCode !== 405 && !this.#closed) this.#o.logger.warn({ status: res.statusCode, type }, 'the event stream GET did not get an event stream; notifications outside requests will be missed');
-          return;
-        }
-        failure = this.#streamStatusFailure(res.statusCode);
-      }
-    } catch (err) {
-      if (abort.signal.aborted || this.#closed) return;
-      failure = describeFailure(err, this.#o.url, this.#o.timeoutMs);
-    }
-    if (this.#closed || abort.signal.aborted) return;
-    if (failure !== undefined) {
-      if (closesLink(failure)) {
-        this.#fail(new RemoteLinkError(failure.code, `lost the event stream: ${failure.message}`, { status: failure.status, cause: failure }));
-        return;
-      }
-      if (!this.#streamSeen) {
-        this.#o.logger.warn({ reason: failure.message }, 'no standalone event stream from the remote server; notifications outside requests will be missed');
-        return;
-      }
-      this.#getFailures++;
-      if (this.#getFailures >= STREAM_RETRIES) {
-        this.#fail(
-          new RemoteLinkError(
-            'connection-lost',
-            `lost the event stream from ${redactUrl(this.#o.url.href)} and could not reopen it after ${this.#getFailures} attempts: ${failure.message}`,
-            { cause: failure },
-          ),
-        );
-        return;
-      }
-    }
-    // Ended or failed: reopen after the server's retry delay (MCP 2025-11-25: the client MUST
-    // respect the retry field), with Last-Event-ID so that nothing sent meanwhile is lost.
-    this.#retryTimer = setTimeout(() => this.#openGetStream(), this.#retryDelay(Math.max(this.#getFailures, this.#getEmpties)));
-    this.#retryTimer.unref();
-  }
-
-  /** A failed event stream GET. A 404 to a session whose streams the server is known to serve: the session is gone. */
-  #streamStatusFailure(status: number, known = this.#streamSeen): RemoteLinkError {
-    const shown = redactUrl(this.#o.url.href);
-    if (status === 404) {
-      // Some servers answer a GET they do not support with 404 instead of 405: that must not
-      // end the link.
-      if (known) {
-        return new RemoteLinkError('session-expired', `session expired: ${shown} answered HTTP 404 for our session's event stream; a new link must initialize again`, { status });
-      }
-      return new RemoteLinkError('protocol', `${shown} answered HTTP 404 to the event stream GET (a server without one should answer 405)`, { status });
-    }
-    return describeStatus(status, this.#o.url);
-  }
-
   // --- closing ---------------------------------------------------------------------------
 
   #fail(reason: RemoteLinkError, requested = false): void {
     if (this.#closed) return;
     this.#closed = reason;
-    this.#getStream?.abort();
-    clearTimeout(this.#retryTimer);
+    this.#standalone.close();
     for (const stream of this.#streams) stream.destroy();
     this.#streams.clear();
     if (!requested) {
@@ -487,10 +398,6 @@ export class StreamableHttpLink implements Link {
   }
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 /** The JSON-RPC error object in an HTTP error body, if that is what it holds. */
 function jsonRpcError(text: string): (JsonRpcMessage & { error: unknown }) | undefined {
