@@ -153,6 +153,8 @@ export async function startGateway(
     `listen: 127.0.0.1:${port}\n` +
     `dataDir: ${yamlString(join(dir, 'data'))}\n` +
     `store: memory\n` +
+    // The RSS section may open more sessions than one client is allowed by default.
+    `maxSessionsPerClient: 100000\n` +
     (oauth
       ? `auth:\n  mode: oauth\n  clients:\n    - clientId: ${yamlString(oauth.clientId)}\n      clientSecret: ${yamlString(oauth.clientSecret)}\n` +
         `      name: ${yamlString(oauth.clientId)}\n      redirectUris: ['http://127.0.0.1/cb']\n      grants: [client_credentials]\n`

@@ -118,7 +118,7 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
     ),
   );
 
-  const gateway = new Gateway({ servers: config.servers, upstreams, logger });
+  const gateway = new Gateway({ servers: config.servers, upstreams, logger, maxSessionsPerPrincipal: config.maxSessionsPerClient });
   const edge = createEdge(config);
   const metrics = new Metrics();
   const requests = metrics.counter('gatehouse_http_requests_total', 'MCP HTTP requests answered, by route kind and status.');

@@ -171,6 +171,7 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
     store,
     log: cfg.log,
     maxBodySize: cfg.maxBodySize,
+    maxSessionsPerClient: cfg.maxSessionsPerClient,
     shutdownTimeoutMs: cfg.shutdownTimeout,
     auth: cfg.auth,
     servers,

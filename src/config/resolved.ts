@@ -65,6 +65,8 @@ export interface ResolvedConfig {
   readonly store: ResolvedStore;
   readonly log: { readonly level: GatehouseConfigParsed['log']['level']; readonly format: 'json' | 'pretty' };
   readonly maxBodySize: number;
+  /** Open MCP sessions one principal may hold at once (429 beyond). */
+  readonly maxSessionsPerClient: number;
   readonly shutdownTimeoutMs: number;
   readonly auth: ResolvedAuth;
   /** In the order the config lists them. */

@@ -265,6 +265,8 @@ export const GatehouseConfigSchema = z
       })
       .prefault({}),
     maxBodySize: size.default(4 * 1024 * 1024),
+    /** Open MCP sessions one credential (token, user or client) may hold at once; each may cost an upstream session or child process. */
+    maxSessionsPerClient: z.number().int().positive().default(100),
     shutdownTimeout: duration('shutdownTimeout').default(10_000),
     auth: AuthSchema.prefault({}),
     servers: z.record(ServerNameSchema, ServerSchema).default({}),

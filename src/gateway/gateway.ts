@@ -41,6 +41,8 @@ export interface GatewayOptions {
   readonly keepAliveMs?: number;
   /** Sessions with no traffic and no open stream for this long are closed (default 30 min). */
   readonly sessionIdleMs?: number;
+  /** Open sessions one principal may hold (config maxSessionsPerClient; default 100). */
+  readonly maxSessionsPerPrincipal?: number;
 }
 
 /** One inbound MCP call, after the HTTP edge has checked who is calling. */
@@ -68,6 +70,8 @@ const ACCEPTED: Reply = { status: 202, headers: {}, body: 'Accepted' };
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #sessions = new Map<string, Session>();
+  /** Open and opening sessions per principal (maxSessionsPerPrincipal). */
+  readonly #perPrincipal = new Map<string, number>();
   readonly #stateless = new Map<string, StatelessEndpoint>();
   readonly #filters: Map<string, ResolvedServer>;
   readonly #sweeper: NodeJS.Timeout;
@@ -83,6 +87,35 @@ export class Gateway {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /**
+   * Counts a session (being opened) against its principal's limit: each may cost an upstream
+   * session or a child process, and idle ones live for sessionIdleMs. False when the principal
+   * is at its limit.
+   */
+  #admit(principal: string): boolean {
+    const open = this.#perPrincipal.get(principal) ?? 0;
+    if (open >= (this.#options.maxSessionsPerPrincipal ?? 100)) return false;
+    this.#perPrincipal.set(principal, open + 1);
+    return true;
+  }
+
+  #release(principal: string): void {
+    const open = (this.#perPrincipal.get(principal) ?? 0) - 1;
+    if (open > 0) this.#perPrincipal.set(principal, open);
+    else this.#perPrincipal.delete(principal);
+  }
+
+  /** A session ended: it no longer counts. */
+  #forget(session: Session): void {
+    if (this.#sessions.delete(session.id)) this.#release(session.principal);
+  }
+
+  #tooManySessions(id: JsonRpcId | null): Reply {
+    const max = this.#options.maxSessionsPerPrincipal ?? 100;
+    const reply = jsonRpcHttpError(429, ErrorCode.InvalidRequest, `too many open sessions for this credential (${max}): end some (HTTP DELETE) or let idle ones expire`, id);
+    return { ...reply, headers: { ...reply.headers, 'retry-after': '60' } };
   }
 
   hasServer(name: string): boolean {
@@ -212,7 +245,8 @@ export class Gateway {
   async #initialize(call: McpCall, init: JsonRpcRequest): Promise<Reply> {
     const params = (init.params ?? {}) as Partial<InitializeParams>;
     const version = negotiateLegacyVersion(params.protocolVersion);
-    const session = new Session(routeKey(call), call.principal, version, 'streamable', (s) => this.#sessions.delete(s.id));
+    if (!this.#admit(call.principal)) return this.#tooManySessions(init.id);
+    const session = new Session(routeKey(call), call.principal, version, 'streamable', (s) => this.#forget(s));
     try {
       session.dispatcher = await this.#openDispatcher(call, session, {
         protocolVersion: version,
@@ -221,6 +255,7 @@ export class Gateway {
       });
     } catch (err) {
       this.#options.logger.warn({ server: call.server ?? '(aggregate)', err: (err as Error).message }, 'cannot open upstream session');
+      this.#release(call.principal);
       return jsonRpcHttpError(502, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`, init.id);
     }
     this.#sessions.set(session.id, session);
@@ -317,7 +352,8 @@ export class Gateway {
   /** `GET /{name}/sse`: opens the stream and names the endpoint to POST messages to. */
   handleSseOpen(call: McpCall): Reply {
     if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
-    const session = new Session(routeKey(call), call.principal, '2024-11-05', 'sse', (s) => this.#sessions.delete(s.id));
+    if (!this.#admit(call.principal)) return this.#tooManySessions(null);
+    const session = new Session(routeKey(call), call.principal, '2024-11-05', 'sse', (s) => this.#forget(s));
     const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs, onClose: () => void session.close() });
     this.#sessions.set(session.id, session);
     // The endpoint must be absolute and right behind a reverse proxy, so it comes from baseUrl.
