@@ -3,6 +3,7 @@ import {
   ErrorCode,
   errorResponse,
   isResponse,
+  progressTokenOf,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcNotification,
@@ -213,7 +214,10 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
     request(request: JsonRpcRequest): Promise<JsonRpcResponse> {
       // A reused pending id is refused before it is routed (else `forwarded` would lose the first).
       if (pending.has(request.id)) return Promise.resolve(duplicateIdError(request.id));
-      const reply = pending.add(request.id, undefined);
+      // The progress token names the request an upstream's notifications/progress belongs to,
+      // so it travels on that request's own response stream (as on `/{name}/mcp`), not the GET
+      // stream. The request goes on with its params._meta as it came.
+      const reply = pending.add(request.id, progressTokenOf(request));
       route(request).then(
         (r) => pending.settle(r),
         (err: unknown) => pending.settle(errorResponse(request.id, ErrorCode.InternalError, (err as Error).message)),
