@@ -61,6 +61,8 @@ export interface McpCall {
 }
 
 const SESSION_HEADER = 'mcp-session-id';
+/** Open sessions per principal when the options do not say (config maxSessionsPerClient has the same default). */
+const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 100;
 const ACCEPTED: Reply = { status: 202, headers: {}, body: 'Accepted' };
 
 /**
@@ -69,6 +71,7 @@ const ACCEPTED: Reply = { status: 202, headers: {}, body: 'Accepted' };
  */
 export class Gateway {
   readonly #options: GatewayOptions;
+  readonly #maxSessionsPerPrincipal: number;
   readonly #sessions = new Map<string, Session>();
   /** Open and opening sessions per principal (maxSessionsPerPrincipal). */
   readonly #perPrincipal = new Map<string, number>();
@@ -79,6 +82,7 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     this.#options = options;
+    this.#maxSessionsPerPrincipal = options.maxSessionsPerPrincipal ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL;
     this.#filters = new Map(options.servers.map((s) => [s.name, s]));
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.#sweeper = setInterval(() => this.#sweep(idle), Math.min(idle, 60_000));
@@ -96,7 +100,7 @@ export class Gateway {
    */
   #admit(principal: string): boolean {
     const open = this.#perPrincipal.get(principal) ?? 0;
-    if (open >= (this.#options.maxSessionsPerPrincipal ?? 100)) return false;
+    if (open >= this.#maxSessionsPerPrincipal) return false;
     this.#perPrincipal.set(principal, open + 1);
     return true;
   }
@@ -113,8 +117,7 @@ export class Gateway {
   }
 
   #tooManySessions(id: JsonRpcId | null): Reply {
-    const max = this.#options.maxSessionsPerPrincipal ?? 100;
-    const reply = jsonRpcHttpError(429, ErrorCode.InvalidRequest, `too many open sessions for this credential (${max}): end some (HTTP DELETE) or let idle ones expire`, id);
+    const reply = jsonRpcHttpError(429, ErrorCode.InvalidRequest, `too many open sessions for this credential (${this.#maxSessionsPerPrincipal}): end some (HTTP DELETE) or let idle ones expire`, id);
     return { ...reply, headers: { ...reply.headers, 'retry-after': '60' } };
   }
 
@@ -367,7 +370,10 @@ export class Gateway {
     const url = new URL(call.request.url);
     const id = url.searchParams.get('sessionId') ?? url.searchParams.get('session_id');
     const session = this.#usable(id ? this.#sessions.get(id) : undefined, call, 'sse');
-    if (!session) return jsonRpcHttpError(404, ErrorCode.InvalidRequest, 'Session not found');
+    // The same answer as Streamable HTTP's unknown session (404, SESSION_NOT_FOUND): the
+    // 2024-11-05 transport names no code for it, SDK SSE clients look only at the status,
+    // and one code for "no such session" on every route is what a client can act on.
+    if (!session) return jsonRpcHttpError(404, SESSION_NOT_FOUND, 'Session not found');
     let message: JsonRpcMessage;
     try {
       const text = await call.request.text();
