@@ -441,8 +441,15 @@ export class Gateway {
     return ACCEPTED;
   }
 
+  /**
+   * The stateless endpoint for this principal on this route. Its held 2025 upstream sessions
+   * (and their subscriptions, server-to-client requests, log lines, pending input_required
+   * continuations and listeners) belong to one principal only: keyed by route alone, two
+   * callers with different credentials rode the same upstream session. Endpoints with nothing
+   * in flight are closed after sessionIdleMs, so a principal that went away holds nothing.
+   */
   #statelessFor(call: McpCall): StatelessEndpoint {
-    const key = `${routeKey(call)}\u0000${call.allowedServers.join(',')}`;
+    const key = `${call.principal}\u0000${routeKey(call)}\u0000${call.allowedServers.join(',')}`;
     let endpoint = this.#stateless.get(key);
     if (!endpoint) {
       endpoint = new StatelessEndpoint((sink, initialize) => this.openDispatcher(call, { sink, initialize }), this.#options.logger, this.#options.keepAliveMs);
@@ -456,6 +463,12 @@ export class Gateway {
     for (const s of this.#sessions.values()) {
       const streaming = s.standalone?.outlet && !s.standalone.outlet.closed;
       if (!streaming && s.dispatcher?.inFlight === 0 && now - s.lastActivity > idleMs) void s.close();
+    }
+    for (const [key, endpoint] of this.#stateless) {
+      if (endpoint.idleSince(now - idleMs)) {
+        this.#stateless.delete(key);
+        void endpoint.close();
+      }
     }
   }
 

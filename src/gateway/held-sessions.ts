@@ -5,7 +5,10 @@ import type { Dispatcher, DownstreamSink } from './dispatcher.js';
 import { LEGACY_PROTOCOL_VERSIONS } from './protocol.js';
 
 // The 2025-era upstream sessions the gateway holds for stateless (2026-07-28) clients,
-// pooled by the client capabilities declared (docs/decisions/0003-era-bridging.md).
+// pooled by the client capabilities declared (docs/decisions/0003-era-bridging.md). One
+// HeldSessions belongs to one StatelessEndpoint, and the gateway keeps one endpoint per
+// principal and route: a held session never carries two principals' calls
+// (docs/decisions/0014-held-sessions-per-principal.md).
 
 /** Client capabilities a held 2025 session can carry for a 2026 client (bridged as input_required). */
 const BRIDGED_CAPABILITIES = new Set(['sampling', 'elicitation', 'roots']);

@@ -44,6 +44,11 @@ export class ListenHub {
     this.#keepAliveMs = options.keepAliveMs;
   }
 
+  /** Listeners open now. */
+  get listening(): number {
+    return this.#listeners.size;
+  }
+
   /** Opens a listener; honours only what the upstream advertises. */
   open(request: JsonRpcRequest, dispatcher: Dispatcher): Reply {
     const caps = dispatcher.initializeResult.capabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;

@@ -69,6 +69,9 @@ export class StatelessEndpoint {
   readonly #listen: ListenHub;
   readonly #toolHeaders = new Map<string, readonly ParamHeader[]>();
   #toolsKnown = false;
+  /** Calls to handle() that have not returned yet (their held session may still be opening). */
+  #entered = 0;
+  #lastUsed = Date.now();
 
   constructor(open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>, logger: Logger, keepAliveMs?: number) {
     this.#held = new HeldSessions(open, (session, m, related) => this.#deliver(session, m, related));
@@ -77,7 +80,26 @@ export class StatelessEndpoint {
     this.#listen = new ListenHub({ nextStream: () => ++this.#nextStream, nextId: () => `s${++this.#nextId}`, keepAliveMs });
   }
 
+  /**
+   * True when nothing is under way here (no call in flight, no input_required waiting for its
+   * retry, no listener) and nobody came since `before`: the gateway may close it.
+   */
+  idleSince(before: number): boolean {
+    return this.#entered === 0 && this.#flights.size === 0 && this.#continuations.size === 0 && this.#listen.listening === 0 && this.#lastUsed < before;
+  }
+
   async handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: InboundRequest }): Promise<Reply> {
+    this.#entered++;
+    this.#lastUsed = Date.now();
+    try {
+      return await this.#handle(message, call);
+    } finally {
+      this.#entered--;
+      this.#lastUsed = Date.now();
+    }
+  }
+
+  async #handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: InboundRequest }): Promise<Reply> {
     const meta = (message.params?._meta ?? {}) as Record<string, unknown>;
     const version = meta[META.protocolVersion];
     const id = isRequest(message) ? message.id : null;
@@ -216,6 +238,7 @@ export class StatelessEndpoint {
       return;
     }
     this.#flights.delete(flight.innerId);
+    this.#lastUsed = Date.now();
     if (MRTR_METHODS.has(flight.method)) flight.member.interactive--;
     const modern = toModernReply(reply, flight.downstreamId, flight.method);
     // 2026-07-28 transports: an unknown method is 404 (basic/transports/streamable-http).
