@@ -36,6 +36,7 @@ import {
   startDirect,
   startFloorProxy,
   startGateway,
+  startNginx,
   startMcpProxy,
   startSupergateway,
   stdioUpstream,
@@ -568,6 +569,12 @@ async function httpSection(): Promise<void> {
     const floor = await startSlot('floor', 'floor proxy', () => startFloorProxy(upstream!.url));
     floor.related = [upstream];
     slots.push(floor);
+    // What a proxy hop costs on this machine when written in C: nginx, if it is installed.
+    const nginx = await startSlot('nginx', 'nginx', () => startNginx(upstream!.url));
+    if (nginx.running) {
+      nginx.related = [upstream];
+      slots.push(nginx);
+    }
     slots.push({ key: 'direct', label: `direct HTTP (${upstream.label})`, running: upstream, restarts: [] });
     const runs = await loadSection(slots);
     await haltIfExiting();
@@ -576,6 +583,7 @@ async function httpSection(): Promise<void> {
       const gw = get('gateway', c);
       const d = get('direct', c);
       const fl = get('floor', c);
+      const ngx = slots.some((s) => s.key === 'nginx') ? get('nginx', c) : undefined;
       const added = gw.p50Ms !== undefined && d.p50Ms !== undefined ? gw.p50Ms - d.p50Ms : undefined;
       return [
         String(c),
@@ -585,6 +593,8 @@ async function httpSection(): Promise<void> {
         fl.okRuns ? fmtInt(fl.callsPerSec) : failed(fl),
         fmtRatio(fl.callsPerSec, d.callsPerSec),
         fmtRatio(gw.callsPerSec, fl.callsPerSec),
+        ngx?.okRuns ? fmtRatio(ngx.callsPerSec, d.callsPerSec) : '-',
+        ngx?.okRuns && d.p50Ms !== undefined && ngx.p50Ms !== undefined ? (ngx.p50Ms - d.p50Ms).toFixed(3) : '-',
         fmtMs(gw.p50Ms),
         fmtMs(d.p50Ms),
         added === undefined ? '-' : added.toFixed(3),
@@ -593,7 +603,7 @@ async function httpSection(): Promise<void> {
         fmtCpu(gw.cpuSelfMsPerCall),
       ];
     });
-    print(table(['C', 'gateway calls/s', 'direct HTTP', 'gw/direct', 'floor proxy', 'floor/direct', 'gw/floor', 'gw p50 ms', 'direct p50 ms', 'added p50 ms', 'gw p99 ms', 'direct p99 ms', 'gw CPU ms/call'], rows));
+    print(table(['C', 'gateway calls/s', 'direct HTTP', 'gw/direct', 'floor proxy', 'floor/direct', 'gw/floor', 'nginx/direct', 'nginx added p50 ms', 'gw p50 ms', 'direct p50 ms', 'added p50 ms', 'gw p99 ms', 'direct p99 ms', 'gw CPU ms/call'], rows));
     print();
     print('Every target, medians (the upstream\'s CPU behind the gateway in parentheses):');
     print();

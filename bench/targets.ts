@@ -53,6 +53,66 @@ export async function startFloorProxy(upstreamUrl: string, key = 'floor'): Promi
   return { key, label: 'floor proxy (node:http + undici, bytes passed through)', url: `http://127.0.0.1:${m[1]}${new URL(upstreamUrl).pathname}`, proc, stop: () => stop(proc) };
 }
 
+/** Where nginx is, if this machine has it (Debian: `apt-get install nginx-light`). */
+export function nginxBinary(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin'])) {
+    const p = join(dir, 'nginx');
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * nginx as a reverse proxy in front of `upstreamUrl`, one worker in the foreground (one
+ * process, like the gateway; its CPU is read from /proc as any target's), keep-alive to the
+ * upstream, no buffering (SSE must flow as it comes), no access log. Not something Gatehouse
+ * could be: the reference for what any proxy hop costs on this machine, written in C.
+ */
+export async function startNginx(upstreamUrl: string, key = 'nginx'): Promise<Running> {
+  const bin = nginxBinary();
+  if (bin === undefined) throw new Error('nginx is not installed (apt-get install -y nginx-light); the reference row is left out');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmp(), 'nginx-'));
+  const up = new URL(upstreamUrl);
+  const conf = [
+    'daemon off;',
+    'master_process off;',
+    'worker_processes 1;',
+    `pid ${join(dir, 'nginx.pid')};`,
+    `error_log ${join(dir, 'error.log')} warn;`,
+    'events { worker_connections 4096; }',
+    'http {',
+    '  access_log off;',
+    `  client_body_temp_path ${join(dir, 'body')};`,
+    `  proxy_temp_path ${join(dir, 'proxy')};`,
+    `  upstream echo { server ${up.host}; keepalive 256; }`,
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    '    location / {',
+    '      proxy_pass http://echo;',
+    '      proxy_http_version 1.1;',
+    '      proxy_set_header Connection "";',
+    '      proxy_buffering off;',
+    '      proxy_request_buffering off;',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  const file = join(dir, 'nginx.conf');
+  writeFileSync(file, conf);
+  const proc = start(key, bin, ['-c', file, '-e', join(dir, 'error.log')], { cwd: dir });
+  const url = `http://127.0.0.1:${port}${up.pathname}`;
+  try {
+    // Any HTTP answer means it listens (a GET without a session gets a 4xx from the upstream).
+    await waitForHttp(proc, url, () => true, 15_000);
+  } catch (err) {
+    await stop(proc);
+    throw err;
+  }
+  return { key, label: 'nginx reverse proxy (1 worker, keep-alive, unbuffered)', url, proc, stop: () => stop(proc) };
+}
+
 /** How the gateway is run: the build if it is up to date, else the sources through tsx. */
 export type RunnerChoice = 'dist' | 'tsx' | 'build';
 export interface GatewayRunner {

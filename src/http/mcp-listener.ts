@@ -148,7 +148,10 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       server: route.server,
       allowedServers: decision.allowedServers,
       principal: decision.principal,
-      baseUrl: resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop),
+      // Only legacy SSE's endpoint event needs it: worked out when read, not on every call.
+      get baseUrl() {
+        return resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop);
+      },
       routePrefix: `${route.server === undefined ? '' : `/${route.server}`}${route.pathToken !== undefined ? `/${route.pathToken}` : ''}`,
     };
     if (route.kind === 'mcp') return mcp.handleStreamable(call);

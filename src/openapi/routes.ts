@@ -7,7 +7,9 @@ export type OpenApiRoute =
   | { readonly kind: 'call'; readonly server: string | undefined; readonly tool: string };
 
 export function matchOpenApiRoute(pathname: string): OpenApiRoute | undefined {
-  if (!pathname.startsWith('/')) return undefined;
+  // Every request asks here first (app.ts): a path that cannot be one of ours is let go before
+  // it is split and decoded. Segments spelled with percent escapes ('%61pi') are not routes.
+  if (!pathname.startsWith('/') || (!pathname.endsWith('/openapi.json') && !pathname.includes('/tools/'))) return undefined;
   const parts = pathname.slice(1).split('/').map(safeDecode);
   if (parts.some((p) => p === undefined || p === '')) return undefined;
   const segments = parts as string[];

@@ -90,7 +90,16 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     authProvider !== undefined || options.tracer !== undefined
       ? new AuthorizingDispatcher({ inner: http.serverDispatcher, serverUrl: url, auth: authProvider, onInsufficientScope: options.onInsufficientScope, fetchFn: http.fetchFor(), tracer: options.tracer, logger })
       : http.serverDispatcher;
-  const leanOptions = { name: server.name, url, timeoutMs: server.timeoutMs, dispatcher: leanDispatcher, headers: server.headers, logger, events };
+  const leanOptions = {
+    name: server.name,
+    url,
+    timeoutMs: server.timeoutMs,
+    dispatcher: leanDispatcher,
+    rawDispatch: leanDispatcher === http.serverDispatcher,
+    headers: server.headers,
+    logger,
+    events,
+  };
   const openSse = (handlers: LinkHandlers): Promise<Link> => LegacySseLink.open(ctx, handlers, events);
 
   const openLegacy = async (handlers: LinkHandlers): Promise<Link> => {

@@ -154,7 +154,7 @@ export function streamStatusFailure(url: URL, status: number, known: boolean): R
   return describeStatus(status, url);
 }
 
-export function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+export function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { remoteServer } from '../../../test/helpers/remote-server.js';
 import type { JsonRpcMessage } from '../../jsonrpc/index.js';
@@ -54,10 +54,16 @@ class Recorder implements LinkHandlers {
   }
 }
 
+/** Which undici API the links of the running block use (set per block below). */
+let rawDispatch = false;
+
 function leanLink(url: string, handlers: LinkHandlers): { link: StreamableHttpLink; agent: Agent } {
   const agent = new Agent({ headersTimeout: 5_000, bodyTimeout: 0 });
   cleanups.push(() => agent.destroy());
-  const link = new StreamableHttpLink({ name: 'r', url: new URL(url), timeoutMs: 5_000, dispatcher: agent, headers: {}, logger: silentLogger() }, handlers);
+  const link = new StreamableHttpLink(
+    { name: 'r', url: new URL(url), timeoutMs: 5_000, dispatcher: agent, rawDispatch, headers: {}, logger: silentLogger() },
+    handlers,
+  );
   cleanups.push(() => link.close());
   return { link, agent };
 }
@@ -82,168 +88,178 @@ async function initialized(link: StreamableHttpLink, rec: Recorder, withStream =
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('POST streams', () => {
-  it('keeps polling a stream the server ends after each event id (2025-11-25) until the answer comes', async () => {
-    let gets = 0;
-    const url = await listen((req, res, body) => {
-      if (body?.method === 'initialize') answerInitialize(res, body.id, 's1');
-      else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: p0\ndata:\nretry: 5\n\n');
-      else if (req.method === 'GET' && req.headers['last-event-id']) {
-        gets++;
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        // Still working: an id, no answer, end; the eighth poll has the answer.
-        if (gets < 8) res.end(`id: p${gets}\ndata:\n\n`);
-        else res.end(`id: p${gets}\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 2, result: { content: [] } })}\n\n`);
-      } else res.writeHead(req.method === 'GET' ? 405 : 202).end();
+// Each behaviour holds whichever undici API carries the requests: request() (what an OAuth
+// dispatcher wraps) and dispatch() with the raw handler (post-answer.ts; a plain pool).
+for (const raw of [false, true]) {
+  describe(raw ? 'over dispatch()' : 'over request()', () => {
+    beforeAll(() => {
+      rawDispatch = raw;
     });
-    const rec = new Recorder();
-    const { link } = leanLink(url, rec);
-    await initialized(link, rec);
-    await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'long', arguments: {} } });
-    await expect.poll(() => rec.messages.length, { timeout: 5_000 }).toBe(2);
-    expect(rec.messages[1]).toEqual({ jsonrpc: '2.0', id: 2, result: { content: [] } });
-    expect(gets).toBe(8);
-  });
 
-  it('ends the link as session-expired when the resumption GET gets a 404', async () => {
-    const url = await listen((req, res, body) => {
-      if (body?.method === 'initialize') answerInitialize(res, body.id, 's7');
-      else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: a\ndata:\nretry: 5\n\n');
-      else res.writeHead(req.method === 'GET' ? 404 : 202).end();
+    describe('POST streams', () => {
+      it('keeps polling a stream the server ends after each event id (2025-11-25) until the answer comes', async () => {
+        let gets = 0;
+        const url = await listen((req, res, body) => {
+          if (body?.method === 'initialize') answerInitialize(res, body.id, 's1');
+          else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: p0\ndata:\nretry: 5\n\n');
+          else if (req.method === 'GET' && req.headers['last-event-id']) {
+            gets++;
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            // Still working: an id, no answer, end; the eighth poll has the answer.
+            if (gets < 8) res.end(`id: p${gets}\ndata:\n\n`);
+            else res.end(`id: p${gets}\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 2, result: { content: [] } })}\n\n`);
+          } else res.writeHead(req.method === 'GET' ? 405 : 202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'long', arguments: {} } });
+        await expect.poll(() => rec.messages.length, { timeout: 5_000 }).toBe(2);
+        expect(rec.messages[1]).toEqual({ jsonrpc: '2.0', id: 2, result: { content: [] } });
+        expect(gets).toBe(8);
+      });
+
+      it('ends the link as session-expired when the resumption GET gets a 404', async () => {
+        const url = await listen((req, res, body) => {
+          if (body?.method === 'initialize') answerInitialize(res, body.id, 's7');
+          else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: a\ndata:\nretry: 5\n\n');
+          else res.writeHead(req.method === 'GET' ? 404 : 202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+        await expect.poll(() => rec.closes.length).toBe(1);
+        expect((rec.closes[0] as RemoteLinkError).code).toBe('session-expired');
+        expect(rec.closes[0]!.message).toBe(`session expired: ${url} answered HTTP 404 for our session's event stream; a new link must initialize again`);
+      });
+
+      it('answers the request with an error when resumption keeps failing (HTTP 503), and keeps the link', async () => {
+        let gets = 0;
+        const url = await listen((req, res, body) => {
+          if (body?.method === 'initialize') answerInitialize(res, body.id, 's8');
+          else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: a\ndata:\nretry: 5\n\n');
+          else if (req.method === 'GET') {
+            gets++;
+            res.writeHead(503).end();
+          } else res.writeHead(202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+        await expect.poll(() => rec.messages.length).toBe(2);
+        expect(rec.messages[1]).toMatchObject({ id: 2, error: { code: -32000, message: 'upstream "r" ended the response stream without answering' } });
+        expect(gets).toBe(5);
+        expect(rec.closes).toEqual([]);
+      });
+
+      it('releases a stream still open when the link closes, so that its pool can close (the bridge exits)', async () => {
+        const url = await listen((req, res, body) => {
+          if (body?.method === 'initialize') answerInitialize(res, body.id, 's6');
+          else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).write('id: a\ndata:\n\n'); // a long tool call
+          else res.writeHead(req.method === 'GET' ? 405 : 202).end();
+        });
+        const rec = new Recorder();
+        const { link, agent } = leanLink(url, rec);
+        await initialized(link, rec);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+        await sleep(100);
+        await link.close();
+        const outcome = await Promise.race([agent.close().then(() => 'closed'), sleep(3_000).then(() => 'the pool is still busy after 3 s')]);
+        expect(outcome).toBe('closed');
+        expect(rec.afterClose).toEqual([]);
+      });
+
+      it('delivers nothing after onClose (an HTTP 500 that arrives late)', async () => {
+        const url = await listen((req, res, body) => {
+          if (body?.method === 'initialize') answerInitialize(res, body.id, 's5');
+          else if (body?.method === 'tools/call') setTimeout(() => res.writeHead(500).end('boom'), 150);
+          else res.writeHead(req.method === 'GET' ? 405 : 202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+        await link.close();
+        await sleep(400);
+        expect(rec.closes).toHaveLength(1);
+        expect(rec.afterClose).toEqual([]);
+      });
     });
-    const rec = new Recorder();
-    const { link } = leanLink(url, rec);
-    await initialized(link, rec);
-    await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
-    await expect.poll(() => rec.closes.length).toBe(1);
-    expect((rec.closes[0] as RemoteLinkError).code).toBe('session-expired');
-    expect(rec.closes[0]!.message).toBe(`session expired: ${url} answered HTTP 404 for our session's event stream; a new link must initialize again`);
-  });
 
-  it('answers the request with an error when resumption keeps failing (HTTP 503), and keeps the link', async () => {
-    let gets = 0;
-    const url = await listen((req, res, body) => {
-      if (body?.method === 'initialize') answerInitialize(res, body.id, 's8');
-      else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: a\ndata:\nretry: 5\n\n');
-      else if (req.method === 'GET') {
-        gets++;
-        res.writeHead(503).end();
-      } else res.writeHead(202).end();
+    describe('the standalone GET stream', () => {
+      it('stops reopening a stream that ends as soon as it opens (retry: 0), and keeps the link', async () => {
+        let gets = 0;
+        const url = await listen((req, res, body) => {
+          if (req.method === 'GET') {
+            gets++;
+            res.writeHead(200, { 'content-type': 'text/event-stream' }).end('retry: 0\n\n');
+          } else if (body?.method === 'initialize') answerInitialize(res, body.id, 's2');
+          else res.writeHead(202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec, true);
+        await sleep(500);
+        expect(gets).toBe(5);
+        expect(rec.closes).toEqual([]);
+      });
+
+      it('does not take a web page for an event stream (no reopening every second)', async () => {
+        let gets = 0;
+        const url = await listen((req, res, body) => {
+          if (req.method === 'GET') {
+            gets++;
+            res.writeHead(200, { 'content-type': 'text/html' }).end('<html>log in</html>');
+          } else if (body?.method === 'initialize') answerInitialize(res, body.id, 's3');
+          else res.writeHead(202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec, true);
+        await sleep(1_500);
+        expect(gets).toBe(1);
+        expect(rec.closes).toEqual([]);
+      });
     });
-    const rec = new Recorder();
-    const { link } = leanLink(url, rec);
-    await initialized(link, rec);
-    await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
-    await expect.poll(() => rec.messages.length).toBe(2);
-    expect(rec.messages[1]).toMatchObject({ id: 2, error: { code: -32000, message: 'upstream "r" ended the response stream without answering' } });
-    expect(gets).toBe(5);
-    expect(rec.closes).toEqual([]);
-  });
 
-  it('releases a stream still open when the link closes, so that its pool can close (the bridge exits)', async () => {
-    const url = await listen((req, res, body) => {
-      if (body?.method === 'initialize') answerInitialize(res, body.id, 's6');
-      else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'text/event-stream' }).write('id: a\ndata:\n\n'); // a long tool call
-      else res.writeHead(req.method === 'GET' ? 405 : 202).end();
+    describe('redirects', () => {
+      it('follows a same-origin 307 (POST /mcp -> /mcp/, as Starlette mounts answer) for the rest of the link', async () => {
+        const seen: string[] = [];
+        const url = await listen((req, res, body) => {
+          seen.push(`${req.method} ${req.url}`);
+          if (req.url === '/mcp') res.writeHead(307, { location: '/mcp/' }).end();
+          else if (req.method === 'GET') res.writeHead(405).end();
+          else if (body?.method === 'initialize') answerInitialize(res, body.id, 'r1');
+          else if (body?.id !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, result: {} }));
+          else res.writeHead(202).end();
+        });
+        const factory = createRemoteLinkFactory(remoteServer(url, { transport: 'auto' }), { logger: silentLogger() });
+        cleanups.push(() => factory.close());
+        const rec = new Recorder();
+        const link = await factory(rec);
+        cleanups.push(() => link.close());
+        await link.send(INITIALIZE);
+        await expect.poll(() => rec.messages.length).toBe(1);
+        expect(rec.messages[0]).toHaveProperty('result');
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+        await expect.poll(() => rec.messages.length).toBe(2);
+        expect(seen.slice(0, 3)).toEqual(['POST /mcp', 'POST /mcp/', 'POST /mcp/']);
+      });
+
+      it('does not follow a redirect to another origin, and says where it pointed', async () => {
+        const url = await listen((_req, res) => res.writeHead(308, { location: 'https://elsewhere.example/mcp' }).end());
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await link.send(INITIALIZE);
+        await expect.poll(() => rec.closes.length).toBe(1);
+        expect((rec.closes[0] as RemoteLinkError).code).toBe('protocol');
+        expect(rec.closes[0]!.message).toBe(`${url} redirected the request to https://elsewhere.example/mcp (HTTP 308); set the server's url to the address to use`);
+      });
     });
-    const rec = new Recorder();
-    const { link, agent } = leanLink(url, rec);
-    await initialized(link, rec);
-    await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
-    await sleep(100);
-    await link.close();
-    const outcome = await Promise.race([agent.close().then(() => 'closed'), sleep(3_000).then(() => 'the pool is still busy after 3 s')]);
-    expect(outcome).toBe('closed');
-    expect(rec.afterClose).toEqual([]);
   });
-
-  it('delivers nothing after onClose (an HTTP 500 that arrives late)', async () => {
-    const url = await listen((req, res, body) => {
-      if (body?.method === 'initialize') answerInitialize(res, body.id, 's5');
-      else if (body?.method === 'tools/call') setTimeout(() => res.writeHead(500).end('boom'), 150);
-      else res.writeHead(req.method === 'GET' ? 405 : 202).end();
-    });
-    const rec = new Recorder();
-    const { link } = leanLink(url, rec);
-    await initialized(link, rec);
-    await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
-    await link.close();
-    await sleep(400);
-    expect(rec.closes).toHaveLength(1);
-    expect(rec.afterClose).toEqual([]);
-  });
-});
-
-describe('the standalone GET stream', () => {
-  it('stops reopening a stream that ends as soon as it opens (retry: 0), and keeps the link', async () => {
-    let gets = 0;
-    const url = await listen((req, res, body) => {
-      if (req.method === 'GET') {
-        gets++;
-        res.writeHead(200, { 'content-type': 'text/event-stream' }).end('retry: 0\n\n');
-      } else if (body?.method === 'initialize') answerInitialize(res, body.id, 's2');
-      else res.writeHead(202).end();
-    });
-    const rec = new Recorder();
-    const { link } = leanLink(url, rec);
-    await initialized(link, rec, true);
-    await sleep(500);
-    expect(gets).toBe(5);
-    expect(rec.closes).toEqual([]);
-  });
-
-  it('does not take a web page for an event stream (no reopening every second)', async () => {
-    let gets = 0;
-    const url = await listen((req, res, body) => {
-      if (req.method === 'GET') {
-        gets++;
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<html>log in</html>');
-      } else if (body?.method === 'initialize') answerInitialize(res, body.id, 's3');
-      else res.writeHead(202).end();
-    });
-    const rec = new Recorder();
-    const { link } = leanLink(url, rec);
-    await initialized(link, rec, true);
-    await sleep(1_500);
-    expect(gets).toBe(1);
-    expect(rec.closes).toEqual([]);
-  });
-});
-
-describe('redirects', () => {
-  it('follows a same-origin 307 (POST /mcp -> /mcp/, as Starlette mounts answer) for the rest of the link', async () => {
-    const seen: string[] = [];
-    const url = await listen((req, res, body) => {
-      seen.push(`${req.method} ${req.url}`);
-      if (req.url === '/mcp') res.writeHead(307, { location: '/mcp/' }).end();
-      else if (req.method === 'GET') res.writeHead(405).end();
-      else if (body?.method === 'initialize') answerInitialize(res, body.id, 'r1');
-      else if (body?.id !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, result: {} }));
-      else res.writeHead(202).end();
-    });
-    const factory = createRemoteLinkFactory(remoteServer(url, { transport: 'auto' }), { logger: silentLogger() });
-    cleanups.push(() => factory.close());
-    const rec = new Recorder();
-    const link = await factory(rec);
-    cleanups.push(() => link.close());
-    await link.send(INITIALIZE);
-    await expect.poll(() => rec.messages.length).toBe(1);
-    expect(rec.messages[0]).toHaveProperty('result');
-    await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
-    await expect.poll(() => rec.messages.length).toBe(2);
-    expect(seen.slice(0, 3)).toEqual(['POST /mcp', 'POST /mcp/', 'POST /mcp/']);
-  });
-
-  it('does not follow a redirect to another origin, and says where it pointed', async () => {
-    const url = await listen((_req, res) => res.writeHead(308, { location: 'https://elsewhere.example/mcp' }).end());
-    const rec = new Recorder();
-    const { link } = leanLink(url, rec);
-    await link.send(INITIALIZE);
-    await expect.poll(() => rec.closes.length).toBe(1);
-    expect((rec.closes[0] as RemoteLinkError).code).toBe('protocol');
-    expect(rec.closes[0]!.message).toBe(`${url} redirected the request to https://elsewhere.example/mcp (HTTP 308); set the server's url to the address to use`);
-  });
-});
+}
 
 describe('transport: auto', () => {
   it('opens no legacy SSE stream when the link is closed while its initialize probe waits for the answer', async () => {

@@ -1,11 +1,11 @@
-import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, errorResponse, isRequest, parseMessage, type JsonRpcId, type JsonRpcMessage } from '../../jsonrpc/index.js';
 import type { Logger } from '../../observability/index.js';
 import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, publicReason, RemoteLinkError } from './errors.js';
-import { readEventStream, type EventSourceMessage } from './event-stream.js';
+import type { EventSourceMessage } from './event-stream.js';
+import { dispatchRequest, fromResponseData, type Answer, type AnswerBody, type AnswerHeaders } from './post-answer.js';
 import { header, StandaloneStream, STREAM_RETRIES, streamStatusFailure } from './standalone-stream.js';
 import type { RemoteLinkEvents } from './link-context.js';
 
@@ -34,6 +34,12 @@ export interface StreamableLinkOptions {
    * the link is then closed without a word to its handlers, and the caller tries legacy SSE.
    */
   readonly onLegacyAnswer?: ((first: JsonRpcMessage, status: number) => void) | undefined;
+  /**
+   * POSTs and stream resumptions go through `dispatcher.dispatch` with a raw handler
+   * (post-answer.ts) instead of `request()`: less CPU per call. Only for a plain pool: an
+   * OAuth dispatcher (oauth-dispatcher.ts) authorizes `request()` alone.
+   */
+  readonly rawDispatch?: boolean | undefined;
 }
 
 /** Reconnection delays when the server sent no `retry:` field (as the SDK's defaults). */
@@ -59,7 +65,7 @@ export class StreamableHttpLink implements Link {
   /** The server's latest SSE `retry:` value, in ms. */
   #retryMs: number | undefined;
   /** POST event streams being read (no AbortController per POST): destroyed on close, so that the pool can close. */
-  readonly #streams = new Set<Readable>();
+  readonly #streams = new Set<AnswerBody>();
   readonly #standalone: StandaloneStream;
 
   constructor(options: StreamableLinkOptions, handlers: LinkHandlers) {
@@ -120,18 +126,18 @@ export class StreamableHttpLink implements Link {
     const id: JsonRpcId | undefined = isRequest(message) ? message.id : undefined;
     // No AbortController per POST (it costs more than the rest of the request's JS): after
     // close, late answers are dropped, and headersTimeout bounds a hung request.
-    let res: Dispatcher.ResponseData;
+    let res: Answer;
     try {
       const headers = this.#headers(POST_ACCEPT);
       headers['content-type'] = 'application/json';
       const body = JSON.stringify(message);
-      res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'POST', headers, body });
+      res = await this.#exchange('POST', headers, body);
       for (let hops = 0; (res.statusCode === 307 || res.statusCode === 308) && hops < MAX_REDIRECTS; hops++) {
         const target = this.#sameOriginTarget(res.headers);
         if (target === undefined) break;
         await res.body.dump();
         this.#path = target;
-        res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'POST', headers, body });
+        res = await this.#exchange('POST', headers, body);
       }
     } catch (err) {
       if (!this.#closed) this.#requestFailed(message, id, describeFailure(err, this.#o.url, this.#o.timeoutMs));
@@ -144,8 +150,15 @@ export class StreamableHttpLink implements Link {
     }
   }
 
+  /** One request to the endpoint, through the cheaper undici API when the dispatcher allows it. */
+  async #exchange(method: 'POST' | 'GET', headers: Record<string, string>, body?: string): Promise<Answer> {
+    const options = { origin: this.#o.url.origin, path: this.#path, method, headers, body };
+    if (this.#o.rawDispatch) return dispatchRequest(this.#o.dispatcher, options);
+    return fromResponseData(await this.#o.dispatcher.request(options));
+  }
+
   /** The path of a 307/308 Location on the endpoint's own origin (another origin is not followed). */
-  #sameOriginTarget(headers: Record<string, string | string[] | undefined>): string | undefined {
+  #sameOriginTarget(headers: AnswerHeaders): string | undefined {
     const location = header(headers, 'location');
     if (location === undefined) return undefined;
     try {
@@ -156,7 +169,7 @@ export class StreamableHttpLink implements Link {
     }
   }
 
-  async #answer(res: Dispatcher.ResponseData, message: JsonRpcMessage, id: JsonRpcId | undefined): Promise<void> {
+  async #answer(res: Answer, message: JsonRpcMessage, id: JsonRpcId | undefined): Promise<void> {
     const sid = header(res.headers, 'mcp-session-id');
     if (sid && !this.#sessionId) this.#sessionId = sid;
     const status = res.statusCode;
@@ -311,21 +324,21 @@ export class StreamableHttpLink implements Link {
    * server's `retry:` field, and the server replays what the broken stream missed. A stream
    * that ends unanswered and cannot be resumed fails its request rather than leave it hanging.
    */
-  async #readPostStream(body: Readable, requestId: JsonRpcId | undefined): Promise<void> {
+  async #readPostStream(body: AnswerBody, requestId: JsonRpcId | undefined): Promise<void> {
     let answered = requestId === undefined;
     let lastId: string | undefined;
     const onEvent = (event: EventSourceMessage): void => {
       if (event.id) lastId = event.id;
       if (this.#deliverEvent(event, requestId)) answered = true;
     };
-    let stream: Readable | undefined = body;
+    let stream: AnswerBody | undefined = body;
     let failures = 0;
     let why: string | undefined;
     while (stream !== undefined) {
       const before = lastId;
       this.#streams.add(stream);
       // A stream that breaks (reset, server gone) is handled as one that ended.
-      await readEventStream(stream, onEvent, this.#onRetry).catch(() => undefined);
+      await stream.events(onEvent, this.#onRetry).catch(() => undefined);
       this.#streams.delete(stream);
       if (answered || this.#closed) return;
       // A server may end the stream after any event with an id and have the client come back
@@ -357,11 +370,11 @@ export class StreamableHttpLink implements Link {
   }
 
   /** GET with Last-Event-ID for a broken POST stream: the resumed stream, or why there is none. */
-  async #resumePostStream(lastId: string): Promise<Readable | RemoteLinkError> {
+  async #resumePostStream(lastId: string): Promise<AnswerBody | RemoteLinkError> {
     try {
       const headers = this.#headers('text/event-stream');
       headers['last-event-id'] = lastId;
-      const res = await this.#o.dispatcher.request({ origin: this.#o.url.origin, path: this.#path, method: 'GET', headers });
+      const res = await this.#exchange('GET', headers);
       const type = header(res.headers, 'content-type') ?? '';
       if (res.statusCode === 200 && type.startsWith('text/event-stream')) return res.body;
       await res.body.dump().catch(() => undefined);

@@ -1,0 +1,123 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dispatchRequest } from './post-answer.js';
+
+// The raw dispatch handler on a real socket: what the lean link relies on when it reads an
+// answer without undici's request() (held chunks, the kept headers, errors, destroy, reuse).
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ origin: string; server: Server }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  cleanups.push(() => server.closeAllConnections());
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function agent(): Agent {
+  const a = new Agent({ headersTimeout: 5_000, bodyTimeout: 0 });
+  cleanups.push(() => a.destroy());
+  return a;
+}
+
+const post = (origin: string, body = '{}') => ({ origin, path: '/mcp', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body });
+
+describe('dispatchRequest', () => {
+  it('keeps only the headers the link reads, lower-cased, first value', async () => {
+    const { origin } = await serve((_req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.setHeader('Mcp-Session-Id', 'abc');
+      res.setHeader('X-Other', 'dropped');
+      res.end('{"ok":true}');
+    });
+    const answer = await dispatchRequest(agent(), post(origin));
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers).toEqual({ 'content-type': 'application/json', 'mcp-session-id': 'abc' });
+    expect(await answer.body.text()).toBe('{"ok":true}');
+  });
+
+  it('hands over chunks that came before the reader, and a UTF-8 character split across chunks', async () => {
+    const text = 'é'.repeat(5) + 'x'.repeat(70_000);
+    const bytes = Buffer.from(text);
+    const { origin } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(bytes.subarray(0, 1)); // half of the first 'é'
+      setTimeout(() => res.end(bytes.subarray(1)), 20);
+    });
+    const answer = await dispatchRequest(agent(), post(origin));
+    await new Promise((r) => setTimeout(r, 100)); // the whole body arrives before any reader
+    expect(await answer.body.text()).toBe(text);
+  });
+
+  it('reads server-sent events as they come, with the retry field', async () => {
+    const { origin } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('retry: 250\nid: 1\ndata: {"a":');
+      setTimeout(() => res.end('1}\n\nid: 2\ndata: {"b":2}\n\n'), 20);
+    });
+    const answer = await dispatchRequest(agent(), post(origin));
+    const events: string[] = [];
+    let retry: number | undefined;
+    await answer.body.events(
+      (e) => events.push(`${e.id}:${e.data}`),
+      (ms) => (retry = ms),
+    );
+    expect(events).toEqual(['1:{"a":1}', '2:{"b":2}']);
+    expect(retry).toBe(250);
+  });
+
+  it('rejects the answer when the connection fails before a status line', async () => {
+    const { origin } = await serve((req) => req.socket.destroy());
+    await expect(dispatchRequest(agent(), post(origin))).rejects.toThrow();
+  });
+
+  it('rejects the reader when the body breaks after the headers', async () => {
+    const { origin } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"a":1}\n\n');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const answer = await dispatchRequest(agent(), post(origin));
+    const events: string[] = [];
+    await expect(answer.body.events((e) => events.push(e.data))).rejects.toThrow();
+    expect(events).toEqual(['{"a":1}']);
+  });
+
+  it('destroy() ends a stream that would never end: the reader resolves and the server sees the close', async () => {
+    let closed: () => void = () => undefined;
+    const serverSawClose = new Promise<void>((r) => (closed = r));
+    const { origin } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': open\n\n');
+      res.on('close', () => closed());
+    });
+    const answer = await dispatchRequest(agent(), post(origin));
+    const reading = answer.body.events(() => undefined);
+    answer.body.destroy();
+    await expect(reading).resolves.toBeUndefined();
+    await serverSawClose;
+  });
+
+  it('dump() reads an empty answer to the end and the connection is used again', async () => {
+    const sockets = new Set<unknown>();
+    const { origin } = await serve((req, res) => {
+      sockets.add(req.socket);
+      res.writeHead(202).end();
+    });
+    const a = agent();
+    for (let i = 0; i < 10; i++) {
+      const answer = await dispatchRequest(a, post(origin));
+      expect(answer.statusCode).toBe(202);
+      await answer.body.dump();
+    }
+    // As with request(): the pool opens a second connection when the next request comes before
+    // the first connection is marked free, and uses those two from then on.
+    expect(sockets.size).toBeLessThanOrEqual(2);
+  });
+});

@@ -1,0 +1,177 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { Dispatcher } from 'undici';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { readEventStream } from './event-stream.js';
+
+// The answer to one of the lean link's requests, the same whichever undici API carried it:
+// `request()` (its body a Readable; what an OAuth dispatcher wraps), or `dispatch()` with the
+// raw handler below, which skips the Readable, the header object and the promise plumbing of
+// `request()` on the hot path (docs/decisions/0005-performance.md, session 4).
+
+export type AnswerHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** An answer's body, read exactly one way. */
+export interface AnswerBody {
+  /** The whole body as UTF-8 text. */
+  text(): Promise<string>;
+  /** Reads and drops the body (so that the connection can be reused). */
+  dump(): Promise<void>;
+  /**
+   * Feeds the body as server-sent events to `onEvent` until it ends or is destroyed (resolves)
+   * or breaks (rejects). `onRetry` hears the server's `retry:` field.
+   */
+  events(onEvent: (event: EventSourceMessage) => void, onRetry?: (ms: number) => void): Promise<void>;
+  /** Stops reading: the request is aborted if it is still running. */
+  destroy(): void;
+}
+
+export interface Answer {
+  readonly statusCode: number;
+  /** Lower-case names; only the ones the link reads (content-type, location, mcp-session-id) with `dispatch`. */
+  readonly headers: AnswerHeaders;
+  readonly body: AnswerBody;
+}
+
+/** An answer read through `request()`. */
+export function fromResponseData(res: Dispatcher.ResponseData): Answer {
+  const body: Readable = res.body;
+  return {
+    statusCode: res.statusCode,
+    headers: res.headers,
+    body: {
+      text: () => res.body.text(),
+      dump: () => res.body.dump(),
+      events: (onEvent, onRetry) => readEventStream(body, onEvent, onRetry),
+      destroy: () => body.destroy(),
+    },
+  };
+}
+
+/** An answer read through `dispatch()` with a raw handler; rejects when no status line came. */
+export function dispatchRequest(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    dispatcher.dispatch(options, new RawAnswer(resolve, reject));
+  });
+}
+
+/** The headers the link reads. */
+const KEPT = new Set(['content-type', 'location', 'mcp-session-id']);
+/** What `dump()` reads before it gives up on the connection (as undici's own dump). */
+const DUMP_LIMIT = 128 * 1024;
+
+type Sink = (chunk: Buffer) => void;
+
+/**
+ * undici's legacy handler interface (onConnect .. onComplete; no wrapping layer on a plain
+ * Agent): the status and the kept headers resolve the answer, body chunks are held until a
+ * reader is chosen and then handed to it as they come.
+ */
+class RawAnswer implements Dispatcher.DispatchHandler, AnswerBody {
+  readonly #resolve: (answer: Answer) => void;
+  readonly #reject: (err: Error) => void;
+  #abort: ((reason?: Error) => void) | undefined;
+  #answered = false;
+  /** Chunks that came before a reader. */
+  #held: Buffer[] | undefined;
+  #sink: Sink | undefined;
+  #state: 'open' | 'complete' | 'destroyed' | 'failed' = 'open';
+  #error: Error | undefined;
+  #settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  constructor(resolve: (answer: Answer) => void, reject: (err: Error) => void) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  // --- undici's side ---------------------------------------------------------------------
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
+    const headers: Record<string, string> = {};
+    if (rawHeaders) {
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i]!.toString().toLowerCase();
+        if (KEPT.has(name) && headers[name] === undefined) headers[name] = rawHeaders[i + 1]!.toString();
+      }
+    }
+    this.#answered = true;
+    this.#resolve({ statusCode, headers, body: this });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#sink !== undefined) this.#sink(chunk);
+    else if (this.#state === 'open') (this.#held ??= []).push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'complete';
+    this.#settle?.resolve();
+  }
+
+  onError(err: Error): void {
+    if (!this.#answered) {
+      this.#answered = true;
+      this.#state = 'failed';
+      this.#reject(err);
+      return;
+    }
+    if (this.#state !== 'open') return;
+    this.#state = 'failed';
+    this.#error = err;
+    this.#settle?.reject(err);
+  }
+
+  // --- the reader's side -------------------------------------------------------------------
+
+  /** Hands held and future chunks to `sink`; resolves when the body ends. */
+  #read(sink: Sink): Promise<void> {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) for (const chunk of held) sink(chunk);
+    if (this.#state === 'complete' || this.#state === 'destroyed') return Promise.resolve();
+    if (this.#state === 'failed') return Promise.reject(this.#error!);
+    this.#sink = sink;
+    return new Promise<void>((resolve, reject) => {
+      this.#settle = { resolve, reject };
+    });
+  }
+
+  async text(): Promise<string> {
+    const decoder = new StringDecoder('utf8');
+    let text = '';
+    await this.#read((chunk) => {
+      text += decoder.write(chunk);
+    });
+    return text + decoder.end();
+  }
+
+  dump(): Promise<void> {
+    let size = 0;
+    return this.#read((chunk) => {
+      size += chunk.length;
+      if (size > DUMP_LIMIT) this.destroy();
+    });
+  }
+
+  events(onEvent: (event: EventSourceMessage) => void, onRetry?: (ms: number) => void): Promise<void> {
+    const parser = createParser(onRetry === undefined ? { onEvent } : { onEvent, onRetry });
+    const decoder = new StringDecoder('utf8');
+    return this.#read((chunk) => parser.feed(decoder.write(chunk)));
+  }
+
+  destroy(): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'destroyed';
+    this.#held = undefined;
+    this.#sink = undefined;
+    this.#abort?.(new Error('destroyed'));
+    this.#settle?.resolve();
+  }
+}
