@@ -176,6 +176,7 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
     auth: cfg.auth,
     servers,
     openapi: cfg.openapi,
+    cors: cfg.cors,
     secretEnvNames,
   };
 }

@@ -77,6 +77,8 @@ export interface ResolvedConfig {
     /** How long a REST tool call may take, ms (default 40 s: under GPT Actions' 45 s). */
     readonly callTimeout: number;
   };
+  /** Origins whose pages may call the MCP and REST routes (CORS; docs/decisions/0015-cors.md), normalised. */
+  readonly cors: { readonly origins: readonly string[] };
   /**
    * Variables the config read through `env:` references: secrets by convention. stdio
    * children do not inherit them; a server's own `env` block may still pass one on.

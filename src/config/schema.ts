@@ -41,6 +41,25 @@ const httpUrl = z.string().refine((v) => {
   }
 }, 'must be an absolute http(s) URL');
 
+// Browser origins that may call the MCP and REST routes by default (docs/decisions/0015-cors.md):
+// the web clients Gatehouse is for. Their pages send bearer tokens, never cookies.
+export const DEFAULT_CORS_ORIGINS = ['https://chatgpt.com', 'https://claude.ai', 'https://claude.com'] as const;
+
+/** A browser origin, scheme://host[:port], kept as a browser writes it (lower case, no default port). */
+const corsOrigin = z.string().transform((v, ctx) => {
+  let u: URL | undefined;
+  try {
+    u = new URL(v);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search || u.hash || u.username || u.password || v.includes('*')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin such as https://chatgpt.com (scheme, host and port only; no path, no wildcard)' });
+    return z.NEVER;
+  }
+  return u.origin;
+});
+
 const cidr = z.string().refine(isCidrLike, 'must be an IP address or CIDR, e.g. 10.0.0.0/8 or ::1');
 
 /** IPv4/IPv6 address with an optional prefix length; precise parsing lives in http/. */
@@ -276,6 +295,13 @@ export const GatehouseConfigSchema = z
         title: z.string().default('Gatehouse tools'),
         // A REST tool call past this gets 504 and the call is cancelled; under GPT Actions' 45 s.
         callTimeout: duration('openapi.callTimeout').default(40_000),
+      })
+      .prefault({}),
+    // Origins whose pages may call the MCP and REST routes (CORS), also admitted by a loopback
+    // bind's DNS-rebinding guard; publicUrl's origin and loopback origins always are.
+    cors: z
+      .strictObject({
+        origins: z.array(corsOrigin).default([...DEFAULT_CORS_ORIGINS]),
       })
       .prefault({}),
   })
