@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/index.js';
 import { resolveClientIp } from './client-ip.js';
+import { createCorsPolicy } from './cors.js';
 import { allowedHostnames, checkHostAndOrigin } from './guards.js';
 import { IpSet } from './ip.js';
 
@@ -22,14 +23,18 @@ export interface EdgeAdmission {
  * Who is calling, and may they knock at all: client IP through trusted proxies only,
  * the IP allowlist, and the DNS-rebinding guard. One function for every entry path.
  */
-export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'auth' | 'listen' | 'publicUrl'>) {
+export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'auth' | 'listen' | 'publicUrl'> & { readonly cors?: ResolvedConfig['cors'] }) {
   const trusted = new IpSet(config.trustProxy);
   const allowedIps = config.auth.allowedIps.length ? new IpSet(config.auth.allowedIps) : undefined;
   const hostnames = allowedHostnames(config.listen.host, config.publicUrl);
-  return (
+  // The origins whose pages may call (cors.ts): the MCP and REST listeners answer their
+  // preflights and let them read answers; a loopback bind admits them past the rebinding guard.
+  const cors = createCorsPolicy(config.cors?.origins ?? [], config.publicUrl);
+  const edge = (
     remoteAddress: string | undefined,
     headers: { get(name: string): string | null },
-    options: { checkOrigin?: boolean } = {},
+    /** cors: the route is one of those that CORS opens (MCP, REST), so cors.origins pass the rebinding guard. */
+    options: { checkOrigin?: boolean; cors?: boolean } = {},
   ): EdgeAdmission | EdgeRefusal => {
     const ip = resolveClientIp(remoteAddress, headers, trusted);
     if (allowedIps && !allowedIps.has(ip)) {
@@ -37,13 +42,17 @@ export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'auth' | 
     }
     // Browser-based MCP clients call the OAuth endpoints from their own origin (CORS); those
     // endpoints need a code verifier or a token anyway, so only the Host is checked there.
-    const rebinding = checkHostAndOrigin(options.checkOrigin === false ? withoutOrigin(headers) : headers, hostnames);
+    const rebinding = checkHostAndOrigin(options.checkOrigin === false ? withoutOrigin(headers) : headers, hostnames, options.cors ? cors.allows : undefined);
     if (rebinding) return { ok: false, status: 403, error: 'access_denied', description: rebinding };
     return { ok: true, ip, trustedHop: trusted.has(remoteAddress) };
   };
+  return Object.assign(edge, { cors });
 }
 
 export type Edge = ReturnType<typeof createEdge>;
+
+/** The edge option of the routes CORS opens (the MCP listener, the REST bridge). */
+export const CORS_ROUTE = { cors: true } as const;
 
 export function problemBody(error: string, description: string): string {
   return JSON.stringify({ error, error_description: description });

@@ -19,9 +19,14 @@ function hostnameOf(hostHeader: string): string {
 
 /**
  * When the gateway listens on loopback, a browser page on another site could reach it by
- * rebinding a DNS name to 127.0.0.1. Refuse requests whose Host or Origin names another host.
+ * rebinding a DNS name to 127.0.0.1. Refuse requests whose Host or Origin names another host,
+ * unless `originAllowed` (the CORS policy: `cors.origins`, cors.ts) lets that Origin in.
  */
-export function checkHostAndOrigin(headers: { get(name: string): string | null }, allowed: Set<string> | undefined): string | undefined {
+export function checkHostAndOrigin(
+  headers: { get(name: string): string | null },
+  allowed: Set<string> | undefined,
+  originAllowed?: (origin: string) => boolean,
+): string | undefined {
   if (!allowed) return undefined;
   const host = headers.get('host');
   if (host && !allowed.has(hostnameOf(host))) return `Host "${host}" is not allowed`;
@@ -33,7 +38,7 @@ export function checkHostAndOrigin(headers: { get(name: string): string | null }
     } catch {
       return 'malformed Origin';
     }
-    if (!allowed.has(name) && !allowed.has(`[${name}]`)) return `Origin "${origin}" is not allowed`;
+    if (!allowed.has(name) && !allowed.has(`[${name}]`) && !originAllowed?.(origin)) return `Origin "${origin}" is not allowed`;
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 export { createHttpApp, type HttpAppOptions, type HttpEnv, type Readiness } from './app.js';
-export { createEdge, type Edge } from './edge.js';
+export { CORS_ROUTE, createEdge, type Edge } from './edge.js';
+export { createCorsPolicy, isLoopbackOrigin, type CorsPolicy } from './cors.js';
 export { createMcpListener, matchMcpRoute, writeReply, type McpEndpoints, type McpListenerOptions } from './mcp-listener.js';
 export { createStaticTokenAuthenticator, hasStaticTokens, presentedToken, type AccessDecision, type Authenticator, type Credentials } from './static-tokens.js';
 export { resolveBaseUrl, resolveClientIp, type HeaderSource } from './client-ip.js';

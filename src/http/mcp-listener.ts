@@ -5,7 +5,7 @@ import type { Counter, Logger } from '../observability/index.js';
 import { redactUrl } from '../observability/index.js';
 import { resolveBaseUrl } from './client-ip.js';
 import { headerView, readBody } from './node-request.js';
-import { problemBody, type Edge } from './edge.js';
+import { CORS_ROUTE, problemBody, type Edge } from './edge.js';
 import type { Authenticator } from './static-tokens.js';
 
 /** What the HTTP edge needs from the MCP gateway (implemented by gateway/). */
@@ -89,6 +89,9 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       reply = problem(500, 'server_error', 'internal error');
     }
     try {
+      // CORS (cors.ts): a page of an allowed origin may read every answer, 401s included.
+      const cors = edge.cors.answerHeaders(headers.get('origin'));
+      if (cors) reply = { ...reply, headers: { ...reply.headers, ...cors } };
       writeReply(res, reply);
       options.requests?.inc({ route: route.kind, status: String(reply.status) });
       if (logger.isLevelEnabled('debug')) {
@@ -104,12 +107,17 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse, route: McpRoute, headers: InboundRequest['headers'], url: string): Promise<Reply> => {
-    const admitted = edge(req.socket.remoteAddress, headers);
+    const admitted = edge(req.socket.remoteAddress, headers, CORS_ROUTE);
     if (!admitted.ok) return problem(admitted.status, admitted.error, admitted.description);
     const method = req.method ?? 'GET';
+    if (method === 'OPTIONS') return edge.cors.preflight(headers, METHODS[route.kind]);
     if ((route.kind === 'sse' && method !== 'GET') || (route.kind === 'message' && method !== 'POST')) {
       return problem(405, 'method_not_allowed', `${method} is not allowed here`, { allow: route.kind === 'sse' ? 'GET' : 'POST' });
     }
+    // `/mcp/sse` and `/mcp/message` (seed 000's paths) are the aggregate's legacy SSE pair,
+    // unless a server is named mcp; the endpoint event then names /mcp/message too.
+    const alias = route.server === 'mcp' && route.kind !== 'mcp' && !mcp.hasServer('mcp');
+    if (alias) route = { ...route, server: undefined };
     if (route.server !== undefined && !mcp.hasServer(route.server)) {
       return problem(404, 'not_found', `unknown server "${route.server}"`);
     }
@@ -152,7 +160,7 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       get baseUrl() {
         return resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop);
       },
-      routePrefix: `${route.server === undefined ? '' : `/${route.server}`}${route.pathToken !== undefined ? `/${route.pathToken}` : ''}`,
+      routePrefix: `${alias ? '/mcp' : route.server === undefined ? '' : `/${route.server}`}${route.pathToken !== undefined ? `/${route.pathToken}` : ''}`,
     };
     if (route.kind === 'mcp') return mcp.handleStreamable(call);
     if (route.kind === 'sse') return mcp.handleSseOpen(call);
@@ -167,6 +175,9 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
     return true;
   };
 }
+
+/** What each route kind takes, for OPTIONS (CORS preflights). */
+const METHODS: Readonly<Record<Kind, string>> = { mcp: 'GET, POST, DELETE, OPTIONS', sse: 'GET, OPTIONS', message: 'POST, OPTIONS' };
 
 function problem(status: number, error: string, description: string, headers: Record<string, string> = {}): Reply {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: problemBody(error, description) };

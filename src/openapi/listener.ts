@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Reply } from '../gateway/index.js';
-import { headerView, readBody, resolveBaseUrl, writeReply, type Authenticator, type Edge } from '../http/index.js';
+import { CORS_ROUTE, headerView, readBody, resolveBaseUrl, writeReply, type Authenticator, type Edge } from '../http/index.js';
 import type { Counter, Logger } from '../observability/index.js';
 import { redactUrl } from '../observability/index.js';
 import { VERSION } from '../version.js';
@@ -54,10 +54,14 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
   const serve = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<Reply> => {
     const headers: HeaderView = headerView(req);
     const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
-    const admitted = edge(req.socket.remoteAddress, headers);
+    const admitted = edge(req.socket.remoteAddress, headers, CORS_ROUTE);
     if (!admitted.ok) {
       req.resume();
       return toReply(problem(admitted.status, PROBLEM_TYPES.refused, 'Refused', admitted.description, { error: admitted.error }));
+    }
+    if (req.method === 'OPTIONS') {
+      req.resume();
+      return edge.cors.preflight(headers, route.kind === 'document' ? 'GET, HEAD, OPTIONS' : 'POST, OPTIONS');
     }
     if (route.server !== undefined && !known.has(route.server)) {
       req.resume();
@@ -94,8 +98,9 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
       return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here; call tools with POST`), { allow: 'POST' });
     }
     // A JSON body only: a browser cannot send that cross-site without a CORS preflight,
-    // which this API never grants. A form, text/plain or a body with no Content-Type at all
-    // (fetch with mode: 'no-cors' and a byte body) is refused before anything runs. A call
+    // which this API grants only to allowed origins (http/cors.ts). A form, text/plain or a
+    // body with no Content-Type at all (fetch with mode: 'no-cors' and a byte body) is
+    // refused before anything runs. A call
     // with no Content-Type passes only without a body and from a caller that sent no Origin
     // (curl, server-side clients): browsers send Origin on every cross-site POST, `null` too.
     const contentType = headers.get('content-type');
@@ -143,6 +148,9 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
       logger.error({ err: (err as Error).message, path: redactUrl(req.url ?? '') }, 'unhandled error in the REST bridge');
       reply = toReply(problem(500, PROBLEM_TYPES.upstreamFailure, 'Internal error', 'internal error'));
     }
+    // CORS (http/cors.ts): a page of an allowed origin may read every answer, 401s included.
+    const cors = edge.cors.answerHeaders(req.headers.origin ?? null);
+    if (cors) reply = { ...reply, headers: { ...reply.headers, ...cors } };
     writeReply(res, reply);
     options.requests?.inc({ route: route.kind === 'document' ? 'openapi' : 'rest', status: String(reply.status) });
   };
