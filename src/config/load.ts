@@ -167,6 +167,7 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
     listen: cfg.listen,
     publicUrl: cfg.publicUrl?.replace(/\/+$/, ''),
     trustProxy: cfg.trustProxy,
+    clientIpHeader: cfg.clientIpHeader,
     dataDir: resolve(native.baseDir, cfg.dataDir),
     store,
     log: cfg.log,

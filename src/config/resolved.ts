@@ -61,6 +61,8 @@ export interface ResolvedConfig {
   /** Issuer and base of every advertised URL, without a trailing slash; undefined: derived per request. */
   readonly publicUrl: string | undefined;
   readonly trustProxy: readonly string[];
+  /** Believed before Forwarded / X-Forwarded-For from a trusted proxy; undefined: not read. */
+  readonly clientIpHeader?: string | undefined;
   readonly dataDir: string;
   readonly store: ResolvedStore;
   readonly log: { readonly level: GatehouseConfigParsed['log']['level']; readonly format: 'json' | 'pretty' };

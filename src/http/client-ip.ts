@@ -9,15 +9,20 @@ export interface HeaderSource {
 /**
  * The caller's address. Forwarding headers are believed only when the hop that sent them
  * is in `trustProxy`; then the address is the nearest one, walking back through
- * X-Forwarded-For, that is not itself a trusted proxy.
+ * `Forwarded: for=` (RFC 7239) or else X-Forwarded-For, that is not itself a trusted proxy.
+ *
+ * Single-value headers (X-Real-IP, True-Client-IP, CF-Connecting-IP, ...) are read only when
+ * the operator names one in `clientIpHeader`: nginx, HAProxy and Caddy set up to append
+ * X-Forwarded-For pass a client's own X-Real-IP through untouched, and believing it would let
+ * anyone choose their address for `auth.allowedIps`, `registration.allowedIps` and the rate
+ * limits. Name one only when every trusted proxy sets it, replacing what the client sent.
  */
-export function resolveClientIp(remoteAddress: string | undefined, headers: HeaderSource, trusted: IpSet): string | undefined {
+export function resolveClientIp(remoteAddress: string | undefined, headers: HeaderSource, trusted: IpSet, clientIpHeader?: string): string | undefined {
   const remote = remoteAddress ? unmapV4(remoteAddress) : undefined;
   if (!remote || !trusted.has(remote)) return remote;
 
-  // Single-value headers set by a trusted edge (Cloudflare, Akamai, nginx).
-  for (const name of ['cf-connecting-ip', 'true-client-ip', 'x-real-ip']) {
-    const v = headers.get(name)?.trim();
+  if (clientIpHeader) {
+    const v = headers.get(clientIpHeader)?.trim();
     if (v && isIP(unmapV4(v))) return unmapV4(v);
   }
   const chain = [...forwardedFor(headers), remote];

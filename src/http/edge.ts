@@ -23,7 +23,7 @@ export interface EdgeAdmission {
  * Who is calling, and may they knock at all: client IP through trusted proxies only,
  * the IP allowlist, and the DNS-rebinding guard. One function for every entry path.
  */
-export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'auth' | 'listen' | 'publicUrl'> & { readonly cors?: ResolvedConfig['cors'] }) {
+export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'clientIpHeader' | 'auth' | 'listen' | 'publicUrl'> & { readonly cors?: ResolvedConfig['cors'] }) {
   const trusted = new IpSet(config.trustProxy);
   const allowedIps = config.auth.allowedIps.length ? new IpSet(config.auth.allowedIps) : undefined;
   const hostnames = allowedHostnames(config.listen.host, config.publicUrl);
@@ -36,7 +36,7 @@ export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'auth' | 
     /** cors: the route is one of those that CORS opens (MCP, REST), so cors.origins pass the rebinding guard. */
     options: { checkOrigin?: boolean; cors?: boolean } = {},
   ): EdgeAdmission | EdgeRefusal => {
-    const ip = resolveClientIp(remoteAddress, headers, trusted);
+    const ip = resolveClientIp(remoteAddress, headers, trusted, config.clientIpHeader);
     if (allowedIps && !allowedIps.has(ip)) {
       return { ok: false, status: 403, error: 'access_denied', description: 'your address may not use this gateway' };
     }
