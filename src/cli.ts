@@ -73,29 +73,55 @@ function buildProgram(): Command {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** Auth flags shared by connect and login (CONTRACT.md). */
+/** Auth flags shared by connect and login (CONTRACT.md); `(env: X)` as in connect-options.ts CONNECT_ENV. */
 function authOptions(command: Command): Command {
   return command
-    .option('--client-id <id>', 'a pre-registered OAuth client id (env: OAUTH2_CLIENT_ID)')
-    .option('--client-secret <secret>', 'its secret; may be env:NAME or file:PATH (env: OAUTH2_CLIENT_SECRET)')
+    .option('-u, --url <url>', 'the remote MCP server, as the URL argument (the Go mcp-proxy form) (env: UPSTREAM_URL)')
+    .option('-i, --client-id <id>', 'a pre-registered OAuth client id (env: OAUTH2_CLIENT_ID; with -u also GOOGLE_CLIENT_ID)')
+    .option('-s, --client-secret <secret>', 'its secret; may be env:NAME or file:PATH (env: OAUTH2_CLIENT_SECRET; with -u also GOOGLE_CLIENT_SECRET)')
     .option('--client-metadata-url <url>', 'a Client ID Metadata Document URL (the URL is the client_id)')
     .option('--private-key <file>', 'a PEM or JWK private key: authenticate with private_key_jwt')
     .option('--grant <grant>', 'authorization_code, client_credentials or device_code (env: OAUTH2_GRANT)')
     .option('--scope <scopes>', 'scopes to ask for, space separated (env: OAUTH2_SCOPE)')
     .option('--resource <url>', 'the RFC 8707 resource indicator (default: from the server metadata)')
-    .option('--callback-port <n>', 'port of the loopback login callback (default: any free port)')
-    .option('--browser-command <cmd>', 'program that opens the login URL (default: BROWSER or the system opener)')
+    .option('--callback-port <n>', 'port of the loopback login callback (default: any free port; 53682 for a client id from OAUTH2_CLIENT_ID) (env: OAUTH2_CALLBACK_PORT)')
+    .option('--browser-command <cmd>', 'program that opens the login URL (default: the system opener) (env: BROWSER)')
     .option('--token-store <kind>', 'keychain, file or memory (default: keychain where available, else file)')
     .option('--token-url <url>', 'token endpoint, for servers without discovery (env: OAUTH2_TOKEN_URL)')
-    .option('--authorization-url <url>', 'authorization endpoint, for servers without discovery')
+    .option('--authorization-url <url>', 'authorization endpoint, for servers without discovery (env: OAUTH2_AUTHORIZATION_URL)')
     .option('--trace-file <file>', 'append JSONL spans of every HTTP request and OAuth step (never a secret)')
     .option('--config <file>', 'a JSON file with these settings (env: MCP_PROXY_CONFIG)')
     .option('--expected-issuer <url>', 'client_credentials: only send the credentials to this authorization server')
     .option('--transport <kind>', 'auto, streamable-http or sse (default auto)')
     .option('--header <header>', 'a static request header, "Name: value" (repeatable)', collect)
-    .option('--allow-http', 'allow plain http to hosts other than this machine')
-    .option('--timeout <duration>', 'how long to wait for the remote server (default 60s)')
-    .option('--log-level <level>', 'trace, debug, info, warn, error or silent (env: LOG_LEVEL)');
+    .option('--allow-http', 'allow plain http to hosts other than this machine (env: ALLOW_INSECURE_HTTP=true)')
+    .option('--timeout <duration>', 'how long to wait for the remote server (default 60s) (env: UPSTREAM_TIMEOUT_MS, milliseconds)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent (env: LOG_LEVEL)')
+    .addHelpText(
+      'after',
+      `
+Every flag value may be env:NAME or file:PATH. Where a flag is absent, the --config file's key
+(the flag in camelCase) is used, then the environment variable named above, so that a desktop
+client's "env" block can set them. A file in mcp-oauth2-proxy's shape ({ "upstream": { "url" },
+"oauth2": { ... } }) yields to the environment instead, as it does there.
+No variable: --transport, --resource, --header, --token-store, --client-metadata-url,
+--private-key, --expected-issuer, --trace-file: put them in the JSON file (MCP_PROXY_CONFIG=FILE).`,
+    );
+}
+
+/**
+ * The Go mcp-proxy's command lines: Go's flag package also takes one dash before a long name
+ * (`-url URL`) and `-u=URL`, which commander would read as `-u` with the value `rl` or `=URL`.
+ */
+function goStyleArgs(args: string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((arg, i) => {
+    if (end !== -1 && i > end) return arg;
+    const long = /^-(url|client-id|client-secret)(=.*)?$/.exec(arg);
+    if (long) return `--${long[1]}${long[2] ?? ''}`;
+    const short = /^-([uis])=(.*)$/.exec(arg);
+    return short ? `-${short[1]}${short[2]}` : arg;
+  });
 }
 
 function addConnectCommands(program: Command): void {
@@ -116,9 +142,10 @@ function addConnectCommands(program: Command): void {
   program
     .command('logout [url]')
     .description('forget the stored tokens and client registration for URL')
+    .option('-u, --url <url>', 'the remote MCP server, as the URL argument (env: UPSTREAM_URL)')
     .option('--token-store <kind>', 'keychain, file or memory (default: keychain where available, else file)')
     .option('--config <file>', 'a JSON file with the URL (env: MCP_PROXY_CONFIG)')
-    .option('--log-level <level>', 'log level')
+    .option('--log-level <level>', 'log level (env: LOG_LEVEL)')
     .action(async (url: string | undefined, opts: Record<string, string | undefined>) => {
       const { logoutCommand } = await import('./cli/connect.js');
       await logoutCommand(url, opts);
@@ -230,7 +257,8 @@ function addClientsAndTokensCommands(program: Command): void {
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    const command = argv[2];
+    await program.parseAsync(command === 'connect' || command === 'login' || command === 'logout' ? goStyleArgs(argv) : argv);
     return ExitCode.Ok;
   } catch (err) {
     if (err instanceof CommanderError) {

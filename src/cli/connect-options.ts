@@ -1,6 +1,11 @@
 // The options of `gatehouse connect|login|logout`: flags, then a JSON config file
 // (`--config FILE` or MCP_PROXY_CONFIG), then the environment (CONTRACT.md), so that a
-// desktop client's `env` block alone can set everything. All problems are reported at once.
+// desktop client's `env` block can set most of it. All problems are reported at once.
+// The two stdio bridges Gatehouse replaces are read as they document themselves:
+// mcp-oauth2-proxy (seed 001): its nested file `{ upstream, oauth2, log, ... }`, where the
+// environment wins over the file, OAUTH2_CALLBACK_PORT, ALLOW_INSECURE_HTTP, UPSTREAM_TIMEOUT_MS;
+// the Go mcp-proxy (seed 002): `-u/--url`, `-i`, `-s` (cli.ts) and, with `-u/--url`, the
+// GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET default credentials.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -12,6 +17,8 @@ import { redactUrl } from '../observability/index.js';
 
 /** Flags of connect and login as commander hands them over (CONTRACT.md). */
 export interface ConnectFlags {
+  /** `-u/--url URL` (the Go mcp-proxy's form), the same as the URL argument. */
+  url?: string | undefined;
   config?: string | undefined;
   transport?: string | undefined;
   header?: string[] | undefined;
@@ -39,6 +46,30 @@ export const GRANTS = ['authorization_code', 'client_credentials', 'device_code'
 export const TOKEN_STORES = ['keychain', 'file', 'memory'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/**
+ * The environment variables connect and login read, by flag (CONTRACT.md, plus those of the
+ * seeds). `--help` and README list these; a flag not named here has no variable (use the
+ * JSON file, whose path MCP_PROXY_CONFIG can give).
+ */
+export const CONNECT_ENV: Readonly<Record<string, readonly string[]>> = {
+  '--url': ['UPSTREAM_URL'],
+  '--config': ['MCP_PROXY_CONFIG'],
+  '--grant': ['OAUTH2_GRANT'],
+  '--client-id': ['OAUTH2_CLIENT_ID', 'GOOGLE_CLIENT_ID'],
+  '--client-secret': ['OAUTH2_CLIENT_SECRET', 'GOOGLE_CLIENT_SECRET'],
+  '--scope': ['OAUTH2_SCOPE'],
+  '--token-url': ['OAUTH2_TOKEN_URL'],
+  '--authorization-url': ['OAUTH2_AUTHORIZATION_URL'],
+  '--callback-port': ['OAUTH2_CALLBACK_PORT'],
+  '--browser-command': ['BROWSER'],
+  '--allow-http': ['ALLOW_INSECURE_HTTP'],
+  '--timeout': ['UPSTREAM_TIMEOUT_MS'],
+  '--log-level': ['LOG_LEVEL'],
+};
+
+/** mcp-oauth2-proxy's default loopback callback port: its users registered http://127.0.0.1:53682/callback. */
+export const SEED_CALLBACK_PORT = 53682;
+
 /** Everything connect/login need, after references, file and environment fallbacks and checks. */
 export interface ResolvedConnect {
   readonly url: string;
@@ -54,6 +85,12 @@ export interface ResolvedConnect {
   readonly scope: string | undefined;
   readonly resource: string | undefined;
   readonly callbackPort: number | undefined;
+  /**
+   * The port to try when `callbackPort` is not set and no registration is stored: 53682
+   * when a pre-registered client id came the mcp-oauth2-proxy way (OAUTH2_CLIENT_ID, or its
+   * nested file), whose redirect URI was registered with that port.
+   */
+  readonly defaultCallbackPort: number | undefined;
   readonly browserCommand: string | undefined;
   readonly tokenStore: (typeof TOKEN_STORES)[number];
   readonly expectedIssuer: string | undefined;
@@ -62,6 +99,10 @@ export interface ResolvedConnect {
   readonly traceFile: string | undefined;
   readonly timeoutMs: number;
   readonly logLevel: string;
+  /** Things worth a warning in the log: settings of the seeds that are read but have no effect here. */
+  readonly warnings: readonly string[];
+  /** Things worth an info line: where a setting came from when that may surprise. */
+  readonly notes: readonly string[];
 }
 
 /**
@@ -95,24 +136,113 @@ type ConnectFile = z.infer<typeof ConnectFileSchema>;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** A config file's keys (ours), and whether it was written in mcp-oauth2-proxy's nested shape. */
+interface ReadFile {
+  readonly values: ConnectFile;
+  readonly seedShape: boolean;
+}
+
+/** mcp-oauth2-proxy (seed 001): where its nested keys go among ours. */
+const SEED_KEYS: Readonly<Record<string, Readonly<Record<string, keyof ConnectFile>>>> = {
+  upstream: { url: 'url', timeoutMs: 'timeout' },
+  oauth2: {
+    grant: 'grant',
+    clientId: 'clientId',
+    clientSecret: 'clientSecret',
+    scope: 'scope',
+    tokenUrl: 'tokenUrl',
+    authorizationUrl: 'authorizationUrl',
+    callbackPort: 'callbackPort',
+  },
+  log: { level: 'logLevel' },
+};
+
+/**
+ * Its keys for things Gatehouse does its own way: accepted, and named in a warning with what
+ * happens instead (the value shown is the one that needs no warning).
+ */
+const SEED_IGNORED: Readonly<Record<string, Readonly<Record<string, { env: string; why: string; quietWhen?: unknown }>>>> = {
+  upstream: {
+    openServerStream: { env: 'UPSTREAM_OPEN_SERVER_STREAM', why: 'the server stream is always opened (and given up with a warning when the server has none)', quietWhen: true },
+    protocolVersion: { env: 'UPSTREAM_PROTOCOL_VERSION', why: "the desktop client's own initialize is forwarded, with its protocol version" },
+  },
+  oauth2: {
+    audience: { env: 'OAUTH2_AUDIENCE', why: 'no audience parameter is sent; set resource (--resource) for the RFC 8707 resource indicator' },
+    authStyle: { env: 'OAUTH2_AUTH_STYLE', why: "the authorization server's metadata decides how the secret is sent" },
+    refreshSkewSeconds: { env: 'OAUTH2_REFRESH_SKEW_SECONDS', why: 'tokens are refreshed a quarter of their lifetime (at most 60 s) before they expire' },
+    extraParams: { env: 'OAUTH2_EXTRA_PARAMS', why: 'no extra parameters are sent' },
+    authorizationCode: { env: 'OAUTH2_AUTHORIZATION_CODE', why: 'the browser login obtains its own code' },
+    codeVerifier: { env: 'OAUTH2_CODE_VERIFIER', why: 'each login makes its own PKCE verifier' },
+    refreshToken: { env: 'OAUTH2_REFRESH_TOKEN', why: 'run gatehouse login once; its refresh token is stored' },
+    redirectUri: { env: 'OAUTH2_REDIRECT_URI', why: 'the redirect URI is http://127.0.0.1:<callback port>/callback' },
+    interactive: { env: 'OAUTH2_INTERACTIVE', why: 'the browser login runs whenever no usable token is stored', quietWhen: true },
+    callbackHost: { env: 'OAUTH2_CALLBACK_HOST', why: 'the callback listens on 127.0.0.1', quietWhen: '127.0.0.1' },
+    callbackTimeoutSeconds: { env: 'OAUTH2_CALLBACK_TIMEOUT_SECONDS', why: 'a browser login may take 5 minutes' },
+    tokenCacheDir: { env: 'OAUTH2_TOKEN_CACHE_DIR', why: 'tokens go to --token-store (the keychain, or ~/.config/gatehouse)' },
+  },
+  discovery: { enabled: { env: 'DISCOVERY_ENABLED', why: 'discovery runs unless tokenUrl is set', quietWhen: true } },
+};
+
+/**
+ * mcp-oauth2-proxy's file `{ upstream: { url }, oauth2: { grant, clientId, ... }, log: { level },
+ * allowInsecureHttp }` as our flat keys. Keys of our own shape may sit beside them.
+ */
+function flattenSeedFile(value: Record<string, unknown>, path: string, issues: ConfigIssue[], warnings: string[]): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  const from: Record<string, string> = {};
+  const put = (target: string, v: unknown, origin: string): void => {
+    if (target in flat) issues.push({ path: `${path}: ${origin}`, message: `given twice (also as ${from[target]})` });
+    flat[target] = typeof v === 'number' && target === 'timeout' ? String(v) : v; // timeoutMs: a bare number is milliseconds
+    from[target] = origin;
+  };
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'allowInsecureHttp') {
+      put('allowHttp', v, key);
+      continue;
+    }
+    const mapped = SEED_KEYS[key];
+    const ignored = SEED_IGNORED[key];
+    if (mapped === undefined && ignored === undefined) {
+      put(key, v, key); // one of ours, or unknown: the schema decides
+      continue;
+    }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) {
+      issues.push({ path: `${path}: ${key}`, message: 'must be an object' });
+      continue;
+    }
+    for (const [inner, innerValue] of Object.entries(v as Record<string, unknown>)) {
+      const target = mapped?.[inner];
+      const skip = ignored?.[inner];
+      if (target !== undefined) put(target, innerValue, `${key}.${inner}`);
+      else if (skip !== undefined) {
+        if (innerValue !== skip.quietWhen) warnings.push(`${path}: ${key}.${inner} has no effect: ${skip.why}`);
+      } else issues.push({ path: `${path}: ${key}.${inner}`, message: 'unknown key' });
+    }
+  }
+  return flat;
+}
+
 /** Reads and checks the JSON config; problems go to `issues`. */
-function readConnectFile(path: string, issues: ConfigIssue[]): ConnectFile {
+function readConnectFile(path: string, issues: ConfigIssue[], warnings: string[]): ReadFile {
+  const none: ReadFile = { values: {}, seedShape: false };
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     issues.push({ path: '--config', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
-    return {};
+    return none;
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     issues.push({ path: '--config', message: `${path} is not JSON: ${error instanceof Error ? error.message : String(error)}` });
-    return {};
+    return none;
   }
+  const seedShape = !!value && typeof value === 'object' && !Array.isArray(value) && ('upstream' in value || 'oauth2' in value);
+  if (seedShape) value = flattenSeedFile(value as Record<string, unknown>, path, issues, warnings);
   const parsed = ConnectFileSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { values: parsed.data, seedShape };
   const bad = new Set<string>();
   for (const issue of parsed.error.issues) {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
@@ -122,37 +252,64 @@ function readConnectFile(path: string, issues: ConfigIssue[]): ConnectFile {
     }
   }
   // Keep the good keys, so that their own problems are reported in the same run.
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return none;
   const rest = ConnectFileSchema.safeParse(Object.fromEntries(Object.entries(value).filter(([k]) => !bad.has(k))));
-  return rest.success ? rest.data : {};
+  return { values: rest.success ? rest.data : {}, seedShape };
+}
+
+/** mcp-oauth2-proxy's booleans (ALLOW_INSECURE_HTTP=true); anything else is named as a problem. */
+function parseBool(value: string, path: string, issues: ConfigIssue[]): boolean | undefined {
+  const text = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+  if (['0', 'false', 'no', 'off'].includes(text)) return false;
+  issues.push({ path, message: 'must be true or false' });
+  return undefined;
 }
 
 /**
  * Resolves flags, then the JSON config file, then the environment (UPSTREAM_URL, OAUTH2_*,
- * LOG_LEVEL) where a flag is absent; every value may be an `env:NAME` / `file:PATH`
- * reference. All problems at once (ConfigError, exit 2).
+ * LOG_LEVEL, ...: CONNECT_ENV) where a flag is absent; a file in mcp-oauth2-proxy's nested
+ * shape yields to the environment instead, as it does there. Every value may be an
+ * `env:NAME` / `file:PATH` reference. All problems at once (ConfigError, exit 2).
  */
 export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFlags, env: Env = process.env): ResolvedConnect {
   const issues: ConfigIssue[] = [];
+  const warnings: string[] = [];
+  const notes: string[] = [];
   const cwdCtx = { env, baseDir: process.cwd() };
   const ref = (value: string | undefined, path: string): string | undefined => (value === undefined ? undefined : resolveReference(value, cwdCtx, path, issues));
 
   const configPath = ref(flags.config, '--config') ?? nonEmpty(env.MCP_PROXY_CONFIG);
-  const file: ConnectFile = configPath === undefined ? {} : readConnectFile(resolve(configPath), issues);
+  const read: ReadFile = configPath === undefined ? { values: {}, seedShape: false } : readConnectFile(resolve(configPath), issues, warnings);
+  const file = read.values;
   const fileCtx = { env, baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)) };
   const fromFile = (value: string | undefined, key: string): string | undefined =>
     value === undefined ? undefined : resolveReference(value, fileCtx, `${configPath}: ${key}`, issues);
 
-  /** Flag, else the config file's key, else the environment variable. */
+  /** Where each setting came from, by its flag. */
+  const sources: Record<string, 'flag' | 'file' | 'env'> = {};
+  /** Flag, else the config file's key, else the environment variable (mcp-oauth2-proxy's file: the environment first). */
   const pick = (flag: string | undefined, fileValue: string | undefined, fileKey: string, envName: string | undefined, path: string): string | undefined => {
-    if (flag !== undefined) return ref(flag, path);
-    if (fileValue !== undefined) return fromFile(fileValue, fileKey);
+    if (flag !== undefined) {
+      sources[path] = 'flag';
+      return ref(flag, path);
+    }
     const fromEnv = envName === undefined ? undefined : nonEmpty(env[envName]);
-    return fromEnv === undefined ? undefined : resolveReference(fromEnv, cwdCtx, envName!, issues);
+    if (fileValue !== undefined && !(read.seedShape && fromEnv !== undefined)) {
+      sources[path] = 'file';
+      return fromFile(fileValue, fileKey);
+    }
+    if (fromEnv === undefined) return undefined;
+    sources[path] = 'env';
+    return resolveReference(fromEnv, cwdCtx, envName!, issues);
   };
 
-  const url = pick(urlArg, file.url, 'url', 'UPSTREAM_URL', 'URL');
-  if (url === undefined) issues.push({ path: 'URL', message: 'required (the remote MCP server; or set UPSTREAM_URL, or url in --config)' });
+  // The Go mcp-proxy's -u/--url is the URL argument by another name.
+  if (flags.url !== undefined && urlArg !== undefined && flags.url !== urlArg) {
+    issues.push({ path: '--url', message: 'the URL is given twice (as the argument and with -u/--url): give it once' });
+  }
+  const url = pick(flags.url ?? urlArg, file.url, 'url', 'UPSTREAM_URL', 'URL');
+  if (url === undefined) issues.push({ path: 'URL', message: 'required (the remote MCP server; or -u URL, or set UPSTREAM_URL, or url in --config)' });
   else checkHttpUrl(url, 'URL', issues);
 
   const transport = pick(flags.transport, file.transport, 'transport', undefined, '--transport') ?? 'auto';
@@ -174,10 +331,32 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
     headers[name] = resolveReference(raw.slice(colon + 1).trim(), cwdCtx, path, issues, true);
   }
 
+  let allowHttp = flags.allowHttp === true;
+  if (!allowHttp) {
+    const text = nonEmpty(env.ALLOW_INSECURE_HTTP);
+    const fromEnv = text === undefined ? undefined : parseBool(text, 'ALLOW_INSECURE_HTTP', issues);
+    allowHttp = (read.seedShape ? (fromEnv ?? file.allowHttp) : (file.allowHttp ?? fromEnv)) ?? false;
+  }
+
   const grant = pick(flags.grant, file.grant, 'grant', 'OAUTH2_GRANT', '--grant') ?? 'authorization_code';
   if (!(GRANTS as readonly string[]).includes(grant)) issues.push({ path: '--grant', message: `must be one of ${GRANTS.join(', ')}` });
-  const clientId = pick(flags.clientId, file.clientId, 'clientId', 'OAUTH2_CLIENT_ID', '--client-id');
-  const clientSecret = pick(flags.clientSecret, file.clientSecret, 'clientSecret', 'OAUTH2_CLIENT_SECRET', '--client-secret');
+  let clientId = pick(flags.clientId, file.clientId, 'clientId', 'OAUTH2_CLIENT_ID', '--client-id');
+  let clientSecret = pick(flags.clientSecret, file.clientSecret, 'clientSecret', 'OAUTH2_CLIENT_SECRET', '--client-secret');
+  // The Go mcp-proxy's defaults (`--client-id env:GOOGLE_CLIENT_ID`), read when it is invoked
+  // its way (-u/--url): a GOOGLE_CLIENT_ID left in a shell must not become the client of
+  // every other server.
+  if (flags.url !== undefined) {
+    const googleId = nonEmpty(env.GOOGLE_CLIENT_ID);
+    const googleSecret = nonEmpty(env.GOOGLE_CLIENT_SECRET);
+    if (clientId === undefined && googleId !== undefined) {
+      clientId = resolveReference(googleId, cwdCtx, 'GOOGLE_CLIENT_ID', issues);
+      notes.push('the client id comes from GOOGLE_CLIENT_ID (the default of mcp-proxy -u)');
+    }
+    if (clientSecret === undefined && googleSecret !== undefined) {
+      clientSecret = resolveReference(googleSecret, cwdCtx, 'GOOGLE_CLIENT_SECRET', issues);
+      notes.push('the client secret comes from GOOGLE_CLIENT_SECRET (the default of mcp-proxy -u)');
+    }
+  }
   const clientMetadataUrl = pick(flags.clientMetadataUrl, file.clientMetadataUrl, 'clientMetadataUrl', undefined, '--client-metadata-url');
   if (clientMetadataUrl !== undefined && !/^https:\/\/[^/]+\/.+/.test(clientMetadataUrl)) {
     issues.push({ path: '--client-metadata-url', message: 'must be an https URL with a path (it is the client_id)' });
@@ -218,21 +397,30 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
     issues.push({ path: '--token-url', message: 'device_code needs the device authorization endpoint from the server metadata; drop --token-url' });
   }
 
-  const portText = pick(flags.callbackPort, file.callbackPort === undefined ? undefined : String(file.callbackPort), 'callbackPort', undefined, '--callback-port');
+  const portText = pick(flags.callbackPort, file.callbackPort === undefined ? undefined : String(file.callbackPort), 'callbackPort', 'OAUTH2_CALLBACK_PORT', '--callback-port');
   let callbackPort: number | undefined;
   if (portText !== undefined) {
-    callbackPort = Number(portText);
-    if (!Number.isInteger(callbackPort) || callbackPort < 1 || callbackPort > 65535) issues.push({ path: '--callback-port', message: 'must be a port number (1-65535)' });
+    const port = Number(portText);
+    // 0: any free port (as in mcp-oauth2-proxy).
+    if (!Number.isInteger(port) || port < 0 || port > 65535) issues.push({ path: '--callback-port', message: 'must be a port number (1-65535, or 0 for any free port)' });
+    else if (port !== 0) callbackPort = port;
+  }
+  // A client registered for mcp-oauth2-proxy has http://127.0.0.1:53682/callback as its redirect URI.
+  let defaultCallbackPort: number | undefined;
+  const seedClient = sources['--client-id'] === 'env' || (sources['--client-id'] === 'file' && read.seedShape);
+  if (portText === undefined && grant === 'authorization_code' && clientId !== undefined && seedClient) {
+    defaultCallbackPort = SEED_CALLBACK_PORT;
+    notes.push(`the login callback listens on port ${SEED_CALLBACK_PORT} (mcp-oauth2-proxy's default, for a client id set its way); --callback-port or OAUTH2_CALLBACK_PORT to change`);
   }
 
   const tokenStore = pick(flags.tokenStore, file.tokenStore, 'tokenStore', undefined, '--token-store') ?? 'keychain';
   if (!(TOKEN_STORES as readonly string[]).includes(tokenStore)) issues.push({ path: '--token-store', message: `must be one of ${TOKEN_STORES.join(', ')}` });
 
   let timeoutMs = 60_000;
-  const timeoutText = pick(flags.timeout, file.timeout, 'timeout', undefined, '--timeout');
+  const timeoutText = pick(flags.timeout, file.timeout, 'timeout', 'UPSTREAM_TIMEOUT_MS', '--timeout');
   if (timeoutText !== undefined) {
     const parsed = parseDuration(timeoutText);
-    if (parsed === undefined || parsed <= 0) issues.push({ path: '--timeout', message: 'must be a duration such as 30s or 2m' });
+    if (parsed === undefined || parsed <= 0) issues.push({ path: '--timeout', message: 'must be a duration such as 30s or 2m (a bare number is milliseconds)' });
     else timeoutMs = parsed;
   }
 
@@ -242,12 +430,20 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
   const traceText = pick(flags.traceFile, file.traceFile, 'traceFile', undefined, '--trace-file');
   const traceFile = traceText === undefined ? undefined : flags.traceFile !== undefined ? resolve(traceText) : resolve(fileCtx.baseDir, traceText);
 
+  // mcp-oauth2-proxy's variables for things done differently here: said, not silently dropped.
+  for (const [section, keys] of Object.entries(SEED_IGNORED)) {
+    for (const [key, skip] of Object.entries(keys)) {
+      const value = nonEmpty(env[skip.env]);
+      if (value !== undefined && value !== String(skip.quietWhen)) warnings.push(`${skip.env} (mcp-oauth2-proxy's ${section}.${key}) has no effect: ${skip.why}`);
+    }
+  }
+
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     url: url!,
     transport: transport as ResolvedConnect['transport'],
     headers,
-    allowHttp: flags.allowHttp === true || file.allowHttp === true,
+    allowHttp,
     grant: grant as ResolvedConnect['grant'],
     clientId,
     clientSecret,
@@ -256,6 +452,7 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
     scope,
     resource,
     callbackPort,
+    defaultCallbackPort,
     browserCommand: pick(flags.browserCommand, file.browserCommand, 'browserCommand', undefined, '--browser-command'),
     tokenStore: tokenStore as ResolvedConnect['tokenStore'],
     expectedIssuer: pick(flags.expectedIssuer, file.expectedIssuer, 'expectedIssuer', undefined, '--expected-issuer'),
@@ -264,6 +461,8 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
     traceFile,
     timeoutMs,
     logLevel,
+    warnings,
+    notes,
   };
 }
 

@@ -27,7 +27,7 @@ async function checkUrl(config: ResolvedConnect): Promise<URL> {
   try {
     return checkRemoteUrl(config.url, { allowHttp: config.allowHttp });
   } catch (error) {
-    if (error instanceof RemoteLinkError) throw new CliExit(ExitCode.Usage, error.message);
+    if (error instanceof RemoteLinkError) throw new CliExit(ExitCode.Usage, error.code === 'insecure-url' && /--allow-http/.test(error.message) ? `${error.message}, or ALLOW_INSECURE_HTTP=true` : error.message);
     throw error;
   }
 }
@@ -76,6 +76,7 @@ async function createSession(config: ResolvedConnect, logger: Logger, run: OAuth
     scope: config.scope,
     resource: config.resource,
     callbackPort: config.callbackPort,
+    defaultCallbackPort: config.defaultCallbackPort,
     openBrowser: (url) => openBrowser(url, { command: config.browserCommand, browserEnv: process.env.BROWSER, notify }),
     grant: config.grant === 'device_code' ? 'device_code' : 'authorization_code',
     notify,
@@ -114,15 +115,33 @@ async function createMachineSession(config: ResolvedConnect, logger: Logger, run
   });
 }
 
+/** The OAuth client's own refusal behind a closed link (not the MCP server's): said as it is. */
+function loginFailure(error: unknown): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    if (['DeviceFlowError', 'AuthorizationResponseError', 'PkceNotSupportedError'].includes(current.name)) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 function hasStaticAuthorization(headers: Record<string, string>): boolean {
   return Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+}
+
+/** The logger of one run, after saying what the options' resolution found worth saying. */
+function runLogger(config: ResolvedConnect): Logger {
+  const logger = createLogger({ level: config.logLevel });
+  for (const warning of config.warnings) logger.warn(warning);
+  for (const note of config.notes) logger.info(note);
+  return logger;
 }
 
 /** `gatehouse connect URL`: a stdio MCP server forwarding everything to the remote one. */
 export async function connectCommand(urlArg: string | undefined, flags: ConnectFlags): Promise<void> {
   guardStdout();
   const config = resolveConnectFlags(urlArg, flags);
-  const logger = createLogger({ level: config.logLevel });
+  const logger = runLogger(config);
   await checkUrl(config);
 
   // OAuth unless the user gave the credentials as a static Authorization header.
@@ -183,6 +202,8 @@ export async function connectCommand(urlArg: string | undefined, flags: ConnectF
   await factory.close().catch(() => undefined);
   run.tracer.close();
   if (end.kind === 'link-closed') {
+    const login = loginFailure(end.reason);
+    if (login) throw new CliExit(ExitCode.Failure, `login failed: ${login.message}`);
     throw new CliExit(ExitCode.Failure, `the connection to the remote MCP server ended: ${end.reason.message}`);
   }
   logger.info({ reason: end.kind }, 'bridge closed');
@@ -193,7 +214,7 @@ export async function connectCommand(urlArg: string | undefined, flags: ConnectF
 /** `gatehouse login URL`: runs the login now and stores the tokens. */
 export async function loginCommand(urlArg: string | undefined, flags: ConnectFlags): Promise<void> {
   const config = resolveConnectFlags(urlArg, flags);
-  const logger = createLogger({ level: config.logLevel });
+  const logger = runLogger(config);
   await checkUrl(config);
   const run = await createRunContext(config);
   try {
@@ -220,10 +241,10 @@ export async function loginCommand(urlArg: string | undefined, flags: ConnectFla
 }
 
 /** `gatehouse logout URL`: forgets tokens and the client registration for URL. */
-export async function logoutCommand(urlArg: string | undefined, flags: Pick<ConnectFlags, 'tokenStore' | 'logLevel' | 'config'>): Promise<void> {
+export async function logoutCommand(urlArg: string | undefined, flags: Pick<ConnectFlags, 'url' | 'tokenStore' | 'logLevel' | 'config'>): Promise<void> {
   // Only the URL and the store matter here: grant and credential settings are not checked.
-  const env = { ...process.env, OAUTH2_TOKEN_URL: undefined, OAUTH2_AUTHORIZATION_URL: undefined, OAUTH2_GRANT: undefined, OAUTH2_CLIENT_SECRET: undefined };
-  const config = resolveConnectFlags(urlArg, { tokenStore: flags.tokenStore, logLevel: flags.logLevel, config: flags.config }, env);
+  const env = { ...process.env, OAUTH2_TOKEN_URL: undefined, OAUTH2_AUTHORIZATION_URL: undefined, OAUTH2_GRANT: undefined, OAUTH2_CLIENT_SECRET: undefined, GOOGLE_CLIENT_SECRET: undefined };
+  const config = resolveConnectFlags(urlArg, { url: flags.url, tokenStore: flags.tokenStore, logLevel: flags.logLevel, config: flags.config }, env);
   const logger = createLogger({ level: config.logLevel });
   // Removing needs no key: the keychain is not asked (nor a key created in it) to forget a file.
   const store = await createStore({ ...config, tokenStore: config.tokenStore === 'memory' ? 'memory' : 'file' }, logger);

@@ -4,9 +4,11 @@
 // PKCE (its /authorize redirects at once, for scripts/conformance/fake-browser.mjs),
 // refresh_token, and dynamic registration. Discovery documents can be switched off
 // (`discovery = false`) to stand for a server without RFC 9728 / RFC 8414 metadata.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jwtVerify } from 'jose';
+
 import { closeServer } from './http-stub.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -31,6 +33,12 @@ export class OAuthStandIn {
   deviceInterval = 1;
   /** Pre-registered confidential clients: id -> secret. */
   readonly clients = new Map<string, string>();
+  /** Pre-registered private_key_jwt clients (RFC 7523 §2.2): id -> public key. */
+  readonly keyClients = new Map<string, KeyObject>();
+  /** Advertise client_id_metadata_document_supported (a client_id may be an https URL). */
+  cimd = false;
+  /** Every request to the authorization server's endpoints (not /mcp), as it arrived. */
+  readonly requests: { method: string; path: string; query: URLSearchParams; form: URLSearchParams; authorization: string | undefined }[] = [];
   readonly counts = {
     register: 0,
     authorize: 0,
@@ -124,8 +132,18 @@ export class OAuthStandIn {
     return out;
   }
 
-  /** RFC 6749 §2.3.1: Basic (form-urlencoded id and secret) or the body; public clients send client_id only. */
-  #authenticate(req: IncomingMessage, form: URLSearchParams): { client: string; method: string } | undefined {
+  /** RFC 6749 §2.3.1: Basic (form-urlencoded id and secret) or the body; public clients send client_id only; or a signed assertion. */
+  async #authenticate(req: IncomingMessage, form: URLSearchParams): Promise<{ client: string; method: string } | undefined> {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      const id = form.get('client_id') ?? '';
+      const key = this.keyClients.get(id);
+      if (!key || form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return undefined;
+      return jwtVerify(assertion, key, { issuer: id, subject: id }).then(
+        () => ({ client: id, method: 'private_key_jwt' }),
+        () => undefined,
+      );
+    }
     const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (basic) {
       const [id, secret] = Buffer.from(basic, 'base64').toString().split(':').map((s) => decodeURIComponent(s));
@@ -135,7 +153,7 @@ export class OAuthStandIn {
     const id = form.get('client_id') ?? '';
     const secret = form.get('client_secret');
     if (secret !== null) return this.clients.get(id) === secret ? { client: id, method: 'post' } : undefined;
-    if (id && !this.clients.has(id)) return { client: id, method: 'none' };
+    if (id && !this.clients.has(id) && !this.keyClients.has(id)) return { client: id, method: 'none' };
     return undefined;
   }
 
@@ -148,6 +166,9 @@ export class OAuthStandIn {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(value));
     };
 
+    if (url.pathname !== '/mcp') {
+      this.requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, form: new URLSearchParams(req.method === 'POST' && !body.startsWith('{') ? body : ''), authorization: req.headers.authorization });
+    }
     if (url.pathname.startsWith('/.well-known/')) {
       this.counts.metadata++;
       if (!this.discovery) return json(404, { error: 'not_found' });
@@ -164,7 +185,9 @@ export class OAuthStandIn {
           response_types_supported: ['code'],
           grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_GRANT],
           code_challenge_methods_supported: ['S256'],
-          token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+          token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none', ...(this.keyClients.size > 0 ? ['private_key_jwt'] : [])],
+          ...(this.keyClients.size > 0 ? { token_endpoint_auth_signing_alg_values_supported: ['ES256', 'RS256'] } : {}),
+          ...(this.cimd ? { client_id_metadata_document_supported: true } : {}),
         });
       }
       return json(404, { error: 'not_found' });
@@ -187,7 +210,7 @@ export class OAuthStandIn {
     }
     if (url.pathname === '/device_authorization' && req.method === 'POST') {
       const form = new URLSearchParams(body);
-      const who = this.#authenticate(req, form);
+      const who = await this.#authenticate(req, form);
       if (!who) return json(401, { error: 'invalid_client' });
       this.counts.deviceAuthorization++;
       const deviceCode = this.#secret('dc');
@@ -209,7 +232,7 @@ export class OAuthStandIn {
     }
     if (url.pathname === '/token' && req.method === 'POST') {
       const form = new URLSearchParams(body);
-      const who = this.#authenticate(req, form);
+      const who = await this.#authenticate(req, form);
       if (!who) return json(401, { error: 'invalid_client' });
       this.authMethods.push(who.method);
       const grant = form.get('grant_type');

@@ -70,7 +70,7 @@ describe('runDeviceAuthorization (RFC 8628)', () => {
 
   it('refuses an authorization server without a device endpoint, and a verification URI that is not http(s)', async () => {
     const as = server([]);
-    await expect(runDeviceAuthorization({ metadata: { ...metadata, device_authorization_endpoint: undefined }, clientId: 'c', fetchFn: as.fetchFn, notify: () => undefined })).rejects.toThrow(/no device authorization endpoint/);
+    await expect(runDeviceAuthorization({ metadata: { ...metadata, device_authorization_endpoint: undefined }, clientId: 'c', fetchFn: as.fetchFn, notify: () => undefined })).rejects.toThrow(/does not offer the device authorization grant .*no device_authorization_endpoint/);
     const evil = server([], { verification_uri: 'javascript:alert(1)' });
     await expect(runDeviceAuthorization({ metadata, clientId: 'c', fetchFn: evil.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).rejects.toThrow(/not an http\(s\) URL/);
   });

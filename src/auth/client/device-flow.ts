@@ -8,6 +8,7 @@ export interface DeviceFlowEndpoints {
   readonly issuer: string;
   readonly token_endpoint: string;
   readonly device_authorization_endpoint?: string | undefined;
+  readonly grant_types_supported?: readonly string[] | undefined;
 }
 
 export interface DeviceFlowOptions {
@@ -43,6 +44,24 @@ interface DeviceAuthorizationResponse {
   interval?: number;
 }
 
+/**
+ * The authorization server has no device authorization endpoint: says so, and which of the
+ * other grants (of those it lists, when it lists them) to use instead.
+ */
+export function deviceGrantNotOffered(metadata: DeviceFlowEndpoints): DeviceFlowError {
+  const listed = metadata.grant_types_supported;
+  const offers = (grant: string) => listed === undefined || listed.includes(grant);
+  const instead = [
+    ...(offers('authorization_code') ? ['--grant authorization_code (the browser login; on a machine without a browser, open the printed URL on one that has, and forward the --callback-port with ssh -L)'] : []),
+    ...(offers('client_credentials') ? ['--grant client_credentials with --client-id and --client-secret (or --private-key) of a client registered for it'] : []),
+  ];
+  return new DeviceFlowError(
+    'unsupported',
+    `the authorization server ${metadata.issuer} does not offer the device authorization grant (RFC 8628): its metadata has no device_authorization_endpoint` +
+      (instead.length > 0 ? `; use ${instead.join(', or ')}` : ''),
+  );
+}
+
 /** RFC 8628 §3.2: default polling interval. */
 const DEFAULT_INTERVAL_S = 5;
 /** RFC 8628 §3.5: slow_down adds 5 seconds to the interval, for this and every later request. */
@@ -56,9 +75,7 @@ const SLOW_DOWN_S = 5;
  */
 export async function runDeviceAuthorization(o: DeviceFlowOptions): Promise<OAuthTokens> {
   const endpoint = o.metadata.device_authorization_endpoint;
-  if (!endpoint) {
-    throw new DeviceFlowError('unsupported', `the authorization server ${o.metadata.issuer} offers no device authorization endpoint (device_authorization_endpoint in its metadata)`);
-  }
+  if (!endpoint) throw deviceGrantNotOffered(o.metadata);
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const start = formFor(o, {});

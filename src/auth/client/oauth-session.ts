@@ -21,7 +21,7 @@ import { randomToken } from '../../crypto/index.js';
 import type { Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
-import { DEVICE_CODE_GRANT, runDeviceAuthorization } from './device-flow.js';
+import { DEVICE_CODE_GRANT, deviceGrantNotOffered, runDeviceAuthorization, type DeviceFlowEndpoints } from './device-flow.js';
 import { noTracer, traceStep, type Tracer } from './trace.js';
 import type { IssuerRecord, ServerRecord, TokenStore } from './token-store.js';
 
@@ -41,6 +41,8 @@ export interface OAuthSessionOptions {
   readonly resource?: string | undefined;
   /** `--callback-port`; default any free port (or the port of the stored registration). */
   readonly callbackPort?: number | undefined;
+  /** Tried when `callbackPort` is unset and no registration is stored; taken, any free port. */
+  readonly defaultCallbackPort?: number | undefined;
   /** Sends a person to the authorization URL (prints it and opens a browser). */
   readonly openBrowser: (url: URL) => Promise<void>;
   /** How long a browser login may take (default 5 minutes). */
@@ -115,7 +117,7 @@ export class OAuthSession implements OAuthClientProvider {
 
   get redirectUrl(): string {
     // auth() treats a missing redirect URL as a non-interactive grant: always give one.
-    return this.#redirectUrl ?? `http://127.0.0.1:${this.#o.callbackPort ?? this.#storedPort() ?? 0}/callback`;
+    return this.#redirectUrl ?? `http://127.0.0.1:${this.#o.callbackPort ?? this.#storedPort() ?? this.#o.defaultCallbackPort ?? 0}/callback`;
   }
 
   get clientMetadata(): OAuthClientMetadata {
@@ -307,9 +309,12 @@ export class OAuthSession implements OAuthClientProvider {
 
   async #authorizeNow(options: AuthorizeOptions): Promise<void> {
     if (this.#o.grant === 'device_code') return this.#authorizeDevice(options);
-    const port = this.#o.callbackPort ?? this.#storedPort() ?? 0;
+    const port = this.#o.callbackPort ?? this.#storedPort() ?? this.#o.defaultCallbackPort ?? 0;
     this.#callback = await CallbackServer.start(port).catch((error: NodeJS.ErrnoException) => {
-      if (this.#o.callbackPort === undefined && port !== 0 && error.code === 'EADDRINUSE') return CallbackServer.start(0);
+      if (this.#o.callbackPort === undefined && port !== 0 && error.code === 'EADDRINUSE') {
+        if (this.#storedPort() === undefined) this.#o.logger.warn({ port }, 'the login callback port is taken: listening on another one (an authorization server that registered the exact redirect URI will refuse it; set --callback-port)');
+        return CallbackServer.start(0);
+      }
       throw new Error(`cannot listen for the login callback on 127.0.0.1:${port}: ${error.code ?? error.message}`);
     });
     this.#redirectUrl = this.#callback.redirectUrl;
@@ -372,6 +377,9 @@ export class OAuthSession implements OAuthClientProvider {
         this.#o.logger.info({ reason: error instanceof Error ? error.message : String(error) }, 'refresh failed; starting a new device authorization');
       }
     }
+    // Before registering: a server without the grant would refuse (or accept) a registration
+    // for it, and either way the person should hear that the grant is not offered.
+    if (!(metadata as DeviceFlowEndpoints).device_authorization_endpoint) throw deviceGrantNotOffered(metadata);
     if (!client) {
       const registered = await registerClient(state.authorizationServerUrl, {
         metadata,
