@@ -2,7 +2,6 @@ import {
   ErrorCode,
   errorResponse,
   progressTokenOf,
-  type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
@@ -10,8 +9,11 @@ import {
 } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
 import { failureMessage, UpstreamError } from './errors.js';
+import { LinkQueue } from './link-queue.js';
 import { MuxChannel, type ChannelHost, type ChannelSource } from './mux-channel.js';
+import { FORWARD, INTERNAL, NOTIFY, Pending, SUBSCRIBE, type TrafficKind } from './pending.js';
 import { ServerRequestTable } from './server-requests.js';
+import { AMBIGUOUS_TARGET, soleTarget, type RoutingView } from './sole-target.js';
 import { SubscriptionTable } from './subscriptions.js';
 import type { ChannelHandlers, Link } from './types.js';
 
@@ -28,12 +30,9 @@ export { MuxChannel, type ChannelSource } from './mux-channel.js';
 // A notification meant for several channels is delivered as one object: handlers must not
 // mutate what they receive.
 //
-// Server-to-client requests and log lines carry no marker of the call they belong to (stdio
-// has none), and the channels of a shared link may belong to different principals. Guessing
-// (the oldest call in flight, say) handed one session's sampling prompt to another session,
-// which could answer it and so write into the first one's tool result. So they are
-// delivered only when the target is unambiguous (see `#soleTarget`); otherwise a request is
-// refused to the server and a log line dropped. `sharing: per-session` routes exactly.
+// Server-to-client requests and log lines carry no marker of the call they belong to: they
+// go only to an unambiguous target (`sole-target.ts`, decision 0012), else a request is
+// refused to the server and a log line dropped.
 
 export interface MultiplexerOptions {
   /** The upstream's name, for error messages. */
@@ -49,56 +48,13 @@ export interface MultiplexerOptions {
   readonly onNeedLink?: (() => void) | undefined;
 }
 
-const FORWARD = 0;
-const SUBSCRIBE = 1;
-const INTERNAL = 2;
-/** A channel notification (waits in the queue like requests do). */
-const NOTIFY = 3;
-
 const DEFAULT_WAIT_FOR_LINK_MS = 10_000;
 const DEFAULT_MAX_QUEUED = 10_000;
-interface InternalWaiter {
-  resolve(result: Record<string, unknown>): void;
-  reject(error: Error): void;
-}
-
-/** Calls during which servers ask the client for something (sampling, elicitation, roots). */
-const ASKING_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
-const AMBIGUOUS_TARGET =
-  'the gateway cannot tell which client this request is for (several sessions share this upstream); ' +
-  'use sharing: per-session for servers that ask clients for sampling/elicitation/roots';
-
-/** One request in flight upstream, keyed by its upstream id. Fixed shape for the hot path. */
-class Pending {
-  timer: NodeJS.Timeout | undefined = undefined;
-  /** The multiplexer's count of link messages when this request went upstream. */
-  sentSeq = 0;
-  constructor(
-    readonly channel: MuxChannel | undefined,
-    readonly clientId: JsonRpcId,
-    readonly method: string,
-    /** The channel's own progress token, when it asked for progress. */
-    readonly clientToken: string | number | undefined,
-    readonly kind: number,
-    readonly uri: string | undefined,
-    readonly waiter: InternalWaiter | undefined,
-  ) {}
-}
-
-interface Queued {
-  readonly channel: MuxChannel;
-  readonly message: JsonRpcMessage;
-  readonly kind: number;
-  readonly uri: string | undefined;
-  readonly deadline: number;
-}
 
 export class Multiplexer implements ChannelHost {
   readonly #name: string;
   readonly #log: Logger;
   readonly #timeoutMs: number | undefined;
-  readonly #waitMs: number;
-  readonly #maxQueued: number;
   readonly #onNeedLink: (() => void) | undefined;
 
   #link: Link | undefined;
@@ -117,16 +73,32 @@ export class Multiplexer implements ChannelHost {
   readonly #subscriptions = new SubscriptionTable();
   /** URIs subscribed upstream on the link that went away: subscribed again on the next one. */
   #resubscribe: string[] = [];
-  #queue: Queued[] = [];
-  #queueTimer: NodeJS.Timeout | undefined;
+  /** Channel traffic waiting for a link. */
+  readonly #queue: LinkQueue;
+  /** What `soleTarget` reads: made once, not per message. */
+  readonly #routing: RoutingView;
 
   constructor(options: MultiplexerOptions) {
     this.#name = options.name;
     this.#log = options.logger;
     this.#timeoutMs = options.requestTimeoutMs !== undefined && options.requestTimeoutMs > 0 ? options.requestTimeoutMs : undefined;
-    this.#waitMs = options.waitForLinkMs ?? DEFAULT_WAIT_FOR_LINK_MS;
-    this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
     this.#onNeedLink = options.onNeedLink;
+    this.#queue = new LinkQueue({
+      name: options.name,
+      waitMs: options.waitForLinkMs ?? DEFAULT_WAIT_FOR_LINK_MS,
+      maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
+      subscriptions: this.#subscriptions,
+    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view's getter reads a private field
+    const mux = this;
+    this.#routing = {
+      pending: this.#pending,
+      channels: this.#channels,
+      serverRequests: this.#serverRequests,
+      get seq() {
+        return mux.#seq;
+      },
+    };
   }
 
   get channelCount(): number {
@@ -163,12 +135,7 @@ export class Multiplexer implements ChannelHost {
     for (const uri of uris) {
       if (this.#subscriptions.has(uri)) this.#internalFireAndForget('resources/subscribe', { uri });
     }
-    const queue = this.#queue;
-    if (queue.length === 0) return;
-    this.#queue = [];
-    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer);
-    this.#queueTimer = undefined;
-    for (const q of queue) {
+    for (const q of this.#queue.takeAll()) {
       if (!q.channel.closed) this.#dispatch(q.channel, q.message, q.kind, q.uri);
     }
   }
@@ -207,16 +174,7 @@ export class Multiplexer implements ChannelHost {
 
   /** Error replies for every request waiting for a link. */
   failQueued(reason: Error): void {
-    const queue = this.#queue;
-    if (queue.length === 0) return;
-    this.#queue = [];
-    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer);
-    this.#queueTimer = undefined;
-    const message = failureMessage(this.#name, reason);
-    for (const q of queue) {
-      if (q.kind === SUBSCRIBE) this.#subscriptions.drop(q.uri, q.channel);
-      if (q.kind !== NOTIFY) q.channel.deliver(errorResponse((q.message as JsonRpcRequest).id, ErrorCode.UpstreamUnavailable, message));
-    }
+    this.#queue.failAll(reason);
   }
 
   /** Ends everything: requests in flight or waiting get an error reply, channels their onClose. */
@@ -303,7 +261,7 @@ export class Multiplexer implements ChannelHost {
       this.#replyUpstream({ jsonrpc: '2.0', id: request.id, result: {} });
       return;
     }
-    const channel = this.#soleTarget(true);
+    const channel = soleTarget(this.#routing, true);
     if (channel === undefined) {
       this.#answerWithoutChannel(request);
       return;
@@ -318,61 +276,6 @@ export class Multiplexer implements ChannelHost {
     request.id = this.#serverRequests.add(channel, request.id, typeof eid === 'string' ? eid : undefined);
     channel.askedSeq = this.#seq;
     channel.deliver(request);
-  }
-
-  /**
-   * The one channel a server request (`asking`) or a log line may go to: the only channel
-   * with a call in flight that could have caused it (for requests a tools/call, prompts/get
-   * or resources/read; for log lines any request); with none in flight anywhere, the only
-   * channel open. `null` when several channels qualify (ambiguous: refuse or drop, never
-   * guess, as a guess can cross sessions and principals); `undefined` when none is open.
-   */
-  #soleTarget(asking: boolean): MuxChannel | null | undefined {
-    let busy: MuxChannel | undefined;
-    for (const p of this.#pending.values()) {
-      if (p.channel === undefined || (asking && !ASKING_METHODS.has(p.method))) continue;
-      if (busy === undefined) busy = p.channel;
-      else if (busy !== p.channel) return this.#soleActive(asking);
-    }
-    if (busy !== undefined) return busy;
-    if (this.#channels.size > 1) return null;
-    for (const channel of this.#channels) return channel;
-    return undefined;
-  }
-
-  /**
-   * Several channels are busy. A client slow to answer (a person reading an elicitation, a
-   * 2026 client that never retries its input_required) must not block every other session,
-   * so a channel whose calls are all waiting on server requests it holds ("parked") is left
-   * out, unless the message may be the rest of a burst to it. Servers ask several things at
-   * once in one go, so a burst comes without other messages between; it counts as the
-   * parked channel's when it follows that channel's last request directly and either no
-   * other channel is live or a live one has a call older than that request (then nobody
-   * can tell: refused). What remains must be one channel, else null. Residual guesses: a
-   * parked call asking again later, on its own (not in a burst), goes to the one live
-   * channel; so does the rest of a burst when a live channel's call went upstream between
-   * its first request and the rest.
-   */
-  #soleActive(asking: boolean): MuxChannel | null {
-    const calls = new Map<MuxChannel, { count: number; firstSent: number }>();
-    for (const p of this.#pending.values()) {
-      if (p.channel === undefined || (asking && !ASKING_METHODS.has(p.method))) continue;
-      const c = calls.get(p.channel);
-      if (c === undefined) calls.set(p.channel, { count: 1, firstSent: p.sentSeq });
-      else {
-        c.count++;
-        c.firstSent = Math.min(c.firstSent, p.sentSeq);
-      }
-    }
-    const parked: MuxChannel[] = [];
-    const live: MuxChannel[] = [];
-    for (const [channel, c] of calls) (this.#serverRequests.heldBy(channel) >= c.count ? parked : live).push(channel);
-    // The message being handled is #seq; the one before it, #seq - 1.
-    const burstOf = (channel: MuxChannel): boolean =>
-      channel.askedSeq === this.#seq - 1 &&
-      (live.length === 0 || live.some((other) => (calls.get(other) as { firstSent: number }).firstSent < channel.askedSeq));
-    const targets = live.concat(parked.filter(burstOf));
-    return targets.length === 1 ? (targets[0] as MuxChannel) : null;
   }
 
   #answerWithoutChannel(request: JsonRpcRequest): void {
@@ -419,8 +322,8 @@ export class Multiplexer implements ChannelHost {
       return;
     }
     // notifications/message and anything unknown: only to an unambiguous target, as a log
-    // line may quote what one session sent (see `#soleTarget`).
-    const channel = this.#soleTarget(false);
+    // line may quote what one session sent (see `soleTarget`).
+    const channel = soleTarget(this.#routing, false);
     if (channel) channel.deliver(n);
     else if (channel === null) this.#log.debug({ method }, 'server notification dropped: several sessions could have caused it');
   }
@@ -487,7 +390,7 @@ export class Multiplexer implements ChannelHost {
   }
 
   /** Forwards now, waits for a link, or fails, as the link's state says. */
-  #dispatch(channel: MuxChannel, message: JsonRpcMessage, kind: number, uri: string | undefined): void {
+  #dispatch(channel: MuxChannel, message: JsonRpcMessage, kind: TrafficKind, uri: string | undefined): void {
     if (this.#released) {
       if (kind === NOTIFY) (this.#link as Link).send(message).catch(this.#onSendError);
       else this.#forward(channel, message as JsonRpcRequest, kind, uri);
@@ -499,7 +402,7 @@ export class Multiplexer implements ChannelHost {
       if (kind !== NOTIFY) this.#replyLater(channel, errorResponse((message as JsonRpcRequest).id, ErrorCode.UpstreamUnavailable, failureMessage(this.#name, reason)));
       return;
     }
-    if (this.#queue.length >= this.#maxQueued) {
+    if (!this.#queue.add(channel, message, kind, uri)) {
       if (kind === SUBSCRIBE) this.#subscriptions.drop(uri, channel);
       if (kind !== NOTIFY) {
         const text = `upstream "${this.#name}" is not connected and too many messages are waiting for it`;
@@ -507,12 +410,10 @@ export class Multiplexer implements ChannelHost {
       }
       return;
     }
-    this.#queue.push({ channel, message, kind, uri, deadline: Date.now() + this.#waitMs });
-    if (this.#queueTimer === undefined) this.#queueTimer = setTimeout(this.#expireQueue, this.#waitMs).unref();
     this.#onNeedLink?.();
   }
 
-  #forward(channel: MuxChannel, request: JsonRpcRequest, kind: number, uri: string | undefined): void {
+  #forward(channel: MuxChannel, request: JsonRpcRequest, kind: TrafficKind, uri: string | undefined): void {
     const uid = this.#nextId++;
     const token = progressTokenOf(request);
     let params = request.params;
@@ -553,11 +454,7 @@ export class Multiplexer implements ChannelHost {
       this.#link?.send({ jsonrpc: '2.0', method: n.method, params: { ...n.params, requestId: uid } }).catch(this.#onSendError);
       return;
     }
-    const i = this.#queue.findIndex((q) => q.kind !== NOTIFY && q.channel === channel && (q.message as JsonRpcRequest).id === rid);
-    if (i !== -1) {
-      const [q] = this.#queue.splice(i, 1);
-      if (q?.kind === SUBSCRIBE) this.#subscriptions.drop(q.uri, channel);
-    }
+    this.#queue.cancel(channel, rid);
   }
 
   /** A channel's answer to a server-to-client request. */
@@ -584,7 +481,7 @@ export class Multiplexer implements ChannelHost {
       link?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: uid, reason: 'client session closed' } }).catch(this.#onSendError);
     }
     channel.inFlight = 0;
-    if (this.#queue.length > 0) this.#queue = this.#queue.filter((q) => q.channel !== channel);
+    this.#queue.dropChannel(channel);
     for (const uri of this.#subscriptions.leaveAll(channel)) {
       if (link !== undefined) this.#internalFireAndForget('resources/unsubscribe', { uri });
     }
@@ -628,21 +525,6 @@ export class Multiplexer implements ChannelHost {
       p.channel.deliver(errorResponse(p.clientId, ErrorCode.UpstreamUnavailable, failureMessage(this.#name, reason)));
     }
   }
-
-  readonly #expireQueue = (): void => {
-    this.#queueTimer = undefined;
-    const now = Date.now();
-    let n = 0;
-    while (n < this.#queue.length && (this.#queue[n] as Queued).deadline <= now) n++;
-    const expired = this.#queue.splice(0, n);
-    const text = `upstream "${this.#name}" is not connected; gave up waiting after ${this.#waitMs} ms`;
-    for (const q of expired) {
-      if (q.kind === SUBSCRIBE) this.#subscriptions.drop(q.uri, q.channel);
-      if (q.kind !== NOTIFY) q.channel.deliver(errorResponse((q.message as JsonRpcRequest).id, ErrorCode.UpstreamUnavailable, text));
-    }
-    const next = this.#queue[0];
-    if (next !== undefined) this.#queueTimer = setTimeout(this.#expireQueue, Math.max(0, next.deadline - now)).unref();
-  };
 
   #internalFireAndForget(method: string, params: Record<string, unknown>): void {
     this.request(method, params, this.#timeoutMs).catch((err: unknown) => this.#log.warn({ err, method }, 'upstream refused an internal request'));
