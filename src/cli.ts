@@ -48,12 +48,17 @@ function buildProgram(): Command {
       configSchema();
     });
   config
-    .command('migrate <file>')
-    .description('print a Claude Desktop, TBXark mcp-proxy or environment-only setup in the native format')
+    .command('migrate [file]')
+    .description('print a Claude Desktop, TBXark mcp-proxy (v1 or v2) or environment-only setup (a .env file, or --env) in the native format')
     .option('-o, --output <format>', 'yaml or json', 'yaml')
-    .action(async (file: string, opts: { output: string }) => {
+    .option('--env', "convert this process's environment (DOWNSTREAM_MCP_URL or UPSTREAM_URL, LTPA_TOKEN, OAUTH_CLIENT_ID, ...)")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gatehouse config migrate mcp-proxy.json\n  gatehouse config migrate .env\n  DOWNSTREAM_MCP_URL=https://corp.example/mcp gatehouse config migrate --env',
+    )
+    .action(async (file: string | undefined, opts: { output: string; env?: boolean }) => {
       const { configMigrate } = await import('./cli/config.js');
-      await configMigrate(file, opts.output);
+      await configMigrate(file, opts);
     });
 
   program

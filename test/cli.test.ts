@@ -52,7 +52,8 @@ describe('gatehouse CLI', () => {
     const bad = run(['config', 'check', join(dir, 'bad.yaml')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('listen:');
-    expect(bad.stderr).toContain('servers.github:');
+    // CONTRACT.md's example, word for word.
+    expect(bad.stderr).toContain('servers.github.command: required');
     expect(bad.stderr).toContain('servers.web.url:');
     writeFileSync(join(dir, 'good.yaml'), 'auth: { mode: none }\nservers:\n  a: { command: node }\n');
     const good = run(['config', 'check', join(dir, 'good.yaml')]);

@@ -1,9 +1,10 @@
 import { stringify as toYaml } from 'yaml';
 import {
   ConfigError,
+  ENVIRONMENT_VARIABLES,
   configJsonSchema,
   environmentDocument,
-  findDefaultConfig,
+  findNativeDocument,
   readNativeDocument,
   resolveConfig,
 } from '../config/index.js';
@@ -12,16 +13,19 @@ import { CliExit, ExitCode } from './exit.js';
 
 /** `gatehouse config check [FILE]`: every problem at once, exit 2 when there are any. */
 export async function configCheck(file: string | undefined): Promise<void> {
-  const location = file ?? findDefaultConfig(process.cwd());
-  const native = location ? await readNativeDocument(location) : environmentDocument(process.env, process.cwd());
-  if (!native) throw new CliExit(ExitCode.Usage, 'no config file given and none found (gatehouse.yaml, gatehouse.json, gatehouse.yml)');
+  const native = await findNativeDocument({ location: file });
+  if (!native) {
+    throw new CliExit(ExitCode.Usage, 'no config file given and none found (gatehouse.yaml, gatehouse.json, gatehouse.yml; or DOWNSTREAM_MCP_URL / UPSTREAM_URL, or a .env naming one)');
+  }
   const cfg = resolveConfig(native);
   const names = cfg.servers.map((s) => `${s.name} (${s.kind === 'stdio' ? 'stdio' : s.transport})`);
   console.log(
     `${native.location ?? 'environment'}: valid (${native.format} format); ` +
       `${cfg.servers.length} server${cfg.servers.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}; auth ${cfg.auth.mode}`,
   );
-  // Valid, but probably not meant: a provider without allow rules lets nobody in.
+  // Keys of another format that Gatehouse dropped, then what is valid but probably not meant
+  // (a provider without allow rules lets nobody in).
+  for (const warning of cfg.warnings) console.error(`warning: ${warning}`);
   for (const warning of providerWarnings(resolveProviders(cfg.auth.providers))) console.error(`warning: ${warning}`);
 }
 
@@ -30,12 +34,22 @@ export function configSchema(): void {
 }
 
 /**
- * `gatehouse config migrate FILE`: the same setup in the native format. References
+ * `gatehouse config migrate FILE` (a Claude Desktop, TBXark or `.env` file) or `config migrate
+ * --env` (this process's environment): the same setup in the native format. References
  * (`env:`, `file:`, `${VAR}`) are kept as written, so no secret is printed.
  */
-export async function configMigrate(file: string, output: string): Promise<void> {
+export async function configMigrate(file: string | undefined, opts: { output: string; env?: boolean | undefined }): Promise<void> {
+  const { output } = opts;
   if (output !== 'yaml' && output !== 'json') throw new CliExit(ExitCode.Usage, `--output must be yaml or json, not "${output}"`);
-  const native = await readNativeDocument(file);
+  if (file !== undefined && opts.env) throw new CliExit(ExitCode.Usage, 'give FILE or --env, not both');
+  if (file === undefined && !opts.env) {
+    throw new CliExit(ExitCode.Usage, 'give a FILE to convert (Claude Desktop, TBXark mcp-proxy or .env), or --env for the variables set here');
+  }
+  const native = file !== undefined ? await readNativeDocument(file) : environmentDocument(process.env, process.cwd());
+  if (!native) {
+    throw new CliExit(ExitCode.Usage, `--env: neither DOWNSTREAM_MCP_URL nor UPSTREAM_URL is set (the variables read: ${ENVIRONMENT_VARIABLES.join(', ')})`);
+  }
+  const from = native.location ?? 'environment';
   // Validate the converted document so migrate never prints a config `serve` would refuse;
   // a reference that cannot be resolved here (an unset variable) is not the document's fault.
   try {
@@ -44,8 +58,20 @@ export async function configMigrate(file: string, output: string): Promise<void>
     if (!(err instanceof ConfigError)) throw err;
     const unresolved = new Set(err.issues.filter((i) => /environment variable|cannot read/.test(i.message)).map((i) => i.path));
     const structural = err.issues.filter((i) => !unresolved.has(i.path));
-    if (structural.length) throw new ConfigError(structural, file);
+    if (structural.length) throw new ConfigError(structural, from);
   }
+  // On stderr, so that stdout stays the document; in the YAML as comments too, so they travel with it.
+  const warnings = [...(native.warnings ?? [])];
+  // A .env file's secrets are not copied into the document: whoever runs serve on it sets them.
+  const text0 = JSON.stringify(native.doc);
+  const fromFile = Object.keys(native.env ?? {}).filter((name) => text0.includes(`env:${name}`));
+  if (fromFile.length) {
+    warnings.push(
+      `${fromFile.join(', ')}: kept as env: references, never written out; set them where gatehouse serve runs with this file (or write file:PATH)`,
+    );
+  }
+  for (const warning of warnings) console.error(`warning: ${warning}`);
   const text = output === 'json' ? JSON.stringify(native.doc, null, 2) : toYaml(native.doc);
-  process.stdout.write(`${output === 'yaml' ? `# converted from ${native.format} format by gatehouse config migrate\n` : ''}${text}${text.endsWith('\n') ? '' : '\n'}`);
+  const header = [`# converted from ${native.format} format by gatehouse config migrate`, ...warnings.map((w) => `# warning: ${w}`)].join('\n');
+  process.stdout.write(`${output === 'yaml' ? `${header}\n` : ''}${text}${text.endsWith('\n') ? '' : '\n'}`);
 }

@@ -34,6 +34,8 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     logger.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, 'unhandled promise rejection (a bug: please report it)');
   });
   const adminPassword = demoToken !== undefined ? await ensureDemoAdmin(config, logger) : undefined;
+  for (const warning of config.warnings) logger.warn({ source: config.source.location ?? config.source.format }, `config: ${warning}`);
+  if (demoToken === undefined) await warnIfNobodyCanSignIn(config, logger);
   const app = await startGatehouse({ config, logger }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new CliExit(ExitCode.Failure, `cannot listen on ${config.listen.host}:${config.listen.port}: address in use`);
     // A remote server the config describes wrongly (plain http, unreadable tls.ca): a config problem.
@@ -74,6 +76,29 @@ async function ensureDemoAdmin(config: ResolvedConfig, logger: Logger): Promise<
   } finally {
     await store.close();
   }
+}
+
+/**
+ * OAuth with no local user and no provider: the login page can let nobody in, so no client
+ * gets a token by signing in. Said at start, with how to add a user.
+ */
+async function warnIfNobodyCanSignIn(config: ResolvedConfig, logger: Logger): Promise<void> {
+  const { auth } = config;
+  if (auth.mode !== 'oauth' || Object.keys(auth.users).length > 0 || auth.providers.length > 0) return;
+  if (config.store.kind !== 'memory') {
+    const store = await openStore(config, logger, { sweepIntervalMs: 0 });
+    try {
+      if ((await store.users.list()).length > 0) return;
+    } finally {
+      await store.close();
+    }
+  }
+  const where = [config.source.location ? `--config ${config.source.location}` : '', `--data-dir ${config.dataDir}`].filter(Boolean).join(' ');
+  const how =
+    config.store.kind === 'memory'
+      ? 'store: memory keeps no users: list them in auth.users of a config file, or use store: sqlite and `gatehouse users add NAME`'
+      : `add one with \`gatehouse users add NAME ${where}\` (works while serve runs), or list a provider (GitHub, Google, OIDC) in auth.providers`;
+  logger.warn(`nobody can sign in: auth.mode is oauth, but there is no user and no sign-in provider; ${how}`);
 }
 
 /** The zero-config demo: the bundled demo server behind OAuth (user `admin`) and a generated static token. */

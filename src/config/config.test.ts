@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configJsonSchema, readNativeDocument, resolveConfig, toNative, type NativeDocument } from './index.js';
+import { ConfigError, configJsonSchema, dotEnvDocument, environmentDocument, readNativeDocument, resolveConfig, toNative, type NativeDocument } from './index.js';
 
 const native = (doc: Record<string, unknown>, baseDir = process.cwd()): NativeDocument => ({ format: 'native', location: 'test.yaml', baseDir, doc });
 
@@ -42,7 +42,7 @@ describe('resolveConfig', () => {
     );
     const paths = issues.map((i) => i.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['listen', 'maxBodySize', 'auth.mode', 'auth.allowedIps[0]', 'servers.github', 'servers.bad name', 'servers.mcp', 'servers.web.url', '']),
+      expect.arrayContaining(['listen', 'maxBodySize', 'auth.mode', 'auth.allowedIps[0]', 'servers.github.command', 'servers.bad name', 'servers.mcp', 'servers.web.url', '']),
     );
     expect(issues.length).toBeGreaterThanOrEqual(8);
   });
@@ -164,5 +164,208 @@ describe('configJsonSchema', () => {
     expect(schema.type).toBe('object');
     const props = schema.properties as Record<string, unknown>;
     expect(Object.keys(props)).toEqual(expect.arrayContaining(['listen', 'auth', 'servers', 'publicUrl', 'openapi']));
+  });
+});
+
+describe('messages at the path a person fixes (CONTRACT.md exit 2 examples)', () => {
+  it('a server with neither command nor url: servers.NAME.command: required; both: said at servers.NAME', () => {
+    const issues = issuesOf(() => resolveConfig(native({ auth: { mode: 'none' }, servers: { github: { args: ['x'] }, both: { command: 'x', url: 'https://a.example/mcp' }, empty: {} } }), {}));
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'servers.github.command', message: 'required (a server needs either command (stdio) or url (remote))' },
+        { path: 'servers.empty.command', message: 'required (a server needs either command (stdio) or url (remote))' },
+        { path: 'servers.both', message: 'give either command (stdio) or url (remote), not both' },
+      ]),
+    );
+    expect(String(new ConfigError(issues))).toContain('servers.github.command: required');
+  });
+
+  it('a remote upstream with oauth.grant authorization_code is refused by the schema, as serve refuses it', () => {
+    const server = (oauth: Record<string, unknown>) => ({ url: 'https://corp.example/mcp', oauth });
+    const issues = issuesOf(() =>
+      resolveConfig(
+        native({
+          auth: { mode: 'none' },
+          servers: {
+            browser: server({ grant: 'authorization_code', clientId: 'a', clientSecret: 's' }),
+            noId: server({ clientSecret: 's' }),
+            noSecret: server({ clientId: 'a' }),
+          },
+        }),
+        {},
+      ),
+    );
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'servers.browser.oauth.grant', message: expect.stringContaining('a gateway upstream can only use client_credentials') as string },
+        { path: 'servers.noId.oauth.clientId', message: 'required for client_credentials' },
+        { path: 'servers.noSecret.oauth.clientSecret', message: 'required for client_credentials (or privateKey)' },
+      ]),
+    );
+    // The ways that work: a secret, or a private key.
+    const ok = resolveConfig(native({ auth: { mode: 'none' }, servers: { a: server({ clientId: 'a', clientSecret: 's' }), b: server({ clientId: 'b', privateKey: 'k' }) } }), {});
+    expect(ok.servers.map((s) => s.kind === 'remote' && s.oauth?.grant)).toEqual(['client_credentials', 'client_credentials']);
+  });
+});
+
+describe('TBXark mcp-proxy details', () => {
+  it('reads timeout as a Go time.Duration: a JSON number of nanoseconds', () => {
+    const { doc } = toNative({
+      mcpProxy: {},
+      mcpServers: {
+        slow: { url: 'https://a.example/mcp', transportType: 'streamable-http', timeout: 30_000_000_000 },
+        quick: { url: 'https://b.example/mcp', transportType: 'streamable-http', timeout: 1_500_000 },
+        unset: { url: 'https://c.example/mcp', transportType: 'streamable-http', timeout: 0 },
+      },
+    });
+    const cfg = resolveConfig({ format: 'tbxark', location: undefined, baseDir: '.', doc }, {});
+    const timeouts = Object.fromEntries(cfg.servers.map((s) => [s.name, s.kind === 'remote' ? s.timeoutMs : undefined]));
+    expect(timeouts).toEqual({ slow: 30_000, quick: 2, unset: 60_000 });
+  });
+
+  it('accepts the v1 format (server, clients, globalAuthTokens) the way mcp-proxy adapts it', () => {
+    const { format, doc, warnings } = toNative({
+      server: { baseURL: 'https://mcp.example.com', addr: ':9090', name: 'MCP Proxy', version: '1.0.0', globalAuthTokens: ['global'] },
+      clients: {
+        fetch: { type: 'stdio', config: { command: 'uvx', args: ['mcp-server-fetch'], env: { A: '1' } }, panicIfInvalid: false, logEnabled: true, authTokens: ['own'] },
+        amap: { type: 'sse', config: { url: 'https://mcp.amap.com/sse?key=k', headers: { 'X-A': 'b' } } },
+        stream: { type: 'streamable', config: { url: 'https://s.example/mcp', timeout: 10_000_000_000 } },
+        odd: { type: 'websocket', config: { url: 'wss://x' } },
+      },
+    });
+    expect(format).toBe('tbxark');
+    const cfg = resolveConfig({ format, location: undefined, baseDir: '.', doc }, {});
+    expect(cfg.listen).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(cfg.publicUrl).toBe('https://mcp.example.com');
+    expect(cfg.auth).toMatchObject({ mode: 'tokens', tokens: ['global'] });
+    const byName = Object.fromEntries(cfg.servers.map((s) => [s.name, s]));
+    expect(Object.keys(byName)).toEqual(['fetch', 'amap', 'stream']);
+    // A client's own tokens and the global ones, as mcp-proxy appends them.
+    expect(byName.fetch).toMatchObject({ kind: 'stdio', command: 'uvx', args: ['mcp-server-fetch'], env: { A: '1' }, tokens: ['own', 'global'] });
+    expect(byName.amap).toMatchObject({ kind: 'remote', transport: 'sse', headers: { 'X-A': 'b' }, tokens: ['global'] });
+    expect(byName.stream).toMatchObject({ kind: 'remote', transport: 'streamable-http', timeoutMs: 10_000 });
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^server\.name: not supported, dropped/),
+        expect.stringMatching(/^server\.version: not supported, dropped/),
+        expect.stringMatching(/^clients\.fetch\.panicIfInvalid: not supported, dropped/),
+        expect.stringMatching(/^clients\.fetch\.logEnabled: not supported, dropped/),
+        expect.stringMatching(/^clients\.odd\.type: "websocket" is not stdio, sse or streamable-http/),
+      ]),
+    );
+  });
+
+  it('names every key it drops: the seed example warns for name, version, panicIfInvalid, logEnabled and templateDir', () => {
+    const { warnings } = toNative({
+      mcpProxy: {
+        baseURL: 'https://mcp.example.com',
+        addr: ':9090',
+        name: 'MCP Proxy',
+        version: '1.0.0',
+        type: 'streamable-http',
+        options: {
+          panicIfInvalid: false,
+          logEnabled: true,
+          authTokens: ['DefaultTokens'],
+          oauth2: { enabled: true, users: { admin: 'password123' }, persistenceDir: '/tmp/x', allowedIPs: [], templateDir: '/custom/templates', tokenExpirationMinutes: 60 },
+        },
+      },
+      mcpServers: {
+        fetch: { command: 'uvx', args: ['mcp-server-fetch'], options: { panicIfInvalid: true, logEnabled: false, authTokens: ['SpecificTokens'], autoReconnect: true } },
+        amap: { url: 'https://mcp.amap.com/sse?key=k', options: { disabled: true } },
+        local: { command: 'x', timeout: 5_000_000_000, surprise: 1 },
+      },
+    });
+    const paths = warnings.map((w) => w.split(':')[0]);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'mcpProxy.name',
+        'mcpProxy.version',
+        'mcpProxy.options.panicIfInvalid',
+        'mcpProxy.options.logEnabled',
+        'mcpProxy.options.oauth2.templateDir',
+        'mcpServers.fetch.options.panicIfInvalid',
+        'mcpServers.fetch.options.logEnabled',
+        'mcpServers.fetch.options.autoReconnect',
+        'mcpServers.amap',
+        'mcpServers.local.timeout',
+        'mcpServers.local.surprise',
+      ]),
+    );
+    // What it keeps is not warned about.
+    expect(paths.filter((p) => /baseURL|addr|type|authTokens|users|persistenceDir|allowedIPs|tokenExpirationMinutes/.test(p!))).toEqual([]);
+    expect(warnings.find((w) => w.startsWith('mcpServers.amap'))).toContain('disabled');
+  });
+});
+
+describe('environment-only setup (seed 000)', () => {
+  const seed = {
+    PORT: '3000',
+    DOWNSTREAM_MCP_URL: 'https://downstream.example/mcp',
+    LTPA_TOKEN: 'ltpa-value',
+    OAUTH_CLIENT_ID: 'mcp-client-id',
+    OAUTH_CLIENT_SECRET: 'mcp-client-secret',
+    REJECT_UNAUTHORIZED: 'false',
+  };
+
+  it('makes OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET the client Claude and ChatGPT log in with, not downstream credentials', () => {
+    const native = environmentDocument(seed, '/srv')!;
+    const cfg = resolveConfig(native, seed);
+    expect(cfg.auth.mode).toBe('oauth');
+    expect(cfg.auth.clients).toEqual([
+      expect.objectContaining({
+        clientId: 'mcp-client-id',
+        clientSecret: 'mcp-client-secret',
+        redirectUris: expect.arrayContaining(['https://claude.ai/api/mcp/auth_callback', 'https://claude.com/api/mcp/auth_callback', 'https://chatgpt.com/connector_platform_oauth_redirect']) as string[],
+        resource: '/api',
+        requirePkce: false,
+        grants: ['authorization_code', 'refresh_token', 'client_credentials'],
+      }),
+    ]);
+    const server = cfg.servers[0]!;
+    expect(server).toMatchObject({ name: 'default', kind: 'remote', url: 'https://downstream.example/mcp', headers: { Cookie: 'LtpaToken2=ltpa-value' }, tls: { rejectUnauthorized: false } });
+    expect(server.kind === 'remote' && server.oauth).toBeUndefined();
+    // Secrets stay references in the document (what config migrate prints).
+    const text = JSON.stringify(native.doc);
+    expect(text).not.toContain('mcp-client-secret');
+    expect(text).not.toContain('ltpa-value');
+  });
+
+  it('PORT alone listens on every interface (with a warning); HOST narrows it; PUBLIC_URL (or Render\'s RENDER_EXTERNAL_URL) is the publicUrl', () => {
+    const url = { DOWNSTREAM_MCP_URL: 'https://d.example/mcp' };
+    const platform = environmentDocument({ ...url, PORT: '10000' }, '.')!;
+    expect(resolveConfig(platform, {}).listen).toEqual({ host: '0.0.0.0', port: 10000 });
+    expect(platform.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^PORT: listening on every interface.*HOST=127\.0\.0\.1/)]));
+    expect(resolveConfig(environmentDocument({ ...url, PORT: '3000', HOST: '127.0.0.1' }, '.')!, {}).listen).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(resolveConfig(environmentDocument({ ...url, HOST: '::1' }, '.')!, {}).listen).toEqual({ host: '::1', port: 8080 });
+    expect(resolveConfig(environmentDocument(url, '.')!, {}).listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(resolveConfig(environmentDocument({ ...url, PUBLIC_URL: 'https://mcp.example.com/' }, '.')!, {}).publicUrl).toBe('https://mcp.example.com');
+    expect(resolveConfig(environmentDocument({ ...url, RENDER_EXTERNAL_URL: 'https://svc.onrender.com' }, '.')!, {}).publicUrl).toBe('https://svc.onrender.com');
+  });
+
+  it('OAUTH_REDIRECT_URIS adds callbacks (a Custom GPT\'s); a client without a secret keeps PKCE and the code flow only', () => {
+    const env = { DOWNSTREAM_MCP_URL: 'https://d.example/mcp', OAUTH_CLIENT_ID: 'pub', OAUTH_REDIRECT_URIS: 'https://chat.openai.com/aip/g-1/oauth/callback, https://chatgpt.com/aip/g-1/oauth/callback' };
+    const cfg = resolveConfig(environmentDocument(env, '.')!, env);
+    expect(cfg.auth.clients[0]).toMatchObject({ clientId: 'pub', requirePkce: true, grants: ['authorization_code', 'refresh_token'] });
+    expect(cfg.auth.clients[0]!.redirectUris).toEqual(expect.arrayContaining(['https://chat.openai.com/aip/g-1/oauth/callback', 'https://chatgpt.com/aip/g-1/oauth/callback']));
+    expect(cfg.auth.clients[0]!.clientSecret).toBeUndefined();
+  });
+
+  it('reads a .env file (KEY=VALUE, comments, quotes, export); the process environment wins over it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    writeFileSync(
+      join(dir, '.env'),
+      '# the older proxy\nexport PORT=3000\nDOWNSTREAM_MCP_URL="https://d.example/mcp"\nLTPA_TOKEN=\'abc=def\' \nOAUTH_CLIENT_ID=id # inline comment\nOAUTH_CLIENT_SECRET=s3cret\n',
+    );
+    const doc = await readNativeDocument(join(dir, '.env'));
+    expect(doc.format).toBe('environment');
+    const cfg = resolveConfig(doc, { PORT: '4000' });
+    expect(cfg.servers[0]).toMatchObject({ url: 'https://d.example/mcp', headers: { Cookie: 'LtpaToken2=abc=def' } });
+    expect(cfg.auth.clients[0]).toMatchObject({ clientId: 'id', clientSecret: 's3cret' });
+    // PORT came from the file when the document was made (the process had none): 3000.
+    expect(cfg.listen.port).toBe(3000);
+    expect(dotEnvDocument('PORT=1\n', 'x.env', dir, {})).toBeUndefined();
+    writeFileSync(join(dir, 'bad.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\nthis is not a variable\n');
+    await expect(readNativeDocument(join(dir, 'bad.env'))).rejects.toThrow(/line 2: not a KEY=VALUE line/);
   });
 });

@@ -1,8 +1,10 @@
 export { ConfigError, type ConfigIssue } from './errors.js';
 export {
   DEFAULT_CONFIG_FILES,
+  dotEnvDocument,
   environmentDocument,
   findDefaultConfig,
+  findNativeDocument,
   loadConfig,
   readNativeDocument,
   resolveConfig,
@@ -11,6 +13,7 @@ export {
   type NativeDocument,
 } from './load.js';
 export { configJsonSchema } from './json-schema.js';
+export { ENVIRONMENT_CLIENT_REDIRECTS, ENVIRONMENT_VARIABLES } from './compat/index.js';
 export { GatehouseConfigSchema, PreRegisteredClientSchema, SERVER_NAME_PATTERN, type GatehouseConfigInput } from './schema.js';
 export type {
   ConfigFormat,

@@ -1,11 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { fromClaudeDesktop, fromEnvironment, fromTbxark, hasEnvironmentConfig, isClaudeDesktopDocument, isTbxarkDocument } from './compat/index.js';
+import {
+  fromClaudeDesktop,
+  fromEnvironment,
+  fromTbxark,
+  hasEnvironmentConfig,
+  isClaudeDesktopDocument,
+  isTbxarkDocument,
+  parseDotEnv,
+} from './compat/index.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { resolveReferences } from './references.js';
 import type { ConfigFormat, ResolvedConfig, ResolvedServer, ResolvedStore } from './resolved.js';
-import { GatehouseConfigSchema, type GatehouseConfigParsed } from './schema.js';
+import type { z } from 'zod';
+import { GatehouseConfigSchema, serverShapeProblem, type GatehouseConfigParsed } from './schema.js';
 
 /** Names `serve` looks for in the working directory when no `--config` is given. */
 export const DEFAULT_CONFIG_FILES = ['gatehouse.yaml', 'gatehouse.json', 'gatehouse.yml'] as const;
@@ -25,6 +34,10 @@ export interface NativeDocument {
   readonly location: string | undefined;
   readonly baseDir: string;
   readonly doc: Record<string, unknown>;
+  /** What the conversion from another format dropped or changed, one line each, naming the key. */
+  readonly warnings?: readonly string[];
+  /** Variables from a `.env` file: references read them where the process environment has none. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Finds `gatehouse.yaml|json|yml` in `cwd`, or undefined. */
@@ -59,6 +72,11 @@ export async function readNativeDocument(location: string, cwd = process.cwd()):
       throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
     }
   }
+  if (looksLikeDotEnv(text, location)) {
+    const native = dotEnvDocument(text, location, baseDir, process.env);
+    if (!native) throw new ConfigError([{ path: '', message: 'a .env setup needs DOWNSTREAM_MCP_URL (or UPSTREAM_URL): the remote MCP server to serve' }], location);
+    return native;
+  }
   const raw = parseDocument(text, location);
   return { ...toNative(raw), location, baseDir };
 }
@@ -79,16 +97,42 @@ function parseDocument(text: string, location: string): Record<string, unknown> 
 }
 
 /** Recognises the accepted formats and converts them to the native one. */
-export function toNative(raw: Record<string, unknown>): { format: ConfigFormat; doc: Record<string, unknown> } {
-  if (isTbxarkDocument(raw)) return { format: 'tbxark', doc: fromTbxark(raw) };
-  if (isClaudeDesktopDocument(raw)) return { format: 'claude-desktop', doc: fromClaudeDesktop(raw) };
-  return { format: 'native', doc: raw };
+export function toNative(raw: Record<string, unknown>): { format: ConfigFormat; doc: Record<string, unknown>; warnings: string[] } {
+  if (isTbxarkDocument(raw)) return { format: 'tbxark', ...fromTbxark(raw) };
+  if (isClaudeDesktopDocument(raw)) return { format: 'claude-desktop', doc: fromClaudeDesktop(raw), warnings: [] };
+  return { format: 'native', doc: raw, warnings: [] };
 }
 
 /** The environment-only setup of the older single-upstream proxies, if its variables are set. */
 export function environmentDocument(env: Readonly<Record<string, string | undefined>>, cwd: string): NativeDocument | undefined {
   if (!hasEnvironmentConfig(env)) return undefined;
-  return { format: 'environment', location: undefined, baseDir: cwd, doc: fromEnvironment(env) };
+  return { format: 'environment', location: undefined, baseDir: cwd, ...fromEnvironment(env) };
+}
+
+/**
+ * The same setup from a `.env` file (KEY=VALUE lines), as the older proxies read theirs. The
+ * process environment wins over the file, as with dotenv. Undefined when the file and the
+ * environment together name no upstream (DOWNSTREAM_MCP_URL or UPSTREAM_URL).
+ */
+export function dotEnvDocument(text: string, location: string, baseDir: string, env: Readonly<Record<string, string | undefined>>): NativeDocument | undefined {
+  const { values, problems } = parseDotEnv(text);
+  if (problems.length) throw new ConfigError(problems.map((p) => ({ path: `line ${p.line}`, message: p.message })), location);
+  const merged = { ...values, ...definedOnly(env) };
+  if (!hasEnvironmentConfig(merged)) return undefined;
+  return { format: 'environment', location, baseDir, ...fromEnvironment(merged), env: values };
+}
+
+/** A `.env` file by its name (`.env`, `.env.production`, `prod.env`) or by its lines (every one KEY=VALUE). */
+export function looksLikeDotEnv(text: string, location: string): boolean {
+  const name = location.split(/[\\/]/).pop() ?? '';
+  if (/^\.env(\..+)?$|\.env$/.test(name)) return true;
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return lines.length > 0 && lines.every((l) => /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=/.test(l));
+}
+
+/** The variables that are set; an empty one counts as unset, so it does not hide the file's value. */
+function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
 }
 
 /**
@@ -103,23 +147,44 @@ export function resolveConfig(
   const issues: ConfigIssue[] = [];
   const merged = { ...native.doc, ...overrides };
   const envNamesRead = new Set<string>();
-  const resolved = resolveReferences(merged, { env, baseDir: native.baseDir, envNamesRead }, issues);
+  const variables = native.env ? { ...native.env, ...definedOnly(env) } : env;
+  const resolved = resolveReferences(merged, { env: variables, baseDir: native.baseDir, envNamesRead }, issues);
   const parsed = GatehouseConfigSchema.safeParse(resolved);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) issues.push({ path: formatPath(issue.path), message: issue.message });
+    for (const issue of parsed.error.issues) issues.push(...describeIssue(issue, resolved));
   }
   if (issues.length || !parsed.success) throw new ConfigError(dedupe(issues), native.location);
   return freeze(build(parsed.data, native, [...envNamesRead].sort()));
 }
 
-/** Everything `serve` does to find and load its configuration. */
-export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedConfig | undefined> {
+/**
+ * The document `serve` would use: `location`, else MCP_GATEHOUSE_CONFIG, else gatehouse.yaml|json|yml
+ * here, else the environment-only setup (the variables, else `./.env`). Undefined: none (the demo).
+ */
+export async function findNativeDocument(options: LoadOptions = {}): Promise<NativeDocument | undefined> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const location = options.location ?? env.MCP_GATEHOUSE_CONFIG ?? findDefaultConfig(cwd);
-  const native = location ? await readNativeDocument(location, cwd) : environmentDocument(env, cwd);
+  return location ? await readNativeDocument(location, cwd) : (environmentDocument(env, cwd) ?? localDotEnv(env, cwd));
+}
+
+/** Everything `serve` does to find and load its configuration. */
+export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedConfig | undefined> {
+  const native = await findNativeDocument(options);
   if (!native) return undefined;
-  return resolveConfig(native, env, options.overrides);
+  return resolveConfig(native, options.env ?? process.env, options.overrides);
+}
+
+/** `./.env`, when there is no config file and it names an upstream (the older proxies' setup). */
+function localDotEnv(env: Readonly<Record<string, string | undefined>>, cwd: string): NativeDocument | undefined {
+  const file = resolve(cwd, '.env');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return dotEnvDocument(text, file, cwd, env);
 }
 
 function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvNames: readonly string[]): ResolvedConfig {
@@ -179,7 +244,29 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
     openapi: cfg.openapi,
     cors: cfg.cors,
     secretEnvNames,
+    warnings: [...(native.warnings ?? [])],
   };
+}
+
+/** A schema issue as a person reads it; a server that is neither kind is named at the key it lacks. */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigIssue[] {
+  const [top, name, ...rest] = issue.path;
+  if (issue.code === 'invalid_union' && top === 'servers' && typeof name === 'string' && rest.length === 0) {
+    const servers = isRecord(input) && isRecord(input.servers) ? input.servers : {};
+    const server = servers[name];
+    // A server that says which kind it is gets that kind's problems (ServerSchema: stdio, then remote).
+    const stdio = isRecord(server) && server.command !== undefined;
+    const remote = isRecord(server) && server.url !== undefined;
+    const inner = stdio !== remote ? issue.errors[stdio ? 0 : 1] : undefined;
+    if (inner?.length) return inner.map((i) => ({ path: formatPath([...issue.path, ...i.path]), message: i.message }));
+    const { at, message } = serverShapeProblem(server);
+    return [{ path: formatPath([top, name, ...at]), message }];
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {

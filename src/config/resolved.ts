@@ -86,4 +86,6 @@ export interface ResolvedConfig {
    * children do not inherit them; a server's own `env` block may still pass one on.
    */
   readonly secretEnvNames: readonly string[];
+  /** What converting the file from another format dropped or changed (`config check`, `serve` and `migrate` print them). */
+  readonly warnings: readonly string[];
 }

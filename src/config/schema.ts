@@ -108,7 +108,16 @@ export const StdioServerSchema = z.strictObject({
 });
 
 export const OutboundOAuthSchema = z.strictObject({
-  grant: z.enum(['client_credentials', 'authorization_code']).default('client_credentials'),
+  // A gateway runs unattended: no person is there for a browser login (that is `gatehouse connect`).
+  // The same words as the upstream's own check, so `config check` and `serve` agree.
+  grant: z
+    .enum(['client_credentials'], {
+      error: (issue) =>
+        issue.input === 'authorization_code'
+          ? 'a gateway upstream can only use client_credentials (no person is there to log in; for a browser login use gatehouse connect)'
+          : 'must be client_credentials',
+    })
+    .default('client_credentials'),
   clientId: z.string().min(1).optional(),
   clientSecret: z.string().min(1).optional(),
   scope: z.string().optional(),
@@ -117,7 +126,12 @@ export const OutboundOAuthSchema = z.strictObject({
   /** The authorization server these credentials belong to: discovery must name exactly this issuer, else nothing is sent. */
   issuer: httpUrl.optional(),
   privateKey: z.string().optional(),
-});
+})
+  .refine((o) => o.clientId !== undefined, { path: ['clientId'], error: 'required for client_credentials' })
+  .refine((o) => o.clientSecret !== undefined || o.privateKey !== undefined, {
+    path: ['clientSecret'],
+    error: 'required for client_credentials (or privateKey)',
+  });
 
 export const RemoteServerSchema = z.strictObject({
   url: httpUrl,
@@ -133,9 +147,21 @@ export const RemoteServerSchema = z.strictObject({
 });
 
 export const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'a server needs either `command` (stdio) or `url` (remote)' : undefined,
+  error: (issue) => (issue.code === 'invalid_union' ? serverShapeProblem(issue.input).message : undefined),
 });
+
+/**
+ * What is wrong with a server entry that is neither a stdio nor a remote server, said where a
+ * person fixes it: `servers.NAME.command: required (...)` when it has neither key (CONTRACT.md's
+ * example), `servers.NAME: ... not both` when it has both. `at` is relative to `servers.NAME`.
+ */
+export function serverShapeProblem(input: unknown): { at: string[]; message: string } {
+  const either = 'a server needs either command (stdio) or url (remote)';
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { at: [], message: `must be an object: ${either}` };
+  const has = (key: string) => (input as Record<string, unknown>)[key] !== undefined;
+  if (has('command') && has('url')) return { at: [], message: 'give either command (stdio) or url (remote), not both' };
+  return { at: ['command'], message: `required (${either})` };
+}
 
 // Federated login (CONTRACT.md `auth.providers`; docs/decisions/0008-federated-login.md).
 // An upstream identity provider must be reached over https; http only on loopback (local stand-ins).

@@ -3,16 +3,62 @@ import { convertServerEntry, isRecord } from './claude-desktop.js';
 
 // TBXark mcp-proxy: `{ "mcpProxy": { addr, baseURL, type, options }, "mcpServers": {...} }`.
 // `options` (authTokens, toolFilter, oauth2) sit on the proxy (defaults) and on each server.
+// Its older v1 format, `{ "server": { addr, baseURL, globalAuthTokens }, "clients": { NAME:
+// { type, config, authTokens } } }`, is turned into v2 first, the way mcp-proxy does it.
+// A key Gatehouse has no use for is dropped with a warning that names it.
 
 type Doc = Record<string, unknown>;
 
-export function isTbxarkDocument(doc: Doc): boolean {
-  return isRecord(doc.mcpProxy) || (isRecord(doc.mcpServers) && Object.values(doc.mcpServers).some((s) => isRecord(s) && isRecord(s.options)));
+export interface Converted {
+  readonly doc: Doc;
+  /** One line per key that was dropped or changed in meaning, each naming its path in the file. */
+  readonly warnings: string[];
 }
 
-export function fromTbxark(doc: Doc): Doc {
+export function isTbxarkDocument(doc: Doc): boolean {
+  return (
+    isRecord(doc.mcpProxy) ||
+    isTbxarkV1Document(doc) ||
+    (isRecord(doc.mcpServers) && Object.values(doc.mcpServers).some((s) => isRecord(s) && isRecord(s.options)))
+  );
+}
+
+/** v1: `server` and/or `clients` at the top (the native format has neither key). */
+function isTbxarkV1Document(doc: Doc): boolean {
+  if ('servers' in doc || 'mcpServers' in doc || 'mcpProxy' in doc) return false;
+  return isRecord(doc.clients) || (isRecord(doc.server) && ['addr', 'baseURL', 'globalAuthTokens'].some((k) => k in (doc.server as Doc)));
+}
+
+// What Gatehouse does instead, for keys it has no use for.
+const WHY: Record<string, string> = {
+  name: 'Gatehouse names itself to clients',
+  version: 'Gatehouse names itself to clients',
+  panicIfInvalid: 'Gatehouse never stops for a server that cannot start: it retries it, and /readyz reports it',
+  logEnabled: 'Gatehouse logs one line per request at log.level debug',
+  autoReconnect: 'Gatehouse always reconnects, with backoff from 250 ms to 30 s',
+  reconnectInterval: 'Gatehouse always reconnects, with backoff from 250 ms to 30 s',
+  templateDir: 'page templates live in <dataDir>/templates (gatehouse templates eject)',
+  toolFilter: 'mcp-proxy applies toolFilter per server only',
+  disabled: 'mcp-proxy applies disabled per server only',
+  timeout: 'a timeout is for remote servers only',
+};
+const dropped = (path: string, key: string) => `${path}: not supported, dropped (${WHY[key] ?? 'Gatehouse has no such setting'})`;
+
+const PROXY_KEYS = new Set(['baseURL', 'addr', 'type', 'options']);
+const OPTION_KEYS = new Set(['authTokens', 'toolFilter', 'oauth2', 'disabled']);
+const OAUTH2_KEYS = new Set(['enabled', 'users', 'persistenceDir', 'allowedIPs', 'tokenExpirationMinutes']);
+const SERVER_KEYS = new Set(['command', 'args', 'env', 'url', 'headers', 'timeout', 'transportType', 'options']);
+
+export function fromTbxark(input: Doc): Converted {
+  const warnings: string[] = [];
+  const doc = isRecord(input.mcpProxy) || isRecord(input.mcpServers) ? input : fromV1(input, warnings);
   const proxy = isRecord(doc.mcpProxy) ? doc.mcpProxy : {};
   const proxyOptions = isRecord(proxy.options) ? proxy.options : {};
+  for (const key of Object.keys(proxy)) if (!PROXY_KEYS.has(key)) warnings.push(dropped(`mcpProxy.${key}`, key));
+  for (const key of Object.keys(proxyOptions)) {
+    // mcp-proxy reads toolFilter and disabled per server only.
+    if (!OPTION_KEYS.has(key) || key === 'toolFilter' || key === 'disabled') warnings.push(dropped(`mcpProxy.options.${key}`, key));
+  }
   const out: Doc = {};
   if (typeof proxy.addr === 'string' || typeof proxy.addr === 'number') {
     // Go's `:9090` means every interface.
@@ -30,9 +76,22 @@ export function fromTbxark(doc: Doc): Doc {
     // `name/{token}` keys put the token in the URL path for clients that cannot send headers.
     const [name, ...rest] = key.split('/');
     const pathToken = rest.join('/');
-    const server = convertServerEntry(entry);
+    const where = `mcpServers.${key}`;
     const options = isRecord(entry) && isRecord(entry.options) ? entry.options : {};
-    if (isRecord(entry) && entry.timeout !== undefined) server.timeout = entry.timeout;
+    if (options.disabled === true) {
+      warnings.push(`${where}: disabled in the mcp-proxy file, so left out`);
+      continue;
+    }
+    if (isRecord(entry)) {
+      for (const k of Object.keys(entry)) if (!SERVER_KEYS.has(k)) warnings.push(dropped(`${where}.${k}`, k));
+    }
+    for (const k of Object.keys(options)) if (!OPTION_KEYS.has(k) || k === 'oauth2') warnings.push(dropped(`${where}.options.${k}`, k));
+    const server = convertServerEntry(entry);
+    // mcp-proxy: a url without `transportType: streamable-http` is an SSE server.
+    if (server.url !== undefined && server.transport === undefined) server.transport = 'sse';
+    const timeout = isRecord(entry) ? goDuration(entry.timeout) : undefined;
+    if (timeout !== undefined && server.url !== undefined) server.timeout = timeout;
+    else if (timeout !== undefined) warnings.push(dropped(`${where}.timeout`, 'timeout'));
     const tokens = [...stringList(options.authTokens)];
     if (pathToken) {
       tokens.push(pathToken);
@@ -40,12 +99,14 @@ export function fromTbxark(doc: Doc): Doc {
     }
     if (tokens.length) server.tokens = tokens;
     const filter = isRecord(options.toolFilter) ? options.toolFilter : undefined;
-    // TBXark ignores a filter whose mode is missing or unknown; so do we.
+    // TBXark ignores a filter whose mode is missing or unknown; so do we, but say so.
     if (filter && (filter.mode === 'allow' || filter.mode === 'block')) server.tools = { [filter.mode]: stringList(filter.list) };
+    else if (filter) warnings.push(`${where}.options.toolFilter: mode is neither allow nor block, so the filter is ignored (as mcp-proxy does)`);
     servers[name ?? key] = server;
   }
 
   if (oauth2?.enabled === true) {
+    for (const key of Object.keys(oauth2)) if (!OAUTH2_KEYS.has(key)) warnings.push(dropped(`mcpProxy.options.oauth2.${key}`, key));
     auth.mode = 'oauth';
     const users: Doc = {};
     // TBXark keeps plain passwords; we keep only their scrypt hash.
@@ -64,7 +125,65 @@ export function fromTbxark(doc: Doc): Doc {
   if (tokenInUrl) auth.tokenInUrl = true;
   out.auth = auth;
   out.servers = servers;
-  return out;
+  return { doc: out, warnings };
+}
+
+/**
+ * mcp-proxy's v1 file in its v2 shape, as its own loader adapts it: `server` becomes `mcpProxy`
+ * (`globalAuthTokens` the default tokens), each of `clients` a server whose tokens are its own
+ * `authTokens` plus the global ones. A client of an unknown type is left out (with a warning).
+ */
+function fromV1(doc: Doc, warnings: string[]): Doc {
+  const server = isRecord(doc.server) ? doc.server : {};
+  const global = stringList(server.globalAuthTokens);
+  const mcpProxy: Doc = {};
+  for (const [key, value] of Object.entries(server)) {
+    if (key === 'globalAuthTokens') continue;
+    if (key === 'baseURL' || key === 'addr') mcpProxy[key] = value;
+    else warnings.push(dropped(`server.${key}`, key));
+  }
+  if (global.length) mcpProxy.options = { authTokens: global };
+  const mcpServers: Doc = {};
+  for (const [name, client] of Object.entries(isRecord(doc.clients) ? doc.clients : {})) {
+    const where = `clients.${name}`;
+    if (!isRecord(client)) {
+      warnings.push(`${where}: not an object, so left out`);
+      continue;
+    }
+    const config = isRecord(client.config) ? client.config : {};
+    const type = client.type;
+    const entry: Doc = {};
+    if (type === 'stdio') {
+      for (const k of ['command', 'args', 'env'] as const) if (config[k] !== undefined) entry[k] = config[k];
+    } else if (type === 'sse' || type === 'streamable' || type === 'streamable-http') {
+      for (const k of ['url', 'headers'] as const) if (config[k] !== undefined) entry[k] = config[k];
+      if (type !== 'sse') {
+        entry.transportType = 'streamable-http';
+        if (config.timeout !== undefined) entry.timeout = config.timeout;
+      }
+    } else {
+      warnings.push(`${where}.type: ${JSON.stringify(type)} is not stdio, sse or streamable-http, so the client is left out (as mcp-proxy does)`);
+      continue;
+    }
+    for (const k of Object.keys(client)) {
+      if (k !== 'type' && k !== 'config' && k !== 'authTokens') warnings.push(dropped(`${where}.${k}`, k));
+    }
+    const tokens = [...stringList(client.authTokens), ...global];
+    if (tokens.length) entry.options = { authTokens: tokens };
+    mcpServers[name] = entry;
+  }
+  return { mcpProxy, mcpServers };
+}
+
+/**
+ * A Go time.Duration as mcp-proxy reads it from JSON: a number of nanoseconds. Returned in
+ * Gatehouse's form (`30000ms`); anything else (a string such as `30s`) is passed on as written.
+ */
+function goDuration(value: unknown): unknown {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return value;
+  // 0 is Go's zero value: no timeout set. Gatehouse's default applies.
+  if (value === 0) return undefined;
+  return `${Math.max(1, Math.round(value / 1e6))}ms`;
 }
 
 function stringList(v: unknown): string[] {

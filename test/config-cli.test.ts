@@ -1,0 +1,171 @@
+// `gatehouse config check` and `config migrate` as a person runs them, for the formats people
+// move from: the CONTRACT.md error wording, TBXark mcp-proxy files (v1 and v2, with the keys
+// Gatehouse drops named), and environment-only setups (`migrate .env`, `migrate --env`).
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { CLI, TSX, tempRoot } from './helpers/cli.js';
+
+const { freshDir, remove } = tempRoot('gh-config-cli-');
+afterAll(remove);
+
+// The variables an environment-only setup reads: the test chooses each one itself.
+const SETUP_VARS = /^(DOWNSTREAM_MCP_URL|UPSTREAM_URL|LTPA_TOKEN|REJECT_UNAUTHORIZED|OAUTH_CLIENT_ID|OAUTH_CLIENT_SECRET|OAUTH_REDIRECT_URIS|PORT|HOST|PUBLIC_URL|RENDER_EXTERNAL_URL|GATEHOUSE_TOKEN|MCP_GATEHOUSE_CONFIG)$/;
+const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETUP_VARS.test(k)));
+
+const gatehouse = (args: string[], opts: { cwd: string; env?: Record<string, string> }) =>
+  spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd, env: { ...BASE_ENV, ...opts.env }, encoding: 'utf8', timeout: 60_000 });
+
+const SEED_DOTENV = [
+  'PORT=3000',
+  'DOWNSTREAM_MCP_URL=https://downstream.example/mcp',
+  'LTPA_TOKEN=ltpa-secret-value',
+  'OAUTH_CLIENT_ID=mcp-client-id',
+  'OAUTH_CLIENT_SECRET=mcp-client-secret',
+  'REJECT_UNAUTHORIZED=false',
+  '',
+].join('\n');
+
+describe('config check: the CONTRACT.md error wording', () => {
+  it('says servers.NAME.command: required for a server with neither command nor url, and names every other problem too', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'gatehouse.yaml'),
+      [
+        'auth: { mode: none }',
+        'servers:',
+        '  github: { args: [x] }',
+        '  corp: { url: "https://corp.example/mcp", oauth: { grant: authorization_code, clientId: a, clientSecret: s } }',
+        '  secret: { url: "https://s.example/mcp", headers: { Authorization: "Bearer ${NOT_SET_ANYWHERE}" } }',
+        '',
+      ].join('\n'),
+    );
+    const r = gatehouse(['config', 'check'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('servers.github.command: required');
+    expect(r.stderr).toContain('servers.corp.oauth.grant: a gateway upstream can only use client_credentials');
+    // A missing ${VAR}: exit 2 naming the path and the variable.
+    expect(r.stderr).toContain('servers.secret.headers.Authorization: environment variable NOT_SET_ANYWHERE is not set');
+  });
+});
+
+describe('config check and migrate: TBXark mcp-proxy', () => {
+  it('migrates a v1 file (server, clients, globalAuthTokens), converting timeout from nanoseconds and naming each dropped key', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        server: { baseURL: 'https://mcp.example.com', addr: ':9090', name: 'MCP Proxy', version: '1.0.0', globalAuthTokens: ['global-token'] },
+        clients: {
+          fetch: { type: 'stdio', config: { command: 'uvx', args: ['mcp-server-fetch'] }, panicIfInvalid: true, logEnabled: false },
+          stream: { type: 'streamable-http', config: { url: 'https://s.example/mcp', timeout: 30_000_000_000 } },
+        },
+      }),
+    );
+    const check = gatehouse(['config', 'check', 'config.json'], { cwd: dir });
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toContain('valid (tbxark format); 2 servers: fetch (stdio), stream (streamable-http); auth tokens');
+    for (const key of ['server.name', 'server.version', 'clients.fetch.panicIfInvalid', 'clients.fetch.logEnabled']) {
+      expect(check.stderr).toContain(`warning: ${key}: not supported, dropped`);
+    }
+    const migrated = gatehouse(['config', 'migrate', 'config.json'], { cwd: dir });
+    expect(migrated.status, migrated.stderr).toBe(0);
+    const doc = parseYaml(migrated.stdout) as { servers: Record<string, Record<string, unknown>>; auth: Record<string, unknown> };
+    // 30000000000 ns is 30 s, not 347 days.
+    expect(doc.servers.stream).toMatchObject({ url: 'https://s.example/mcp', transport: 'streamable-http', timeout: '30000ms' });
+    expect(doc.servers.fetch).toMatchObject({ command: 'uvx', tokens: ['global-token'] });
+    expect(doc.auth).toMatchObject({ mode: 'tokens', tokens: ['global-token'] });
+    expect(migrated.stdout).toContain('# warning: server.name: not supported, dropped');
+    expect(migrated.stderr).toContain('warning: clients.fetch.panicIfInvalid: not supported, dropped');
+  });
+
+  it('warns for the seed example\'s keys that Gatehouse drops (name, version, logEnabled, templateDir, panicIfInvalid)', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        mcpProxy: {
+          baseURL: 'https://mcp.example.com',
+          addr: ':9090',
+          name: 'MCP Proxy',
+          version: '1.0.0',
+          type: 'streamable-http',
+          options: { panicIfInvalid: false, logEnabled: true, authTokens: ['DefaultTokens'], oauth2: { enabled: true, users: { admin: 'password123' }, templateDir: '/custom/templates' } },
+        },
+        mcpServers: { fetch: { command: 'uvx', args: ['mcp-server-fetch'], options: { panicIfInvalid: true, authTokens: ['SpecificTokens'] } } },
+      }),
+    );
+    const check = gatehouse(['config', 'check', 'config.json'], { cwd: dir });
+    expect(check.status, check.stderr).toBe(0);
+    for (const key of ['mcpProxy.name', 'mcpProxy.version', 'mcpProxy.options.panicIfInvalid', 'mcpProxy.options.logEnabled', 'mcpProxy.options.oauth2.templateDir', 'mcpServers.fetch.options.panicIfInvalid']) {
+      expect(check.stderr).toContain(`warning: ${key}: not supported, dropped`);
+    }
+    const migrated = gatehouse(['config', 'migrate', 'config.json', '--output', 'json'], { cwd: dir });
+    expect(migrated.status, migrated.stderr).toBe(0);
+    expect(migrated.stderr).toContain('warning: mcpProxy.options.oauth2.templateDir: not supported, dropped');
+    // JSON output stays JSON; the password is kept only as its hash.
+    expect(migrated.stdout).not.toContain('password123');
+    expect(JSON.parse(migrated.stdout)).toMatchObject({ auth: { mode: 'oauth' }, servers: { fetch: { tokens: ['SpecificTokens'] } } });
+  });
+});
+
+describe('config migrate: environment-only setups (seed 000)', () => {
+  it('migrates a .env file: OAUTH_CLIENT_ID is the client Claude and ChatGPT use, secrets stay env: references', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, '.env'), SEED_DOTENV);
+    const r = gatehouse(['config', 'migrate', '.env'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const doc = parseYaml(r.stdout) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      listen: '0.0.0.0:3000',
+      auth: { mode: 'oauth', clients: [{ clientId: 'mcp-client-id', clientSecret: 'env:OAUTH_CLIENT_SECRET', resource: '/api', requirePkce: false }] },
+      servers: { default: { url: 'https://downstream.example/mcp', headers: { Cookie: 'LtpaToken2=env:LTPA_TOKEN' }, tls: { rejectUnauthorized: false } } },
+    });
+    expect(r.stdout).not.toContain('mcp-client-secret');
+    expect(r.stdout).not.toContain('ltpa-secret-value');
+    expect(r.stderr).toContain('warning: OAUTH_CLIENT_ID: Claude and ChatGPT log in to Gatehouse with this client');
+    expect(r.stderr).toContain('gatehouse users add NAME');
+    expect(r.stderr).toContain('warning: LTPA_TOKEN, OAUTH_CLIENT_SECRET: kept as env: references');
+    // What migrate prints is a config serve accepts, given the secrets.
+    writeFileSync(join(dir, 'gatehouse.yaml'), r.stdout);
+    const check = gatehouse(['config', 'check'], { cwd: dir, env: { LTPA_TOKEN: 'x', OAUTH_CLIENT_SECRET: 'y' } });
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toContain('gatehouse.yaml: valid (native format); 1 server: default (auto); auth oauth');
+  });
+
+  it('migrates the process environment with --env, and says what to give when neither a file nor --env is there', () => {
+    const dir = freshDir();
+    const r = gatehouse(['config', 'migrate', '--env', '--output', 'json'], {
+      cwd: dir,
+      env: { UPSTREAM_URL: 'https://up.example/mcp', GATEHOUSE_TOKEN: 'tok-secret', HOST: '127.0.0.1', PORT: '9000' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      listen: '127.0.0.1:9000',
+      auth: { mode: 'tokens', tokens: ['env:GATEHOUSE_TOKEN'] },
+      servers: { default: { url: 'https://up.example/mcp' } },
+    });
+    expect(r.stdout).not.toContain('tok-secret');
+
+    const none = gatehouse(['config', 'migrate', '--env'], { cwd: dir });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('neither DOWNSTREAM_MCP_URL nor UPSTREAM_URL is set');
+    const bare = gatehouse(['config', 'migrate'], { cwd: dir });
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('--env');
+    const help = gatehouse(['config', 'migrate', '--help'], { cwd: dir });
+    expect(help.stdout).toContain('--env');
+    expect(help.stdout).toContain('.env');
+  });
+
+  it('config check with no file finds ./.env, as serve does', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, '.env'), SEED_DOTENV);
+    const r = gatehouse(['config', 'check'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\.env: valid \(environment format\); 1 server: default \(auto\); auth oauth/);
+    expect(r.stderr).toContain('warning: PORT: listening on every interface');
+  });
+});
