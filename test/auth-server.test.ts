@@ -240,13 +240,15 @@ describe('authorization server', () => {
     }
   });
 
-  it('lets two concurrent refreshes with the same token both succeed (grace window)', async () => {
+  it('lets two concurrent refreshes with the same token both succeed, with the same successor (grace window)', async () => {
     const client = await connect(h, '/b/mcp');
     const refresh = refresher(h, client, '/b/mcp');
     const [a, b] = await Promise.all([refresh(client.saved!.refresh_token!), refresh(client.saved!.refresh_token!)]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    const ta = (await a.json()) as { access_token: string };
-    const tb = (await b.json()) as { access_token: string };
+    const ta = (await a.json()) as { access_token: string; refresh_token: string };
+    const tb = (await b.json()) as { access_token: string; refresh_token: string };
+    // One successor, not two token chains (test/security-review.test.ts counts the records).
+    expect(tb).toEqual(ta);
     expect((await call(h, '/b/mcp', ta.access_token)).status).toBe(200);
     expect((await call(h, '/b/mcp', tb.access_token)).status).toBe(200);
   });

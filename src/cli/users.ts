@@ -1,10 +1,12 @@
 // `gatehouse users add|list|remove|passwd`: local users in the store `serve` would use with
-// the same --config / --data-dir. SQLite in WAL mode with a busy timeout lets this run
+// the same --config / --data-dir. Removing a user or changing a password ends their sessions
+// and revokes their grants and tokens. SQLite in WAL mode with a busy timeout lets this run
 // while `serve` holds the same file.
 import { hashPassword } from '../crypto/index.js';
 import { StoreError, validateUserName } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
 import { asCliExit, withStore, type StoreFlags } from './store-command.js';
+import { TOKEN_MODELS } from './tokens.js';
 
 export interface UsersFlags extends StoreFlags {
   passwordStdin?: boolean | undefined;
@@ -30,7 +32,16 @@ export async function usersPasswd(name: string, flags: UsersFlags): Promise<void
     if (!(await store.users.get(name))) throw new StoreError('no-such-user', `no user named ${name} in ${store.location}`);
     const password = await readPassword(name, flags, true);
     await store.users.setPassword(name, hashPassword(password));
-    console.error(`changed the password of ${name}`);
+    // A new password is often a reaction to a leaked one (RFC 9700 §4.14): whoever signed in with
+    // the old one must not keep a browser session (it skips the login page) or a refresh token.
+    // Remembered consent stays: it is the user's choice about a client, not a credential.
+    const sessions = await store.deleteOAuth({ accountId: name, models: ['Session'] });
+    const tokens = await store.deleteOAuth({ accountId: name, models: TOKEN_MODELS });
+    const ended = [
+      sessions && `ended ${sessions} ${sessions === 1 ? 'session' : 'sessions'}`,
+      tokens && `revoked ${tokens} ${tokens === 1 ? 'grant or token' : 'grants and tokens'}`,
+    ].filter(Boolean);
+    console.error(`changed the password of ${name}${ended.length ? `; ${ended.join(' and ')}` : ''}`);
   });
 }
 

@@ -37,15 +37,19 @@ export function guardAuthRoutes(
     if (!AUTH_SECOND_CHAR.has(url.charCodeAt(1))) return false;
     const path = url.split('?', 1)[0]!;
     if (!AUTH_PATH.test(path)) return false;
+    // oidc-provider's router ignores case and one trailing slash; the authorization server answers
+    // 404 to any spelling of its paths but the exact one, and the guards below compare this
+    // canonical form as well, so no spelling of a guarded path gets past them.
+    const guarded = canonicalPath(path);
     const headers = headerView(req);
     const admitted = edge(req.socket.remoteAddress, headers, { checkOrigin: !API_PATH.test(path) });
     if (!admitted.ok) return refuse(res, admitted.status, admitted.error, admitted.description);
-    if (registrants && path === '/oauth/register' && req.method === 'POST' && !registrants.has(admitted.ip)) {
+    if (registrants && guarded === '/oauth/register' && req.method === 'POST' && !registrants.has(admitted.ip)) {
       return refuse(res, 403, 'access_denied', 'your address may not register clients');
     }
     if (req.method === 'POST') {
       for (const [pattern, limiter] of limits) {
-        if (!pattern.test(path)) continue;
+        if (!pattern.test(guarded)) continue;
         const wait = limiter.hit(admitted.ip ?? 'unknown');
         if (wait > 0) {
           res.setHeader('retry-after', String(wait));
@@ -57,3 +61,8 @@ export function guardAuthRoutes(
   };
 }
 
+/** A path as oidc-provider's router matches it: letter case folded, one trailing slash dropped. */
+function canonicalPath(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+}

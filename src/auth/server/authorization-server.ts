@@ -14,7 +14,7 @@ import { CALLBACK_PREFIX, configuredFederation, createFederatedLogin } from './f
 import { adapterConsentMemory, createInteractionHandler } from './interactions.js';
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
-import { withRefreshGrace } from './refresh-grace.js';
+import { sameSuccessorDuringGrace, withRefreshGrace } from './refresh-grace.js';
 import { providerContextGate, type ProviderContextGate } from './provider-context.js';
 import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, keepsToSelfRegisteredGrants, pkceRequirement, staticClient, STORED_RULES } from './client-policy.js';
 import { createRedirectPolicy } from './redirect-policy.js';
@@ -92,6 +92,23 @@ const ROUTES = {
 } as const;
 
 const PRM_PATH = '/.well-known/oauth-protected-resource';
+const OIDC_DISCOVERY = '/.well-known/openid-configuration';
+
+/**
+ * Whether a path is one of the provider's routes here, spelled exactly. oidc-provider's router
+ * ignores letter case and drops one trailing slash (lib/helpers/router.js), while the guards in
+ * front of it (`registration.allowedIps`, the rate limits: http/auth-routes.ts) and every other
+ * check compare paths as written; so `/oauth/reGister` or `/oauth/token/` would reach the
+ * handlers past them. Every other spelling is answered 404 before the provider sees it.
+ */
+function providerPaths(registration: boolean): (path: string) => boolean {
+  const exact = new Set<string>([ROUTES.authorization, ROUTES.token, ROUTES.revocation, ROUTES.introspection, ROUTES.jwks, OIDC_DISCOVERY]);
+  if (registration) exact.add(ROUTES.registration);
+  // The resume route after login and consent (`/oauth/authorize/:uid`), and RFC 7592 client reads (`/oauth/register/:id`).
+  const resume = new RegExp(`^${ROUTES.authorization}/[A-Za-z0-9_-]+$`);
+  const clientRead = new RegExp(`^${ROUTES.registration}/[^/]+$`);
+  return (path) => exact.has(path) || resume.test(path) || (registration && clientRead.test(path));
+}
 const GRANT_TTL_MIN = 14 * 86_400;
 // Self-registered clients get the code flow and nothing else (LIBRARY-NOTES: open DCR accepts any grant).
 const POLICY_PROPERTY = 'gatehouse_policy';
@@ -120,7 +137,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   }
   const resources = resolveResources(issuer, options.resources);
   const byUrl = new Map(resources.map((r) => [r.url, r]));
-  const adapterFactory = withRefreshGrace(options.adapter ?? createMemoryAdapter(), options.refreshGraceSeconds ?? 10);
+  const refreshGrace = options.refreshGraceSeconds ?? 10;
+  const adapterFactory = withRefreshGrace(options.adapter ?? createMemoryAdapter(), refreshGrace);
   const keys = options.keys ?? generateServerKeys();
   const users = options.users ?? configUserDirectory(config);
   const auth = config.auth;
@@ -232,14 +250,14 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
       clientCredentials: { enabled: true },
       // Hex ids: one that starts with "-" could not be named on the command line (gatehouse clients remove ID).
       registration: { enabled: auth.registration.dynamic, initialAccessToken: false, idFactory: () => randomBytes(16).toString('hex') },
-      introspection: {
-        enabled: true,
-        allowedPolicy: (ctx, client, token) => !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId),
-      },
+      // RFC 7662 §2.1/§4: a client learns about its own tokens only. There is no separate resource
+      // server here (the gateway checks tokens itself), so no client needs anyone else's; a self-registered
+      // confidential client must not be able to probe tokens it found (active, user, resource, expiry).
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx, client, oneOf) => oneOf ?? clientResource(client),
+        defaultResource: (ctx, client, oneOf) => oneOf ?? clientResource(client) ?? refuseUntargetedClientCredentials(ctx, resources),
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator, client) => {
           const resource = byUrl.get(indicator);
@@ -273,6 +291,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
       body.error = 'unauthorized_client';
     }
   });
+  // A refresh token used twice inside its grace window gets the first use's successor (refresh-grace.ts).
+  provider.use(sameSuccessorDuringGrace(provider, refreshGrace));
   const matches = options.clientSecretMatches;
   if (matches) {
     // oidc-provider calls this for client_secret_basic / client_secret_post (lib/models/client.js).
@@ -345,6 +365,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
     sendJson(res, 200, protectedResourceMetadata(resource, issuer), cors);
   };
 
+  const isProviderPath = providerPaths(auth.registration.dynamic);
   const listener = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -360,14 +381,18 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
       });
       return true;
     }
-    if (path.startsWith('/oauth/') || path === '/.well-known/openid-configuration') {
+    if (path.startsWith('/oauth/') || path === OIDC_DISCOVERY) {
+      if (!isProviderPath(path)) {
+        sendJson(res, 404, { error: 'not_found', error_description: 'no such endpoint (the authorization server\'s paths are case-sensitive, without a trailing slash)' });
+        return true;
+      }
       if (path === ROUTES.authorization && req.method === 'GET') req.url = withDefaultScope(path, query);
       toProvider(req, res);
       return true;
     }
     if (path === '/.well-known/oauth-authorization-server') {
       // RFC 8414 metadata: the same document as OIDC discovery.
-      req.url = `/.well-known/openid-configuration${query}`;
+      req.url = `${OIDC_DISCOVERY}${query}`;
       toProvider(req, res);
       return true;
     }
@@ -410,6 +435,23 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
     provider,
     close: () => Promise.resolve(),
   };
+}
+
+/**
+ * A client_credentials request that names no resource, from a client with none of its own.
+ * RFC 8707 §2 lets an authorization server either use a predefined default resource or refuse
+ * a request without one (invalid_target). A client's configured resource (auth.clients[].resource,
+ * `clients add --resource`) is that default, applied before we get here. Without one there is
+ * no right guess: each protected route is its own audience, and a token for none is refused by
+ * every route, so a 200 would only defer the failure to the first call. The MCP authorization
+ * spec has clients send `resource` on every token request; refuse at once, naming what to ask
+ * for. The code flow is left alone: its resource comes from the authorization request.
+ */
+function refuseUntargetedClientCredentials(ctx: { oidc?: { params?: Record<string, unknown> } }, resources: readonly ResolvedResource[]): undefined {
+  if (ctx.oidc?.params?.grant_type !== 'client_credentials') return undefined;
+  const urls = resources.map((r) => r.url);
+  const shown = urls.length > 5 ? `${urls.slice(0, 5).join(', ')}, ... (${urls.length} in all)` : urls.join(', ');
+  throw new errors.InvalidTarget(`say which resource the token is for: send resource=, one of ${shown}`);
 }
 
 /**

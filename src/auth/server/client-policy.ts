@@ -107,7 +107,12 @@ export function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata:
   if (refused.length) throw new errors.InvalidClientMetadata(`self-registered clients may only use authorization_code and refresh_token, not ${refused.join(', ')}`);
   if ((metadata.response_types ?? []).some((t) => t !== 'code')) throw new errors.InvalidClientMetadata('self-registered clients may only use response_type code');
   const bad = uris.find((u) => !policy.allows(u));
-  if (bad !== undefined) throw new errors.InvalidRedirectUri(`redirect_uri ${bad} is not allowed here (see auth.registration.redirectPresets and allowedRedirectUris)`);
+  if (bad !== undefined) {
+    // InvalidRedirectUri takes no description (its constructor keeps a fixed one); set it after.
+    const refused = new errors.InvalidRedirectUri();
+    refused.error_description = `redirect_uri ${bad} is not allowed here (see auth.registration.redirectPresets and allowedRedirectUris)`;
+    throw refused;
+  }
 }
 
 /**

@@ -67,7 +67,8 @@ export function createMemoryAdapter(now: () => number = Date.now): AdapterFactor
       },
       consume(id) {
         const entry = live(keyOf(id));
-        if (entry) entry.payload.consumed = Math.floor(now() / 1000);
+        // The first use counts (as in the SQLite and PostgreSQL stores): reuse does not stretch a grace window.
+        if (entry) entry.payload.consumed ??= Math.floor(now() / 1000);
         return Promise.resolve();
       },
       destroy(id) {
