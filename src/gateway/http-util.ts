@@ -20,11 +20,26 @@ export function empty(status: number, headers: Record<string, string> = {}, body
 export function accepts(request: InboundRequest, type: string): boolean {
   const accept = request.headers.get('accept');
   if (!accept) return true;
-  const [major] = type.split('/');
-  return accept
-    .split(',')
-    .map((part) => part.split(';')[0]!.trim().toLowerCase())
-    .some((t) => t === type || t === '*/*' || t === `${major}/*`);
+  const types = mediaTypes(accept);
+  return types.has(type) || types.has('*/*') || types.has(`${type.slice(0, type.indexOf('/'))}/*`);
+}
+
+/**
+ * The media types an Accept value lists, lower-cased, parameters dropped. Clients send the
+ * same few values on every request, so they are parsed once (a small cache, emptied when full:
+ * a client cannot make it grow).
+ */
+const ACCEPT_CACHE = new Map<string, ReadonlySet<string>>();
+const ACCEPT_CACHE_SIZE = 64;
+
+function mediaTypes(accept: string): ReadonlySet<string> {
+  let types = ACCEPT_CACHE.get(accept);
+  if (types === undefined) {
+    types = new Set(accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase()));
+    if (ACCEPT_CACHE.size >= ACCEPT_CACHE_SIZE) ACCEPT_CACHE.clear();
+    ACCEPT_CACHE.set(accept, types);
+  }
+  return types;
 }
 
 export function isJsonContentType(request: InboundRequest): boolean {
