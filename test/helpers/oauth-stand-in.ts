@@ -7,7 +7,7 @@
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { jwtVerify } from 'jose';
+import { decodeJwt, jwtVerify } from 'jose';
 
 import { closeServer } from './http-stub.js';
 
@@ -136,7 +136,13 @@ export class OAuthStandIn {
   async #authenticate(req: IncomingMessage, form: URLSearchParams): Promise<{ client: string; method: string } | undefined> {
     const assertion = form.get('client_assertion');
     if (assertion !== null) {
-      const id = form.get('client_id') ?? '';
+      // RFC 7523 §3: client_id is optional; the assertion's iss names the client.
+      let id = form.get('client_id');
+      try {
+        id ??= decodeJwt(assertion).iss ?? '';
+      } catch {
+        return undefined;
+      }
       const key = this.keyClients.get(id);
       if (!key || form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return undefined;
       return jwtVerify(assertion, key, { issuer: id, subject: id }).then(
