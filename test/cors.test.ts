@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig } from '../src/config/index.js';
+import { createCorsPolicy } from '../src/http/index.js';
 import { INIT, rawStdio, startTestGateway } from './helpers/gateway.js';
 
 const TOKEN = 'cors-test-token-0123456789';
@@ -252,6 +253,24 @@ describe('cors.origins', () => {
       expect(err).toBeInstanceOf(ConfigError);
       const paths = (err as ConfigError).issues.map((i) => i.path);
       expect(paths).toEqual(bad.map((_, i) => `cors.origins[${i}]`));
+    }
+  });
+});
+
+describe('the origin rule', () => {
+  const policy = createCorsPolicy(['https://chatgpt.com'], 'https://mcp.example.com/base');
+  it('takes listed origins, publicUrl’s origin and loopback hosts as they are, on any port', () => {
+    for (const origin of ['https://chatgpt.com', 'https://mcp.example.com', 'http://localhost:6274', 'https://localhost', 'http://127.0.0.1:3000', 'http://127.9.9.9', 'http://[::1]:6274']) {
+      expect(policy.allows(origin), origin).toBe(true);
+    }
+  });
+  it('takes nothing that only looks like one', () => {
+    for (const origin of [
+      'https://chatgpt.com.evil.example', 'https://evil.example', 'http://chatgpt.com', 'https://chatgpt.com:444',
+      'http://127.0.0.1.dead.beef', 'http://127.0.0.1.evil.example', 'http://localhost.evil.example', 'http://mcp.example.com',
+      'null', '', 'file://', 'chrome-extension://abc', 'not a url',
+    ]) {
+      expect(policy.allows(origin), origin).toBe(false);
     }
   });
 });
