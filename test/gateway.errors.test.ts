@@ -2,7 +2,7 @@
 // serving everyone else. Also the static-token guard and what reaches the logs.
 import { Writable } from 'node:stream';
 import { request as httpRequest } from 'node:http';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/observability/index.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
@@ -125,6 +125,19 @@ describe('failing upstreams', () => {
     expect(await ready.json()).toMatchObject({ servers: { raw: 'ready', missing: expect.not.stringMatching(/^ready$/) } });
   });
 
+  it('opens the aggregate /mcp without a server that cannot start, and logs which one is missing', async () => {
+    const r = await rawPost(`${gw.base}/mcp`, INIT(), auth);
+    expect(r.status).toBe(200);
+    const sid = r.headers.get('mcp-session-id')!;
+    const list = await rawPost(`${gw.base}/mcp`, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...auth, 'mcp-session-id': sid });
+    const names = (list.json as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+    expect(names).toContain('raw__echo');
+    expect(names.some((n) => n.startsWith('missing__'))).toBe(false);
+    const called = await rawPost(`${gw.base}/mcp`, call(3, 'raw__echo', { via: 'aggregate' }), { ...auth, 'mcp-session-id': sid });
+    expect(JSON.stringify(called.json)).toContain('aggregate');
+    expect(logLines.join('')).toMatch(/"server":"missing"[^\n]*aggregate session opened without this server/);
+  });
+
   it('fails a call at once when the upstream dies mid-call, then serves again after the restart', async () => {
     const a = await session('fragile');
     const b = await session('raw');
@@ -194,6 +207,36 @@ describe('static tokens', () => {
     expect(all).toContain('"path":"/raw/mcp?token=[REDACTED]"');
     expect(all).not.toContain(TOKEN);
     expect(all).not.toContain(FILES_TOKEN);
+  });
+});
+
+describe('legacy SSE with ?token= (clients that cannot send headers)', () => {
+  // Seed 000 and TBXark users connect with `/sse?token=...`: the endpoint the stream names
+  // must carry the token too, or every message POST gets 401.
+  for (const path of ['/raw/sse', '/sse', '/mcp/sse']) {
+    it(`${path}: the SDK's SSE client, sending no header, lists and calls tools`, async () => {
+      const client = new Client({ name: 't', version: '1' });
+      await client.connect(new SSEClientTransport(new URL(`${gw.base}${path}?token=${TOKEN}`)));
+      const { tools } = await client.listTools();
+      const echo = tools.find((t) => t.name === 'echo' || t.name === 'raw__echo')!;
+      expect(echo).toBeDefined();
+      const result = await client.callTool({ name: echo.name, arguments: { text: 'via url token' } });
+      expect(JSON.stringify(result.content)).toContain('via url token');
+      await client.close();
+      expect(logLines.join('')).not.toContain(TOKEN);
+    });
+  }
+
+  it('a stream opened with a header names an endpoint without any token', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${gw.base}/raw/sse`, { headers: auth, signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes("\n\n")) text += new TextDecoder().decode((await reader.read()).value as Uint8Array | undefined);
+    controller.abort();
+    expect(text).toMatch(/event: endpoint\ndata: http:\/\/[^\n]*\/raw\/message\?sessionId=[\w-]+\n/);
+    expect(text).not.toContain('token=');
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../jsonrpc/index.js';
+import type { Logger } from '../observability/index.js';
 import type { Channel, InitializeResult, Upstream } from '../upstream/types.js';
 import { VERSION } from '../version.js';
 import { cancelledRequestId, duplicateIdError, PendingRequests, REQUEST_CANCELLED, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
@@ -35,7 +36,7 @@ type PlainList = 'resources' | 'resourceTemplates';
  * A session on every server the caller may use (`/mcp`). Lists are merged, tool and prompt
  * names get a `server__` prefix, and each call goes to the server its name or URI names.
  */
-export async function openAggregateDispatcher(members: readonly AggregateMember[], options: OpenDispatcherOptions): Promise<Dispatcher> {
+export async function openAggregateDispatcher(members: readonly AggregateMember[], options: OpenDispatcherOptions, logger?: Logger): Promise<Dispatcher> {
   const { sink } = options;
   const pending = new PendingRequests();
   // Our own ids for requests we send on a channel, so replies from several servers never collide.
@@ -65,7 +66,7 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
     sink.deliver(message, relatedRequest(message, pending));
   };
 
-  await Promise.all(
+  const opened = await Promise.allSettled(
     members.map(async (m) => {
       const holder: { self?: Member } = {};
       const channel = await m.upstream.open(
@@ -76,6 +77,16 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
       list.push(holder.self);
     }),
   );
+  // One server down (a missing command, a remote that refuses) must not take the others away:
+  // the session opens without it, and says so in the log. Only when none answers does it fail.
+  const failed = opened.flatMap((r, i) => (r.status === 'rejected' ? [{ name: members[i]!.name, reason: r.reason as unknown }] : []));
+  if (failed.length > 0 && list.length === 0) throw failed[0]!.reason;
+  for (const f of failed) {
+    logger?.warn(
+      { server: f.name, err: f.reason instanceof Error ? f.reason.message : String(f.reason) },
+      'aggregate session opened without this server: it is unavailable, so its tools, prompts and resources are missing until the client opens a new session',
+    );
+  }
   list.sort((a, b) => members.findIndex((m) => m.name === a.name) - members.findIndex((m) => m.name === b.name));
 
   const call = (member: Member, method: string, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> => {

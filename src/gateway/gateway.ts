@@ -58,6 +58,11 @@ export interface McpCall {
   readonly baseUrl: string;
   /** The route prefix for this endpoint: `/files` or `` (aggregate). */
   readonly routePrefix: string;
+  /**
+   * The `?token=` the caller authenticated with (auth.tokenInUrl, no Authorization header):
+   * a legacy SSE client that cannot send headers must find it in the endpoint it posts to.
+   */
+  readonly queryToken?: string | undefined;
 }
 
 const SESSION_HEADER = 'mcp-session-id';
@@ -288,7 +293,7 @@ export class Gateway {
       const upstream = this.#options.upstreams.get(name);
       return upstream ? [{ name, upstream, filter: this.#filters.get(name)?.tools }] : [];
     });
-    return openAggregateDispatcher(members, options);
+    return openAggregateDispatcher(members, options, this.#options.logger);
   }
 
   #findSession(call: McpCall): Session | Reply {
@@ -360,7 +365,10 @@ export class Gateway {
     const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs, onClose: () => void session.close() });
     this.#sessions.set(session.id, session);
     // The endpoint must be absolute and right behind a reverse proxy, so it comes from baseUrl.
-    outlet.send(`${call.baseUrl}${call.routePrefix}/message?sessionId=${session.id}`, { event: 'endpoint' });
+    // A client that authenticated with ?token= posts with it too (it only goes back to the
+    // caller that sent it, and logs redact it).
+    const token = call.queryToken === undefined ? '' : `&token=${encodeURIComponent(call.queryToken)}`;
+    outlet.send(`${call.baseUrl}${call.routePrefix}/message?sessionId=${session.id}${token}`, { event: 'endpoint' });
     session.openStandalone(outlet);
     return { status: 200, headers: SSE_HEADERS, stream: outlet.body };
   }

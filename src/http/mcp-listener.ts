@@ -161,6 +161,7 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
         return resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop);
       },
       routePrefix: `${alias ? '/mcp' : route.server === undefined ? '' : `/${route.server}`}${route.pathToken !== undefined ? `/${route.pathToken}` : ''}`,
+      queryToken: route.kind === 'sse' ? queryToken(config.auth.tokenInUrl, route, headers, url) : undefined,
     };
     if (route.kind === 'mcp') return mcp.handleStreamable(call);
     if (route.kind === 'sse') return mcp.handleSseOpen(call);
@@ -178,6 +179,12 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
 
 /** What each route kind takes, for OPTIONS (CORS preflights). */
 const METHODS: Readonly<Record<Kind, string>> = { mcp: 'GET, POST, DELETE, OPTIONS', sse: 'GET, OPTIONS', message: 'POST, OPTIONS' };
+
+/** The `?token=` that authenticated a request, when it was that and not a header or the path. */
+function queryToken(tokenInUrl: boolean, route: McpRoute, headers: InboundRequest['headers'], url: string): string | undefined {
+  if (!tokenInUrl || route.pathToken !== undefined || headers.get('authorization') !== null || !url.includes('token=')) return undefined;
+  return new URL(url).searchParams.get('token') ?? undefined;
+}
 
 function problem(status: number, error: string, description: string, headers: Record<string, string> = {}): Reply {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: problemBody(error, description) };
