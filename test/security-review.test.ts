@@ -261,4 +261,18 @@ describe('tokens, sessions and clients', () => {
     const defaulted = (await (await clientCredentials(gw.base, '/oauth/token', 'machine', MACHINE_SECRET, { scope: 'mcp' })).json()) as { access_token: string };
     expect(await mcpStatus(gw.base, defaulted.access_token)).toBe(200);
   });
+
+  it('gives a client_credentials token without scope the default scope, so the route it is for accepts it (RFC 6749 §3.3)', async () => {
+    for (const [id, secret, fields] of [
+      ['robot', ROBOT_SECRET, { resource: `${gw.base}/raw/mcp` }],
+      ['machine', MACHINE_SECRET, {}],
+      ['machine', MACHINE_SECRET, { scope: '' }],
+    ] as [string, string, Record<string, string>][]) {
+      const res = await clientCredentials(gw.base, '/oauth/token', id, secret, fields);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { access_token: string; scope?: string };
+      expect(body.scope).toBe('mcp');
+      expect(await mcpStatus(gw.base, body.access_token)).toBe(200);
+    }
+  });
 });

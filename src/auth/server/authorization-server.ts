@@ -264,6 +264,11 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
           // RFC 8707 §2: a resource we do not protect is an invalid target.
           if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
           checkClientCredentialsTarget(ctx.oidc.params?.grant_type, client, indicator);
+          // RFC 6749 §3.3: a request without scope gets the default one, as the code flow does
+          // (withDefaultScope). Runs before the client_credentials handler reads the scope; without it
+          // the token would carry no scope and every route would refuse it (403 insufficient_scope).
+          const params = ctx.oidc.params;
+          if (params?.grant_type === 'client_credentials' && (typeof params.scope !== 'string' || params.scope.trim() === '')) params.scope = RESOURCE_SCOPE;
           return { scope: RESOURCE_SCOPE, audience: resource.url, accessTokenFormat: 'opaque', accessTokenTTL: accessTtl };
         },
       },
