@@ -13,6 +13,11 @@ describe('withRefreshGrace', () => {
     expect((await refresh.find('rt1'))?.consumed).toBeUndefined(); // inside the window
     skew = 11;
     expect((await refresh.find('rt1'))?.consumed).toBeTypeOf('number'); // after it: reuse is detected
+    // A reuse does not move the first use's time (as in the SQL stores), so it cannot stretch the window.
+    const plain = createMemoryAdapter()('RefreshToken');
+    await plain.upsert('rt2', { grantId: 'g2', kind: 'RefreshToken', consumed: 1 }, 3600);
+    await plain.consume('rt2');
+    expect((await plain.find('rt2'))?.consumed).toBe(1);
 
     const code = factory('AuthorizationCode');
     await code.upsert('c1', { grantId: 'g1', kind: 'AuthorizationCode' }, 60);
