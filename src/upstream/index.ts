@@ -6,8 +6,9 @@
 // - A notification meant for several channels (list_changed, logging) is one shared object:
 //   handlers must not mutate what they receive. Messages passed to `send` are never mutated.
 // - Shared upstreams: ids, progress tokens, cancellations and subscriptions are per channel;
-//   server requests (sampling, elicitation, roots) go to the channel whose request started
-//   last and is still in flight, else the channel heard from last.
+//   server requests (sampling, elicitation, roots) and log lines go only to a channel that
+//   alone could have caused them, else a request is refused and a log line dropped
+//   (`sole-target.ts`, decision 0012).
 export type {
   Channel,
   ChannelHandlers,
