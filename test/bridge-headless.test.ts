@@ -200,7 +200,13 @@ describe('--grant device_code (RFC 8628)', () => {
     const { transport, stderr } = startBridge([as.mcpUrl, '--grant', 'device_code', '--token-store', 'memory', '--transport', 'streamable-http']);
     const client = new Client({ name: 'device-test', version: '1.0.0' });
     const connected = client.connect(transport);
-    const userCode = await waitFor(() => /enter the code (\S+)/.exec(stderr())?.[1], 'the user code on stderr');
+    // Two lines, which may reach us in pieces: wait until both are whole and name the same code.
+    const userCode = await waitFor(() => {
+      const text = stderr();
+      const code = /enter the code (\S+)\s/.exec(text)?.[1];
+      const linked = /\/device\?user_code=([^\s&]+)\s/.exec(text)?.[1];
+      return code !== undefined && code === linked ? code : undefined;
+    }, 'the user code and its link on stderr');
     expect(stderr()).toContain(`${as.base}/device?user_code=${userCode}`);
     // Not approved yet: the bridge keeps polling (authorization_pending) until this.
     await waitFor(() => (as.counts.devicePolls >= 2 ? true : undefined), 'two polls');
