@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configJsonSchema, dotEnvDocument, environmentDocument, readNativeDocument, resolveConfig, toNative, type NativeDocument } from './index.js';
+import { ConfigError, configJsonSchema, dotEnvDocument, environmentDocument, findNativeDocument, readNativeDocument, resolveConfig, toNative, type NativeDocument } from './index.js';
 
 const native = (doc: Record<string, unknown>, baseDir = process.cwd()): NativeDocument => ({ format: 'native', location: 'test.yaml', baseDir, doc });
 
@@ -367,5 +367,28 @@ describe('environment-only setup (seed 000)', () => {
     expect(dotEnvDocument('PORT=1\n', 'x.env', dir, {})).toBeUndefined();
     writeFileSync(join(dir, 'bad.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\nthis is not a variable\n');
     await expect(readNativeDocument(join(dir, 'bad.env'))).rejects.toThrow(/line 2: not a KEY=VALUE line/);
+  });
+});
+
+describe('./.env beside serve', () => {
+  it('is read with the environment (the environment winning), and ignored when it is another program\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    writeFileSync(join(dir, '.env'), 'OAUTH_CLIENT_ID=from-file\nOAUTH_CLIENT_SECRET=file-secret\nPORT=3000\n');
+    // The URL from the platform's variables, the client from the file: one setup.
+    const env = { DOWNSTREAM_MCP_URL: 'https://d.example/mcp', PORT: '10000' };
+    const found = (await findNativeDocument({ cwd: dir, env }))!;
+    expect(found.format).toBe('environment');
+    const cfg = resolveConfig(found, env);
+    expect(cfg.auth.clients[0]).toMatchObject({ clientId: 'from-file', clientSecret: 'file-secret' });
+    expect(cfg.listen).toEqual({ host: '0.0.0.0', port: 10000 });
+    // Nothing names an upstream: no setup (serve runs its demo).
+    expect(await findNativeDocument({ cwd: dir, env: {} })).toBeUndefined();
+    // Another program's .env with lines we do not read: ignored, not an error.
+    writeFileSync(join(dir, '.env'), 'KEY="multi\nline"\n');
+    expect(await findNativeDocument({ cwd: dir, env: {} })).toBeUndefined();
+    expect((await findNativeDocument({ cwd: dir, env }))?.doc).toMatchObject({ servers: { default: { url: 'https://d.example/mcp' } } });
+    // Ours (it names the upstream) with a bad line: said, with the line.
+    writeFileSync(join(dir, '.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\noops\n');
+    await expect(findNativeDocument({ cwd: dir, env: {} })).rejects.toThrow(/line 2: not a KEY=VALUE line/);
   });
 });

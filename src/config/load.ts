@@ -114,8 +114,16 @@ export function environmentDocument(env: Readonly<Record<string, string | undefi
  * process environment wins over the file, as with dotenv. Undefined when the file and the
  * environment together name no upstream (DOWNSTREAM_MCP_URL or UPSTREAM_URL).
  */
-export function dotEnvDocument(text: string, location: string, baseDir: string, env: Readonly<Record<string, string | undefined>>): NativeDocument | undefined {
+export function dotEnvDocument(
+  text: string,
+  location: string,
+  baseDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  options: { found?: boolean } = {},
+): NativeDocument | undefined {
   const { values, problems } = parseDotEnv(text);
+  // A `.env` found beside us may be another program's: unreadable lines matter only when it is ours.
+  if (problems.length && options.found && !hasEnvironmentConfig(values)) return environmentDocument(env, baseDir);
   if (problems.length) throw new ConfigError(problems.map((p) => ({ path: `line ${p.line}`, message: p.message })), location);
   const merged = { ...values, ...definedOnly(env) };
   if (!hasEnvironmentConfig(merged)) return undefined;
@@ -165,7 +173,9 @@ export async function findNativeDocument(options: LoadOptions = {}): Promise<Nat
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const location = options.location ?? env.MCP_GATEHOUSE_CONFIG ?? findDefaultConfig(cwd);
-  return location ? await readNativeDocument(location, cwd) : (environmentDocument(env, cwd) ?? localDotEnv(env, cwd));
+  if (location) return readNativeDocument(location, cwd);
+  // `./.env` and the environment together, the environment winning (dotenv's rule).
+  return localDotEnv(env, cwd) ?? environmentDocument(env, cwd);
 }
 
 /** Everything `serve` does to find and load its configuration. */
@@ -184,7 +194,7 @@ function localDotEnv(env: Readonly<Record<string, string | undefined>>, cwd: str
   } catch {
     return undefined;
   }
-  return dotEnvDocument(text, file, cwd, env);
+  return dotEnvDocument(text, file, cwd, env, { found: true });
 }
 
 function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvNames: readonly string[]): ResolvedConfig {
