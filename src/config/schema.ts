@@ -298,7 +298,7 @@ export const GatehouseConfigSchema = z
     listen: listen.default({ host: '127.0.0.1', port: 8080 }),
     publicUrl: httpUrl.optional(),
     trustProxy: z.array(cidr).default(['127.0.0.1/8', '::1']),
-    /** A single-value header (CF-Connecting-IP, X-Real-IP, ...) that every trusted proxy sets to the client's address; unset: only Forwarded / X-Forwarded-For are read. */
+    /** The header every trusted proxy maintains with the client's address: Forwarded (RFC 7239), or a single-value one (CF-Connecting-IP, X-Real-IP, ...); unset: X-Forwarded-For only. */
     clientIpHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name, such as CF-Connecting-IP').optional(),
     dataDir: z.string().default('./.gatehouse'),
     store: z

@@ -13,8 +13,14 @@ describe('resolveClientIp', () => {
   it('walks X-Forwarded-For back to the first untrusted address', () => {
     expect(resolveClientIp('127.0.0.1', h({ 'x-forwarded-for': '6.6.6.6, 198.51.100.7, 10.1.1.1' }), trusted)).toBe('198.51.100.7');
   });
-  it('reads RFC 7239 Forwarded, IPv6 in brackets', () => {
-    expect(resolveClientIp('::1', h({ forwarded: 'for="[2001:db8::1]:4711";proto=https' }), trusted)).toBe('2001:db8::1');
+  it('reads RFC 7239 Forwarded, IPv6 in brackets, when clientIpHeader names it', () => {
+    expect(resolveClientIp('::1', h({ forwarded: 'for="[2001:db8::1]:4711";proto=https' }), trusted, 'Forwarded')).toBe('2001:db8::1');
+  });
+
+  it('does not believe a Forwarded header the client wrote itself (the proxy appends X-Forwarded-For)', () => {
+    const spoofed = h({ forwarded: 'for=10.0.0.5', 'x-forwarded-for': '203.0.113.7' });
+    expect(resolveClientIp('127.0.0.1', spoofed, trusted)).toBe('203.0.113.7');
+    expect(resolveClientIp('127.0.0.1', h({ forwarded: 'for=10.0.0.5' }), trusted)).toBe('127.0.0.1');
   });
   it('ignores X-Real-IP, True-Client-IP and CF-Connecting-IP unless clientIpHeader names one', () => {
     // nginx that appends X-Forwarded-For passes the client's own X-Real-IP through.

@@ -9,23 +9,25 @@ export interface HeaderSource {
 /**
  * The caller's address. Forwarding headers are believed only when the hop that sent them
  * is in `trustProxy`; then the address is the nearest one, walking back through
- * `Forwarded: for=` (RFC 7239) or else X-Forwarded-For, that is not itself a trusted proxy.
+ * X-Forwarded-For, that is not itself a trusted proxy.
  *
- * Single-value headers (X-Real-IP, True-Client-IP, CF-Connecting-IP, ...) are read only when
- * the operator names one in `clientIpHeader`: nginx, HAProxy and Caddy set up to append
- * X-Forwarded-For pass a client's own X-Real-IP through untouched, and believing it would let
- * anyone choose their address for `auth.allowedIps`, `registration.allowedIps` and the rate
- * limits. Name one only when every trusted proxy sets it, replacing what the client sent.
+ * Only the header the trusted proxies maintain may be read: nginx, HAProxy, Caddy, Traefik and
+ * cloud balancers append to X-Forwarded-For and pass a client's own `Forwarded`, X-Real-IP or
+ * CF-Connecting-IP through untouched, so believing those would let anyone choose their address
+ * for `auth.allowedIps`, `registration.allowedIps` and the rate limits (RFC 7239 section 8.1).
+ * `clientIpHeader` names another one when every trusted proxy sets it: `Forwarded` (RFC 7239
+ * `for=`, walked back like X-Forwarded-For), or a single-value header such as CF-Connecting-IP.
  */
 export function resolveClientIp(remoteAddress: string | undefined, headers: HeaderSource, trusted: IpSet, clientIpHeader?: string): string | undefined {
   const remote = remoteAddress ? unmapV4(remoteAddress) : undefined;
   if (!remote || !trusted.has(remote)) return remote;
 
-  if (clientIpHeader) {
-    const v = headers.get(clientIpHeader)?.trim();
+  const named = clientIpHeader?.toLowerCase();
+  if (named !== undefined && named !== 'forwarded' && named !== 'x-forwarded-for') {
+    const v = headers.get(named)?.trim();
     if (v && isIP(unmapV4(v))) return unmapV4(v);
   }
-  const chain = [...forwardedFor(headers), remote];
+  const chain = [...(named === 'forwarded' ? forwardedFor(headers) : xForwardedFor(headers)), remote];
   for (let i = chain.length - 1; i >= 0; i--) {
     const hop = chain[i]!;
     if (!trusted.has(hop)) return hop;
@@ -33,17 +35,20 @@ export function resolveClientIp(remoteAddress: string | undefined, headers: Head
   return chain[0];
 }
 
-/** Addresses from `Forwarded: for=` (RFC 7239) or else `X-Forwarded-For`, client first. */
+/** Addresses from `Forwarded: for=` (RFC 7239), client first. */
 function forwardedFor(headers: HeaderSource): string[] {
   const forwarded = headers.get('forwarded');
-  if (forwarded) {
-    const out: string[] = [];
-    for (const m of forwarded.matchAll(/for=("?)\[?([^\]";,]+)\]?(?::\d+)?\1/gi)) {
-      const ip = unmapV4(m[2]!.trim());
-      if (isIP(ip)) out.push(ip);
-    }
-    if (out.length) return out;
+  if (!forwarded) return [];
+  const out: string[] = [];
+  for (const m of forwarded.matchAll(/for=("?)\[?([^\]";,]+)\]?(?::\d+)?\1/gi)) {
+    const ip = unmapV4(m[2]!.trim());
+    if (isIP(ip)) out.push(ip);
   }
+  return out;
+}
+
+/** Addresses from `X-Forwarded-For`, client first. */
+function xForwardedFor(headers: HeaderSource): string[] {
   const xff = headers.get('x-forwarded-for');
   if (!xff) return [];
   return xff
