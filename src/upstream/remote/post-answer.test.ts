@@ -42,6 +42,18 @@ describe('dispatchRequest', () => {
     expect(await answer.body.text()).toBe('{"ok":true}');
   });
 
+  it('waits past informational answers (103 Early Hints) for the real one', async () => {
+    const { origin } = await serve((_req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' }, () => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    const answer = await dispatchRequest(agent(), post(origin));
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers['content-type']).toBe('application/json');
+    expect(await answer.body.text()).toBe('{"ok":true}');
+  });
+
   it('hands over chunks that came before the reader, and a UTF-8 character split across chunks', async () => {
     const text = 'é'.repeat(5) + 'x'.repeat(70_000);
     const bytes = Buffer.from(text);

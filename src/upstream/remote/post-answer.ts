@@ -91,6 +91,8 @@ class RawAnswer implements Dispatcher.DispatchHandler, AnswerBody {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
+    // 1xx (102 Processing, 103 Early Hints) come before the answer; request() hides them too.
+    if (statusCode < 200) return true;
     const headers: Record<string, string> = {};
     if (rawHeaders) {
       for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
