@@ -124,9 +124,22 @@ describe('guards in front of the authorization server, default client-address ru
     expect((await fetch(`${gw.base}/oauth/jwks`)).status).toBe(200);
   });
 
-  it('takes the client address from X-Forwarded-For, not from X-Real-IP, True-Client-IP or CF-Connecting-IP a proxy passed through', async () => {
+  it('answers every endpoint its metadata advertises (none falls to the exact-path 404), and advertises no pushed authorization requests', async () => {
+    const meta = (await (await fetch(`${gw.base}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(meta.pushed_authorization_request_endpoint).toBeUndefined();
+    const endpoints = Object.entries(meta).filter(([k, v]) => k.endsWith('_endpoint') || (k === 'jwks_uri' && typeof v === 'string'));
+    expect(endpoints.length).toBeGreaterThanOrEqual(4);
+    for (const [key, url] of endpoints) {
+      const path = new URL(String(url)).pathname;
+      // Each endpoint takes GET or POST (the authorization endpoint GET; RFC 6749 §3.1 makes POST optional).
+      const statuses = await Promise.all(['GET', 'POST'].map(async (method) => (await fetch(`${gw.base}${path}`, { method, headers: { 'x-forwarded-for': REGISTRANT } })).status));
+      expect(statuses.some((status) => status !== 404), `${key} ${path}: ${statuses.join(', ')}`).toBe(true);
+    }
+  });
+
+  it('takes the client address from X-Forwarded-For, not from X-Real-IP, True-Client-IP, CF-Connecting-IP or Forwarded a proxy passed through', async () => {
     // nginx with `proxy_add_x_forwarded_for` appends the real address and passes the client's own X-Real-IP on.
-    const spoofed = { 'x-real-ip': REGISTRANT, 'true-client-ip': REGISTRANT, 'cf-connecting-ip': REGISTRANT, 'x-forwarded-for': '203.0.113.5' };
+    const spoofed = { 'x-real-ip': REGISTRANT, 'true-client-ip': REGISTRANT, 'cf-connecting-ip': REGISTRANT, forwarded: `for=${REGISTRANT}`, 'x-forwarded-for': '203.0.113.5' };
     const refused = await register(gw.base, '/oauth/register', spoofed);
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: string }).error).toBe('access_denied');

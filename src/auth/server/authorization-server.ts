@@ -247,6 +247,10 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
       dPoP: { enabled: false },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
+      // oidc-provider enables PAR by default. MCP clients do not use it, it would bypass the
+      // authorize-time defaults (withDefaultScope) and it has no rate limit here: off, not
+      // advertised (providerPaths would answer 404 to it anyway).
+      pushedAuthorizationRequests: { enabled: false },
       clientCredentials: { enabled: true },
       // Hex ids: one that starts with "-" could not be named on the command line (gatehouse clients remove ID).
       registration: { enabled: auth.registration.dynamic, initialAccessToken: false, idFactory: () => randomBytes(16).toString('hex') },
