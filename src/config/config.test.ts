@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseDotEnv } from './compat/index.js';
 import { ConfigError, configJsonSchema, dotEnvDocument, environmentDocument, findNativeDocument, readNativeDocument, resolveConfig, toNative, type NativeDocument } from './index.js';
 
 const native = (doc: Record<string, unknown>, baseDir = process.cwd()): NativeDocument => ({ format: 'native', location: 'test.yaml', baseDir, doc });
@@ -367,6 +368,38 @@ describe('environment-only setup (seed 000)', () => {
     expect(dotEnvDocument('PORT=1\n', 'x.env', dir, {})).toBeUndefined();
     writeFileSync(join(dir, 'bad.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\nthis is not a variable\n');
     await expect(readNativeDocument(join(dir, 'bad.env'))).rejects.toThrow(/line 2: not a KEY=VALUE line/);
+  });
+});
+
+describe('.env values', () => {
+  it('a quoted value followed by a comment is the text between the quotes, as dotenv reads it', () => {
+    const { values, problems } = parseDotEnv(
+      [
+        'OAUTH_CLIENT_ID="mcp-client-id" # pasted into Claude',
+        "OAUTH_CLIENT_SECRET='s3cret'   # and into the GPT",
+        'LTPA_TOKEN="a\\"b" #c',
+        'PUBLIC_URL="https://x.example" # say "hi"',
+        'DOWNSTREAM_MCP_URL="https://d.example/mcp"#tight',
+        'HOST="127.0.0.1"',
+        'PORT=3000 # unquoted',
+        'REJECT_UNAUTHORIZED="a#b"',
+        '',
+      ].join('\n'),
+    );
+    expect(problems).toEqual([]);
+    expect(values).toEqual({
+      OAUTH_CLIENT_ID: 'mcp-client-id',
+      OAUTH_CLIENT_SECRET: 's3cret',
+      LTPA_TOKEN: 'a"b',
+      PUBLIC_URL: 'https://x.example',
+      DOWNSTREAM_MCP_URL: 'https://d.example/mcp',
+      HOST: '127.0.0.1',
+      PORT: '3000',
+      REJECT_UNAUTHORIZED: 'a#b',
+    });
+    // Through to the client Claude and ChatGPT log in with: the id without its quotes.
+    const doc = dotEnvDocument('DOWNSTREAM_MCP_URL=https://d.example/mcp\nOAUTH_CLIENT_ID="mcp-client-id" # c\n', 'x.env', '.', {})!;
+    expect(resolveConfig(doc, {}).auth.clients[0]).toMatchObject({ clientId: 'mcp-client-id' });
   });
 });
 

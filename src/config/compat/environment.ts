@@ -107,8 +107,9 @@ export function fromEnvironment(env: Env): { doc: Doc; warnings: string[] } {
 }
 
 /**
- * A `.env` file: KEY=VALUE lines, `#` comments, optional `export `, values optionally in single
- * or double quotes (double quotes know \n and \"). Nothing is expanded.
+ * A `.env` file: KEY=VALUE lines, `#` comments (also after a value, quoted or not), optional
+ * `export `, values optionally in single or double quotes (double quotes know \n and \").
+ * Nothing is expanded.
  */
 export function parseDotEnv(text: string): { values: Record<string, string>; problems: { line: number; message: string }[] } {
   const values: Record<string, string> = {};
@@ -123,8 +124,11 @@ export function parseDotEnv(text: string): { values: Record<string, string>; pro
     }
     let value = m[2]!;
     const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote)) {
-      value = value.slice(1, -1);
+    // A quoted value may be followed by a comment (`KEY="v" # c` is `v`, as dotenv reads it); a
+    // double-quoted one ends at the first quote not escaped by a backslash.
+    const commented = quote === '"' ? /^"((?:\\.|[^"\\])*)"\s*(?:#.*)?$/.exec(value) : quote === "'" ? /^'([^']*)'\s*(?:#.*)?$/.exec(value) : null;
+    if (commented || ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote))) {
+      value = commented ? commented[1]! : value.slice(1, -1);
       if (quote === '"') value = value.replace(/\\n/g, '\n').replace(/\\"/g, '"');
     } else {
       // An unquoted value ends at a ` #` comment.
