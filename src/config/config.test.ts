@@ -256,6 +256,27 @@ describe('TBXark mcp-proxy details', () => {
     );
   });
 
+  it('carries type, transport and cwd over without calling them dropped', () => {
+    const { doc, warnings } = toNative({
+      mcpProxy: { addr: ':9090' },
+      mcpServers: {
+        a: { type: 'streamable-http', url: 'https://a.example/mcp' },
+        b: { command: 'node', args: ['server.js'], cwd: 'servers/b', options: { authTokens: ['t'] } },
+        c: { transport: 'streamable-http', url: 'https://c.example/mcp' },
+        d: { type: 'websocket', url: 'https://d.example/mcp' },
+      },
+    });
+    expect(warnings.filter((w) => /^mcpServers\.(a|b|c)\b/.test(w))).toEqual([]);
+    expect(warnings.join('\n')).not.toMatch(/(type|transport|cwd): not supported, dropped/);
+    // A type Gatehouse cannot read is said as such (the server is read as mcp-proxy's default, SSE).
+    expect(warnings).toEqual([expect.stringMatching(/^mcpServers\.d\.type: "websocket" is not stdio, sse or streamable-http/)]);
+    const cfg = resolveConfig({ format: 'tbxark', location: undefined, baseDir: '/srv/proxy', doc }, {});
+    const byName = Object.fromEntries(cfg.servers.map((s) => [s.name, s]));
+    expect(byName.a).toMatchObject({ kind: 'remote', transport: 'streamable-http' });
+    expect(byName.b).toMatchObject({ kind: 'stdio', command: 'node', cwd: '/srv/proxy/servers/b' });
+    expect(byName.c).toMatchObject({ kind: 'remote', transport: 'streamable-http' });
+  });
+
   it('names every key it drops: the seed example warns for name, version, panicIfInvalid, logEnabled and templateDir', () => {
     const { warnings } = toNative({
       mcpProxy: {

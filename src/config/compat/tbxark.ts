@@ -47,7 +47,9 @@ const dropped = (path: string, key: string) => `${path}: not supported, dropped 
 const PROXY_KEYS = new Set(['baseURL', 'addr', 'type', 'options']);
 const OPTION_KEYS = new Set(['authTokens', 'toolFilter', 'oauth2', 'disabled']);
 const OAUTH2_KEYS = new Set(['enabled', 'users', 'persistenceDir', 'allowedIPs', 'tokenExpirationMinutes']);
-const SERVER_KEYS = new Set(['command', 'args', 'env', 'url', 'headers', 'timeout', 'transportType', 'options']);
+// `type`, `transport` and `cwd` are the Claude Desktop spellings convertServerEntry honours too.
+const SERVER_KEYS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'timeout', 'type', 'transport', 'transportType', 'options']);
+const SERVER_TYPES = new Set(['stdio', 'sse', 'http', 'streamable-http', 'streamableHttp']);
 
 export function fromTbxark(input: Doc): Converted {
   const warnings: string[] = [];
@@ -84,6 +86,9 @@ export function fromTbxark(input: Doc): Converted {
     }
     if (isRecord(entry)) {
       for (const k of Object.keys(entry)) if (!SERVER_KEYS.has(k)) warnings.push(dropped(`${where}.${k}`, k));
+      if (entry.type !== undefined && !SERVER_TYPES.has(entry.type as string)) {
+        warnings.push(`${where}.type: ${JSON.stringify(entry.type)} is not stdio, sse or streamable-http, so it is ignored`);
+      }
     }
     for (const k of Object.keys(options)) if (!OPTION_KEYS.has(k) || k === 'oauth2') warnings.push(dropped(`${where}.options.${k}`, k));
     const server = convertServerEntry(entry);
