@@ -135,6 +135,18 @@ describe('config migrate: environment-only setups (seed 000)', () => {
     expect(check.stdout).toContain('gatehouse.yaml: valid (native format); 1 server: default (auto); auth oauth');
   });
 
+  it('migrates the .env file alone: the shell\'s variables do not leak into the document', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, '.env'), SEED_DOTENV);
+    const r = gatehouse(['config', 'migrate', '.env', '--output', 'json'], {
+      cwd: dir,
+      env: { PORT: '9999', HOST: '127.0.0.1', OAUTH_CLIENT_ID: 'shell-client', UPSTREAM_URL: 'https://shell.example/mcp' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(doc).toMatchObject({ listen: '0.0.0.0:3000', auth: { clients: [{ clientId: 'mcp-client-id' }] }, servers: { default: { url: 'https://downstream.example/mcp' } } });
+  });
+
   it('migrates the process environment with --env, and says what to give when neither a file nor --env is there', () => {
     const dir = freshDir();
     const r = gatehouse(['config', 'migrate', '--env', '--output', 'json'], {

@@ -1,9 +1,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseDotEnv } from './compat/index.js';
-import { ConfigError, configJsonSchema, dotEnvDocument, environmentDocument, findNativeDocument, readNativeDocument, resolveConfig, toNative, type NativeDocument } from './index.js';
+import {
+  ConfigError,
+  configJsonSchema,
+  dotEnvDocument,
+  environmentDocument,
+  findNativeDocument,
+  loadConfig,
+  readNativeDocument,
+  resolveConfig,
+  toNative,
+  type NativeDocument,
+} from './index.js';
 
 const native = (doc: Record<string, unknown>, baseDir = process.cwd()): NativeDocument => ({ format: 'native', location: 'test.yaml', baseDir, doc });
 
@@ -444,5 +455,56 @@ describe('./.env beside serve', () => {
     // Ours (it names the upstream) with a bad line: said, with the line.
     writeFileSync(join(dir, '.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\noops\n');
     await expect(findNativeDocument({ cwd: dir, env: {} })).rejects.toThrow(/line 2: not a KEY=VALUE line/);
+  });
+
+  it('another program\'s .env (it names no upstream) does not choose where we listen, when the environment names the upstream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    const env = { DOWNSTREAM_MCP_URL: 'https://d.example/mcp' };
+    // A web app's .env: its PORT is the app's, not ours. We stay on 127.0.0.1:8080.
+    writeFileSync(join(dir, '.env'), 'PORT=3000\nDATABASE_URL=postgres://app:pw@db/app\n');
+    const cfg = (await loadConfig({ cwd: dir, env }))!;
+    expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^PORT in .*\.env: not used, since the file names no DOWNSTREAM_MCP_URL/)]));
+    expect(cfg.warnings.join('\n')).not.toContain('listening on every interface');
+    // A dev server's: HOST and PUBLIC_URL are its own too (PUBLIC_URL=/app is not a URL we could serve).
+    writeFileSync(join(dir, '.env'), 'HOST=0.0.0.0\nPORT=3000\nPUBLIC_URL=/app\n');
+    const dev = (await loadConfig({ cwd: dir, env }))!;
+    expect(dev.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(dev.publicUrl).toBeUndefined();
+    expect(dev.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^PORT, HOST, PUBLIC_URL in /)]));
+
+    // Seed 000 on a platform: the platform sets the URL and PORT, the file the client. Still one setup.
+    writeFileSync(join(dir, '.env'), 'OAUTH_CLIENT_ID=from-file\nOAUTH_CLIENT_SECRET=file-secret\nLTPA_TOKEN=ltpa\nREJECT_UNAUTHORIZED=false\nPORT=3000\n');
+    const platform = (await loadConfig({ cwd: dir, env: { ...env, PORT: '10000' } }))!;
+    expect(platform.listen).toEqual({ host: '0.0.0.0', port: 10000 });
+    expect(platform.auth.clients[0]).toMatchObject({ clientId: 'from-file', clientSecret: 'file-secret' });
+    expect(platform.servers[0]).toMatchObject({ headers: { Cookie: 'LtpaToken2=ltpa' }, tls: { rejectUnauthorized: false } });
+    // The platform's PORT hid the file's: nothing to say about it.
+    expect(platform.warnings.join('\n')).not.toMatch(/ in .*\.env: not used/);
+
+    // A file that names the upstream itself is ours: its PORT is taken.
+    writeFileSync(join(dir, '.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\nPORT=3000\n');
+    expect((await loadConfig({ cwd: dir, env: {} }))!.listen).toEqual({ host: '0.0.0.0', port: 3000 });
+    // So is one named with --config: the person chose it.
+    writeFileSync(join(dir, 'app.env'), 'OAUTH_CLIENT_ID=id\nPORT=3000\n');
+    expect((await loadConfig({ cwd: dir, env, location: 'app.env' }))!.listen).toEqual({ host: '0.0.0.0', port: 3000 });
+  });
+});
+
+describe('a .env named as the config file', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('is read with the environment the caller gives, not the shell\'s; alone, it is the file alone (config migrate FILE)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    writeFileSync(join(dir, 'prod.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\nPORT=3000\n');
+    // The shell that runs the command has a PORT of its own.
+    vi.stubEnv('PORT', '5555');
+    const given = (await findNativeDocument({ cwd: dir, location: 'prod.env', env: { PORT: '4000' } }))!;
+    expect(resolveConfig(given, {}).listen.port).toBe(4000);
+    const alone = await readNativeDocument('prod.env', dir);
+    expect(resolveConfig(alone, {}).listen.port).toBe(3000);
+    expect(alone.doc).toMatchObject({ listen: '0.0.0.0:3000' });
   });
 });

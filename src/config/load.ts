@@ -49,8 +49,16 @@ export function findDefaultConfig(cwd: string): string | undefined {
   return undefined;
 }
 
-/** Reads a config file or URL and turns any accepted format into the native document. */
-export async function readNativeDocument(location: string, cwd = process.cwd()): Promise<NativeDocument> {
+/**
+ * Reads a config file or URL and turns any accepted format into the native document. A `.env`
+ * file is read with `env` over it (dotenv's rule): `serve` and `config check` pass the process
+ * environment; the default, none, converts the file alone (`config migrate FILE`).
+ */
+export async function readNativeDocument(
+  location: string,
+  cwd = process.cwd(),
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<NativeDocument> {
   const isUrl = /^https?:\/\//i.test(location);
   let text: string;
   let baseDir = cwd;
@@ -73,7 +81,7 @@ export async function readNativeDocument(location: string, cwd = process.cwd()):
     }
   }
   if (looksLikeDotEnv(text, location)) {
-    const native = dotEnvDocument(text, location, baseDir, process.env);
+    const native = dotEnvDocument(text, location, baseDir, env);
     if (!native) throw new ConfigError([{ path: '', message: 'a .env setup needs DOWNSTREAM_MCP_URL (or UPSTREAM_URL): the remote MCP server to serve' }], location);
     return native;
   }
@@ -110,9 +118,19 @@ export function environmentDocument(env: Readonly<Record<string, string | undefi
 }
 
 /**
+ * What a `./.env` found beside us gives when it names no upstream itself (seed 000 on a platform
+ * that sets the URL, the file the client): the downstream's credentials and the client Claude
+ * and ChatGPT log in with. Where to listen and the public URL are left to the environment:
+ * another program's `.env` (a web app's, a dev server's) sets PORT, HOST or PUBLIC_URL for itself.
+ */
+const WITHOUT_UPSTREAM = ['LTPA_TOKEN', 'REJECT_UNAUTHORIZED', 'OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'OAUTH_REDIRECT_URIS', 'GATEHOUSE_TOKEN'];
+const DEPLOYMENT = ['PORT', 'HOST', 'PUBLIC_URL', 'RENDER_EXTERNAL_URL'];
+
+/**
  * The same setup from a `.env` file (KEY=VALUE lines), as the older proxies read theirs. The
  * process environment wins over the file, as with dotenv. Undefined when the file and the
- * environment together name no upstream (DOWNSTREAM_MCP_URL or UPSTREAM_URL).
+ * environment together name no upstream (DOWNSTREAM_MCP_URL or UPSTREAM_URL). A file `found`
+ * beside us that names none gives only WITHOUT_UPSTREAM.
  */
 export function dotEnvDocument(
   text: string,
@@ -121,13 +139,25 @@ export function dotEnvDocument(
   env: Readonly<Record<string, string | undefined>>,
   options: { found?: boolean } = {},
 ): NativeDocument | undefined {
-  const { values, problems } = parseDotEnv(text);
-  // A `.env` found beside us may be another program's: unreadable lines matter only when it is ours.
-  if (problems.length && options.found && !hasEnvironmentConfig(values)) return environmentDocument(env, baseDir);
-  if (problems.length) throw new ConfigError(problems.map((p) => ({ path: `line ${p.line}`, message: p.message })), location);
-  const merged = { ...values, ...definedOnly(env) };
+  const parsed = parseDotEnv(text);
+  // A `.env` found beside us may be another program's: unreadable lines matter only when it is
+  // ours, and one that names no upstream does not choose where we listen.
+  const foreign = options.found === true && !hasEnvironmentConfig(parsed.values);
+  if (parsed.problems.length && foreign) return environmentDocument(env, baseDir);
+  if (parsed.problems.length) throw new ConfigError(parsed.problems.map((p) => ({ path: `line ${p.line}`, message: p.message })), location);
+  const set = definedOnly(env);
+  const values = foreign ? Object.fromEntries(Object.entries(parsed.values).filter(([k]) => WITHOUT_UPSTREAM.includes(k))) : parsed.values;
+  const merged = { ...values, ...set };
   if (!hasEnvironmentConfig(merged)) return undefined;
-  return { format: 'environment', location, baseDir, ...fromEnvironment(merged), env: values };
+  const { doc, warnings } = fromEnvironment(merged);
+  const unused = foreign ? DEPLOYMENT.filter((k) => k in parsed.values && !(k in set)) : [];
+  if (unused.length) {
+    warnings.push(
+      `${unused.join(', ')} in ${location}: not used, since the file names no DOWNSTREAM_MCP_URL or UPSTREAM_URL and may be another program's; ` +
+        'set them in the environment, or name the upstream in the file',
+    );
+  }
+  return { format: 'environment', location, baseDir, doc, warnings, env: values };
 }
 
 /** A `.env` file by its name (`.env`, `.env.production`, `prod.env`) or by its lines (every one KEY=VALUE). */
@@ -173,7 +203,7 @@ export async function findNativeDocument(options: LoadOptions = {}): Promise<Nat
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const location = options.location ?? env.MCP_GATEHOUSE_CONFIG ?? findDefaultConfig(cwd);
-  if (location) return readNativeDocument(location, cwd);
+  if (location) return readNativeDocument(location, cwd, env);
   // `./.env` and the environment together, the environment winning (dotenv's rule).
   return localDotEnv(env, cwd) ?? environmentDocument(env, cwd);
 }
@@ -185,7 +215,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   return resolveConfig(native, options.env ?? process.env, options.overrides);
 }
 
-/** `./.env`, when there is no config file and it names an upstream (the older proxies' setup). */
+/** `./.env`, when there is no config file and it or the environment names an upstream (the older proxies' setup). */
 function localDotEnv(env: Readonly<Record<string, string | undefined>>, cwd: string): NativeDocument | undefined {
   const file = resolve(cwd, '.env');
   let text: string;
