@@ -15,7 +15,8 @@ import { rawStdio, startTestGateway } from './helpers/gateway.js';
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ servers: { raw: rawStdio(), other: rawStdio() } });
+  // auth.mode none here: the default origins are off there, so the one a test uses is listed.
+  gw = await startTestGateway({ cors: { origins: ['https://chatgpt.com'] }, servers: { raw: rawStdio(), other: rawStdio() } });
 }, 60_000);
 afterAll(async () => {
   await gw?.close();

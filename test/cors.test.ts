@@ -100,6 +100,11 @@ describe('loopback bind with publicUrl (the usual tunnel setup)', () => {
     for (const [path, methods] of routes) expectGranted(await preflight(gw.port, path, 'https://claude.ai'), 'https://claude.ai', methods);
   });
 
+  it('varies a preflight on what it reflects (Origin and the requested headers), not on Origin alone', async () => {
+    const a = await preflight(gw.port, '/raw/mcp', CHATGPT);
+    expect(list(a.headers.vary)).toEqual(expect.arrayContaining(['origin', 'access-control-request-headers']));
+  });
+
   it('adds any other header the allowed page asks to send, and answers Private Network Access', async () => {
     const a = await preflight(gw.port, '/mcp', CHATGPT, { 'access-control-request-headers': 'content-type, x-custom-trace', 'access-control-request-private-network': 'true' });
     expectGranted(a, CHATGPT, 'GET, POST, DELETE, OPTIONS');
@@ -187,6 +192,37 @@ describe('loopback bind with publicUrl (the usual tunnel setup)', () => {
   });
 });
 
+describe('auth.mode none (a Claude Desktop file converts to it)', () => {
+  // Nothing but the rebinding guard stands between a page and the tools there, so the listed
+  // origins get nothing; the gateway's own and loopback origins stay as they always were.
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ auth: { mode: 'none' }, servers: { raw: rawStdio() } });
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('refuses claude.ai and chatgpt.com on a loopback bind: no session, no CORS headers', async () => {
+    for (const origin of ['https://claude.ai', CHATGPT]) {
+      const call = await initialize(gw.port, '/raw/mcp', { origin });
+      expect(call.status).toBe(403);
+      expect(call.headers['mcp-session-id']).toBeUndefined();
+      expectNoCors(call);
+      const pre = await preflight(gw.port, '/raw/mcp', origin);
+      expect(pre.status).toBe(403);
+      expect(pre.headers['access-control-allow-origin']).toBeUndefined();
+    }
+  });
+
+  it('still serves a loopback page (the MCP Inspector) and callers without Origin', async () => {
+    const inspector = await initialize(gw.port, '/raw/mcp', { origin: 'http://localhost:6274' });
+    expect(inspector.status).toBe(200);
+    expectReadable(inspector, 'http://localhost:6274');
+    expect((await initialize(gw.port, '/raw/mcp', {})).status).toBe(200);
+  });
+});
+
 describe('non-loopback bind', () => {
   let gw: Gateway;
   beforeAll(async () => {
@@ -238,10 +274,14 @@ describe('cors.origins', () => {
     }
   });
 
-  it('defaults to chatgpt.com, claude.ai and claude.com, normalised as a browser sends them', () => {
+  it('defaults to chatgpt.com, claude.ai and claude.com (none with auth.mode none), normalised as a browser sends them', () => {
     const resolve = (doc: Record<string, unknown>) => resolveConfig({ format: 'native', location: 'test', baseDir: process.cwd(), doc }, {});
-    expect(resolve({}).cors.origins).toEqual(['https://chatgpt.com', 'https://claude.ai', 'https://claude.com']);
-    expect(resolve({ cors: { origins: ['HTTPS://App.Example.com:443'] } }).cors.origins).toEqual(['https://app.example.com']);
+    const tokens = { auth: { mode: 'tokens', tokens: [TOKEN] } };
+    expect(resolve(tokens).cors.origins).toEqual(['https://chatgpt.com', 'https://claude.ai', 'https://claude.com']);
+    expect(resolve({ auth: { mode: 'none' } }).cors.origins).toEqual([]);
+    // A list the operator writes is used as written, whatever the auth mode.
+    expect(resolve({ auth: { mode: 'none' }, cors: { origins: ['HTTPS://App.Example.com:443'] } }).cors.origins).toEqual(['https://app.example.com']);
+    expect(resolve({ ...tokens, cors: { origins: [] } }).cors.origins).toEqual([]);
   });
 
   it('refuses anything that is not an origin, naming each entry', () => {

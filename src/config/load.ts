@@ -14,7 +14,7 @@ import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { resolveReferences } from './references.js';
 import type { ConfigFormat, ResolvedConfig, ResolvedServer, ResolvedStore } from './resolved.js';
 import type { z } from 'zod';
-import { GatehouseConfigSchema, serverShapeProblem, type GatehouseConfigParsed } from './schema.js';
+import { DEFAULT_CORS_ORIGINS, GatehouseConfigSchema, serverShapeProblem, type GatehouseConfigParsed } from './schema.js';
 
 /** Names `serve` looks for in the working directory when no `--config` is given. */
 export const DEFAULT_CONFIG_FILES = ['gatehouse.yaml', 'gatehouse.json', 'gatehouse.yml'] as const;
@@ -282,7 +282,10 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
     auth: cfg.auth,
     servers,
     openapi: cfg.openapi,
-    cors: cfg.cors,
+    // The default list lets claude.ai and chatgpt.com pages call: not with auth.mode none, where
+    // nothing else would stand between their pages and the tools (decision 0015). A list the
+    // operator writes is theirs.
+    cors: { origins: cfg.cors.origins ?? (cfg.auth.mode === 'none' ? [] : [...DEFAULT_CORS_ORIGINS]) },
     secretEnvNames,
     warnings: [...(native.warnings ?? [])],
   };

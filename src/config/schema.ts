@@ -326,10 +326,14 @@ export const GatehouseConfigSchema = z
       })
       .prefault({}),
     // Origins whose pages may call the MCP and REST routes (CORS), also admitted by a loopback
-    // bind's DNS-rebinding guard; publicUrl's origin and loopback origins always are.
+    // bind's DNS-rebinding guard; publicUrl's origin and loopback origins always are. Default
+    // (load.ts): DEFAULT_CORS_ORIGINS, or none with auth.mode none.
     cors: z
       .strictObject({
-        origins: z.array(corsOrigin).default([...DEFAULT_CORS_ORIGINS]),
+        origins: z
+          .array(corsOrigin)
+          .optional()
+          .describe(`default: ${DEFAULT_CORS_ORIGINS.join(', ')}; none with auth.mode none (no credential would stand between their pages and the tools)`),
       })
       .prefault({}),
   })

@@ -91,7 +91,7 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
     try {
       // CORS (cors.ts): a page of an allowed origin may read every answer, 401s included.
       const cors = edge.cors.answerHeaders(headers.get('origin'));
-      if (cors) reply = { ...reply, headers: { ...reply.headers, ...cors } };
+      if (cors) reply = { ...reply, headers: { ...cors, ...reply.headers } }; // a preflight's own Vary stays
       writeReply(res, reply);
       options.requests?.inc({ route: route.kind, status: String(reply.status) });
       if (logger.isLevelEnabled('debug')) {

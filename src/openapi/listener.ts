@@ -150,7 +150,7 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
     }
     // CORS (http/cors.ts): a page of an allowed origin may read every answer, 401s included.
     const cors = edge.cors.answerHeaders(req.headers.origin ?? null);
-    if (cors) reply = { ...reply, headers: { ...reply.headers, ...cors } };
+    if (cors) reply = { ...reply, headers: { ...cors, ...reply.headers } }; // a preflight's own Vary stays
     writeReply(res, reply);
     options.requests?.inc({ route: route.kind === 'document' ? 'openapi' : 'rest', status: String(reply.status) });
   };
