@@ -2,12 +2,12 @@
 // - `gatehouse serve --public-url URL`: the issuer and every advertised URL use it;
 // - `gatehouse config migrate FILE -o json` (`--output json`): JSON that `config check` accepts;
 // - `gatehouse serve` on SIGINT: no new connections, the call in flight finishes, exit 0.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../src/crypto/index.js';
-import { CLI, runCli, startServe, tempRoot, TSX, type CliRun, type ServeRun } from './helpers/cli.js';
+import { runCli, startServe, tempRoot, type ServeRun } from './helpers/cli.js';
 import { freshRequest } from './helpers/contract.js';
 import { INIT, RAW_FIXTURE, rawPost } from './helpers/gateway.js';
 
@@ -23,24 +23,6 @@ async function serve(args: string[], cwd: string): Promise<ServeRun> {
   const run = await startServe(args, cwd);
   children.push(run.child);
   return run;
-}
-
-/** `gatehouse ARGS...` in `cwd` with extra environment variables (runCli takes none). */
-function cliWithEnv(args: string[], cwd: string, env: Record<string, string>): Promise<CliRun> {
-  return new Promise<CliRun>((resolve, reject) => {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'MCP_GATEHOUSE_CONFIG'));
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
 }
 
 // The secrets the migrated files refer to, as `serve` and `config check` would find them.
@@ -112,7 +94,7 @@ describe('gatehouse config migrate FILE -o json', () => {
       it(`${name} with ${flag} json: stdout is JSON alone, in the native shape, and config check accepts it`, async () => {
         const dir = tmp.freshDir();
         writeFileSync(join(dir, name), JSON.stringify(content, null, 2));
-        const migrated = await cliWithEnv(['config', 'migrate', name, flag, 'json'], dir, SECRETS);
+        const migrated = await runCli(['config', 'migrate', name, flag, 'json'], { cwd: dir, env: SECRETS });
         expect(migrated.status, migrated.stderr).toBe(0);
         const doc = JSON.parse(migrated.stdout) as { servers: Record<string, unknown> };
         expect(Object.keys(doc.servers).sort()).toEqual(Object.keys((content as { mcpServers: object }).mcpServers).sort());
@@ -124,10 +106,10 @@ describe('gatehouse config migrate FILE -o json', () => {
         for (const value of Object.values(SECRETS)) expect(migrated.stdout).not.toContain(value);
 
         writeFileSync(join(dir, 'gatehouse.json'), migrated.stdout);
-        const checked = await cliWithEnv(['config', 'check', 'gatehouse.json'], dir, SECRETS);
+        const checked = await runCli(['config', 'check', 'gatehouse.json'], { cwd: dir, env: SECRETS });
         expect(checked.status, `${checked.stdout}\n${checked.stderr}`).toBe(0);
         // And the file serve would find by itself is the same one.
-        const found = await cliWithEnv(['config', 'check'], dir, SECRETS);
+        const found = await runCli(['config', 'check'], { cwd: dir, env: SECRETS });
         expect(found.stdout).toContain('gatehouse.json');
         expect(found.status, `${found.stdout}\n${found.stderr}`).toBe(0);
       });

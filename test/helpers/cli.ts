@@ -17,10 +17,11 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `gatehouse ARGS...` in `cwd`, with `input` on stdin; never blocks the test process. */
-export function runCli(args: string[], opts: { cwd: string; input?: string }): Promise<CliRun> {
+/** `gatehouse ARGS...` in `cwd`, with `input` on stdin and `env` added; never blocks the test process. */
+export function runCli(args: string[], opts: { cwd: string; input?: string; env?: Readonly<Record<string, string>> }): Promise<CliRun> {
   return new Promise<CliRun>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd, env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = opts.env === undefined ? ENV : { ...ENV, ...opts.env };
+    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
