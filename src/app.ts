@@ -75,14 +75,14 @@ export async function buildUpstream(
   /** ResolvedConfig.secretEnvNames: kept from stdio children. */
   withheldEnv: readonly string[] = [],
 ): Promise<Upstream> {
-  const log = logger.child({ upstream: server.name });
+  // The base logger: each part below adds `{ upstream: name }` itself (once per line).
   const clientInfo = { name: 'gatehouse', version: VERSION };
   if (server.kind === 'stdio') {
     return createUpstream({
       name: server.name,
-      linkFactory: createStdioLinkFactory(server, log, { withheldEnv }),
+      linkFactory: createStdioLinkFactory(server, logger, { withheldEnv }),
       sharing: server.sharing,
-      logger: log,
+      logger,
       clientInfo,
     });
   }
@@ -90,13 +90,13 @@ export async function buildUpstream(
   // client apart, and server-to-client requests come back on the right stream.
   // Loaded only when a remote server is configured (the SDK client and undici weigh ~35 MiB).
   const { createRemoteLinkFactory } = await import('./upstream/remote/index.js');
-  const linkFactory = createRemoteLinkFactory(server, { logger: log, allowHttp: server.allowHttp });
+  const linkFactory = createRemoteLinkFactory(server, { logger, allowHttp: server.allowHttp });
   releases.push(() => linkFactory.close());
   return createUpstream({
     name: server.name,
     linkFactory,
     sharing: 'per-session',
-    logger: log,
+    logger,
     clientInfo,
     requestTimeoutMs: server.timeoutMs,
   });

@@ -123,6 +123,10 @@ describe('failing upstreams', () => {
     const ready = await fetch(`${gw.base}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ servers: { raw: 'ready', missing: expect.not.stringMatching(/^ready$/) } });
+    // Its log lines name it, once each (a repeated key is invalid for strict JSON readers).
+    const lines = logLines.join('').split('\n').filter((l) => l.includes('"upstream":"missing"'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).not.toContain('"upstream":"missing","upstream":"missing"');
   });
 
   it('opens the aggregate /mcp without a server that cannot start, and logs which one is missing', async () => {
