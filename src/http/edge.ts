@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/index.js';
 import { resolveClientIp } from './client-ip.js';
 import { createCorsPolicy } from './cors.js';
-import { allowedHostnames, checkHostAndOrigin } from './guards.js';
+import { allowedHostnames, checkHostAndOrigin, checkWithoutCredential, openBindHostnames } from './guards.js';
 import { IpSet } from './ip.js';
 
 /** A refusal at the edge, before any route runs. */
@@ -32,6 +32,11 @@ export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'clientIp
   // With auth.mode none the default list is empty (config load.ts): nothing else would stand
   // between a page of those sites and the tools.
   const cors = createCorsPolicy(config.cors?.origins ?? [], config.publicUrl);
+  // With auth.mode none nothing but these headers stands between a page and the tools, on any
+  // bind (a container published on the host's loopback binds 0.0.0.0): the MCP and REST routes
+  // refuse every foreign Origin, and check Host wherever the gateway knows its names.
+  const open = config.auth.mode === 'none';
+  const openHosts = open ? (hostnames ?? openBindHostnames(config.listen.host, config.publicUrl)) : undefined;
   const edge = (
     remoteAddress: string | undefined,
     headers: { get(name: string): string | null },
@@ -44,7 +49,10 @@ export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'clientIp
     }
     // Browser-based MCP clients call the OAuth endpoints from their own origin (CORS); those
     // endpoints need a code verifier or a token anyway, so only the Host is checked there.
-    const rebinding = checkHostAndOrigin(options.checkOrigin === false ? withoutOrigin(headers) : headers, hostnames, options.cors ? cors.allows : undefined);
+    const rebinding =
+      open && options.cors
+        ? checkWithoutCredential(headers, openHosts, !hostnames, cors.allows)
+        : checkHostAndOrigin(options.checkOrigin === false ? withoutOrigin(headers) : headers, hostnames, options.cors ? cors.allows : undefined);
     if (rebinding) return { ok: false, status: 403, error: 'access_denied', description: rebinding };
     return { ok: true, ip, trustedHop: trusted.has(remoteAddress) };
   };
