@@ -84,10 +84,13 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
   for (const f of failed) {
     logger?.warn(
       { server: f.name, err: f.reason instanceof Error ? f.reason.message : String(f.reason) },
-      'aggregate session opened without this server: it is unavailable, so its tools, prompts and resources are missing until the client opens a new session',
+      'aggregate session opened without this server: it is unavailable, so its tools, prompts and resources are missing until the client opens a new session (a session held for 2026 clients is replaced after a short retry interval)',
     );
   }
   list.sort((a, b) => members.findIndex((m) => m.name === a.name) - members.findIndex((m) => m.name === b.name));
+  // Said to the holder, so that a session kept for a long time (held for 2026 clients) can be
+  // replaced once the server may be back (held-sessions.ts).
+  const missing: readonly string[] = Object.freeze(failed.map((f) => f.name));
 
   const call = (member: Member, method: string, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> => {
     const id = `gh-${++nextId}`;
@@ -219,6 +222,7 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
 
   return {
     initializeResult: mergeInitializeResults(list),
+    missing,
     get inFlight() {
       return pending.size;
     },

@@ -25,6 +25,12 @@ export interface Dispatcher {
   respond(response: JsonRpcResponse): void;
   /** Requests of this session still waiting for their reply. */
   readonly inFlight: number;
+  /**
+   * Servers of the route this session opened without, because they could not start (the
+   * aggregate opens with the others). Absent or empty: the session has every server. It
+   * never gains them later; a holder that wants them back opens a new session.
+   */
+  readonly missing?: readonly string[];
   close(): Promise<void>;
 }
 

@@ -49,6 +49,12 @@ export class ListenHub {
     return this.#listeners.size;
   }
 
+  /** True while some listener holds a resource subscription on this held session's dispatcher. */
+  holds(dispatcher: Dispatcher): boolean {
+    const byUri = this.#held.get(dispatcher);
+    return byUri !== undefined && byUri.size > 0;
+  }
+
   /** Opens a listener; honours only what the upstream advertises. */
   open(request: JsonRpcRequest, dispatcher: Dispatcher): Reply {
     const caps = dispatcher.initializeResult.capabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;

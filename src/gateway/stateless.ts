@@ -36,6 +36,8 @@ const INPUT_KINDS: Record<string, string> = { 'sampling/createMessage': 'samplin
 const CONTINUATION_TTL_MS = 10 * 60_000;
 /** Server requests arriving this close together go to the client in one input_required. */
 const INPUT_GATHER_MS = 15;
+/** Told to listeners when a renewed held session has a server the one before it lacked. */
+const LIST_CHANGED = ['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed'] as const;
 
 interface Flight {
   readonly innerId: string;
@@ -73,11 +75,26 @@ export class StatelessEndpoint {
   #entered = 0;
   #lastUsed = Date.now();
 
-  constructor(open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>, logger: Logger, keepAliveMs?: number) {
-    this.#held = new HeldSessions(open, (session, m, related) => this.#deliver(session, m, related));
+  constructor(
+    open: (sink: DownstreamSink, initialize: InitializeParams) => Promise<Dispatcher>,
+    logger: Logger,
+    keepAliveMs?: number,
+    options: { readonly incompleteRetryMs?: number } = {},
+  ) {
     this.#logger = logger;
     this.#keepAliveMs = keepAliveMs;
     this.#listen = new ListenHub({ nextStream: () => ++this.#nextStream, nextId: () => `s${++this.#nextId}`, keepAliveMs });
+    this.#held = new HeldSessions(open, (session, m, related) => this.#deliver(session, m, related), {
+      ...(options.incompleteRetryMs !== undefined ? { incompleteRetryMs: options.incompleteRetryMs } : {}),
+      // A listener's resource subscriptions live on the held session it opened on: that session
+      // is not closed under it (it drains until the listener goes).
+      bound: (dispatcher) => this.#listen.holds(dispatcher),
+      renewed: (gained) => {
+        // Tool headers are read again from the new session; listeners learn that lists grew.
+        this.#toolsKnown = false;
+        if (gained) for (const method of LIST_CHANGED) this.#listen.publish({ jsonrpc: '2.0', method });
+      },
+    });
   }
 
   /**
@@ -137,38 +154,44 @@ export class StatelessEndpoint {
 
     const interactive = MRTR_METHODS.has(message.method);
     const member = this.#held.take(interactive, meta[META.clientCapabilities] as Record<string, unknown>, meta[META.clientInfo]);
-    let dispatcher: Dispatcher;
+    // Until the request is in the dispatcher (its in-flight count, a listener's subscriptions)
+    // or answered here, this call holds the session: a renewed one is not closed under it.
     try {
-      dispatcher = await member.dispatcher;
-    } catch (err) {
-      return json(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
-    }
-    const headerProblem = await this.#checkRequestHeaders(message, call.request, dispatcher);
-    if (headerProblem) return jsonRpcHttpError(400, ModernErrorCode.HeaderMismatch, `Header mismatch: ${headerProblem}`, message.id);
-    if (message.method === 'server/discover') return json({ jsonrpc: '2.0', id: message.id, result: discoverResult(dispatcher) });
-    if (message.method === 'subscriptions/listen') return this.#listen.open(message, dispatcher);
+      let dispatcher: Dispatcher;
+      try {
+        dispatcher = await member.dispatcher;
+      } catch (err) {
+        return json(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
+      }
+      const headerProblem = await this.#checkRequestHeaders(message, call.request, dispatcher);
+      if (headerProblem) return jsonRpcHttpError(400, ModernErrorCode.HeaderMismatch, `Header mismatch: ${headerProblem}`, message.id);
+      if (message.method === 'server/discover') return json({ jsonrpc: '2.0', id: message.id, result: discoverResult(dispatcher) });
+      if (message.method === 'subscriptions/listen') return this.#listen.open(message, dispatcher);
 
-    const innerId = `s${++this.#nextId}`;
-    const flight: Flight = {
-      innerId,
-      method: message.method,
-      member,
-      capabilities: meta[META.clientCapabilities] as Record<string, unknown>,
-      exchange: this.#exchange(message.id, call.request),
-      downstreamId: message.id,
-      logLevel: logLevelOf(meta),
-      asked: new Map(),
-      queued: [],
-      state: undefined,
-      expiry: undefined,
-      final: undefined,
-    };
-    this.#flights.set(innerId, flight);
-    if (interactive) member.interactive++;
-    const params: Record<string, unknown> = { ...message.params, _meta: stripEnvelope(meta) };
-    if (Object.keys(params._meta as object).length === 0) delete params._meta;
-    void dispatcher.request({ jsonrpc: '2.0', id: innerId, method: message.method, params }).then((reply) => this.#finish(flight, reply));
-    return flight.exchange.response;
+      const innerId = `s${++this.#nextId}`;
+      const flight: Flight = {
+        innerId,
+        method: message.method,
+        member,
+        capabilities: meta[META.clientCapabilities] as Record<string, unknown>,
+        exchange: this.#exchange(message.id, call.request),
+        downstreamId: message.id,
+        logLevel: logLevelOf(meta),
+        asked: new Map(),
+        queued: [],
+        state: undefined,
+        expiry: undefined,
+        final: undefined,
+      };
+      this.#flights.set(innerId, flight);
+      if (interactive) member.interactive++;
+      const params: Record<string, unknown> = { ...message.params, _meta: stripEnvelope(meta) };
+      if (Object.keys(params._meta as object).length === 0) delete params._meta;
+      void dispatcher.request({ jsonrpc: '2.0', id: innerId, method: message.method, params }).then((reply) => this.#finish(flight, reply));
+      return flight.exchange.response;
+    } finally {
+      this.#held.release(member);
+    }
   }
 
   #exchange(id: JsonRpcId, request: InboundRequest): PostExchange {
