@@ -2,18 +2,15 @@
 // stateless 2026-07-28 revision refuses `initialize`, while everything above a Link (the
 // Upstream's handshake, the multiplexer, 2025-era clients of the gateway) expects a 2025-era
 // session. ModernAdapterLink plays that session locally and speaks 2026-07-28 upstream.
-// How a server is found to be 2026-only: era-detection.ts.
+// How a server is found to be 2026-only: era-detection.ts. The POSTs and reply matching:
+// modern-exchange.ts; the server->client requests of `input_required`: modern-input.ts.
 
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
-  LATEST_PROTOCOL_VERSION,
   LOG_LEVEL_META_KEY,
   PROTOCOL_VERSION_META_KEY,
-  StreamableHTTPClientTransport,
   SUBSCRIPTION_ID_META_KEY,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  type JSONRPCMessage,
 } from '@modelcontextprotocol/client';
 
 import {
@@ -25,17 +22,18 @@ import {
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
-  type JsonRpcResponse,
 } from '../../jsonrpc/index.js';
 import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, publicReason, RemoteLinkError } from './errors.js';
 import type { RemoteLinkContext } from './link-context.js';
 
-import { MODERN_PROTOCOL_VERSION, rpcErrorInBody, type ModernEraState } from './era-detection.js';
+import { MODERN_PROTOCOL_VERSION, type ModernEraState } from './era-detection.js';
+import { ModernExchange } from './modern-exchange.js';
+import { ClientInputs, InputFailed, type InputWait } from './modern-input.js';
 import { ListenStreams } from './modern-listen.js';
 import { ToolParamHeaders } from './modern-param-headers.js';
-import { isObject, legacyError, legacyResult, modernClientCapabilities, RpcError, serverInfoOf, without } from './modern-translate.js';
+import { initializeResult, isObject, legacyError, legacyResult, modernClientCapabilities, RpcError } from './modern-translate.js';
 
 /** The 2026 HeaderMismatch code. */
 const HEADER_MISMATCH = -32020;
@@ -48,23 +46,11 @@ const STATE_ONLY_RETRY_MS = 250;
 // ------------------------------------------------------------------ the adapter
 
 /** One downstream request being served (possibly over several `input_required` rounds). */
-interface Call {
+interface Call extends InputWait {
   readonly request: JsonRpcRequest;
   readonly abort: AbortController;
   cancelled: boolean;
-  /** Ids of the server->client requests this call is waiting for. */
-  readonly inputs: Set<string>;
-  /** Stops a wait for the client's answers (cancellation, link closed). */
-  interrupt: ((reason: Error) => void) | undefined;
 }
-
-interface Waiter {
-  resolve(reply: JsonRpcResponse): void;
-  reject(error: Error): void;
-}
-
-/** The client's answer to one of our server->client requests was an error. */
-class InputFailed extends Error {}
 
 /**
  * A Link to a 2026-07-28-only server that behaves like a 2025-era session:
@@ -89,13 +75,10 @@ export class ModernAdapterLink implements Link {
   readonly #ctx: RemoteLinkContext;
   readonly #handlers: LinkHandlers;
   readonly #era: ModernEraState;
-  readonly #transport: StreamableHTTPClientTransport;
+  readonly #exchange: ModernExchange;
+  readonly #inputs: ClientInputs;
   #closed: RemoteLinkError | undefined;
-  #nextId = 0;
-  #nextInput = 0;
-  readonly #waiters = new Map<string, Waiter>();
   readonly #calls = new Map<JsonRpcId, Call>();
-  readonly #inputs = new Map<string, (reply: JsonRpcResponse) => void>();
   #clientCapabilities: Record<string, unknown> = {};
   #clientInfo: Record<string, unknown> = { name: 'gatehouse', version: '0' };
   #logLevel: string | undefined;
@@ -109,6 +92,18 @@ export class ModernAdapterLink implements Link {
     this.#ctx = ctx;
     this.#handlers = handlers;
     this.#era = era;
+    this.#exchange = new ModernExchange({
+      ctx,
+      closed: () => this.#closed,
+      envelope: () => this.#envelope(),
+      notification: (message) => this.#upstreamNotification(message),
+    });
+    this.#inputs = new ClientInputs({
+      name: ctx.name,
+      logger: ctx.logger,
+      send: (message) => this.#handlers.onMessage(message),
+      closed: () => this.#closed !== undefined,
+    });
     this.#listens = new ListenStreams({
       name: ctx.name,
       logger: ctx.logger,
@@ -116,26 +111,16 @@ export class ModernAdapterLink implements Link {
       capabilities: () => this.#capabilities,
       ready: () => this.#initialized && this.#closed === undefined,
       closed: () => this.#closed !== undefined,
-      newId: () => this.#newId(),
-      post: (method, params, signal, id) => this.#post(method, params, signal, undefined, id),
+      newId: () => this.#exchange.newId(),
+      post: (method, params, signal, id) => this.#exchange.post(method, params, signal, undefined, id),
       deliver: (message) => this.#deliver(message),
       fail: (reason) => this.#finish(reason),
     });
-    this.#transport = new StreamableHTTPClientTransport(ctx.url, {
-      fetch: ctx.http.fetchFor(),
-      authProvider: ctx.authProvider,
-      // 2026 has no resumable streams: a lost response stream is a failed request.
-      reconnectionOptions: { initialReconnectionDelay: 1_000, maxReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1, maxRetries: 0 },
-    });
-    this.#transport.onmessage = (message) => this.#receive(message);
-    this.#transport.onerror = (error) => {
-      if (!this.#closed) this.#ctx.logger.debug({ reason: error.message }, 'remote transport reported an error');
-    };
   }
 
   static async open(ctx: RemoteLinkContext, handlers: LinkHandlers, era: ModernEraState): Promise<ModernAdapterLink> {
     const link = new ModernAdapterLink(ctx, handlers, era);
-    await link.#transport.start(); // no I/O
+    await link.#exchange.start(); // no I/O
     return link;
   }
 
@@ -148,7 +133,7 @@ export class ModernAdapterLink implements Link {
 
   send(message: JsonRpcMessage): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closed);
-    if (isResponse(message)) this.#clientReply(message);
+    if (isResponse(message)) this.#inputs.settle(message);
     else if (isRequest(message)) this.#clientRequest(message);
     else this.#clientNotification(message);
     return Promise.resolve();
@@ -156,7 +141,7 @@ export class ModernAdapterLink implements Link {
 
   async close(): Promise<void> {
     this.#finish(new RemoteLinkError('closed', `link to ${redactUrl(this.#ctx.url.href)} closed by the gateway`), true);
-    await this.#transport.close().catch(() => undefined);
+    await this.#exchange.close();
   }
 
   // --- client -> server ------------------------------------------------------------------
@@ -214,24 +199,12 @@ export class ModernAdapterLink implements Link {
     }
   }
 
-  #clientReply(reply: JsonRpcResponse): void {
-    const settle = typeof reply.id === 'string' ? this.#inputs.get(reply.id) : undefined;
-    if (settle === undefined) {
-      this.#ctx.logger.debug({ id: reply.id }, 'client reply matches no input request; dropped');
-      return;
-    }
-    this.#inputs.delete(reply.id as string);
-    settle(reply);
-  }
-
   // --- initialize ------------------------------------------------------------------------
 
   async #initialize(request: JsonRpcRequest): Promise<void> {
     const params = request.params ?? {};
     this.#clientCapabilities = modernClientCapabilities(params.capabilities);
     if (isObject(params.clientInfo)) this.#clientInfo = params.clientInfo;
-    const asked = params.protocolVersion;
-    const version = typeof asked === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(asked) ? asked : LATEST_PROTOCOL_VERSION;
 
     let discover: Record<string, unknown>;
     try {
@@ -249,13 +222,7 @@ export class ModernAdapterLink implements Link {
     }
     if (this.#closed) return;
     this.#capabilities = isObject(discover.capabilities) ? discover.capabilities : {};
-    const result: Record<string, unknown> = {
-      protocolVersion: version,
-      // tasks/* are not bridgeable to core 2026; listChanged and subscribe are (listen).
-      capabilities: without(this.#capabilities, ['tasks']),
-      serverInfo: serverInfoOf(discover, this.#ctx.name),
-    };
-    if (typeof discover.instructions === 'string') result.instructions = discover.instructions;
+    const result = initializeResult(discover, this.#capabilities, params.protocolVersion, this.#ctx.name);
     this.#era.modern = true;
     this.#era.onBridged?.();
     this.#deliver({ jsonrpc: '2.0', id: request.id, result });
@@ -264,7 +231,7 @@ export class ModernAdapterLink implements Link {
   async #discover(): Promise<Record<string, unknown>> {
     const cached = this.#era.discover;
     if (cached !== undefined && cached.expiresAt > Date.now()) return cached.result;
-    const reply = await this.#post('server/discover', {});
+    const reply = await this.#exchange.post('server/discover', {});
     if ('error' in reply) throw new RpcError(reply.error);
     const result = reply.result;
     if (!isObject(result.capabilities)) {
@@ -286,13 +253,13 @@ export class ModernAdapterLink implements Link {
     try {
       for (;;) {
         const params = { ...request.params, ...extra };
-        const reply = await this.#post(request.method, params, call.abort.signal, this.#toolHeaders.headersFor(request));
+        const reply = await this.#exchange.post(request.method, params, call.abort.signal, this.#toolHeaders.headersFor(request));
         if (call.cancelled || this.#closed) return;
         if ('error' in reply) {
           if (reply.error.code === HEADER_MISMATCH && request.method === 'tools/call' && !headersRefreshed) {
             // Probably Mcp-Param-* headers we did not know of: learn the tool's schema, try once more.
             headersRefreshed = true;
-            await this.#toolHeaders.refresh((listParams) => this.#post('tools/list', listParams, call.abort.signal));
+            await this.#toolHeaders.refresh((listParams) => this.#exchange.post('tools/list', listParams, call.abort.signal));
             if (call.cancelled || this.#closed) return;
             continue;
           }
@@ -317,7 +284,7 @@ export class ModernAdapterLink implements Link {
           return;
         }
         let answers: Record<string, unknown> | undefined;
-        if (hasRequests) answers = await this.#askClient(call, asked);
+        if (hasRequests) answers = await this.#inputs.ask(call, asked);
         else await this.#pause(STATE_ONLY_RETRY_MS);
         if (call.cancelled || this.#closed) return;
         extra = {};
@@ -342,48 +309,8 @@ export class ModernAdapterLink implements Link {
       }
     } finally {
       if (this.#calls.get(request.id) === call) this.#calls.delete(request.id);
-      this.#dropInputs(call, 'the request is over');
+      this.#inputs.drop(call, 'the request is over');
     }
-  }
-
-  /** Sends the embedded requests up as real server->client requests; resolves with key -> result. */
-  #askClient(call: Call, asked: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const answers: Record<string, unknown> = {};
-      let left = 0;
-      const malformed = Object.entries(asked).find(([, embedded]) => !isObject(embedded) || typeof embedded.method !== 'string');
-      if (malformed !== undefined) {
-        reject(new InputFailed(`upstream "${this.#ctx.name}" sent a malformed input request "${malformed[0]}"`));
-        return;
-      }
-      call.interrupt = reject;
-      const requests: JsonRpcRequest[] = [];
-      for (const [key, embedded] of Object.entries(asked) as [string, { method: string; params?: unknown }][]) {
-        const method = embedded.method;
-        const id = `ir-${++this.#nextInput}`;
-        let params = isObject(embedded.params) ? embedded.params : undefined;
-        // 2025-11-25 URL-mode elicitation carries an elicitationId; 2026 dropped it.
-        if (method === 'elicitation/create' && params?.mode === 'url' && params.elicitationId === undefined) {
-          params = { ...params, elicitationId: id };
-        }
-        left++;
-        call.inputs.add(id);
-        this.#inputs.set(id, (reply) => {
-          call.inputs.delete(id);
-          if ('error' in reply) {
-            reject(new InputFailed(`the client could not answer ${method} for upstream "${this.#ctx.name}": ${reply.error.message}`));
-            return;
-          }
-          answers[key] = reply.result;
-          if (--left === 0) {
-            call.interrupt = undefined;
-            resolve(answers);
-          }
-        });
-        requests.push(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
-      }
-      for (const r of requests) this.#handlers.onMessage(r);
-    });
   }
 
   #cancel(call: Call, reason: string): void {
@@ -391,63 +318,12 @@ export class ModernAdapterLink implements Link {
     this.#calls.delete(call.request.id);
     call.abort.abort();
     call.interrupt?.(new Error(reason));
-    this.#dropInputs(call, reason);
+    this.#inputs.drop(call, reason);
   }
 
-  /** Withdraws the server->client requests a call still waits for. */
-  #dropInputs(call: Call, reason: string): void {
-    for (const id of call.inputs) {
-      this.#inputs.delete(id);
-      if (!this.#closed) this.#handlers.onMessage({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } });
-    }
-    call.inputs.clear();
-    call.interrupt = undefined;
-  }
+  // --- upstream ------------------------------------------------------------------------------
 
-  // --- HTTP ----------------------------------------------------------------------------------
-
-  /**
-   * POSTs one request with the 2026 envelope. Resolves with the server's reply (errors sent
-   * with an HTTP error status but a JSON-RPC body included); rejects with a RemoteLinkError
-   * when no reply came (network, HTTP status without a JSON-RPC body, stream ended, aborted).
-   */
-  #post(
-    method: string,
-    params: Record<string, unknown>,
-    signal?: AbortSignal,
-    headers?: Record<string, string>,
-    id: string = this.#newId(),
-  ): Promise<JsonRpcResponse> {
-    if (this.#closed) return Promise.reject(this.#closed);
-    const meta = isObject(params._meta) ? params._meta : {};
-    const message: JsonRpcRequest = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...this.#envelope(), ...meta } } };
-    return new Promise<JsonRpcResponse>((resolve, reject) => {
-      const onAbort = (): void => settle(() => reject(new RemoteLinkError('closed', `${method} aborted`)));
-      const settle = (fn: () => void): void => {
-        if (!this.#waiters.delete(id)) return;
-        signal?.removeEventListener('abort', onAbort);
-        fn();
-      };
-      this.#waiters.set(id, { resolve: (reply) => settle(() => resolve(reply)), reject: (error) => settle(() => reject(error)) });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#transport
-        .send(message as unknown as JSONRPCMessage, {
-          requestSignal: signal,
-          headers,
-          onRequestStreamEnd: () =>
-            settle(() => reject(new RemoteLinkError('connection-lost', `upstream "${this.#ctx.name}" ended the response stream without answering ${method}`))),
-        })
-        .catch((error: unknown) => {
-          const inBand = rpcErrorInBody(error);
-          settle(() => (inBand ? resolve({ jsonrpc: '2.0', id, error: inBand }) : reject(describeFailure(error, this.#ctx.url, this.#ctx.timeoutMs))));
-        });
-    });
-  }
-
-  #newId(): string {
-    return `g-${++this.#nextId}`;
-  }
-
+  /** The 2026 `_meta` envelope: what initialize and logging/setLevel told us. */
   #envelope(): Record<string, unknown> {
     const envelope: Record<string, unknown> = {
       [PROTOCOL_VERSION_META_KEY]: MODERN_PROTOCOL_VERSION,
@@ -458,20 +334,8 @@ export class ModernAdapterLink implements Link {
     return envelope;
   }
 
-  #receive(raw: JSONRPCMessage): void {
-    if (this.#closed) return;
-    const message = raw as unknown as JsonRpcMessage;
-    if (isResponse(message)) {
-      const waiter = typeof message.id === 'string' ? this.#waiters.get(message.id) : undefined;
-      if (waiter === undefined) this.#ctx.logger.debug({ id: message.id }, 'upstream reply matches no request in flight; dropped');
-      else waiter.resolve(message);
-      return;
-    }
-    if (isRequest(message)) {
-      // 2026-07-28 servers send no requests (input comes as input_required results).
-      this.#ctx.logger.debug({ method: message.method }, 'request from a 2026-07-28 server ignored');
-      return;
-    }
+  /** A notification from the server: a listen stream's, or one about a request in flight. */
+  #upstreamNotification(message: JsonRpcNotification): void {
     const meta = message.params?._meta;
     const subscription = isObject(meta) ? meta[SUBSCRIPTION_ID_META_KEY] : undefined;
     if (typeof subscription === 'string' || typeof subscription === 'number') {
@@ -522,10 +386,7 @@ export class ModernAdapterLink implements Link {
     }
     this.#calls.clear();
     this.#inputs.clear();
-    for (const waiter of [...this.#waiters.values()]) waiter.reject(reason);
-    this.#transport.onmessage = undefined;
-    this.#transport.onerror = undefined;
-    if (!requested) void this.#transport.close().catch(() => undefined);
+    this.#exchange.shut(reason, !requested);
     try {
       this.#handlers.onClose(reason);
     } catch (error) {

@@ -1,6 +1,6 @@
 // How 2026-07-28 results and errors look to a 2025-era session, for ModernAdapterLink.
 
-import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/client';
+import { LATEST_PROTOCOL_VERSION, SERVER_INFO_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/client';
 import { ErrorCode, errorResponse, type JsonRpcErrorObject, type JsonRpcFailure, type JsonRpcRequest } from '../../jsonrpc/index.js';
 
 /** A JSON-RPC error the server answered with, carried as an exception. */
@@ -30,6 +30,24 @@ export function serverInfoOf(discover: Record<string, unknown>, fallbackName: st
   const meta = isObject(discover._meta) ? discover._meta : {};
   const info = isObject(meta[SERVER_INFO_META_KEY]) ? meta[SERVER_INFO_META_KEY] : isObject(discover.serverInfo) ? discover.serverInfo : {};
   return { ...info, name: typeof info.name === 'string' ? info.name : fallbackName, version: typeof info.version === 'string' ? info.version : '' };
+}
+
+/**
+ * The 2025 initialize result, answered from server/discover: the revision the caller asked for
+ * when supported (else the newest), the server's `capabilities` without `tasks` (tasks/* are not
+ * bridgeable to core 2026; listChanged and subscribe are, over subscriptions/listen), its
+ * serverInfo and instructions.
+ */
+export function initializeResult(
+  discover: Record<string, unknown>,
+  capabilities: Record<string, unknown>,
+  asked: unknown,
+  fallbackName: string,
+): Record<string, unknown> {
+  const protocolVersion = typeof asked === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(asked) ? asked : LATEST_PROTOCOL_VERSION;
+  const result: Record<string, unknown> = { protocolVersion, capabilities: without(capabilities, ['tasks']), serverInfo: serverInfoOf(discover, fallbackName) };
+  if (typeof discover.instructions === 'string') result.instructions = discover.instructions;
+  return result;
 }
 
 /** A 2026 result as a 2025 client expects it: no resultType, cache hints or serverInfo `_meta`. */
