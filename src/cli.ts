@@ -182,8 +182,9 @@ function addUsersCommands(program: Command): void {
       await usersRemove(name, opts);
     },
   );
-  storeOptions(users.command('passwd <name>').description("change a user's password; asks on the terminal"))
+  storeOptions(users.command('passwd <name>').description("change a user's password and end their sessions and tokens; asks on the terminal"))
     .option('--password-stdin', 'read the password from the first line of stdin')
+    .option('--keep-sessions', 'keep their sessions, grants and tokens (by default a new password ends them)')
     .action(async (name: string, opts: Record<string, string | boolean | undefined>) => {
       const { usersPasswd } = await import('./cli/users.js');
       await usersPasswd(name, opts);

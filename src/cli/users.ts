@@ -1,7 +1,7 @@
 // `gatehouse users add|list|remove|passwd`: local users in the store `serve` would use with
 // the same --config / --data-dir. Removing a user or changing a password ends their sessions
-// and revokes their grants and tokens. SQLite in WAL mode with a busy timeout lets this run
-// while `serve` holds the same file.
+// and revokes their grants and tokens (`passwd --keep-sessions` keeps them). SQLite in WAL
+// mode with a busy timeout lets this run while `serve` holds the same file.
 import { hashPassword } from '../crypto/index.js';
 import { StoreError, validateUserName } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
@@ -10,6 +10,8 @@ import { TOKEN_MODELS } from './tokens.js';
 
 export interface UsersFlags extends StoreFlags {
   passwordStdin?: boolean | undefined;
+  /** `users passwd --keep-sessions`: change the password only; sign-ins made with the old one stay. */
+  keepSessions?: boolean | undefined;
 }
 
 const MAX_PASSWORD = 1024;
@@ -32,6 +34,12 @@ export async function usersPasswd(name: string, flags: UsersFlags): Promise<void
     if (!(await store.users.get(name))) throw new StoreError('no-such-user', `no user named ${name} in ${store.location}`);
     const password = await readPassword(name, flags, true);
     await store.users.setPassword(name, hashPassword(password));
+    // --keep-sessions: a routine change (the old password was not leaked) that should not sign
+    // the user out of every client. The operator asks for it by name; the default ends them.
+    if (flags.keepSessions) {
+      console.error(`changed the password of ${name}; kept their sessions, grants and tokens (--keep-sessions)`);
+      return;
+    }
     // A new password is often a reaction to a leaked one (RFC 9700 §4.14): whoever signed in with
     // the old one must not keep a browser session (it skips the login page) or a refresh token.
     // Remembered consent stays: it is the user's choice about a client, not a credential.
