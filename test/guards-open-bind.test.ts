@@ -41,6 +41,28 @@ const initialize = (port: number, path: string, headers: Record<string, string> 
 const restCall = (port: number, headers: Record<string, string> = {}) =>
   send(port, 'POST', '/api/tools/raw__echo', { 'content-type': 'application/json', ...headers }, '{"message":"hi"}');
 
+/** Opens the legacy SSE stream with these headers and returns the endpoint it names, and a way to close it. */
+function openSse(port: number, headers: Record<string, string>): Promise<{ endpoint: string; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'GET', path: '/raw/sse', headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`GET /raw/sse: ${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+        const m = /event: endpoint\ndata: (\S+)/.exec(text);
+        if (m) resolve({ endpoint: m[1]!, close: () => req.destroy() });
+      });
+      res.on('error', () => undefined);
+    });
+    req.on('error', () => undefined);
+    req.end();
+  });
+}
+
 function expectNoCors(a: Answer): void {
   for (const name of Object.keys(a.headers)) expect(name.startsWith('access-control-'), name).toBe(false);
 }
@@ -92,6 +114,24 @@ describe('auth.mode none on 0.0.0.0 without publicUrl', () => {
       expect(a.headers['access-control-allow-origin']).toBe(origin);
     }
     expect((await restCall(gw.port, { origin: 'http://localhost:6274' })).status).toBe(200);
+  });
+
+  it('lets a rebound page open the legacy stream (a same-origin GET carries no Origin) but not post to it, not even from a sandboxed frame (Origin: null, text/plain)', async () => {
+    // Host is not checked here (no publicUrl, wildcard bind), so the rebound GET gets its session.
+    const sse = await openSse(gw.port, { host: 'evil.example:8080' });
+    try {
+      const path = new URL(sse.endpoint).pathname + new URL(sse.endpoint).search;
+      const message = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      for (const origin of ['http://evil.example:8080', 'null']) {
+        const a = await send(gw.port, 'POST', path, { host: 'evil.example:8080', origin, 'content-type': 'text/plain' }, message);
+        expect(a.status, origin).toBe(403);
+      }
+      // The same session, posted to without Origin (a non-browser client), is served: the refusals above were the guard's.
+      const ok = await send(gw.port, 'POST', path, { 'content-type': 'application/json' }, JSON.stringify(INIT()));
+      expect(ok.status).toBe(202);
+    } finally {
+      sse.close();
+    }
   });
 
   it('keeps the other routes as they were: /healthz answers a foreign Origin', async () => {

@@ -219,18 +219,24 @@ describe('openapi.enabled: false', () => {
 describe('cross-site requests (auth.mode none)', () => {
   // What a page on another site can send without a CORS preflight: fetch(url, { method: 'POST',
   // mode: 'no-cors', body: Uint8Array }) goes out with no Content-Type; a sandboxed or
-  // file: page sends `Origin: null`, which the DNS-rebinding guard lets through.
+  // file: page sends `Origin: null`, which the guard of auth.mode none refuses like any other
+  // foreign origin (docs/decisions/0015-cors.md, "auth.mode none on any bind").
   const bytes = () => new TextEncoder().encode('{"message":"forged"}');
   const toolCalls = async (): Promise<unknown[]> => {
     const res = await fetch(`${gw.base}/raw/api/tools/state`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     return (JSON.parse(((await res.json()) as string[])[0]!) as { tools: unknown[] }).tools;
   };
 
-  it('refuses a POST without Content-Type from Origin: null (415), with a body or without, before the tool runs', async () => {
+  it('refuses a POST from Origin: null (403), with or without Content-Type and body, before the tool runs', async () => {
     const before = (await toolCalls()).length;
     for (const body of [bytes(), undefined]) {
       const res = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: 'null' }, ...(body ? { body } : {}) });
-      expect(res.status).toBe(415);
+      expect(res.status).toBe(403);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    for (const body of [bytes(), undefined]) {
+      const res = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: 'null', 'content-type': 'application/json' }, ...(body ? { body } : {}) });
+      expect(res.status).toBe(403);
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
     // Only the state call itself reached the server.
@@ -249,8 +255,8 @@ describe('cross-site requests (auth.mode none)', () => {
     expect(res.status).toBe(415);
   });
 
-  it('accepts JSON (which a browser sends cross-site only after a preflight), and a bare POST with no body and no Origin', async () => {
-    const json = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: 'null', 'content-type': 'application/json' }, body: bytes() });
+  it('accepts JSON without Origin or from its own origin, and a bare POST with no body and no Origin', async () => {
+    const json = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bytes() });
     expect(json.status).toBe(200);
     expect(JSON.stringify(await json.json())).toContain('forged');
     const sameSite = await fetch(`${gw.base}/api/tools/raw__echo`, { method: 'POST', headers: { origin: gw.base, 'content-type': 'application/vnd.example+json; charset=utf-8' }, body: '{}' });
