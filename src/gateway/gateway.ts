@@ -1,7 +1,6 @@
 import type { ResolvedServer } from '../config/index.js';
 import {
   ErrorCode,
-  errorResponse,
   isRequest,
   isResponse,
   parseMessage,
@@ -13,14 +12,16 @@ import {
 } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
 import type { InitializeParams, Upstream } from '../upstream/types.js';
+import { DEFAULT_MAX_SESSIONS_PER_PRINCIPAL, PrincipalAdmission } from './admission.js';
 import { openAggregateDispatcher } from './aggregate-dispatcher.js';
+import { isNullIdRequest, nullId, routeKey, tooDeep, usableSession, type McpCall } from './call.js';
 import { duplicateIdError, type Dispatcher, type DownstreamSink } from './dispatcher.js';
 import { PostExchange, parseEventId } from './exchange.js';
 import { accepts, empty, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
+import { LegacySseTransport } from './legacy-sse.js';
 import type { InboundRequest, Reply } from './reply.js';
 import {
   BATCHING_VERSION,
-  MAX_JSON_DEPTH,
   META,
   SESSION_NOT_FOUND,
   isModernVersion,
@@ -30,7 +31,7 @@ import {
 } from './protocol.js';
 import { Session } from './session.js';
 import { openSingleDispatcher } from './single-dispatcher.js';
-import { SSE_HEADERS, SseStream } from './sse.js';
+import { SSE_HEADERS } from './sse.js';
 import { StatelessEndpoint } from './stateless.js';
 
 export interface GatewayOptions {
@@ -45,30 +46,9 @@ export interface GatewayOptions {
   readonly maxSessionsPerPrincipal?: number;
 }
 
-/** One inbound MCP call, after the HTTP edge has checked who is calling. */
-export interface McpCall {
-  readonly request: InboundRequest;
-  /** A server name (`/{name}/mcp`), or undefined for the aggregate endpoint (`/mcp`). */
-  readonly server: string | undefined;
-  /** The servers this caller may use (what the aggregate shows). */
-  readonly allowedServers: readonly string[];
-  /** A stable, non-secret name for the caller's credential; sessions are bound to it. */
-  readonly principal: string;
-  /** Absolute base URL of the gateway as the client sees it (no trailing slash). */
-  readonly baseUrl: string;
-  /** The route prefix for this endpoint: `/files` or `` (aggregate). */
-  readonly routePrefix: string;
-  /**
-   * The `?token=` the caller authenticated with (auth.tokenInUrl, no Authorization header):
-   * a legacy SSE client that cannot send headers must find it in the endpoint it posts to.
-   */
-  readonly queryToken?: string | undefined;
-}
+export type { McpCall } from './call.js';
 
 const SESSION_HEADER = 'mcp-session-id';
-/** Open sessions per principal when the options do not say (config maxSessionsPerClient has the same default). */
-const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 100;
-const ACCEPTED: Reply = { status: 202, headers: {}, body: 'Accepted' };
 
 /**
  * Inbound MCP: Streamable HTTP for the 2025 revisions (sessions) and 2026-07-28
@@ -76,18 +56,29 @@ const ACCEPTED: Reply = { status: 202, headers: {}, body: 'Accepted' };
  */
 export class Gateway {
   readonly #options: GatewayOptions;
-  readonly #maxSessionsPerPrincipal: number;
   readonly #sessions = new Map<string, Session>();
-  /** Open and opening sessions per principal (maxSessionsPerPrincipal). */
-  readonly #perPrincipal = new Map<string, number>();
+  readonly #admission: PrincipalAdmission;
+  readonly #legacy: LegacySseTransport;
   readonly #stateless = new Map<string, StatelessEndpoint>();
   readonly #filters: Map<string, ResolvedServer>;
   readonly #sweeper: NodeJS.Timeout;
   #closing = false;
 
+  /** A session ended: it no longer counts (each session's onClose, both transports). */
+  readonly #forget = (session: Session): void => {
+    if (this.#sessions.delete(session.id)) this.#admission.release(session.principal);
+  };
+
   constructor(options: GatewayOptions) {
     this.#options = options;
-    this.#maxSessionsPerPrincipal = options.maxSessionsPerPrincipal ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL;
+    this.#admission = new PrincipalAdmission(options.maxSessionsPerPrincipal ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL);
+    this.#legacy = new LegacySseTransport({
+      sessions: this.#sessions,
+      admission: this.#admission,
+      keepAliveMs: options.keepAliveMs,
+      forget: this.#forget,
+      openDispatcher: (call, session, initialize) => this.#openDispatcher(call, session, initialize),
+    });
     this.#filters = new Map(options.servers.map((s) => [s.name, s]));
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.#sweeper = setInterval(() => this.#sweep(idle), Math.min(idle, 60_000));
@@ -96,34 +87,6 @@ export class Gateway {
 
   get sessionCount(): number {
     return this.#sessions.size;
-  }
-
-  /**
-   * Counts a session (being opened) against its principal's limit: each may cost an upstream
-   * session or a child process, and idle ones live for sessionIdleMs. False when the principal
-   * is at its limit.
-   */
-  #admit(principal: string): boolean {
-    const open = this.#perPrincipal.get(principal) ?? 0;
-    if (open >= this.#maxSessionsPerPrincipal) return false;
-    this.#perPrincipal.set(principal, open + 1);
-    return true;
-  }
-
-  #release(principal: string): void {
-    const open = (this.#perPrincipal.get(principal) ?? 0) - 1;
-    if (open > 0) this.#perPrincipal.set(principal, open);
-    else this.#perPrincipal.delete(principal);
-  }
-
-  /** A session ended: it no longer counts. */
-  #forget(session: Session): void {
-    if (this.#sessions.delete(session.id)) this.#release(session.principal);
-  }
-
-  #tooManySessions(id: JsonRpcId | null): Reply {
-    const reply = jsonRpcHttpError(429, ErrorCode.InvalidRequest, `too many open sessions for this credential (${this.#maxSessionsPerPrincipal}): end some (HTTP DELETE) or let idle ones expire`, id);
-    return { ...reply, headers: { ...reply.headers, 'retry-after': '60' } };
   }
 
   hasServer(name: string): boolean {
@@ -253,8 +216,8 @@ export class Gateway {
   async #initialize(call: McpCall, init: JsonRpcRequest): Promise<Reply> {
     const params = (init.params ?? {}) as Partial<InitializeParams>;
     const version = negotiateLegacyVersion(params.protocolVersion);
-    if (!this.#admit(call.principal)) return this.#tooManySessions(init.id);
-    const session = new Session(routeKey(call), call.principal, version, 'streamable', (s) => this.#forget(s));
+    if (!this.#admission.admit(call.principal)) return this.#admission.tooMany(init.id);
+    const session = new Session(routeKey(call), call.principal, version, 'streamable', this.#forget);
     try {
       session.dispatcher = await this.#openDispatcher(call, session, {
         protocolVersion: version,
@@ -263,7 +226,7 @@ export class Gateway {
       });
     } catch (err) {
       this.#options.logger.warn({ server: call.server ?? '(aggregate)', err: (err as Error).message }, 'cannot open upstream session');
-      this.#release(call.principal);
+      this.#admission.release(call.principal);
       return jsonRpcHttpError(502, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`, init.id);
     }
     this.#sessions.set(session.id, session);
@@ -299,19 +262,8 @@ export class Gateway {
   #findSession(call: McpCall): Session | Reply {
     const id = call.request.headers.get(SESSION_HEADER);
     if (!id) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
-    const session = this.#usable(this.#sessions.get(id), call, 'streamable');
+    const session = usableSession(this.#sessions.get(id), call, 'streamable');
     if (!session) return jsonRpcHttpError(404, SESSION_NOT_FOUND, 'Session not found');
-    return session;
-  }
-
-  /**
-   * A session belongs to the route, the credential and the transport that opened it: a legacy
-   * SSE session id on `/mcp` (or a Streamable one on `/message`) is as unknown as a made-up one.
-   */
-  #usable(session: Session | undefined, call: McpCall, transport: Session['transport']): Session | undefined {
-    if (!session || session.transport !== transport || session.route !== routeKey(call) || session.principal !== call.principal || session.closed) {
-      return undefined;
-    }
     return session;
   }
 
@@ -355,98 +307,17 @@ export class Gateway {
     return empty(200);
   }
 
-  // ----- legacy HTTP+SSE (2024-11-05) -----
+  // ----- legacy HTTP+SSE (2024-11-05): legacy-sse.ts -----
 
   /** `GET /{name}/sse`: opens the stream and names the endpoint to POST messages to. */
   handleSseOpen(call: McpCall): Reply {
     if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
-    if (!this.#admit(call.principal)) return this.#tooManySessions(null);
-    const session = new Session(routeKey(call), call.principal, '2024-11-05', 'sse', (s) => this.#forget(s));
-    const outlet = new SseStream({ keepAliveMs: this.#options.keepAliveMs, onClose: () => void session.close() });
-    this.#sessions.set(session.id, session);
-    // The endpoint must be absolute and right behind a reverse proxy, so it comes from baseUrl.
-    // A client that authenticated with ?token= posts with it too (it only goes back to the
-    // caller that sent it, and logs redact it).
-    const token = call.queryToken === undefined ? '' : `&token=${encodeURIComponent(call.queryToken)}`;
-    outlet.send(`${call.baseUrl}${call.routePrefix}/message?sessionId=${session.id}${token}`, { event: 'endpoint' });
-    session.openStandalone(outlet);
-    return { status: 200, headers: SSE_HEADERS, stream: outlet.body };
+    return this.#legacy.open(call);
   }
 
   /** `POST /{name}/message?sessionId=...`: one message; the reply travels on the SSE stream. */
-  async handleSseMessage(call: McpCall): Promise<Reply> {
-    const url = new URL(call.request.url);
-    const id = url.searchParams.get('sessionId') ?? url.searchParams.get('session_id');
-    const session = this.#usable(id ? this.#sessions.get(id) : undefined, call, 'sse');
-    // The same answer as Streamable HTTP's unknown session (404, SESSION_NOT_FOUND): the
-    // 2024-11-05 transport names no code for it, SDK SSE clients look only at the status,
-    // and one code for "no such session" on every route is what a client can act on.
-    if (!session) return jsonRpcHttpError(404, SESSION_NOT_FOUND, 'Session not found');
-    let message: JsonRpcMessage;
-    try {
-      const text = await call.request.text();
-      const body: unknown = JSON.parse(text);
-      if (nestedDeeperThan(text)) return tooDeep();
-      if (isNullIdRequest(body)) return nullId();
-      const parsed = parseMessage(body);
-      if (!parsed.ok) return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: ${parsed.reason}`, parsed.id);
-      message = parsed.message;
-    } catch {
-      return jsonRpcHttpError(400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
-    }
-    session.lastActivity = Date.now();
-    const emit = (m: JsonRpcMessage) => session.deliver(m, undefined);
-    if (isRequest(message) && message.method === 'initialize') {
-      // One initialize per connection: a second one would orphan the first upstream session
-      // (a per-session child process) if it replaced the dispatcher.
-      if (session.initializeSeen) {
-        emit(errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: already initialized'));
-        return ACCEPTED;
-      }
-      session.initializeSeen = true;
-      const params = (message.params ?? {}) as Partial<InitializeParams>;
-      const version = negotiateLegacyVersion(params.protocolVersion);
-      let dispatcher: Dispatcher;
-      try {
-        dispatcher = await this.#openDispatcher(call, session, {
-          protocolVersion: version,
-          capabilities: params.capabilities ?? {},
-          clientInfo: params.clientInfo ?? { name: 'unknown', version: '0' },
-        });
-      } catch (err) {
-        // The client may try again.
-        session.initializeSeen = false;
-        emit(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
-        return ACCEPTED;
-      }
-      if (session.closed) {
-        // The SSE stream went away while the upstream session opened.
-        await dispatcher.close();
-        return ACCEPTED;
-      }
-      session.dispatcher = dispatcher;
-      emit({ jsonrpc: '2.0', id: message.id, result: { ...dispatcher.initializeResult, protocolVersion: version } });
-      return ACCEPTED;
-    }
-    if (!session.dispatcher) {
-      if (isRequest(message)) emit(errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: send initialize first'));
-      return ACCEPTED;
-    }
-    if (isRequest(message)) {
-      const id = message.id;
-      // A reused pending id gets its error on the stream; the first request keeps its reply.
-      if (!session.begin(id)) {
-        emit(duplicateIdError(id));
-      } else {
-        void session.dispatcher.request(message).then((reply) => {
-          session.end(id);
-          emit(reply);
-        });
-      }
-    }
-    else if (isResponse(message)) session.dispatcher.respond(message);
-    else if (message.method !== 'notifications/initialized') session.dispatcher.notify(message);
-    return ACCEPTED;
+  handleSseMessage(call: McpCall): Promise<Reply> {
+    return this.#legacy.message(call);
   }
 
   /**
@@ -506,23 +377,6 @@ function unsupportedVersionHeader(request: InboundRequest): Reply | undefined {
   const version = request.headers.get('mcp-protocol-version');
   if (version === null || isSupportedLegacyVersion(version.trim())) return undefined;
   return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`);
-}
-
-function tooDeep(): Reply {
-  return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-}
-
-/** MCP basic ("Requests"): a request id MUST NOT be null; such a message is no notification. */
-function isNullIdRequest(item: unknown): boolean {
-  return typeof item === 'object' && item !== null && 'method' in item && 'id' in item && (item as { id: unknown }).id === null;
-}
-
-function nullId(): Reply {
-  return jsonRpcHttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: a request id must not be null');
-}
-
-function routeKey(call: Pick<McpCall, 'server'>): string {
-  return call.server ?? '';
 }
 
 /** A 2026 header without the body claim still selects the stateless path, which then rejects the envelope (-32602). */
