@@ -27,3 +27,4 @@ export type {
   ToolFilter,
 } from './resolved.js';
 export { parseDuration, parseListen, parseSize } from './units.js';
+export { REDIRECT_PRESET_NAMES, REDIRECT_PRESETS, type RedirectPreset } from './redirect-presets.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration, parseListen, parseSize } from './units.js';
+import { REDIRECT_PRESET_NAMES } from './redirect-presets.js';
 
 // The native configuration format (CONTRACT.md, "Config file"). Input shapes are what a
 // person writes; outputs are normalised values (milliseconds, bytes, host and port).
@@ -281,9 +282,7 @@ export const AuthSchema = z.strictObject({
     .strictObject({
       dynamic: z.boolean().default(true),
       clientMetadataDocuments: z.boolean().default(true),
-      redirectPresets: z
-        .array(z.enum(['claude', 'chatgpt', 'vscode', 'cursor', 'claude-code']))
-        .default(['claude', 'chatgpt', 'vscode', 'cursor', 'claude-code']),
+      redirectPresets: z.array(z.enum(REDIRECT_PRESET_NAMES)).default([...REDIRECT_PRESET_NAMES]),
       allowedRedirectUris: z.array(z.string()).default([]),
       allowedIps: z.array(cidr).default([]),
     })

@@ -1,4 +1,4 @@
-import { REDIRECT_PRESETS } from '../../auth/server/redirect-policy.js';
+import { REDIRECT_PRESETS } from '../redirect-presets.js';
 
 // The older single-upstream proxies were configured by environment variables alone (seed 000:
 // a `.env` file, or a hosting platform's variables): DOWNSTREAM_MCP_URL (or UPSTREAM_URL),
