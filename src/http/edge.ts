@@ -29,8 +29,7 @@ export function createEdge(config: Pick<ResolvedConfig, 'trustProxy' | 'clientIp
   const hostnames = allowedHostnames(config.listen.host, config.publicUrl);
   // The origins whose pages may call (cors.ts): the MCP and REST listeners answer their
   // preflights and let them read answers; a loopback bind admits them past the rebinding guard.
-  // With auth.mode none the default list is empty (config load.ts): nothing else would stand
-  // between a page of those sites and the tools.
+  // (With auth.mode none the default list is empty: config load.ts.)
   const cors = createCorsPolicy(config.cors?.origins ?? [], config.publicUrl);
   // With auth.mode none nothing but these headers stands between a page and the tools, on any
   // bind (a container published on the host's loopback binds 0.0.0.0): the MCP and REST routes
