@@ -12,6 +12,7 @@ import { createBearerAuthenticator } from './bearer.js';
 import { sendJson } from './http-util.js';
 import { CALLBACK_PREFIX, configuredFederation, createFederatedLogin } from './federated-login.js';
 import { adapterConsentMemory, createInteractionHandler } from './interactions.js';
+import { isJsonContentType, jsonTokenRequest, PROVIDER_BODY_LIMIT } from './json-token-request.js';
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
 import { sameSuccessorDuringGrace, withRefreshGrace } from './refresh-grace.js';
@@ -350,6 +351,30 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
     });
   };
 
+  // A JSON token request reaches the provider as the form it stands for (json-token-request.ts),
+  // held to the provider's own body limit or the gateway's, whichever is smaller.
+  const jsonBodyLimit = Math.min(PROVIDER_BODY_LIMIT, config.maxBodySize);
+  const fromJson = (req: IncomingMessage, res: ServerResponse): void => {
+    jsonTokenRequest(req, jsonBodyLimit).then(
+      (read) => {
+        if (read.ok) {
+          toProvider(read.request, res);
+          return;
+        }
+        // RFC 6749 §5.2, with §5.1's no-store like every token endpoint answer.
+        sendJson(res, 400, { error: 'invalid_request', error_description: read.description }, {
+          'cache-control': 'no-store',
+          ...(read.close ? { connection: 'close' } : {}),
+        });
+      },
+      (err: unknown) => {
+        // The client went away while sending: nobody is left to answer.
+        logger.debug({ err: (err as Error).message }, 'token request body not read');
+        res.destroy();
+      },
+    );
+  };
+
   const metadataFor = (path: string): ResolvedResource | undefined => {
     if (path === '' || path === '/') return resources.find((r) => r.server === undefined && r.path === '/mcp') ?? resources[0];
     return resources.find((r) => new URL(r.url).pathname === path);
@@ -396,6 +421,10 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
         return true;
       }
       if (path === ROUTES.authorization && req.method === 'GET') req.url = withDefaultScope(path, query);
+      if (path === ROUTES.token && req.method === 'POST' && isJsonContentType(req.headers['content-type'])) {
+        fromJson(req, res);
+        return true;
+      }
       toProvider(req, res);
       return true;
     }
