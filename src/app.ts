@@ -2,7 +2,7 @@
 // together. Only this file knows all the rooms.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig, ResolvedServer } from './config/index.js';
-import { Gateway } from './gateway/index.js';
+import { Gateway, type GatewayOptions } from './gateway/index.js';
 import type { AuthorizationServer } from './auth/server/index.js';
 import {
   createEdge,
@@ -31,6 +31,8 @@ export interface GatehouseApp {
 export interface StartOptions {
   readonly config: ResolvedConfig;
   readonly logger: Logger;
+  /** Gateway settings that are not config keys (tests shorten intervals with them). */
+  readonly gateway?: Pick<GatewayOptions, 'incompleteRetryMs'>;
 }
 
 /** Every route the authorization server protects: each server's and the aggregate, MCP and (openapi.enabled) REST. */
@@ -102,7 +104,7 @@ export async function buildUpstream(
   });
 }
 
-export async function startGatehouse({ config, logger }: StartOptions): Promise<GatehouseApp> {
+export async function startGatehouse({ config, logger, gateway: tuning }: StartOptions): Promise<GatehouseApp> {
   const releases: (() => Promise<void>)[] = [];
   const upstreams = new Map<string, Upstream>();
   for (const s of config.servers) upstreams.set(s.name, await buildUpstream(s, logger, releases, config.secretEnvNames));
@@ -118,7 +120,7 @@ export async function startGatehouse({ config, logger }: StartOptions): Promise<
     ),
   );
 
-  const gateway = new Gateway({ servers: config.servers, upstreams, logger, maxSessionsPerPrincipal: config.maxSessionsPerClient });
+  const gateway = new Gateway({ ...tuning, servers: config.servers, upstreams, logger, maxSessionsPerPrincipal: config.maxSessionsPerClient });
   const edge = createEdge(config);
   const metrics = new Metrics();
   const requests = metrics.counter('gatehouse_http_requests_total', 'MCP HTTP requests answered, by route kind and status.');

@@ -5,21 +5,22 @@
 // nothing is bound to it: not under a call in flight, an input_required continuation or a
 // listener's resource subscription.
 //
-// The server that is down is a stdio server whose command does not exist yet (`sharing:
-// per-session`, so every open tries to start it again); the test writes the command later.
+// The server that is down is a stdio server whose command does not exist yet, or (over HTTP)
+// one that counts its starts and fails (`sharing: per-session`, so every open tries to start
+// it again); the test writes the real command later.
 // `raw` is the raw stdio fixture with `sharing: per-session`: each held session has a child
 // of its own, so `whoami` names the held session (its pid) and `alive` tells whether it closed.
-import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildUpstream } from '../src/app.js';
+import { buildUpstream, startGatehouse, type GatehouseApp } from '../src/app.js';
 import { resolveConfig } from '../src/config/index.js';
 import { Gateway, isStreamReply, type Reply } from '../src/gateway/index.js';
 import { StatelessEndpoint } from '../src/gateway/stateless.js';
 import { silentLogger } from '../src/observability/index.js';
 import type { Upstream } from '../src/upstream/index.js';
-import { RAW_FIXTURE, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
+import { RAW_FIXTURE, rawPost, rawStdio } from './helpers/gateway.js';
 
 const VERSION = '2026-07-28';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-held-incomplete-'));
@@ -61,12 +62,25 @@ const toolNames = (body: unknown): string[] => (body as ToolList).result.tools.m
 
 describe('a held aggregate session opened while a server was down, over HTTP', () => {
   const command = lateCommand('late-http');
-  let gw: Awaited<ReturnType<typeof startTestGateway>>;
+  const starts = join(dir, 'late-http.starts');
+  let gw: GatehouseApp;
 
   beforeAll(async () => {
-    gw = await startTestGateway({
-      servers: { raw: rawStdio(), late: { command, sharing: 'per-session' } },
-    });
+    // Down at first: each start of `late` is counted, then fails.
+    writeFileSync(command, `#!/bin/sh\necho started >> "${starts}"\nexit 1\n`);
+    chmodSync(command, 0o755);
+    const config = resolveConfig(
+      {
+        format: 'native',
+        location: 'test',
+        baseDir: process.cwd(),
+        doc: { listen: '127.0.0.1:0', auth: { mode: 'none' }, servers: { raw: rawStdio(), late: { command, sharing: 'per-session' } } },
+      },
+      process.env,
+    );
+    // Retry interval 0 (a Gateway option, not a config key): the first call after an incomplete
+    // held session opened renews it. Nothing here waits for the interval.
+    gw = await startGatehouse({ config, logger: silentLogger(), gateway: { incompleteRetryMs: 0 } });
   }, 60_000);
   afterAll(async () => {
     await gw?.close();
@@ -75,22 +89,30 @@ describe('a held aggregate session opened while a server was down, over HTTP', (
   let nextId = 0;
   const list2026 = async (): Promise<string[]> => {
     const r = await rawPost(
-      `${gw.base}/mcp`,
+      `${gw.url}/mcp`,
       { jsonrpc: '2.0', id: ++nextId, method: 'tools/list', params: { _meta: envelope() } },
       { 'mcp-protocol-version': VERSION, 'mcp-method': 'tools/list' },
     );
     expect(r.status).toBe(200);
     return toolNames(Array.isArray(r.json) ? r.json.at(-1) : r.json);
   };
+  const startsOfLate = (): number => (existsSync(starts) ? readFileSync(starts, 'utf8').split('\n').filter(Boolean).length : 0);
 
-  it('shows the server in a 2026 tools/list on /mcp once it is back (default retry interval)', async () => {
+  it("renews on the gateway's retry interval, and shows the server in a 2026 tools/list on /mcp once it is back", async () => {
     const first = await list2026();
     expect(first).toContain('raw__echo');
     expect(first.some((n) => n.startsWith('late__'))).toBe(false);
+    const opened = startsOfLate();
+    expect(opened).toBeGreaterThan(0);
+    // The next call starts a renewal, which tries `late` again, with no call after it. With the
+    // default interval (15 s; the gateway not passing its option on) no call here would.
+    expect(await list2026()).not.toContain('late__echo');
+    await expect.poll(startsOfLate, { timeout: 30_000, interval: 50 }).toBeGreaterThan(opened);
+
     bringUp(command);
-    // Before: the principal's held session kept serving the list without `late` until it had
-    // been idle for sessionIdleMs (30 min); this poll keeps it busy, so that never happened.
-    await expect.poll(list2026, { timeout: 90_000, interval: 500 }).toContain('late__echo');
+    // Before renewal existed: the principal's held session kept serving the list without `late`
+    // until it had been idle for sessionIdleMs (30 min); this poll keeps it busy, so that never happened.
+    await expect.poll(list2026, { timeout: 90_000, interval: 100 }).toContain('late__echo');
     expect(await list2026()).toContain('raw__echo');
   }, 120_000);
 });

@@ -44,6 +44,11 @@ export interface GatewayOptions {
   readonly sessionIdleMs?: number;
   /** Open sessions one principal may hold (config maxSessionsPerClient; default 100). */
   readonly maxSessionsPerPrincipal?: number;
+  /**
+   * How long a held aggregate session (2026 clients) that opened without some server serves
+   * before it is renewed (default INCOMPLETE_RETRY_MS, held-sessions.ts). Not a config key: tests shorten it.
+   */
+  readonly incompleteRetryMs?: number;
 }
 
 export type { McpCall } from './call.js';
@@ -331,7 +336,7 @@ export class Gateway {
     const key = `${call.principal}\u0000${routeKey(call)}\u0000${call.allowedServers.join(',')}`;
     let endpoint = this.#stateless.get(key);
     if (!endpoint) {
-      endpoint = new StatelessEndpoint((sink, initialize) => this.openDispatcher(call, { sink, initialize }), this.#options.logger, this.#options.keepAliveMs);
+      endpoint = new StatelessEndpoint((sink, initialize) => this.openDispatcher(call, { sink, initialize }), this.#options.logger, this.#options.keepAliveMs, this.#options);
       this.#stateless.set(key, endpoint);
     }
     return endpoint;
