@@ -1,6 +1,7 @@
 import {
   auth,
   ClientCredentialsProvider,
+  discoverOAuthServerInfo,
   extractWWWAuthenticateParams,
   PrivateKeyJwtProvider,
   type AuthProvider,
@@ -26,7 +27,7 @@ export interface MachineSessionOptions {
   readonly scope?: string | undefined;
   /** RFC 8707 resource indicator instead of the discovered one. */
   readonly resource?: string | undefined;
-  /** Only send the credentials to this authorization server. */
+  /** Only send the credentials to this authorization server; unset, the one discovery finds first. */
   readonly expectedIssuer?: string | undefined;
   /** `--token-url` / `oauth.tokenUrl`: skip discovery (static-discovery.ts). */
   readonly discovery?: OAuthDiscoveryState | undefined;
@@ -48,11 +49,13 @@ const RENEW_MAX_MS = 60_000;
  * the token request; this adds what a long-running client needs: the token is renewed ahead
  * of expiry (in the background while the old one is still good), one renewal at a time, and
  * a 401 renews it (with discovery again: the server may have moved to another
- * authorization server) before the transport's one retry.
+ * authorization server) before the transport's one retry. The credentials go to one
+ * authorization server only (SEP-2352): the expected issuer, else the first one discovery finds.
  */
 export class MachineSession implements AuthProvider {
   readonly #o: MachineSessionOptions;
-  readonly #provider: OAuthClientProvider;
+  /** Made at the first renewal, once the issuer its credentials are bound to is known. */
+  #provider: OAuthClientProvider | undefined;
   readonly #fetch: FetchLike | undefined;
   readonly #tracer: Tracer;
   #discovery: OAuthDiscoveryState | undefined;
@@ -65,22 +68,6 @@ export class MachineSession implements AuthProvider {
     this.#tracer = options.tracer ?? noTracer;
     this.#fetch = options.fetchFn;
     this.#discovery = options.discovery;
-    const name = options.clientName ?? 'Gatehouse';
-    const issuer = options.expectedIssuer === undefined ? {} : { expectedIssuer: options.expectedIssuer };
-    const inner: OAuthClientProvider = options.privateKey
-      ? new PrivateKeyJwtProvider({ clientId: options.clientId, privateKey: options.privateKey.key, algorithm: options.privateKey.algorithm, scope: options.scope, clientName: name, ...issuer })
-      : new ClientCredentialsProvider({ clientId: options.clientId, clientSecret: options.clientSecret ?? '', scope: options.scope, clientName: name, ...issuer });
-    // The SDK's provider, plus a discovery cache (or the static endpoints) and --resource. An
-    // object whose prototype is the provider keeps its getters and methods working.
-    const extra: Partial<OAuthClientProvider> = {
-      discoveryState: () => this.#discovery,
-      saveDiscoveryState: (state: OAuthDiscoveryState) => {
-        if (options.discovery === undefined) this.#discovery = state;
-      },
-    };
-    const resource = options.resource;
-    if (resource !== undefined) extra.validateResourceURL = () => Promise.resolve(new URL(resource));
-    this.#provider = Object.assign(Object.create(inner) as OAuthClientProvider, extra);
   }
 
   async token(): Promise<string | undefined> {
@@ -111,12 +98,50 @@ export class MachineSession implements AuthProvider {
 
   async #fetchToken(rediscover: boolean, resourceMetadataUrl: URL | undefined): Promise<void> {
     if (rediscover && this.#o.discovery === undefined) this.#discovery = undefined;
+    this.#provider ??= this.#bind(await this.#issuer(resourceMetadataUrl));
     const result = await auth(this.#provider, { serverUrl: this.#o.serverUrl, scope: this.#o.scope, resourceMetadataUrl, ...(this.#fetch ? { fetchFn: this.#fetch } : {}) });
     const tokens = this.#provider.tokens() as StoredOAuthTokens | undefined;
     if (result !== 'AUTHORIZED' || !tokens?.access_token) throw new Error('the authorization server issued no access token');
     this.#tokens = tokens;
     this.#obtainedAt = Date.now();
     this.#o.logger.debug({ expiresIn: tokens.expires_in }, 'client credentials: access token obtained');
+  }
+
+  /**
+   * The issuer the credentials are for: the one given (or the static endpoints'), else the one
+   * discovery finds now. RFC 8414 §3.3: the SDK accepts metadata only when its `issuer` is the
+   * identifier it was fetched for, so this names the authorization server the token request
+   * goes to. Learnt this way, the first binding is the MCP server's word; no later discovery
+   * can send the credentials elsewhere.
+   */
+  async #issuer(resourceMetadataUrl: URL | undefined): Promise<string> {
+    const known = this.#o.expectedIssuer ?? this.#discovery?.authorizationServerMetadata?.issuer;
+    if (known !== undefined) return known;
+    const info = await discoverOAuthServerInfo(this.#o.serverUrl, { resourceMetadataUrl, ...(this.#fetch ? { fetchFn: this.#fetch } : {}) });
+    this.#discovery = { ...info, resourceMetadataUrl: resourceMetadataUrl?.href };
+    // What auth() takes for the issuer when the server published no metadata.
+    const issuer = info.authorizationServerMetadata?.issuer ?? info.authorizationServerUrl;
+    this.#o.logger.warn({ issuer }, 'client credentials: no expected issuer given, so they go to the authorization server the MCP server names; set the expected issuer to choose it yourself');
+    return issuer;
+  }
+
+  /** The SDK's provider bound to `issuer`, plus a discovery cache (or the static endpoints) and --resource. */
+  #bind(expectedIssuer: string): OAuthClientProvider {
+    const o = this.#o;
+    const name = o.clientName ?? 'Gatehouse';
+    const inner: OAuthClientProvider = o.privateKey
+      ? new PrivateKeyJwtProvider({ clientId: o.clientId, privateKey: o.privateKey.key, algorithm: o.privateKey.algorithm, scope: o.scope, clientName: name, expectedIssuer })
+      : new ClientCredentialsProvider({ clientId: o.clientId, clientSecret: o.clientSecret ?? '', scope: o.scope, clientName: name, expectedIssuer });
+    // An object whose prototype is the provider keeps its getters and methods working.
+    const extra: Partial<OAuthClientProvider> = {
+      discoveryState: () => this.#discovery,
+      saveDiscoveryState: (state: OAuthDiscoveryState) => {
+        if (o.discovery === undefined) this.#discovery = state;
+      },
+    };
+    const resource = o.resource;
+    if (resource !== undefined) extra.validateResourceURL = () => Promise.resolve(new URL(resource));
+    return Object.assign(Object.create(inner) as OAuthClientProvider, extra);
   }
 
   #expiresAt(): number {

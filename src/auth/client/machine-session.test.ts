@@ -1,0 +1,84 @@
+import { Writable } from 'node:stream';
+
+import type { FetchLike } from '@modelcontextprotocol/client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { createLogger } from '../../observability/index.js';
+import { MachineSession } from './machine-session.js';
+
+const MCP = 'https://mcp.example/mcp';
+const FIRST = 'https://as-one.example';
+const SECOND = 'https://as-two.example';
+
+/**
+ * An MCP server whose resource metadata names `names.as`, and two authorization servers that
+ * both issue client_credentials tokens; every request, as it was sent.
+ */
+function world(names: { as: string }): { fetchFn: FetchLike; sent: { url: string; authorization: string | null }[] } {
+  const sent: { url: string; authorization: string | null }[] = [];
+  const fetchFn: FetchLike = (input, init) => {
+    const url = new URL(String(input));
+    sent.push({ url: url.href, authorization: new Headers(init?.headers).get('authorization') });
+    const json = (value: unknown) => Promise.resolve(new Response(JSON.stringify(value), { status: 200, headers: { 'content-type': 'application/json' } }));
+    if (url.href === 'https://mcp.example/.well-known/oauth-protected-resource/mcp') return json({ resource: MCP, authorization_servers: [names.as] });
+    if (url.pathname === '/.well-known/oauth-authorization-server') {
+      return json({ issuer: url.origin, authorization_endpoint: `${url.origin}/authorize`, token_endpoint: `${url.origin}/token`, response_types_supported: ['code'], grant_types_supported: ['client_credentials'] });
+    }
+    if (url.pathname === '/token') return json({ access_token: `token-from-${url.host}`, token_type: 'Bearer', expires_in: 3600 });
+    return Promise.resolve(new Response('not found', { status: 404 }));
+  };
+  return { fetchFn, sent };
+}
+
+function logged(): { logger: ReturnType<typeof createLogger>; lines: () => { level: string; msg: string; issuer?: string }[] } {
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; msg: string; issuer?: string }) };
+}
+
+const session = (fetchFn: FetchLike, logger: ReturnType<typeof createLogger>, expectedIssuer?: string) =>
+  new MachineSession({ serverUrl: MCP, clientId: 'robot', clientSecret: 'robot-secret', expectedIssuer, fetchFn, logger });
+
+const unauthorized = (fetchFn: FetchLike) => ({ response: new Response(null, { status: 401 }), serverUrl: new URL(MCP), fetchFn });
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('MachineSession: the authorization server its credentials go to', () => {
+  it('without an expected issuer: the one discovery finds first, said in our log and not on the console', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const { fetchFn, sent } = world({ as: FIRST });
+    const { logger, lines } = logged();
+    expect(await session(fetchFn, logger).token()).toBe('token-from-as-one.example');
+    expect(warn).not.toHaveBeenCalled();
+    expect(lines().filter((l) => l.msg.includes('no expected issuer'))).toEqual([expect.objectContaining({ level: 'warn', issuer: FIRST })]);
+    // Discovered once: auth() reused what the binding fetched.
+    expect(sent.filter((s) => s.url === `${FIRST}/.well-known/oauth-authorization-server`)).toHaveLength(1);
+  });
+
+  it('the MCP server naming another authorization server later does not move the credentials there', async () => {
+    const names = { as: FIRST };
+    const { fetchFn, sent } = world(names);
+    const machine = session(fetchFn, logged().logger);
+    expect(await machine.token()).toBe('token-from-as-one.example');
+    // A 401, and the server's metadata now names another authorization server (SEP-2352).
+    names.as = SECOND;
+    await expect(machine.onUnauthorized(unauthorized(fetchFn))).rejects.toThrow(/mismatch/i);
+    expect(sent.filter((s) => s.url.startsWith(SECOND) && s.url.endsWith('/token'))).toEqual([]);
+  });
+
+  it('with an expected issuer: that one, and nothing to say', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const { fetchFn } = world({ as: FIRST });
+    const { logger, lines } = logged();
+    expect(await session(fetchFn, logger, FIRST).token()).toBe('token-from-as-one.example');
+    expect(warn).not.toHaveBeenCalled();
+    expect(lines()).toEqual([]);
+  });
+});

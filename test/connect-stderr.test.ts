@@ -1,0 +1,102 @@
+// `gatehouse connect`'s stderr is the bridge's log: JSON lines only, so that a desktop client's
+// log viewer (and anyone piping it to jq) can read every line. Run as a person runs it: a client
+// added with `gatehouse clients add`, a real `gatehouse serve`, and the bridge in front of it
+// driven over stdio by the SDK client. The SDK would otherwise print its own plain-text warning
+// for client credentials that name no authorization server (`Omitting expectedIssuer ...`).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { CLI, runCli, startServe, tempRoot, TSX, type ServeRun } from './helpers/cli.js';
+import { RAW_FIXTURE } from './helpers/gateway.js';
+
+const { freshDir, remove } = tempRoot('gh-connect-stderr-');
+afterAll(remove);
+const serving: ServeRun[] = [];
+afterEach(() => {
+  for (const s of serving.splice(0)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+});
+
+interface LogLine {
+  level: string;
+  msg: string;
+  issuer?: string;
+}
+
+/** A running gateway (auth.mode oauth, one stdio server) with a client_credentials client added by the CLI. */
+async function gatewayWithRobot(): Promise<{ base: string; clientId: string; clientSecret: string; dir: string }> {
+  const dir = freshDir();
+  const config = join(dir, 'gatehouse.json');
+  writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), auth: { mode: 'oauth' }, servers: { raw: { command: process.execPath, args: [RAW_FIXTURE] } } }));
+  const added = await runCli(['clients', 'add', '--name', 'Robot', '--redirect-uri', 'https://robot.example/cb', '--grant', 'client_credentials', '--json', '--config', config], { cwd: dir });
+  expect(added.status, added.stderr).toBe(0);
+  const { clientId, clientSecret } = JSON.parse(added.stdout) as { clientId: string; clientSecret: string };
+  const run = await startServe(['--config', config], dir);
+  serving.push(run);
+  return { base: run.base, clientId, clientSecret, dir };
+}
+
+/** The bridge with `args`, used for one tools/call; its whole stderr once it has exited. */
+async function bridgeCall(args: string[], env: Record<string, string>): Promise<string> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: ['--import', TSX, CLI, 'connect', ...args], env: { ...process.env, ...env } as Record<string, string>, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'connect-stderr-test', version: '1.0.0' });
+  try {
+    await client.connect(transport).catch((error: unknown) => {
+      throw new Error(`connect failed: ${String(error)}\n${stderr}`);
+    });
+    const echoed = await client.callTool({ name: 'echo', arguments: { via: 'the bridge' } });
+    expect(JSON.stringify(echoed.content)).toContain('the bridge');
+  } finally {
+    await client.close();
+  }
+  return stderr;
+}
+
+/** Every line of `stderr` as a log record; a line that is not JSON fails the test, quoted. */
+function logLines(stderr: string): LogLine[] {
+  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+  const notJson = lines.filter((line) => {
+    try {
+      return typeof JSON.parse(line) !== 'object';
+    } catch {
+      return true;
+    }
+  });
+  expect(notJson, 'stderr lines that are not JSON').toEqual([]);
+  return lines.map((line) => JSON.parse(line) as LogLine);
+}
+
+describe('gatehouse connect --grant client_credentials against gatehouse serve: stderr is JSON lines only', () => {
+  it('without --expected-issuer: the credentials are bound to the issuer discovery finds, and our log says so', async () => {
+    const { base, clientId, clientSecret, dir } = await gatewayWithRobot();
+    const stderr = await bridgeCall([`${base}/raw/mcp`, '--grant', 'client_credentials', '--client-id', clientId, '--client-secret', 'env:ROBOT_SECRET'], {
+      ROBOT_SECRET: clientSecret,
+      XDG_CONFIG_HOME: dir,
+    });
+    const records = logLines(stderr);
+    expect(stderr).not.toContain(clientSecret);
+    const bound = records.filter((r) => r.msg.includes('no expected issuer given'));
+    expect(bound).toHaveLength(1);
+    expect(bound[0]).toMatchObject({ level: 'warn' });
+    // The gateway's own issuer (its metadata's `issuer`, RFC 8414 §3.3).
+    const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+    expect(bound[0]!.issuer).toBe(metadata.issuer);
+  }, 90_000);
+
+  it('with --expected-issuer: nothing to say about it, and still only JSON lines', async () => {
+    const { base, clientId, clientSecret, dir } = await gatewayWithRobot();
+    const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+    const stderr = await bridgeCall(
+      [`${base}/raw/mcp`, '--grant', 'client_credentials', '--client-id', clientId, '--client-secret', 'env:ROBOT_SECRET', '--expected-issuer', metadata.issuer],
+      { ROBOT_SECRET: clientSecret, XDG_CONFIG_HOME: dir },
+    );
+    const records = logLines(stderr);
+    expect(records.some((r) => r.msg === 'bridge ready')).toBe(true);
+    expect(records.filter((r) => r.msg.includes('expected issuer'))).toEqual([]);
+  }, 90_000);
+});
