@@ -1,12 +1,8 @@
 import {
   auth,
   computeScopeUnion,
-  discoverOAuthServerInfo,
   extractWWWAuthenticateParams,
   isStrictScopeSuperset,
-  refreshAuthorization,
-  registerClient,
-  selectResourceURL,
   type AuthProvider,
   type FetchLike,
   type OAuthClientInformationContext,
@@ -21,7 +17,7 @@ import { randomToken } from '../../crypto/index.js';
 import type { Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
-import { DEVICE_CODE_GRANT, deviceGrantNotOffered, runDeviceAuthorization, type DeviceFlowEndpoints } from './device-flow.js';
+import { deviceLogin } from './device-login.js';
 import { noTracer, traceStep, type Tracer } from './trace.js';
 import type { IssuerRecord, ServerRecord, TokenStore } from './token-store.js';
 
@@ -345,67 +341,20 @@ export class OAuthSession implements OAuthClientProvider {
     }
   }
 
-  /**
-   * RFC 8628 device authorization: the stored refresh token when there is one, else a new
-   * device code for the person to approve elsewhere. The SDK's `auth()` knows only the
-   * redirect flow, so discovery, registration and refresh are its exported steps, called here.
-   */
+  /** RFC 8628 (device-login.ts): the stored refresh token, else a device code approved elsewhere. */
   async #authorizeDevice(options: AuthorizeOptions): Promise<void> {
-    const fetchFn = options.fetchFn ?? this.#o.fetchFn;
     if (options.rediscover) delete this.#record.discovery;
-    let state = this.discoveryState();
-    if (!state?.authorizationServerMetadata) {
-      const info = await discoverOAuthServerInfo(this.#o.serverUrl, { resourceMetadataUrl: options.resourceMetadataUrl, fetchFn });
-      state = { ...info, resourceMetadataUrl: options.resourceMetadataUrl?.href };
-      await this.saveDiscoveryState(state);
-    }
-    const metadata = state.authorizationServerMetadata;
-    if (!metadata) throw new Error(`no authorization server metadata for ${state.authorizationServerUrl}: the device flow needs its device_authorization_endpoint`);
-    const issuer = metadata.issuer;
-    const resource = await selectResourceURL(this.#o.serverUrl, this, state.resourceMetadata);
-    const scope = options.exactScope ?? this.#o.scope ?? options.scope ?? state.resourceMetadata?.scopes_supported?.join(' ');
-
-    let client = this.clientInformation({ issuer });
-    const stored = this.#issuer({ issuer })?.tokens;
-    if (!options.force && client && stored?.refresh_token) {
-      try {
-        const tokens = await refreshAuthorization(state.authorizationServerUrl, { metadata, clientInformation: client, refreshToken: stored.refresh_token, resource, fetchFn });
-        await this.saveTokens({ ...tokens, issuer }, { issuer });
-        this.#refreshed = tokens.access_token;
-        return;
-      } catch (error) {
-        this.#o.logger.info({ reason: error instanceof Error ? error.message : String(error) }, 'refresh failed; starting a new device authorization');
-      }
-    }
-    // Before registering: a server without the grant would refuse (or accept) a registration
-    // for it, and either way the person should hear that the grant is not offered.
-    if (!(metadata as DeviceFlowEndpoints).device_authorization_endpoint) throw deviceGrantNotOffered(metadata);
-    if (!client) {
-      const registered = await registerClient(state.authorizationServerUrl, {
-        metadata,
-        clientMetadata: {
-          client_name: this.#o.clientName ?? 'Gatehouse',
-          redirect_uris: [],
-          grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
-          response_types: [],
-          token_endpoint_auth_method: 'none',
-          ...(scope ? { scope } : {}),
-        },
-        fetchFn,
-      });
-      client = { ...registered, issuer };
-      await this.saveClientInformation(client, { issuer });
-    }
-    const tokens = await runDeviceAuthorization({
-      metadata,
-      clientId: client.client_id,
-      clientSecret: client.client_secret,
-      scope,
-      resource: resource?.href,
-      fetchFn: fetchFn ?? fetch,
+    const result = await deviceLogin(this, {
+      serverUrl: this.#o.serverUrl,
+      scope: options.exactScope ?? this.#o.scope ?? options.scope,
+      resourceMetadataUrl: options.resourceMetadataUrl,
+      force: options.force === true,
+      fetchFn: options.fetchFn ?? this.#o.fetchFn,
+      clientName: this.#o.clientName ?? 'Gatehouse',
+      logger: this.#o.logger,
       notify: this.#o.notify ?? ((line) => process.stderr.write(`${line}\n`)),
     });
-    await this.saveTokens({ ...tokens, issuer }, { issuer });
+    if (result === 'refreshed') this.#refreshed = this.tokens()?.access_token;
   }
 
   /** The access token expires within a quarter of its lifetime (at most 60 s) and can be refreshed. */
