@@ -1,6 +1,6 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface RunningServer {
   readonly url: string;
@@ -38,6 +38,14 @@ export async function startHttpServer(
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = Math.min(60_000, requestTimeoutMs);
   server.keepAliveTimeout = 65_000;
+  // Node counts a connection that has sent nothing yet as busy (its headers timeout runs from
+  // the connect), so closeIdleConnections leaves it and close waits until the client drops it
+  // (fetch opens such a spare when a request follows an aborted stream, and keeps it 4 s).
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -54,7 +62,11 @@ export async function startHttpServer(
       new Promise<void>((resolve) => {
         // Keep-alive connections go as soon as they are idle (a call in flight finishes first);
         // whatever is still open after the grace period is cut.
-        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const closeIdle = () => {
+          server.closeIdleConnections();
+          for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+        };
+        const idle = setInterval(closeIdle, 50);
         const hard = setTimeout(() => server.closeAllConnections(), graceMs);
         hard.unref();
         server.close(() => {
@@ -62,7 +74,7 @@ export async function startHttpServer(
           clearTimeout(hard);
           resolve();
         });
-        server.closeIdleConnections();
+        closeIdle();
       }),
   };
 }
