@@ -16,6 +16,7 @@ import { configuredFederation, createFederatedLogin } from './federated-login.js
 import { adapterConsentMemory, createInteractionHandler } from './interactions.js';
 import { generateServerKeys, type ServerKeys } from './keys.js';
 import { createMemoryAdapter, type AdapterFactory } from './memory-adapter.js';
+import { takeRuntimeNotice } from './oidc-provider-module.js';
 import { providerContextGate, type ProviderContextGate } from './provider-context.js';
 import { clientRules, createProvider, tokenLifetimes } from './provider-configuration.js';
 import { PRM_PATH } from './provider-routes.js';
@@ -83,6 +84,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
 
 function buildAuthorizationServer(options: AuthorizationServerOptions, context: ProviderContextGate): AuthorizationServer {
   const { config, logger } = options;
+  // Once per process, in our log format (runtime-notice.ts); it runs on Node 20 all the same.
+  const notice = takeRuntimeNotice();
+  if (notice !== undefined) logger.warn({ event: 'unsupported_runtime', node: process.version }, `oidc-provider: ${notice}`);
   // Ejected login/consent/error templates (gatehouse templates eject), re-read when they change.
   usePageTemplateDirectory(join(config.dataDir, 'templates'), logger.child({ component: 'templates' }));
   const issuer = issuerFor(config);

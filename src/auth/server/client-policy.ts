@@ -1,6 +1,6 @@
 // What clients may be: config clients as oidc-provider metadata, and the rules every client
 // (registered, stored, CIMD, config) passes through in the provider's client schema.
-import { errors } from 'oidc-provider';
+import { errors } from './oidc-provider-module.js';
 import type { ClientMetadata, KoaContextWithOIDC } from 'oidc-provider';
 import { PreRegisteredClientSchema, type ResolvedConfig } from '../../config/index.js';
 import { isLoopbackHttp, isPrivateUseScheme, type RedirectPolicy } from './redirect-policy.js';

@@ -1,7 +1,6 @@
 // The oidc-provider instance: its configuration (clients, scopes, lifetimes, interaction policy,
 // resource indicators, registration) and the middleware we put around its own handlers.
 import { randomBytes } from 'node:crypto';
-import Provider, { errors, interactionPolicy } from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import type { ResolvedConfig } from '../../config/index.js';
 import type { Logger } from '../../observability/index.js';
@@ -11,6 +10,7 @@ import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, keepsToS
 import type { ConsentMemory } from './interactions.js';
 import type { ServerKeys } from './keys.js';
 import type { AdapterFactory } from './memory-adapter.js';
+import { errors, interactionPolicy, Provider } from './oidc-provider-module.js';
 import { ROUTES } from './provider-routes.js';
 import { createRedirectPolicy, type RedirectPolicy } from './redirect-policy.js';
 import { sameSuccessorDuringGrace } from './refresh-grace.js';
