@@ -4,7 +4,8 @@ export { assertBrowsableUrl, openBrowser, splitCommand, type BrowserOptions } fr
 export { AuthorizationResponseError, CALLBACK_PATH, CallbackServer, type AuthorizationResponse } from './callback-server.js';
 export { openKeychainKeySource, type TokenKeySource } from './keychain.js';
 export { MachineSession, type MachineSessionOptions } from './machine-session.js';
-export { OAuthSession, PkceNotSupportedError, type OAuthSessionOptions } from './oauth-session.js';
+export { OAuthSession, type OAuthSessionOptions } from './oauth-session.js';
+export { PkceNotSupportedError } from './pkce-required.js';
 export { parsePrivateKey, type ClientPrivateKey } from './private-key.js';
 export { staticDiscoveryState, type StaticEndpoints } from './static-discovery.js';
 export {

@@ -18,6 +18,7 @@ import type { Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
 import { deviceLogin } from './device-login.js';
+import { assertPkceS256 } from './pkce-required.js';
 import { noTracer, traceStep, type Tracer } from './trace.js';
 import type { IssuerRecord, ServerRecord, TokenStore } from './token-store.js';
 
@@ -67,13 +68,6 @@ interface AuthorizeOptions {
   readonly force?: boolean;
   /** Forget the cached discovery (protected resource and authorization server metadata) first. */
   readonly rediscover?: boolean;
-}
-
-export class PkceNotSupportedError extends Error {
-  constructor(issuer: string) {
-    super(`the authorization server ${issuer} does not advertise PKCE S256 (code_challenge_methods_supported); refusing to log in (MCP authorization requires it)`);
-    this.name = 'PkceNotSupportedError';
-  }
 }
 
 /**
@@ -180,13 +174,7 @@ export class OAuthSession implements OAuthClientProvider {
 
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
     const target = assertBrowsableUrl(authorizationUrl);
-    // LIBRARY-NOTES: the SDK does not refuse an AS that lists no S256. When the AS published
-    // no metadata at all (2025-03-26 fallback endpoints) PKCE S256 is still sent.
-    const metadata = this.discoveryState()?.authorizationServerMetadata;
-    if (metadata && !(metadata.code_challenge_methods_supported ?? []).includes('S256')) {
-      throw new PkceNotSupportedError(metadata.issuer);
-    }
-    if (target.searchParams.get('code_challenge_method') !== 'S256') throw new PkceNotSupportedError(metadata?.issuer ?? target.origin);
+    assertPkceS256(this.discoveryState()?.authorizationServerMetadata, target);
     await this.#o.openBrowser(target);
   }
 
