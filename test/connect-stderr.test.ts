@@ -1,9 +1,12 @@
 // `gatehouse connect`'s stderr is the bridge's log: JSON lines only, so that a desktop client's
 // log viewer (and anyone piping it to jq) can read every line. Run as a person runs it: a client
 // added with `gatehouse clients add`, a real `gatehouse serve`, and the bridge in front of it
-// driven over stdio by the SDK client. The SDK would otherwise print its own plain-text warning
-// for client credentials that name no authorization server (`Omitting expectedIssuer ...`).
+// driven over stdio by the SDK client. The SDK would otherwise print its own plain-text warnings:
+// for client credentials that name no authorization server (`Omitting expectedIssuer ...`), and
+// for a --client-id client with no issuer stamp (`SEP-2352: stored OAuth credential ...`). The
+// browser login's authorization URL is the one plain-text notice, on purpose (CONTRACT.md).
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 import { Client } from '@modelcontextprotocol/client';
@@ -12,6 +15,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { CLI, runCli, startServe, tempRoot, TSX, type ServeRun } from './helpers/cli.js';
 import { RAW_FIXTURE } from './helpers/gateway.js';
+
+const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
+const PASSWORD = 'a long enough passphrase';
 
 const { freshDir, remove } = tempRoot('gh-connect-stderr-');
 afterAll(remove);
@@ -26,18 +32,22 @@ interface LogLine {
   issuer?: string;
 }
 
-/** A running gateway (auth.mode oauth, one stdio server) with a client_credentials client added by the CLI. */
-async function gatewayWithRobot(): Promise<{ base: string; clientId: string; clientSecret: string; dir: string }> {
+/** A running gateway (auth.mode oauth, one stdio server, user alice) with a client added by `clients add ADD_ARGS`. */
+async function gatewayWith(addArgs: string[]): Promise<{ base: string; clientId: string; clientSecret: string; dir: string }> {
   const dir = freshDir();
   const config = join(dir, 'gatehouse.json');
   writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), auth: { mode: 'oauth' }, servers: { raw: { command: process.execPath, args: [RAW_FIXTURE] } } }));
-  const added = await runCli(['clients', 'add', '--name', 'Robot', '--redirect-uri', 'https://robot.example/cb', '--grant', 'client_credentials', '--json', '--config', config], { cwd: dir });
+  const user = await runCli(['users', 'add', 'alice', '--password-stdin', '--config', config], { cwd: dir, input: `${PASSWORD}\n` });
+  expect(user.status, user.stderr).toBe(0);
+  const added = await runCli(['clients', 'add', ...addArgs, '--json', '--config', config], { cwd: dir });
   expect(added.status, added.stderr).toBe(0);
   const { clientId, clientSecret } = JSON.parse(added.stdout) as { clientId: string; clientSecret: string };
   const run = await startServe(['--config', config], dir);
   serving.push(run);
   return { base: run.base, clientId, clientSecret, dir };
 }
+
+const gatewayWithRobot = () => gatewayWith(['--name', 'Robot', '--redirect-uri', 'https://robot.example/cb', '--grant', 'client_credentials']);
 
 /** The bridge with `args`, used for one tools/call; its whole stderr once it has exited. */
 async function bridgeCall(args: string[], env: Record<string, string>): Promise<string> {
@@ -57,17 +67,18 @@ async function bridgeCall(args: string[], env: Record<string, string>): Promise<
   return stderr;
 }
 
+const isJson = (line: string): boolean => {
+  try {
+    return typeof JSON.parse(line) === 'object';
+  } catch {
+    return false;
+  }
+};
+
 /** Every line of `stderr` as a log record; a line that is not JSON fails the test, quoted. */
 function logLines(stderr: string): LogLine[] {
   const lines = stderr.split('\n').filter((line) => line.trim() !== '');
-  const notJson = lines.filter((line) => {
-    try {
-      return typeof JSON.parse(line) !== 'object';
-    } catch {
-      return true;
-    }
-  });
-  expect(notJson, 'stderr lines that are not JSON').toEqual([]);
+  expect(lines.filter((line) => !isJson(line)), 'stderr lines that are not JSON').toEqual([]);
   return lines.map((line) => JSON.parse(line) as LogLine);
 }
 
@@ -98,5 +109,18 @@ describe('gatehouse connect --grant client_credentials against gatehouse serve: 
     const records = logLines(stderr);
     expect(records.some((r) => r.msg === 'bridge ready')).toBe(true);
     expect(records.filter((r) => r.msg.includes('expected issuer'))).toEqual([]);
+  }, 90_000);
+});
+
+describe('gatehouse connect --client-id (the browser login) against gatehouse serve', () => {
+  it('writes JSON lines and the authorization URL notice, nothing else', async () => {
+    const { base, clientId, clientSecret, dir } = await gatewayWith(['--name', 'Desk', '--redirect-uri', 'http://127.0.0.1/callback', '--confidential']);
+    const stderr = await bridgeCall(
+      [`${base}/raw/mcp`, '--client-id', clientId, '--client-secret', 'env:DESK_SECRET', '--browser-command', `${process.execPath} ${OPENER}`],
+      { DESK_SECRET: clientSecret, XDG_CONFIG_HOME: dir, FAKE_OPENER_USERNAME: 'alice', FAKE_OPENER_PASSWORD: PASSWORD },
+    );
+    const plain = stderr.split('\n').filter((line) => line.trim() !== '' && !isJson(line));
+    expect(plain).toEqual(['Open this URL to log in:', expect.stringMatching(new RegExp(`^  ${base}/oauth/authorize\\?`))]);
+    expect(stderr).not.toContain(clientSecret);
   }, 90_000);
 });

@@ -1,5 +1,6 @@
 import {
   auth,
+  AuthorizationServerMismatchError,
   computeScopeUnion,
   extractWWWAuthenticateParams,
   isStrictScopeSuperset,
@@ -90,6 +91,8 @@ export class OAuthSession implements OAuthClientProvider {
   #inFlight: Promise<void> | undefined;
   /** The access token the last refresh gave; refused again, it calls for a new login. */
   #refreshed: string | undefined;
+  /** SEP-2352: the authorization server a --client-id client is for: the first one it is used with. */
+  #clientIssuer: string | undefined;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
@@ -132,7 +135,11 @@ export class OAuthSession implements OAuthClientProvider {
 
   clientInformation(ctx?: OAuthClientInformationContext): StoredOAuthClientInformation | undefined {
     if (this.#o.clientId !== undefined) {
-      const info: StoredOAuthClientInformation = { client_id: this.#o.clientId };
+      // Stamped (unstamped, the SDK warns on the console); registered at one server, it is not
+      // re-registered at another, so another is refused before it sees the id or secret.
+      const issuer = (this.#clientIssuer ??= ctx?.issuer);
+      if (issuer !== undefined && ctx?.issuer !== undefined && ctx.issuer !== issuer) throw new AuthorizationServerMismatchError(issuer, ctx.issuer);
+      const info: StoredOAuthClientInformation = { client_id: this.#o.clientId, issuer };
       if (this.#o.clientSecret !== undefined) info.client_secret = this.#o.clientSecret;
       return info;
     }

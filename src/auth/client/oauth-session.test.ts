@@ -1,0 +1,30 @@
+import { AuthorizationServerMismatchError } from '@modelcontextprotocol/client';
+import { describe, expect, it } from 'vitest';
+
+import { silentLogger } from '../../observability/index.js';
+import { OAuthSession } from './oauth-session.js';
+import { createMemoryTokenStore } from './token-store.js';
+
+const session = () =>
+  new OAuthSession({
+    serverUrl: 'https://mcp.example/mcp',
+    store: createMemoryTokenStore(),
+    logger: silentLogger(),
+    clientId: 'desk-app',
+    clientSecret: 'desk-secret',
+    openBrowser: () => Promise.reject(new Error('no browser in this test')),
+  });
+
+describe('OAuthSession with a pre-registered client (--client-id)', () => {
+  it('stamps it with the authorization server it is first used with (SEP-2352), so the SDK has nothing to warn about', () => {
+    const s = session();
+    expect(s.clientInformation({ issuer: 'https://as-one.example' })).toEqual({ client_id: 'desk-app', client_secret: 'desk-secret', issuer: 'https://as-one.example' });
+    expect(s.clientInformation({ issuer: 'https://as-one.example' })?.issuer).toBe('https://as-one.example');
+  });
+
+  it('refuses to present it to another authorization server later', () => {
+    const s = session();
+    s.clientInformation({ issuer: 'https://as-one.example' });
+    expect(() => s.clientInformation({ issuer: 'https://as-two.example' })).toThrow(AuthorizationServerMismatchError);
+  });
+});
