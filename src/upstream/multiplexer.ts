@@ -11,28 +11,21 @@ import type { Logger } from '../observability/index.js';
 import { failureMessage, UpstreamError } from './errors.js';
 import { LinkQueue } from './link-queue.js';
 import { MuxChannel, type ChannelHost, type ChannelSource } from './mux-channel.js';
+import { InFlight } from './in-flight.js';
 import { FORWARD, INTERNAL, NOTIFY, Pending, SUBSCRIBE, type TrafficKind } from './pending.js';
 import { ServerRequestTable } from './server-requests.js';
-import { AMBIGUOUS_TARGET, soleTarget, type RoutingView } from './sole-target.js';
+import { ServerTraffic } from './server-traffic.js';
+import type { RoutingView } from './sole-target.js';
 import { SubscriptionTable } from './subscriptions.js';
 import type { ChannelHandlers, Link } from './types.js';
 
 export { MuxChannel, type ChannelSource } from './mux-channel.js';
 
-// Many channels over one link. What each side sees:
-// - a channel uses its own request ids and progress tokens; upstream sees one integer
-//   counter, used both as the request id and as the progress token of that request, so
-//   one Map keyed by number answers "whose reply / whose progress is this";
-// - server-to-client requests get a multiplexer id too, so that a channel's reply finds the
-//   server's id, and ids reused by a restarted server cannot be confused;
-// - messages from the link are owned by the multiplexer and rewritten in place (id, token);
-//   messages from a channel belong to its caller and are copied when they must change.
-// A notification meant for several channels is delivered as one object: handlers must not
-// mutate what they receive.
-//
-// Server-to-client requests and log lines carry no marker of the call they belong to: they
-// go only to an unambiguous target (`sole-target.ts`, decision 0012), else a request is
-// refused to the server and a log line dropped.
+// Many channels over one link. A channel uses its own request ids and progress tokens;
+// upstream sees one counter (`in-flight.ts`). Messages from the link are owned by the
+// multiplexer and rewritten in place (`server-traffic.ts`, which also says who gets server
+// requests and log lines); messages from a channel belong to its caller and are copied
+// when they must change. This file: links coming and going, and channels to the link.
 
 export interface MultiplexerOptions {
   /** The upstream's name, for error messages. */
@@ -64,19 +57,18 @@ export class Multiplexer implements ChannelHost {
   #failFast: Error | undefined;
   #closed: Error | undefined;
 
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
+  readonly #subscriptions = new SubscriptionTable();
+  readonly #pending = new InFlight(this.#subscriptions);
   readonly #serverRequests = new ServerRequestTable();
   readonly #channels = new Set<MuxChannel>();
   /** Messages received from links so far: orders server requests against channel calls. */
   #seq = 0;
-  readonly #subscriptions = new SubscriptionTable();
   /** URIs subscribed upstream on the link that went away: subscribed again on the next one. */
   #resubscribe: string[] = [];
   /** Channel traffic waiting for a link. */
   readonly #queue: LinkQueue;
-  /** What `soleTarget` reads: made once, not per message. */
-  readonly #routing: RoutingView;
+  /** The link-to-channels half. */
+  readonly #fromServer: ServerTraffic;
 
   constructor(options: MultiplexerOptions) {
     this.#name = options.name;
@@ -91,14 +83,25 @@ export class Multiplexer implements ChannelHost {
     });
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view's getter reads a private field
     const mux = this;
-    this.#routing = {
-      pending: this.#pending,
+    // What `soleTarget` reads: made once, not per message.
+    const routing: RoutingView = {
+      pending: this.#pending.byId,
       channels: this.#channels,
       serverRequests: this.#serverRequests,
       get seq() {
         return mux.#seq;
       },
     };
+    this.#fromServer = new ServerTraffic({
+      name: this.#name,
+      log: this.#log,
+      inFlight: this.#pending,
+      serverRequests: this.#serverRequests,
+      subscriptions: this.#subscriptions,
+      channels: this.#channels,
+      routing,
+      replyUpstream: (message) => this.#replyUpstream(message),
+    });
   }
 
   get channelCount(): number {
@@ -151,19 +154,9 @@ export class Multiplexer implements ChannelHost {
     this.#link = undefined;
     this.#released = false;
     const message = failureMessage(this.#name, reason);
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
+    const pending = this.#pending.takeAll();
     this.#serverRequests.clear();
-    for (const p of pending) {
-      if (p.timer !== undefined) clearTimeout(p.timer);
-      if (p.waiter !== undefined) {
-        p.waiter.reject(reason);
-      } else if (p.channel !== undefined) {
-        p.channel.inFlight--;
-        if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, p.channel);
-        p.channel.deliver(errorResponse(p.clientId, ErrorCode.UpstreamUnavailable, message));
-      }
-    }
+    for (const p of pending) this.#pending.fail(p, reason, ErrorCode.UpstreamUnavailable, message);
   }
 
   /** While no link is up: `reason` set, channel requests fail at once (and queued ones now). */
@@ -198,10 +191,9 @@ export class Multiplexer implements ChannelHost {
       return Promise.reject(this.#closed ?? new UpstreamError('unavailable', this.#name, 'is not connected'));
     }
     return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const uid = this.#nextId++;
-      const p = new Pending(undefined, uid, method, undefined, INTERNAL, undefined, { resolve, reject });
+      const p = new Pending(undefined, 0, method, undefined, INTERNAL, undefined, { resolve, reject });
+      const uid = this.#pending.add(p);
       if (timeoutMs !== undefined && timeoutMs > 0) p.timer = setTimeout(this.#onTimeout, timeoutMs, uid, timeoutMs).unref();
-      this.#pending.set(uid, p);
       const out: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id: uid, method } : { jsonrpc: '2.0', id: uid, method, params };
       link.send(out).catch((err: unknown) => this.#sendFailed(uid, err));
     });
@@ -221,120 +213,7 @@ export class Multiplexer implements ChannelHost {
   handleMessage(message: JsonRpcMessage): void {
     if (this.#closed !== undefined) return;
     this.#seq++;
-    if ('method' in message) {
-      const id = (message as Partial<JsonRpcRequest>).id;
-      if (id !== undefined && id !== null) this.#serverRequest(message as JsonRpcRequest);
-      else this.#serverNotification(message);
-    } else {
-      this.#serverResponse(message);
-    }
-  }
-
-  #serverResponse(message: JsonRpcResponse): void {
-    const uid = message.id;
-    const p = typeof uid === 'number' ? this.#pending.get(uid) : undefined;
-    if (p === undefined) {
-      // Answers to cancelled or timed-out requests land here too.
-      this.#log.debug({ id: uid }, 'upstream reply matches no request in flight; dropped');
-      return;
-    }
-    this.#pending.delete(uid as number);
-    if (p.timer !== undefined) clearTimeout(p.timer);
-    if (p.waiter !== undefined) {
-      if ('error' in message) {
-        const e = message.error;
-        p.waiter.reject(new UpstreamError('request_failed', this.#name, `answered ${p.method} with error ${e.code}: ${e.message}`, { rpcError: e }));
-      } else {
-        p.waiter.resolve(message.result);
-      }
-      return;
-    }
-    const channel = p.channel as MuxChannel;
-    channel.inFlight--;
-    if (p.kind === SUBSCRIBE && 'error' in message) this.#subscriptions.forget(p.uri);
-    message.id = p.clientId;
-    channel.deliver(message);
-  }
-
-  #serverRequest(request: JsonRpcRequest): void {
-    if (request.method === 'ping') {
-      this.#replyUpstream({ jsonrpc: '2.0', id: request.id, result: {} });
-      return;
-    }
-    const channel = soleTarget(this.#routing, true);
-    if (channel === undefined) {
-      this.#answerWithoutChannel(request);
-      return;
-    }
-    if (channel === null) {
-      this.#log.debug({ method: request.method }, 'server request refused: several sessions could have caused it');
-      this.#replyUpstream(errorResponse(request.id, ErrorCode.InternalError, AMBIGUOUS_TARGET));
-      return;
-    }
-    // URL-mode elicitation: its completion notification goes to the same channel.
-    const eid = request.method === 'elicitation/create' ? request.params?.elicitationId : undefined;
-    request.id = this.#serverRequests.add(channel, request.id, typeof eid === 'string' ? eid : undefined);
-    channel.askedSeq = this.#seq;
-    channel.deliver(request);
-  }
-
-  #answerWithoutChannel(request: JsonRpcRequest): void {
-    // A shared server asks for roots right after initialize, before any session exists.
-    if (request.method === 'roots/list') {
-      this.#replyUpstream({ jsonrpc: '2.0', id: request.id, result: { roots: [] } });
-      return;
-    }
-    this.#replyUpstream(errorResponse(request.id, ErrorCode.InternalError, `no client session is connected to answer ${request.method}`));
-  }
-
-  #serverNotification(n: JsonRpcNotification): void {
-    const method = n.method;
-    const params = n.params;
-    if (method === 'notifications/progress') {
-      const token = params?.progressToken;
-      const p = typeof token === 'number' ? this.#pending.get(token) : undefined;
-      if (p === undefined || p.clientToken === undefined || p.channel === undefined) return;
-      p.timer?.refresh();
-      (params as Record<string, unknown>).progressToken = p.clientToken;
-      p.channel.deliver(n);
-      return;
-    }
-    if (method === 'notifications/resources/updated') {
-      const uri = params?.uri;
-      const subscribers = typeof uri === 'string' ? this.#subscriptions.subscribers(uri) : undefined;
-      if (subscribers !== undefined) for (const channel of subscribers) channel.deliver(n);
-      return;
-    }
-    if (method === 'notifications/cancelled') {
-      this.#serverCancelled(n);
-      return;
-    }
-    if (method === 'notifications/elicitation/complete') {
-      const eid = params?.elicitationId;
-      const channel = typeof eid === 'string' ? this.#serverRequests.takeElicitation(eid) : undefined;
-      if (channel !== undefined) {
-        channel.deliver(n);
-        return;
-      }
-    }
-    if (method.endsWith('/list_changed')) {
-      for (const channel of this.#channels) channel.deliver(n);
-      return;
-    }
-    // notifications/message and anything unknown: only to an unambiguous target, as a log
-    // line may quote what one session sent (see `soleTarget`).
-    const channel = soleTarget(this.#routing, false);
-    if (channel) channel.deliver(n);
-    else if (channel === null) this.#log.debug({ method }, 'server notification dropped: several sessions could have caused it');
-  }
-
-  /** The server withdrew one of its own requests: tell the channel that holds it. */
-  #serverCancelled(n: JsonRpcNotification): void {
-    const params = n.params;
-    const held = this.#serverRequests.withdraw(params?.requestId);
-    if (held === undefined) return;
-    (params as Record<string, unknown>).requestId = held.id;
-    held.channel.deliver(n);
+    this.#fromServer.route(message);
   }
 
   // ---------------------------------------------------------------- channels -> link
@@ -360,33 +239,24 @@ export class Multiplexer implements ChannelHost {
       case 'resources/subscribe': {
         const uri = request.params?.uri;
         if (typeof uri === 'string') {
-          if (this.#subscribe(channel, request, uri)) return;
-          this.#dispatch(channel, request, SUBSCRIBE, uri);
+          // Answered here when someone already holds the subscription upstream.
+          if (this.#subscriptions.join(uri, channel)) this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
+          else this.#dispatch(channel, request, SUBSCRIBE, uri);
           return;
         }
         break;
       }
       case 'resources/unsubscribe': {
         const uri = request.params?.uri;
-        if (typeof uri === 'string' && this.#unsubscribe(channel, request, uri)) return;
+        // Answered here when the channel was not subscribed, or others still are.
+        if (typeof uri === 'string' && !this.#subscriptions.leave(uri, channel)) {
+          this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
+          return;
+        }
         break;
       }
     }
     this.#dispatch(channel, request, FORWARD, undefined);
-  }
-
-  /** Returns true when answered here (someone already holds the subscription upstream). */
-  #subscribe(channel: MuxChannel, request: JsonRpcRequest, uri: string): boolean {
-    if (!this.#subscriptions.join(uri, channel)) return false;
-    this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
-    return true;
-  }
-
-  /** Returns true when answered here (not subscribed, or others still are). */
-  #unsubscribe(channel: MuxChannel, request: JsonRpcRequest, uri: string): boolean {
-    if (this.#subscriptions.leave(uri, channel)) return false;
-    this.#replyLater(channel, { jsonrpc: '2.0', id: request.id, result: {} });
-    return true;
   }
 
   /** Forwards now, waits for a link, or fails, as the link's state says. */
@@ -414,17 +284,16 @@ export class Multiplexer implements ChannelHost {
   }
 
   #forward(channel: MuxChannel, request: JsonRpcRequest, kind: TrafficKind, uri: string | undefined): void {
-    const uid = this.#nextId++;
     const token = progressTokenOf(request);
+    const p = new Pending(channel, request.id, request.method, token, kind, uri, undefined);
+    p.sentSeq = this.#seq;
+    const uid = this.#pending.add(p);
     let params = request.params;
     if (token !== undefined) {
       // Our request id doubles as the progress token: unique on this link by construction.
       params = { ...params, _meta: { ...(params?._meta as Record<string, unknown>), progressToken: uid } };
     }
-    const p = new Pending(channel, request.id, request.method, token, kind, uri, undefined);
-    p.sentSeq = this.#seq;
     if (this.#timeoutMs !== undefined) p.timer = setTimeout(this.#onTimeout, this.#timeoutMs, uid, this.#timeoutMs).unref();
-    this.#pending.set(uid, p);
     channel.inFlight++;
     const out: JsonRpcRequest =
       params === undefined ? { jsonrpc: '2.0', id: uid, method: request.method } : { jsonrpc: '2.0', id: uid, method: request.method, params };
@@ -444,17 +313,15 @@ export class Multiplexer implements ChannelHost {
 
   #clientCancelled(channel: MuxChannel, n: JsonRpcNotification): void {
     const rid = n.params?.requestId;
-    for (const [uid, p] of this.#pending) {
-      if (p.channel !== channel || p.clientId !== rid) continue;
-      // MCP: the sender of a cancellation ignores any reply that still comes; so do we.
-      this.#pending.delete(uid);
-      if (p.timer !== undefined) clearTimeout(p.timer);
-      channel.inFlight--;
-      if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, channel);
-      this.#link?.send({ jsonrpc: '2.0', method: n.method, params: { ...n.params, requestId: uid } }).catch(this.#onSendError);
+    // MCP: the sender of a cancellation ignores any reply that still comes; so do we.
+    const taken = this.#pending.takeClientRequest(channel, rid);
+    if (taken === undefined) {
+      this.#queue.cancel(channel, rid);
       return;
     }
-    this.#queue.cancel(channel, rid);
+    channel.inFlight--;
+    if (taken.p.kind === SUBSCRIBE) this.#subscriptions.drop(taken.p.uri, channel);
+    this.#link?.send({ jsonrpc: '2.0', method: n.method, params: { ...n.params, requestId: taken.uid } }).catch(this.#onSendError);
   }
 
   /** A channel's answer to a server-to-client request. */
@@ -474,10 +341,7 @@ export class Multiplexer implements ChannelHost {
     if (channel.closed) return;
     this.#channels.delete(channel);
     const link = this.#released ? this.#link : undefined;
-    for (const [uid, p] of this.#pending) {
-      if (p.channel !== channel) continue;
-      this.#pending.delete(uid);
-      if (p.timer !== undefined) clearTimeout(p.timer);
+    for (const uid of this.#pending.takeChannel(channel)) {
       link?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: uid, reason: 'client session closed' } }).catch(this.#onSendError);
     }
     channel.inFlight = 0;
@@ -494,36 +358,21 @@ export class Multiplexer implements ChannelHost {
   // ---------------------------------------------------------------- failures and helpers
 
   readonly #onTimeout = (uid: number, ms: number): void => {
-    const p = this.#pending.get(uid);
+    const p = this.#pending.take(uid);
     if (p === undefined) return;
-    this.#pending.delete(uid);
     // MCP: initialize must not be cancelled.
     if (p.method !== 'initialize') {
       this.#link?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: uid, reason: `no answer within ${ms} ms` } }).catch(this.#onSendError);
     }
     const error = new UpstreamError('timeout', this.#name, `did not answer ${p.method} within ${ms} ms`);
-    if (p.waiter !== undefined) {
-      p.waiter.reject(error);
-    } else if (p.channel !== undefined) {
-      p.channel.inFlight--;
-      if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, p.channel);
-      p.channel.deliver(errorResponse(p.clientId, ErrorCode.RequestTimeout, error.message));
-    }
+    this.#pending.fail(p, error, ErrorCode.RequestTimeout, error.message);
   };
 
   #sendFailed(uid: number, err: unknown): void {
-    const p = this.#pending.get(uid);
+    const p = this.#pending.take(uid);
     if (p === undefined) return;
-    this.#pending.delete(uid);
-    if (p.timer !== undefined) clearTimeout(p.timer);
     const reason = err instanceof Error ? err : new Error(String(err));
-    if (p.waiter !== undefined) {
-      p.waiter.reject(reason);
-    } else if (p.channel !== undefined) {
-      p.channel.inFlight--;
-      if (p.kind === SUBSCRIBE) this.#subscriptions.drop(p.uri, p.channel);
-      p.channel.deliver(errorResponse(p.clientId, ErrorCode.UpstreamUnavailable, failureMessage(this.#name, reason)));
-    }
+    this.#pending.fail(p, reason, ErrorCode.UpstreamUnavailable, failureMessage(this.#name, reason));
   }
 
   #internalFireAndForget(method: string, params: Record<string, unknown>): void {
