@@ -481,6 +481,14 @@ describe('./.env beside serve', () => {
     expect(platform.servers[0]).toMatchObject({ headers: { Cookie: 'LtpaToken2=ltpa' }, tls: { rejectUnauthorized: false } });
     // The platform's PORT hid the file's: nothing to say about it.
     expect(platform.warnings.join('\n')).not.toMatch(/ in .*\.env: not used/);
+    // What the file lent is said (by name, never by value): it may be another program's.
+    expect(platform.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, LTPA_TOKEN, REJECT_UNAUTHORIZED taken from .*\.env, which names no DOWNSTREAM_MCP_URL/)]),
+    );
+    expect(platform.warnings.join('\n')).not.toContain('file-secret');
+    // A value the environment sets is the environment's: not said.
+    const both = (await loadConfig({ cwd: dir, env: { ...env, OAUTH_CLIENT_ID: 'from-env', OAUTH_CLIENT_SECRET: 'env-secret', LTPA_TOKEN: 'l', REJECT_UNAUTHORIZED: 'true' } }))!;
+    expect(both.warnings.join('\n')).not.toMatch(/taken from/);
 
     // A file that names the upstream itself is ours: its PORT is taken.
     writeFileSync(join(dir, '.env'), 'DOWNSTREAM_MCP_URL=https://d.example/mcp\nPORT=3000\n');

@@ -150,6 +150,14 @@ export function dotEnvDocument(
   const merged = { ...values, ...set };
   if (!hasEnvironmentConfig(merged)) return undefined;
   const { doc, warnings } = fromEnvironment(merged);
+  // Said, so that another program's `.env` cannot lend us its client or credentials unseen.
+  const taken = foreign ? Object.keys(values).filter((k) => !(k in set)) : [];
+  if (taken.length) {
+    warnings.push(
+      `${taken.join(', ')} taken from ${location}, which names no DOWNSTREAM_MCP_URL or UPSTREAM_URL (the environment does); ` +
+        'if the file is another program\'s, remove them from it or set them in the environment',
+    );
+  }
   const unused = foreign ? DEPLOYMENT.filter((k) => k in parsed.values && !(k in set)) : [];
   if (unused.length) {
     warnings.push(
