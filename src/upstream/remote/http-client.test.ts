@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { OAuthError, OAuthErrorCode, parseErrorResponse } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { checkHeaders, createHttpClient, loadCa } from './http-client.js';
@@ -54,6 +55,46 @@ describe('createHttpClient', () => {
     await expect(fetch(closed.url)).rejects.toThrow('fetch failed');
     await client.close();
     expect(events).toEqual(['POST 200', 'GET error']);
+  });
+});
+
+describe('createHttpClient: the answers the SDK reads', () => {
+  // A token endpoint (on another origin, or a form body on the server's own: both go through
+  // undici's fetch) refusing a refresh token, as RFC 6749 §5.2 says.
+  async function tokenEndpoint(): Promise<string> {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] });
+      res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'grant request is invalid' }));
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+  }
+
+  it("an OAuth error answer is a global Response, so that the SDK reads the error it carries (not '[object Response]')", async () => {
+    const token = await tokenEndpoint();
+    const mcp = await recorder();
+    const client = createHttpClient({ url: new URL(mcp.url), headers: {}, tls: { rejectUnauthorized: true, ca: undefined }, timeoutMs: 5000 });
+    const fetch = client.fetchFor();
+    const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'dead' }) };
+    try {
+      const answer = await fetch(token, form);
+      expect(answer).toBeInstanceOf(Response);
+      expect(answer.status).toBe(400);
+      expect(answer.url).toBe(token);
+      expect(answer.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+      const error = await parseErrorResponse(answer);
+      expect(error).toBeInstanceOf(OAuthError);
+      expect(error.code).toBe(OAuthErrorCode.InvalidGrant);
+      expect(error.message).toBe('grant request is invalid');
+      // A form body to the server's own origin takes the same path (leanFetch sends strings only).
+      const own = await fetch(mcp.url, form);
+      expect(own).toBeInstanceOf(Response);
+      expect(await own.text()).toBe('ok');
+    } finally {
+      await client.close();
+    }
   });
 });
 

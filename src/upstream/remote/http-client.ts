@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 import type { FetchLike } from '@modelcontextprotocol/client';
-import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
+import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit, type Response as UndiciResponse } from 'undici';
 
 import { tracedFetch, type Tracer } from '../../auth/client/index.js';
 import { RemoteLinkError } from './errors.js';
@@ -66,6 +66,31 @@ export function checkHeaders(headers: Readonly<Record<string, string>>): void {
   }
 }
 
+/** Fetch's null-body statuses: a Response cannot carry a body with them. */
+const NULL_BODY = new Set([204, 205, 304]);
+
+/**
+ * undici's fetch answers with undici's own Response class, not the global one (another copy of
+ * undici than Node's built-in fetch). The SDK tells an OAuth error answer from a string by
+ * `input instanceof Response` (parseErrorResponse): given undici's, it read the text
+ * "[object Response]", so every token endpoint error became `server_error`: its recovery for
+ * `invalid_grant` (drop the tokens, log in again) and `invalid_client` (register again) did not
+ * run (a removed client's person was sent to log in with it), and no log named the real error.
+ * The same status, status text, headers and body (the stream itself, not a copy: an event
+ * stream stays a stream), in the global class; the final URL and `redirected` are kept too.
+ */
+export function asGlobalResponse(response: UndiciResponse): Response {
+  // A 1xx or 0 status cannot be built (the Response constructor takes 200-599 only).
+  if (response.status < 200 || response.status > 599) return response;
+  const body = NULL_BODY.has(response.status) ? null : (response.body as ReadableStream<Uint8Array> | null);
+  const headers = new Headers();
+  for (const [name, value] of response.headers) headers.append(name, value);
+  const answer = new Response(body, { status: response.status, statusText: response.statusText, headers });
+  if (response.url !== '') Object.defineProperty(answer, 'url', { value: response.url });
+  if (response.redirected) Object.defineProperty(answer, 'redirected', { value: true });
+  return answer;
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   checkHeaders(options.headers);
   const ca = loadCa(options.tls.ca);
@@ -118,10 +143,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         }
         const relayed = init?.signal ? relaySignal(init.signal) : undefined;
         try {
-          // undici's own fetch with its own Agent: one library version end to end (Node 20's
-          // built-in fetch is undici 6). Its Request/Response types are the same at run time.
+          // undici's own fetch with its own Agent (the `dispatcher` option: the server's TLS
+          // settings on its origin only, the timeouts): one library version end to end (Node
+          // 20's built-in fetch is undici 6, which takes no dispatcher from this one). Its
+          // Response is handed over as a global one (asGlobalResponse).
           const request = { ...init, headers, ...(relayed ? { signal: relayed.signal } : {}), dispatcher: sameOrigin ? serverAgent : otherAgent } as unknown as UndiciRequestInit;
-          const response = await undiciFetch(target, request);
+          const response = asGlobalResponse(await undiciFetch(target, request));
           // A JSON (or empty) answer is read at once; an event stream stays abortable until the
           // transport's signal ends it (rare on this path: the MCP server's own requests go
           // through leanFetch, which releases a stream when its body closes).
