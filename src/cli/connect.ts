@@ -72,6 +72,8 @@ async function createSession(config: ResolvedConnect, logger: Logger, run: OAuth
     logger: logger.child({ component: 'oauth' }),
     clientId: config.clientId,
     clientSecret: config.clientSecret,
+    // SEP-2352: a --client-id client's id and secret go to this authorization server only.
+    expectedIssuer: config.expectedIssuer,
     clientMetadataUrl: config.clientMetadataUrl,
     scope: config.scope,
     resource: config.resource,
@@ -119,7 +121,7 @@ async function createMachineSession(config: ResolvedConnect, logger: Logger, run
 function loginFailure(error: unknown): Error | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
-    if (['DeviceFlowError', 'AuthorizationResponseError', 'PkceNotSupportedError'].includes(current.name)) return current;
+    if (['DeviceFlowError', 'AuthorizationResponseError', 'PkceNotSupportedError', 'AuthorizationServerMismatchError'].includes(current.name)) return current;
     current = current.cause;
   }
   return undefined;

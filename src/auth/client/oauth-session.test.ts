@@ -5,8 +5,9 @@ import { silentLogger } from '../../observability/index.js';
 import { OAuthSession } from './oauth-session.js';
 import { createMemoryTokenStore } from './token-store.js';
 
-const session = () =>
+const session = (expectedIssuer?: string) =>
   new OAuthSession({
+    expectedIssuer,
     serverUrl: 'https://mcp.example/mcp',
     store: createMemoryTokenStore(),
     logger: silentLogger(),
@@ -26,5 +27,13 @@ describe('OAuthSession with a pre-registered client (--client-id)', () => {
     const s = session();
     s.clientInformation({ issuer: 'https://as-one.example' });
     expect(() => s.clientInformation({ issuer: 'https://as-two.example' })).toThrow(AuthorizationServerMismatchError);
+  });
+
+  it('with an expected issuer (--expected-issuer), refuses any other authorization server from the first use on', () => {
+    const s = session('https://as-one.example');
+    expect(() => s.clientInformation({ issuer: 'https://as-two.example' })).toThrow(AuthorizationServerMismatchError);
+    // As the SDK compares issuers: one trailing slash makes no difference.
+    expect(s.clientInformation({ issuer: 'https://as-one.example/' })).toEqual({ client_id: 'desk-app', client_secret: 'desk-secret', issuer: 'https://as-one.example' });
+    expect(() => session('https://as-one.example/').clientInformation({ issuer: 'https://as-one.example.evil' })).toThrow(AuthorizationServerMismatchError);
   });
 });

@@ -31,6 +31,11 @@ export interface OAuthSessionOptions {
   /** `--client-id` / `--client-secret`: a pre-registered client, used as is. */
   readonly clientId?: string | undefined;
   readonly clientSecret?: string | undefined;
+  /**
+   * `--expected-issuer`: the authorization server a `--client-id` client is for (SEP-2352).
+   * Another one is refused before it sees the id or secret; unset, the first one it is used with.
+   */
+  readonly expectedIssuer?: string | undefined;
   /** `--client-metadata-url`: a Client ID Metadata Document (the URL is the client_id). */
   readonly clientMetadataUrl?: string | undefined;
   /** `--scope`: replaces the scope from the challenge or `scopes_supported`. */
@@ -91,11 +96,12 @@ export class OAuthSession implements OAuthClientProvider {
   #inFlight: Promise<void> | undefined;
   /** The access token the last refresh gave; refused again, it calls for a new login. */
   #refreshed: string | undefined;
-  /** SEP-2352: the authorization server a --client-id client is for: the first one it is used with. */
+  /** SEP-2352: the authorization server a --client-id client is for: the expected one, else the first one it is used with. */
   #clientIssuer: string | undefined;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
+    this.#clientIssuer = options.expectedIssuer;
     if (options.clientMetadataUrl !== undefined) this.clientMetadataUrl = options.clientMetadataUrl;
     const resource = options.resource;
     // Only with --resource: otherwise the SDK's own rule applies (the metadata's resource must
@@ -138,7 +144,7 @@ export class OAuthSession implements OAuthClientProvider {
       // Stamped (unstamped, the SDK warns on the console); registered at one server, it is not
       // re-registered at another, so another is refused before it sees the id or secret.
       const issuer = (this.#clientIssuer ??= ctx?.issuer);
-      if (issuer !== undefined && ctx?.issuer !== undefined && ctx.issuer !== issuer) throw new AuthorizationServerMismatchError(issuer, ctx.issuer);
+      if (issuer !== undefined && ctx?.issuer !== undefined && !sameIssuer(ctx.issuer, issuer)) throw new AuthorizationServerMismatchError(issuer, ctx.issuer);
       const info: StoredOAuthClientInformation = { client_id: this.#o.clientId, issuer };
       if (this.#o.clientSecret !== undefined) info.client_secret = this.#o.clientSecret;
       return info;
@@ -390,4 +396,9 @@ export class OAuthSession implements OAuthClientProvider {
   async #persist(): Promise<void> {
     await this.#o.store.write(this.#o.serverUrl, this.#record);
   }
+}
+
+/** Issuer identifiers as the SDK compares them: exactly, or but for one trailing slash. */
+function sameIssuer(a: string, b: string): boolean {
+  return a === b || (a.endsWith('/') && a.slice(0, -1) === b) || (b.endsWith('/') && b.slice(0, -1) === a);
 }
