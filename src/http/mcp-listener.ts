@@ -192,7 +192,7 @@ function problem(status: number, error: string, description: string, headers: Re
 
 
 
-const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff' };
+const SECURITY_HEADERS: Readonly<Record<string, string>> = { 'x-content-type-options': 'nosniff' };
 
 /** Writes a Reply: strings at once, streams chunk by chunk until either side ends. */
 export function writeReply(res: ServerResponse, reply: Reply): void {
@@ -219,10 +219,13 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
     return;
   }
   const body = reply.body;
-  res.writeHead(reply.status, {
-    ...SECURITY_HEADERS,
-    ...reply.headers,
-    'content-length': body === null ? '0' : String(Buffer.byteLength(body)),
-  });
+  // A flat [name, value, ...] list: node takes it as it is, without enumerating an object's keys.
+  const headers: string[] = ['x-content-type-options', 'nosniff'];
+  const own = reply.headers;
+  for (const name in own) {
+    if (name !== 'x-content-type-options' && name !== 'content-length') headers.push(name, own[name]!);
+  }
+  headers.push('content-length', body === null ? '0' : String(Buffer.byteLength(body)));
+  res.writeHead(reply.status, headers);
   res.end(body ?? undefined);
 }

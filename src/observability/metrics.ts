@@ -5,8 +5,16 @@ type Labels = Readonly<Record<string, string>>;
 
 function key(labels: Labels): string {
   let out = '';
-  for (const k of Object.keys(labels).sort()) out += `${out ? ',' : ''}${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  for (const k of Object.keys(labels).sort()) out += `${out ? ',' : ''}${k}="${escapeLabel(String(labels[k]))}"`;
   return out;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+/** A label value in the exposition format: backslash, double quote and newline escaped. */
+function escapeLabel(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value; // the usual case, on the hot path
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 export class Counter {

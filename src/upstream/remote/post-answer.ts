@@ -57,6 +57,8 @@ export function dispatchRequest(dispatcher: Dispatcher, options: Dispatcher.Disp
 
 /** The headers the link reads. */
 const KEPT = new Set(['content-type', 'location', 'mcp-session-id']);
+/** Their lengths: other names are passed over without being turned into strings. */
+const KEPT_LENGTHS = new Set([...KEPT].map((name) => name.length));
 /** What `dump()` reads before it gives up on the connection (as undici's own dump). */
 const DUMP_LIMIT = 128 * 1024;
 
@@ -96,7 +98,9 @@ class RawAnswer implements Dispatcher.DispatchHandler, AnswerBody {
     const headers: Record<string, string> = {};
     if (rawHeaders) {
       for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-        const name = rawHeaders[i]!.toString().toLowerCase();
+        const raw = rawHeaders[i]!;
+        if (!KEPT_LENGTHS.has(raw.length)) continue; // header names are ASCII: bytes = characters
+        const name = raw.toString().toLowerCase();
         if (KEPT.has(name) && headers[name] === undefined) headers[name] = rawHeaders[i + 1]!.toString();
       }
     }
