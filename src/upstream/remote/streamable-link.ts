@@ -6,7 +6,8 @@ import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, publicReason, RemoteLinkError } from './errors.js';
 import type { EventSourceMessage } from './event-stream.js';
 import { dispatchRequest, fromResponseData, type Answer, type AnswerBody, type AnswerHeaders } from './post-answer.js';
-import { header, StandaloneStream, STREAM_RETRIES, streamStatusFailure } from './standalone-stream.js';
+import { readPostStream, type PostStreamHost } from './post-stream.js';
+import { header, StandaloneStream, streamStatusFailure } from './standalone-stream.js';
 import type { RemoteLinkEvents } from './link-context.js';
 
 // The Streamable HTTP client link (MCP 2025-03-26 .. 2025-11-25 transports) on undici's
@@ -67,6 +68,8 @@ export class StreamableHttpLink implements Link {
   /** POST event streams being read (no AbortController per POST): destroyed on close, so that the pool can close. */
   readonly #streams = new Set<AnswerBody>();
   readonly #standalone: StandaloneStream;
+  /** What reading a POST's event stream uses of this link (post-stream.ts): made once, not per POST. */
+  readonly #postStreams: PostStreamHost;
 
   constructor(options: StreamableLinkOptions, handlers: LinkHandlers) {
     this.#o = options;
@@ -86,6 +89,18 @@ export class StreamableHttpLink implements Link {
       retryDelay: (n) => this.#retryDelay(n),
       fail: (reason) => this.#fail(reason),
     });
+    this.#postStreams = {
+      name: options.name,
+      logger: options.logger,
+      streams: this.#streams,
+      closed: () => this.#closed !== undefined,
+      deliver: (event, requestId) => this.#deliverEvent(event, requestId),
+      onRetry: this.#onRetry,
+      retryDelay: (n) => this.#retryDelay(n),
+      resume: (lastId) => this.#resumePostStream(lastId),
+      fail: (reason) => this.#fail(reason),
+      answer: (message) => this.#handlers.onMessage(message),
+    };
   }
 
   setProtocolVersion(version: string): void {
@@ -197,7 +212,7 @@ export class StreamableHttpLink implements Link {
     const type = header(res.headers, 'content-type') ?? '';
     if (type.startsWith('text/event-stream')) {
       this.#markDelivered();
-      await this.#readPostStream(res.body, id);
+      await readPostStream(this.#postStreams, res.body, id);
       return;
     }
     const text = await res.body.text();
@@ -317,58 +332,6 @@ export class StreamableHttpLink implements Link {
     this.#retryMs = ms;
   };
 
-  /**
-   * A POST's event stream, until it carries the answer. A stream that breaks first is resumed
-   * when the server gave its events ids: MCP 2025-11-25 (transports, "Resumability and
-   * Redelivery") has the client GET the endpoint with `Last-Event-ID`, after the delay of the
-   * server's `retry:` field, and the server replays what the broken stream missed. A stream
-   * that ends unanswered and cannot be resumed fails its request rather than leave it hanging.
-   */
-  async #readPostStream(body: AnswerBody, requestId: JsonRpcId | undefined): Promise<void> {
-    let answered = requestId === undefined;
-    let lastId: string | undefined;
-    const onEvent = (event: EventSourceMessage): void => {
-      if (event.id) lastId = event.id;
-      if (this.#deliverEvent(event, requestId)) answered = true;
-    };
-    let stream: AnswerBody | undefined = body;
-    let failures = 0;
-    let why: string | undefined;
-    while (stream !== undefined) {
-      const before = lastId;
-      this.#streams.add(stream);
-      // A stream that breaks (reset, server gone) is handled as one that ended.
-      await stream.events(onEvent, this.#onRetry).catch(() => undefined);
-      this.#streams.delete(stream);
-      if (answered || this.#closed) return;
-      // A server may end the stream after any event with an id and have the client come back
-      // (2025-11-25, polling): a stream that brought a new id made progress.
-      failures = lastId !== before ? 0 : failures + 1;
-      stream = undefined;
-      while (stream === undefined && lastId !== undefined && failures < STREAM_RETRIES) {
-        await sleep(this.#retryDelay(failures));
-        if (this.#closed) return;
-        const resumed = await this.#resumePostStream(lastId);
-        if (this.#closed) {
-          if (!(resumed instanceof RemoteLinkError)) resumed.destroy();
-          return;
-        }
-        if (!(resumed instanceof RemoteLinkError)) {
-          stream = resumed;
-        } else if (closesLink(resumed)) {
-          this.#fail(resumed.code === 'session-expired' ? resumed : new RemoteLinkError(resumed.code, `lost the event stream: ${resumed.message}`, { status: resumed.status, cause: resumed }));
-          return;
-        } else {
-          why = resumed.message;
-          failures++;
-        }
-      }
-    }
-    if (this.#closed || requestId === undefined) return;
-    this.#o.logger.warn({ id: requestId, reason: why }, 'the server ended a response stream without answering the request');
-    this.#handlers.onMessage(errorResponse(requestId, ErrorCode.UpstreamUnavailable, `upstream "${this.#o.name}" ended the response stream without answering`));
-  }
-
   /** GET with Last-Event-ID for a broken POST stream: the resumed stream, or why there is none. */
   async #resumePostStream(lastId: string): Promise<AnswerBody | RemoteLinkError> {
     try {
@@ -421,8 +384,4 @@ function jsonRpcError(text: string): (JsonRpcMessage & { error: unknown }) | und
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
