@@ -61,6 +61,10 @@ describe('servers.NAME.oauth: the token endpoint refuses the client', () => {
       // oidc-provider's error_description for invalid_client.
       expect(log).toContain('client authentication failed');
       expect(log).not.toContain('[object Response]');
+      // The link's own failure kind is readable (a field named `code` is redacted as an OAuth code).
+      expect(log).toMatch(/"msg":"remote link closed"/);
+      expect(log).not.toContain('"code":"[REDACTED]"');
+      expect(log).toMatch(/"failure":"[a-z-]+"/);
       expect(log).not.toContain(clientSecret);
     } finally {
       await b.close();

@@ -270,7 +270,7 @@ export class LegacySseLink implements Link {
     if (this.#closed) return;
     this.#closed = reason;
     const transport = this.#transport;
-    if (!requested) this.#ctx.logger.warn({ reason: reason.message, code: reason.code }, 'remote link closed');
+    if (!requested) this.#ctx.logger.warn({ reason: reason.message, failure: reason.code }, 'remote link closed');
     if (!this.#delivered && !requested) this.#events.failedEarly(reason);
     this.#teardown = (async () => {
       if (!transport) return;

@@ -375,7 +375,7 @@ export class ModernAdapterLink implements Link {
   #finish(reason: RemoteLinkError, requested = false): void {
     if (this.#closed) return;
     this.#closed = reason;
-    if (!requested) this.#ctx.logger.warn({ reason: reason.message, code: reason.code }, 'remote link closed');
+    if (!requested) this.#ctx.logger.warn({ reason: reason.message, failure: reason.code }, 'remote link closed');
     this.#listens.close();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();

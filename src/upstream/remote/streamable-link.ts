@@ -363,7 +363,7 @@ export class StreamableHttpLink implements Link {
     for (const stream of this.#streams) stream.destroy();
     this.#streams.clear();
     if (!requested) {
-      this.#o.logger.warn({ reason: reason.message, code: reason.code }, 'remote link closed');
+      this.#o.logger.warn({ reason: reason.message, failure: reason.code }, 'remote link closed');
       if (!this.#delivered) this.#o.events?.failedEarly(reason);
     }
     try {

@@ -77,7 +77,7 @@ export class TransportProbeLink implements Link {
           `${redactUrl(this.#o.url.href)} speaks neither MCP transport: a Streamable HTTP POST got HTTP ${status}, and legacy SSE failed: ${second.message}`,
           { status: second.status, cause: second },
         );
-        this.#o.logger.warn({ reason: this.#failed.message, code: this.#failed.code }, 'remote link closed');
+        this.#o.logger.warn({ reason: this.#failed.message, failure: this.#failed.code }, 'remote link closed');
         this.#handlers.onClose(this.#failed);
       } finally {
         this.#fallback = undefined;
