@@ -50,9 +50,35 @@ export function formFromJson(body: Buffer): FormFromJson {
     if (typeof value !== 'string') {
       return { ok: false, description: `parameter ${JSON.stringify(name)} must be a string in a JSON body (got ${kindOf(value)})` };
     }
+    // A lone surrogate (`"\ud800"`) has no UTF-8 form: the form would carry U+FFFD instead.
+    if (LONE_SURROGATE.test(name) || LONE_SURROGATE.test(value)) {
+      return { ok: false, description: `parameter ${JSON.stringify(name)} holds an unpaired surrogate (\\uD800-\\uDFFF), which no form can carry` };
+    }
     form.append(name, value);
   }
+  // JSON.parse keeps the last of two members with one name; the provider refuses a parameter
+  // given twice in a form, so the JSON body gets the same refusal.
+  const twice = repeatedMember(text);
+  if (twice !== undefined) return { ok: false, description: `parameter ${JSON.stringify(twice)} must not be provided twice` };
   return { ok: true, form: form.toString() };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A member name that appears twice in `text`, a JSON object already known to hold only string
+ * members: its string literals then alternate name, value, name, value.
+ */
+function repeatedMember(text: string): string | undefined {
+  const seen = new Set<string>();
+  let index = 0;
+  for (const literal of text.matchAll(/"(?:[^"\\]|\\.)*"/g)) {
+    if (index++ % 2 !== 0) continue;
+    const name = JSON.parse(literal[0]) as string;
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 function kindOf(value: unknown): string {
@@ -79,6 +105,10 @@ export async function jsonTokenRequest(req: IncomingMessage, limit: number): Pro
   }
   const converted = formFromJson(Buffer.concat(chunks, size));
   if (!converted.ok) return { ok: false, description: converted.description, close: false };
+  // Percent-encoding can triple a character's bytes: the provider's own limit applies to the form.
+  if (Buffer.byteLength(converted.form) > limit) {
+    return { ok: false, description: `the request body is larger than ${limit} bytes once written as a form`, close: false };
+  }
   return { ok: true, request: requestWithForm(req, converted.form) };
 }
 
