@@ -23,6 +23,17 @@ describe('store codec', () => {
     expect(decodeRecord('DeviceCode', rec.payload, null, { userCode: 'ABCD-EFGX' }).jti).toBeUndefined();
   });
 
+  it('seals a RefreshTokenSuccessor whole with its id, leaving the grant, account and client readable', () => {
+    const payload = { jti: 'used-rt', clientId: 'app', grantId: 'g', accountId: 'alice', response: { access_token: 'at-secret', refresh_token: 'rt-secret' } };
+    const rec = encodeRecord('RefreshTokenSuccessor', 'used-rt', payload, 40, 1000);
+    expect(rec.key).toBe(sha256('used-rt'));
+    for (const secret of ['used-rt', 'at-secret', 'rt-secret', 'alice']) expect(rec.payload).not.toContain(secret);
+    expect([rec.grantId, rec.accountId, rec.clientId]).toEqual(['g', 'alice', 'app']);
+    expect(decodeRecord('RefreshTokenSuccessor', rec.payload, null, { id: 'used-rt' })).toEqual(payload);
+    // Another id opens nothing.
+    expect(decodeRecord('RefreshTokenSuccessor', rec.payload, null, { id: 'other-rt' })).toEqual({ jti: 'other-rt' });
+  });
+
   it('keeps client secrets hashed once and compares them in constant time', () => {
     const h = hashClientSecret('s3cret');
     expect(h).toBe(`sha256$${sha256('s3cret')}`);

@@ -21,7 +21,18 @@ export const HASHED_MODELS: ReadonlySet<string> = new Set([
   'InitialAccessToken',
   'RegistrationAccessToken',
   'PushedAuthorizationRequest',
+  'RefreshTokenSuccessor',
 ]);
+
+/**
+ * Models whose whole payload is sealed with the id (AES-256-GCM, the key derived from the id),
+ * because what they hold is itself a credential. `RefreshTokenSuccessor` (auth/server/refresh-grace.ts)
+ * is the token response the first use of a refresh token got, kept for its grace window under that
+ * used token: a copy of the database yields it only to whoever holds the used token, who could have
+ * had it from the token endpoint in that window anyway. grantId, accountId and clientId stay readable
+ * (they are in the token rows as they are too), so revocations and `deleteOAuth` filters find the record.
+ */
+export const SEALED_MODELS: ReadonlySet<string> = new Set(['RefreshTokenSuccessor']);
 
 const SECRET_PREFIX = 'sha256$';
 const SEALED = 'gatehouse:sealed';
@@ -77,10 +88,11 @@ export function encodeRecord(model: string, id: string, payload: OAuthPayload, e
     }
   }
   if (model === 'Client' && typeof payload.client_secret === 'string') stored.client_secret = hashClientSecret(payload.client_secret);
+  const body = SEALED_MODELS.has(model) ? { [SEALED]: { payload: seal(id, JSON.stringify(stored)) } } : stored;
   return {
     model,
     key: recordKey(model, id),
-    payload: JSON.stringify(stored),
+    payload: JSON.stringify(body),
     grantId: str(payload.grantId),
     userCode,
     uid: model === 'Session' ? str(payload.uid) : null,
@@ -96,7 +108,13 @@ export function encodeRecord(model: string, id: string, payload: OAuthPayload, e
  * the id itself, or a DeviceCode's user code.
  */
 export function decodeRecord(model: string, payload: string, consumedAt: number | null, by: { id: string } | { userCode: string }): OAuthPayload {
-  const out = JSON.parse(payload) as OAuthPayload;
+  let out = JSON.parse(payload) as OAuthPayload;
+  if (SEALED_MODELS.has(model)) {
+    const whole = (out[SEALED] as { payload?: string } | undefined)?.payload;
+    const opened = whole !== undefined && 'id' in by ? unseal(by.id, whole) : undefined;
+    // Only the id it was sealed with opens it (the key is sha256 of that id, so no other id finds the row).
+    out = opened === undefined ? {} : (JSON.parse(opened) as OAuthPayload);
+  }
   if (HASHED_MODELS.has(model)) {
     const sealed = out[SEALED] as { jti: string; userCode: string } | undefined;
     delete out[SEALED];

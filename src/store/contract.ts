@@ -33,10 +33,19 @@ export interface OAuthPayload {
  *   the payload; `find(id)` hashes the id it is given and puts `jti` back.
  * - `Client` payloads have `client_secret` replaced by a hash before they are stored:
  *   compare a presented secret with `clientSecretMatches(stored, presented)`.
+ * - `SEALED_MODELS` (the refresh grace's `RefreshTokenSuccessor`) are stored sealed whole with
+ *   their id, under sha256(id).
  */
 export interface OAuthAdapter {
   /** `expiresIn` in seconds; undefined or 0: kept until destroyed. */
   upsert(id: string, payload: OAuthPayload, expiresIn?: number): Promise<void>;
+  /**
+   * Stores the record only when no live one is under `id` (an expired one counts as absent), and
+   * returns the record kept: this one when `inserted`, else the one that was there. Atomic for
+   * every process sharing the store: of concurrent calls for one id, one inserts and the others
+   * get its record (the refresh grace relies on it: auth/server/refresh-grace.ts).
+   */
+  insertIfAbsent(id: string, payload: OAuthPayload, expiresIn?: number): Promise<{ inserted: boolean; payload: OAuthPayload }>;
   find(id: string): Promise<OAuthPayload | undefined>;
   findByUserCode(userCode: string): Promise<OAuthPayload | undefined>;
   findByUid(uid: string): Promise<OAuthPayload | undefined>;

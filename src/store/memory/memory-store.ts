@@ -78,6 +78,14 @@ export class MemoryStore implements Store {
         this.#records.set(k(rec.key), { ...rec, createdAt: prev?.createdAt ?? rec.createdAt, consumedAt: prev?.consumedAt ?? null });
         await this.#wrote();
       },
+      insertIfAbsent: async (id: string, payload: OAuthPayload, expiresIn?: number) => {
+        const there = live(recordKey(model, id));
+        if (there) return { inserted: false, payload: decodeRecord(model, there.payload, there.consumedAt, { id }) };
+        const rec = encodeRecord(model, id, payload, expiresIn, this.#now());
+        this.#records.set(k(rec.key), { ...rec, consumedAt: null });
+        await this.#wrote();
+        return { inserted: true, payload: decodeRecord(model, rec.payload, null, { id }) };
+      },
       find: async (id: string) => {
         const row = live(recordKey(model, id));
         return Promise.resolve(row ? decodeRecord(model, row.payload, row.consumedAt, { id }) : undefined);

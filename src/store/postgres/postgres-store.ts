@@ -154,6 +154,32 @@ export class PostgresStore implements Store {
         );
         await this.#wrote();
       },
+      insertIfAbsent: async (id: string, payload: OAuthPayload, expiresIn?: number) => {
+        const r = encodeRecord(model, id, payload, expiresIn, now());
+        // ON CONFLICT makes a concurrent insert of the same key wait for the first to commit and then
+        // see its row; the WHERE lets only an expired row be replaced. The row kept is read by a second
+        // statement (a fresh snapshot: the first one's may predate the winner's commit). Should that row
+        // be gone by then (it expired and was swept in between), try again.
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const { rowCount } = await this.#q(
+            `INSERT INTO gatehouse_oauth_records (model, key, payload, grant_id, user_code, uid, account_id, client_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (model, key) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
+               user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, account_id = EXCLUDED.account_id, client_id = EXCLUDED.client_id,
+               created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, consumed_at = NULL
+             WHERE gatehouse_oauth_records.expires_at IS NOT NULL AND gatehouse_oauth_records.expires_at <= $9`,
+            [r.model, r.key, r.payload, r.grantId, r.userCode, r.uid, r.accountId, r.clientId, r.createdAt, r.expiresAt],
+          );
+          if (rowCount) {
+            await this.#wrote();
+            return { inserted: true, payload: decodeRecord(model, r.payload, null, { id }) };
+          }
+          const { rows } = await this.#q<RecordRow>(`${RECORD} WHERE model = $1 AND key = $2 AND ${LIVE}`, [model, r.key, now()]);
+          const kept = rows[0];
+          if (kept) return { inserted: false, payload: decodeRecord(model, kept.payload, num(kept.consumed_at) ?? null, { id }) };
+        }
+        throw new StoreError('unavailable', `${model}: a record kept appearing and expiring while inserting it`);
+      },
       find: async (id: string) => {
         const { rows } = await this.#q<RecordRow>(`${RECORD} WHERE model = $1 AND key = $2`, [model, recordKey(model, id)]);
         return found(rows[0], { id });

@@ -127,6 +127,17 @@ export class SqliteStore implements Store {
         s.upsert.run(r.model, r.key, r.payload, r.grantId, r.userCode, r.uid, r.accountId, r.clientId, r.createdAt, r.expiresAt);
         await this.#wrote();
       },
+      insertIfAbsent: async (id: string, payload: OAuthPayload, expiresIn?: number) => {
+        this.#open();
+        const r = encodeRecord(model, id, payload, expiresIn, now());
+        // IMMEDIATE: another process on the file waits for the write lock, then sees this row.
+        const row = this.#db.transaction(() => {
+          const inserted = s.insertIfAbsent.run(r.model, r.key, r.payload, r.grantId, r.userCode, r.uid, r.accountId, r.clientId, r.createdAt, r.expiresAt, r.createdAt).changes > 0;
+          return { inserted, kept: s.find.get(model, r.key) as RecordRow };
+        }).immediate();
+        if (row.inserted) await this.#wrote();
+        return { inserted: row.inserted, payload: decodeRecord(model, row.kept.payload, row.kept.consumed_at, { id }) };
+      },
       find: async (id: string) => {
         this.#open();
         const key = recordKey(model, id);
@@ -285,6 +296,15 @@ function prepare(db: Db) {
        ON CONFLICT (model, key) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
          user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id,
          client_id = excluded.client_id, expires_at = excluded.expires_at`,
+    ),
+    // Inserts, or replaces an expired row; leaves a live one as it is (0 changes).
+    insertIfAbsent: db.prepare(
+      `INSERT INTO gatehouse_oauth_records (model, key, payload, grant_id, user_code, uid, account_id, client_id, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model, key) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+         user_code = excluded.user_code, uid = excluded.uid, account_id = excluded.account_id, client_id = excluded.client_id,
+         created_at = excluded.created_at, expires_at = excluded.expires_at, consumed_at = NULL
+       WHERE gatehouse_oauth_records.expires_at IS NOT NULL AND gatehouse_oauth_records.expires_at <= ?`,
     ),
     find: db.prepare('SELECT key, payload, consumed_at, expires_at FROM gatehouse_oauth_records WHERE model = ? AND key = ?'),
     findByUserCode: db.prepare(`SELECT key, payload, consumed_at, expires_at FROM gatehouse_oauth_records WHERE model = ? AND user_code = ? AND ${live} LIMIT 1`),
