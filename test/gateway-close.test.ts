@@ -80,9 +80,11 @@ describe('closing the gateway', () => {
     expect(init.status).toBe(200);
 
     await app.close();
-    // Node 20's fetch leaves one behind here (a fetch that leaves none leaves nothing to check).
+    // Node 20's fetch leaves one behind here: the reported case. (If a later Node's fetch stops
+    // doing so, this test has nothing left to show; the next one covers the fix with a raw socket.)
     // The gateway ended it; fetch did not give up on it after its keep-alive timeout (4 s).
     const spares = [...opened].filter((s) => !used.has(s));
+    expect(spares.length).toBeGreaterThan(0);
     await expect.poll(() => spares.every((s) => s.destroyed), { timeout: 20_000, interval: 20 }).toBe(true);
     expect(spares.filter((s) => !endedByServer.has(s))).toHaveLength(0);
   }, 60_000);
