@@ -56,3 +56,29 @@ describe('request timeout', () => {
     expect(Buffer.concat(received).toString('latin1')).toMatch(/^HTTP\/1\.1 408 /);
   });
 });
+
+describe('close', () => {
+  it('answers a request sent on a connection opened just before close, instead of resetting it', async () => {
+    running = await startHttpServer(notFound, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('served');
+      return true;
+    });
+    const socket = connect(running.port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    const ended = new Promise<unknown>((resolve) => {
+      socket.once('close', resolve);
+      socket.once('error', resolve);
+    });
+    // close() looks at its connections at once: this one has sent nothing yet.
+    const closing = running.close(10_000);
+    socket.write('GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await ended;
+    await closing;
+    running = undefined;
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toContain('served');
+  });
+});

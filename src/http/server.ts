@@ -1,6 +1,10 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/** How long a connection that has sent nothing is left open once the server closes. */
+const SILENT_GRACE_MS = 500;
 
 export interface RunningServer {
   readonly url: string;
@@ -41,9 +45,12 @@ export async function startHttpServer(
   // Node counts a connection that has sent nothing yet as busy (its headers timeout runs from
   // the connect), so closeIdleConnections leaves it and close waits until the client drops it
   // (fetch opens such a spare when a request follows an aborted stream, and keeps it 4 s).
-  const sockets = new Set<Socket>();
+  // At close such a connection is ended once it has been silent for SILENT_GRACE_MS: one opened
+  // a moment before may still be sending its request, which then gets an answer (503) rather
+  // than a reset.
+  const sockets = new Map<Socket, number>();
   server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
+    sockets.set(socket, performance.now());
     socket.once('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
@@ -64,7 +71,8 @@ export async function startHttpServer(
         // whatever is still open after the grace period is cut.
         const closeIdle = () => {
           server.closeIdleConnections();
-          for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+          const silentSince = performance.now() - SILENT_GRACE_MS;
+          for (const [socket, accepted] of sockets) if (socket.bytesRead === 0 && accepted <= silentSince) socket.destroy();
         };
         const idle = setInterval(closeIdle, 50);
         const hard = setTimeout(() => server.closeAllConnections(), graceMs);
