@@ -33,6 +33,8 @@ export interface AuthorizationServerOptions {
   readonly adapter?: AdapterFactory | undefined;
   /** Seconds a used refresh token may be used again, for concurrent refreshes (default 10; 0: none). */
   readonly refreshGraceSeconds?: number | undefined;
+  /** Epoch milliseconds by which the refresh grace window is judged (tests move it with the store's clock). */
+  readonly now?: (() => number) | undefined;
   /** Signing JWKs and cookie keys. Default: generated in memory (sessions and ID tokens die on restart). */
   readonly keys?: ServerKeys | undefined;
   /** Local accounts. Default: `config.auth.users`. */
@@ -96,7 +98,8 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   }
   const resources = resolveResources(issuer, options.resources);
   const refreshGrace = options.refreshGraceSeconds ?? 10;
-  const adapterFactory = withRefreshGrace(options.adapter ?? createMemoryAdapter(), refreshGrace);
+  const now = options.now ?? Date.now;
+  const adapterFactory = withRefreshGrace(options.adapter ?? createMemoryAdapter(now), refreshGrace, () => now() / 1000);
   const keys = options.keys ?? generateServerKeys();
   const users = options.users ?? configUserDirectory(config);
   const auth = config.auth;

@@ -1,7 +1,16 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 
+/**
+ * oidc-provider's storage contract for one model, plus the conditional insert the refresh grace
+ * needs (refresh-grace.ts): the store's OAuthAdapter has it, atomic for every instance sharing it.
+ */
+export interface GatehouseAdapter extends Adapter {
+  /** Stores the record only when no live one is under `id`; returns the one kept (this one when `inserted`). */
+  insertIfAbsent(id: string, payload: AdapterPayload, expiresIn?: number): Promise<{ inserted: boolean; payload: AdapterPayload }>;
+}
+
 /** oidc-provider's storage contract: one adapter per model name. */
-export type AdapterFactory = (modelName: string) => Adapter;
+export type AdapterFactory = (modelName: string) => GatehouseAdapter;
 
 interface Entry {
   payload: AdapterPayload;
@@ -42,7 +51,7 @@ export function createMemoryAdapter(now: () => number = Date.now): AdapterFactor
   return (name) => {
     const keyOf = (id: string): string => `${name}:${id}`;
     const copy = (entry: Entry | undefined): AdapterPayload | undefined => (entry ? structuredClone(entry.payload) : undefined);
-    return {
+    const adapter: GatehouseAdapter = {
       upsert(id, payload, expiresIn) {
         const key = keyOf(id);
         entries.set(key, { payload: structuredClone(payload), expiresAt: expiresIn ? now() + expiresIn * 1000 : undefined });
@@ -55,6 +64,12 @@ export function createMemoryAdapter(now: () => number = Date.now): AdapterFactor
         if (payload.uid) byUid.set(payload.uid, key);
         if (++writes % 1000 === 0) sweep();
         return Promise.resolve();
+      },
+      async insertIfAbsent(id, payload, expiresIn) {
+        const there = copy(live(keyOf(id)));
+        if (there) return { inserted: false, payload: there };
+        await adapter.upsert(id, payload, expiresIn);
+        return { inserted: true, payload: structuredClone(payload) };
       },
       find: (id) => Promise.resolve(copy(live(keyOf(id)))),
       findByUserCode(userCode) {
@@ -81,5 +96,6 @@ export function createMemoryAdapter(now: () => number = Date.now): AdapterFactor
         return Promise.resolve();
       },
     };
+    return adapter;
   };
 }

@@ -13,7 +13,7 @@ import type { AdapterFactory } from './memory-adapter.js';
 import { errors, interactionPolicy, Provider } from './oidc-provider-module.js';
 import { ROUTES } from './provider-routes.js';
 import { createRedirectPolicy, type RedirectPolicy } from './redirect-policy.js';
-import { sameSuccessorDuringGrace } from './refresh-grace.js';
+import { sameSuccessorDuringGrace, SUCCESSOR_MODEL } from './refresh-grace.js';
 import { RESOURCE_SCOPE, type ResolvedResource } from './resources.js';
 import type { UserDirectory } from './users.js';
 
@@ -218,8 +218,8 @@ export function createProvider(options: ProviderSetup): Provider {
       body.error = 'unauthorized_client';
     }
   });
-  // A refresh token used twice inside its grace window gets the first use's successor (refresh-grace.ts).
-  provider.use(sameSuccessorDuringGrace(provider, refreshGrace));
+  // A refresh token used twice inside its grace window gets the first use's successor, kept in the store (refresh-grace.ts).
+  provider.use(sameSuccessorDuringGrace(provider, refreshGrace, adapterFactory(SUCCESSOR_MODEL)));
   const matches = options.clientSecretMatches;
   if (matches) {
     // oidc-provider calls this for client_secret_basic / client_secret_post (lib/models/client.js).

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type Provider from 'oidc-provider';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { AdapterFactory } from './memory-adapter.js';
+import type { AdapterPayload } from 'oidc-provider';
+import type { AdapterFactory, GatehouseAdapter } from './memory-adapter.js';
 
 /**
  * Refresh tokens rotate on every use, and a consumed one presented again revokes the whole
@@ -25,8 +24,9 @@ export function withRefreshGrace(factory: AdapterFactory, graceSeconds: number, 
       }
       return payload;
     };
-    const adapter: Adapter = {
+    const adapter: GatehouseAdapter = {
       upsert: (id, payload, expiresIn) => inner.upsert(id, payload, expiresIn),
+      insertIfAbsent: (id, payload, expiresIn) => inner.insertIfAbsent(id, payload, expiresIn),
       find: async (id) => fresh(await inner.find(id)),
       findByUserCode: async (code) => fresh(await inner.findByUserCode(code)),
       findByUid: async (uid) => fresh(await inner.findByUid(uid)),
@@ -40,6 +40,25 @@ export function withRefreshGrace(factory: AdapterFactory, graceSeconds: number, 
 
 type Middleware = Parameters<Provider['use']>[0];
 
+/** The store model that keeps a used refresh token's first answer (sealed with that token: store/codec.ts SEALED_MODELS). */
+export const SUCCESSOR_MODEL = 'RefreshTokenSuccessor';
+
+/**
+ * How much longer than the window a first answer is kept. The window is judged by the clock of the
+ * instance that sees the reuse, against the first use's time from another's; the record's expiry by
+ * a third. Kept longer, a reuse still in the window always finds it while clocks agree within this.
+ */
+export const SUCCESSOR_CLOCK_MARGIN_SECONDS = 30;
+
+interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  [key: string]: unknown;
+}
+
+const isTokenResponse = (v: unknown): v is TokenResponse =>
+  typeof v === 'object' && v !== null && typeof (v as TokenResponse).access_token === 'string' && typeof (v as TokenResponse).refresh_token === 'string';
+
 /**
  * Inside the grace window, a refresh token used again is answered with the successor its first
  * use got: the same access and refresh token, so no second token chain comes to exist. Without
@@ -47,37 +66,39 @@ type Middleware = Parameters<Provider['use']>[0];
  * back (RFC 9700 §4.14.2: a stolen refresh token, replayed within seconds of the real client's
  * refresh, would have kept a line of its own).
  *
- * The provider still runs the request in full (client authentication, the grant checks), so only
- * the client the token belongs to ever gets the answer; what the second run minted is destroyed
- * and replaced. The first answers are kept in this process's memory, by sha256 of client and
- * token, for the window (plus a second, so the provider never sees a token in grace that this
- * has forgotten); several instances behind a balancer each keep their own.
+ * The provider still runs the request in full (client authentication, the grant checks, a revoked
+ * grant), so only the client the token belongs to, while its grant stands, ever gets the answer.
+ * The first answer is kept in the store (`successors`, model SUCCESSOR_MODEL, under the used token:
+ * stored under its sha256 and sealed with it), so every instance sharing the store answers alike.
+ * Which answer is the first is decided by the store's atomic insertIfAbsent: of two rotations
+ * racing on one token, on one instance or two, one is kept, and the other request destroys what it
+ * minted before it answers with the kept one; what it minted never leaves the process.
  */
-export function sameSuccessorDuringGrace(provider: Provider, graceSeconds: number, now: () => number = () => Date.now() / 1000): Middleware {
-  const keep = graceSeconds + 1;
-  // Insertion order is time order: the oldest entries are at the front.
-  const successors = new Map<string, { at: number; body: Record<string, unknown> }>();
+export function sameSuccessorDuringGrace(provider: Provider, graceSeconds: number, successors: GatehouseAdapter): Middleware {
   return async (ctx, next) => {
     await next();
     if (graceSeconds <= 0 || ctx.status !== 200) return;
-    const oidc = (ctx as { oidc?: { route?: string; params?: Record<string, unknown>; client?: { clientId: string } } }).oidc;
+    const oidc = (ctx as {
+      oidc?: { route?: string; params?: Record<string, unknown>; client?: { clientId: string }; entities?: { RefreshToken?: { grantId?: string; accountId?: string } } };
+    }).oidc;
     const used = oidc?.params?.refresh_token;
     if (oidc?.route !== 'token' || oidc.params?.grant_type !== 'refresh_token' || typeof used !== 'string') return;
-    const body = ctx.body as Record<string, unknown> | undefined;
-    if (typeof body?.access_token !== 'string' || typeof body.refresh_token !== 'string') return;
-    const t = now();
-    for (const [key, entry] of successors) {
-      if (t - entry.at <= keep) break;
-      successors.delete(key);
-    }
-    const key = createHash('sha256').update(`${oidc.client?.clientId ?? ''}\n${used}`).digest('base64url');
-    const first = successors.get(key);
-    if (!first) {
-      successors.set(key, { at: t, body: { ...body } });
-      return;
-    }
+    const body = ctx.body as unknown;
+    if (!isTokenResponse(body)) return;
+    const clientId = oidc.client?.clientId;
+    const successor = oidc.entities?.RefreshToken;
+    const kept = await successors.insertIfAbsent(
+      used,
+      { clientId, grantId: successor?.grantId, accountId: successor?.accountId, response: { ...body } },
+      graceSeconds + SUCCESSOR_CLOCK_MARGIN_SECONDS,
+    );
+    if (kept.inserted) return;
+    const first = kept.payload.response;
+    // Keyed by the used token, which the provider has just tied to this client: a record for another
+    // client or one that does not open cannot be; should it ever, this rotation's answer stands.
+    if (kept.payload.clientId !== clientId || !isTokenResponse(first)) return;
     const [access, refresh] = await Promise.all([provider.AccessToken.find(body.access_token), provider.RefreshToken.find(body.refresh_token)]);
     await Promise.all([access?.destroy(), refresh?.destroy()]);
-    ctx.body = { ...first.body };
+    ctx.body = { ...first };
   };
 }
