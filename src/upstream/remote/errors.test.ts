@@ -1,4 +1,4 @@
-import { SdkErrorCode, SdkHttpError, SseError, UnauthorizedError } from '@modelcontextprotocol/client';
+import { OAuthError, SdkErrorCode, SdkHttpError, SseError, UnauthorizedError } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 
 import { closesLink, describeFailure, describeStatus, httpStatusOf, isLegacyServerAnswer, RemoteLinkError } from './errors.js';
@@ -10,6 +10,16 @@ function fetchFailed(code: string, message = code): Error {
 }
 
 describe('describeFailure', () => {
+  it("reads an authorization server's refusal as credentials that do not work, which ends the link", () => {
+    const refused = describeFailure(new OAuthError('invalid_client', 'client authentication failed'), URL_, 5000);
+    expect(refused).toMatchObject({
+      code: 'http-status',
+      status: 401,
+      message: 'the authorization server refused the credentials for https://mcp.example.com/mcp (invalid_client: client authentication failed)',
+    });
+    expect(closesLink(refused)).toBe(true);
+  });
+
   it('says what went wrong on the network, in words', () => {
     expect(describeFailure(fetchFailed('ECONNREFUSED'), URL_, 5000).message).toBe(
       'connection refused by mcp.example.com (https://mcp.example.com/mcp): is the server running?',

@@ -1,4 +1,4 @@
-import { SdkHttpError, SseError, UnauthorizedError, InsufficientScopeError } from '@modelcontextprotocol/client';
+import { InsufficientScopeError, OAuthError, SdkHttpError, SseError, UnauthorizedError } from '@modelcontextprotocol/client';
 
 import { redactUrl } from '../../observability/index.js';
 
@@ -75,6 +75,13 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
 
   const status = httpStatusOf(error);
   if (status !== undefined) return describeStatus(status, target, error);
+  // The authorization server refused our credentials or grant (invalid_client, invalid_grant,
+  // ...; RFC 6749 §5.2): as a 401 it ends the link, rather than pass for a lost connection
+  // that fails one request at a time.
+  if (error instanceof OAuthError) {
+    const said = error.message.includes(error.code) ? error.message : `${error.code}: ${error.message}`;
+    return new RemoteLinkError('http-status', `the authorization server refused the credentials for ${shown} (${said})`, { status: 401, cause: error });
+  }
 
   const found = causeCode(error);
   if (found) {
