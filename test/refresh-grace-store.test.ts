@@ -1,9 +1,11 @@
 // The store side of the shared refresh grace (auth/server/refresh-grace.ts): insertIfAbsent and
 // the sealed RefreshTokenSuccessor model, on every store, with two connections to one database
 // (two PostgreSQL pools, two handles on one SQLite file) as two Gatehouse instances have.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../src/crypto/index.js';
@@ -140,3 +142,57 @@ suite('PostgreSQL (two pools on one database)', () => ({
   },
   dump: async () => JSON.stringify(await pg.query('SELECT * FROM gatehouse_oauth_records')),
 }));
+
+describe('RefreshTokenSuccessor records on SQLite, two processes on one file', () => {
+  it('lets exactly one process insert each record when both race through the same ids', async () => {
+    const dataDir = join(root, 'sqlite-processes');
+    const store = openSqliteStore({ dataDir, sweepIntervalMs: 0 });
+    const script = fileURLToPath(new URL('../src/store/sqlite/sqlite-store.ts', import.meta.url));
+    const ids = 1500;
+    // The other process opens the file, says it is ready, and starts on "go": both then run through the
+    // same ids, each winning some (here: splits from 212/1288 to 839/661). How many each wins is left to the
+    // scheduler and not asserted; a find-then-insert version failed this test in every run tried.
+    const code = `
+      const { openSqliteStore } = await import(${JSON.stringify(script)});
+      const s = openSqliteStore({ dataDir: ${JSON.stringify(dataDir)}, sweepIntervalMs: 0 });
+      const a = s.oauthAdapter(${JSON.stringify(MODEL)});
+      process.stdout.write('ready\\n');
+      await new Promise((resolve) => process.stdin.once('data', resolve));
+      const out = [];
+      for (let i = 0; i < ${ids}; i++) {
+        const r = await a.insertIfAbsent('id-' + i, { clientId: 'app', response: { from: 'child' } }, 600);
+        out.push([r.inserted, r.payload.response.from]);
+      }
+      await s.close();
+      process.stdout.write(JSON.stringify(out) + '\\n');
+      process.exit(0);`;
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ready = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.startsWith('ready\n')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await ready;
+    child.stdin.write('go\n');
+    const mine: [boolean, unknown][] = [];
+    const adapter = store.oauthAdapter(MODEL);
+    for (let i = 0; i < ids; i++) {
+      const r = await adapter.insertIfAbsent(`id-${i}`, { clientId: 'app', response: { from: 'parent' } }, 600);
+      mine.push([r.inserted, (r.payload.response as { from: string }).from]);
+    }
+    expect(await exited, stderr).toBe(0);
+    const theirs = JSON.parse(stdout.slice('ready\n'.length)) as [boolean, string][];
+    expect(theirs).toHaveLength(ids);
+    for (let i = 0; i < ids; i++) {
+      const [m, t] = [mine[i]!, theirs[i]!];
+      expect(Number(m[0]) + Number(t[0]), `id-${i}`).toBe(1);
+      expect(m[1], `id-${i}`).toBe(t[1]);
+    }
+    await store.close();
+  });
+});
