@@ -59,10 +59,15 @@ describe('request timeout', () => {
 
 describe('close', () => {
   it('answers a request sent on a connection opened just before close, instead of resetting it', async () => {
-    running = await startHttpServer(notFound, (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('served');
-      return true;
-    });
+    running = await startHttpServer(
+      notFound,
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('served');
+        return true;
+      },
+      '127.0.0.1',
+      0,
+    );
     const socket = connect(running.port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     let received = '';

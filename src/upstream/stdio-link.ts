@@ -4,6 +4,7 @@ import type { ResolvedStdioServer } from '../config/resolved.js';
 import { parseMessage, type JsonRpcMessage } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
 import { UpstreamError } from './errors.js';
+import { ChildStderr, preview } from './child-stderr.js';
 import { LineSplitter } from './line-splitter.js';
 import type { Link, LinkFactory, LinkHandlers } from './types.js';
 
@@ -40,12 +41,8 @@ const DEFAULTS: ResolvedStdioLinkOptions = {
   killGraceMs: 2_000,
   withheldEnv: [],
 };
-const STDERR_MAX_LINE = 16 * 1024;
-const STDERR_TAIL_LINES = 10;
-const STDERR_TAIL_CHARS = 500;
 /** How long to keep reading stdout after the process exited (its last replies may still be in the pipe). */
 const DRAIN_AFTER_EXIT_MS = 100;
-const STDERR_WARN = /\b(error|fatal|panic|exception|traceback)\b/i;
 const RESOLVED: Promise<void> = Promise.resolve();
 // POSIX: each child leads its own process group, so that wrappers (npx, uvx, sh -c) are
 // stopped together with what they started, and a terminal's Ctrl-C reaches only us: we
@@ -147,8 +144,7 @@ class StdioLink implements Link {
   readonly #log: Logger;
   readonly #handlers: LinkHandlers;
   readonly #stdout: LineSplitter;
-  readonly #stderr: LineSplitter;
-  readonly #stderrTail: string[] = [];
+  readonly #stderr: ChildStderr;
   readonly #exited: Promise<void>;
   #exitCode: number | null = null;
   #exitSignal: NodeJS.Signals | null = null;
@@ -175,7 +171,7 @@ class StdioLink implements Link {
     // Arguments stay out: they can carry tokens.
     this.description = `stdio ${server.command} (pid ${this.#pid})`;
     this.#stdout = new LineSplitter(options.maxLineBytes, this.#onStdoutLine);
-    this.#stderr = new LineSplitter(STDERR_MAX_LINE, this.#onStderrLine);
+    this.#stderr = new ChildStderr(log);
     this.#exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         this.#hasExited = true;
@@ -189,7 +185,7 @@ class StdioLink implements Link {
     child.stdout.on('data', this.#onStdoutData);
     child.stdout.once('end', this.#onStdoutEnd);
     child.stdout.on('error', (err) => this.#log.debug({ err }, 'upstream stdout error'));
-    child.stderr.on('data', this.#onStderrData);
+    child.stderr.on('data', this.#stderr.push);
     child.stderr.on('error', (err) => this.#log.debug({ err }, 'upstream stderr error'));
     // EPIPE when the child is gone: the exit event reports that, with its code.
     child.stdin.on('error', (err) => this.#log.debug({ err }, 'upstream stdin error'));
@@ -280,23 +276,6 @@ class StdioLink implements Link {
     if (this.#hasExited) this.#finish();
   };
 
-  readonly #onStderrData = (chunk: Buffer): void => {
-    if (!this.#stderr.push(chunk)) {
-      this.#stderr.reset();
-      this.#log.warn('upstream wrote a stderr line longer than 16 KiB; dropped');
-    }
-  };
-
-  readonly #onStderrLine = (buf: Buffer, start: number, end: number): void => {
-    if (end > start && buf[end - 1] === 13) end--;
-    if (end === start) return;
-    const line = buf.toString('utf8', start, end);
-    if (STDERR_WARN.test(line)) this.#log.warn({ stream: 'stderr' }, line);
-    else this.#log.info({ stream: 'stderr' }, line);
-    if (this.#stderrTail.length === STDERR_TAIL_LINES) this.#stderrTail.shift();
-    this.#stderrTail.push(preview(line, STDERR_TAIL_CHARS));
-  };
-
   readonly #onDrain = (): void => {
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
@@ -319,8 +298,7 @@ class StdioLink implements Link {
   #finish(): void {
     if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
-    const rest = this.#stderr.takeRest();
-    if (rest !== undefined) this.#onStderrLine(rest, 0, rest.length);
+    this.#stderr.flush();
     // A grandchild that ignored SIGTERM must not keep our pipes (and their descriptors) open.
     if (this.#hasExited) this.#destroyPipes();
     if (this.#closing !== undefined) {
@@ -330,7 +308,7 @@ class StdioLink implements Link {
     const code = this.#exitCode;
     const signal = this.#exitSignal;
     const detail = signal !== null ? `exited (signal ${signal})` : `exited (code ${code ?? 'unknown'})`;
-    this.#fireClose(new UpstreamError('exited', this.#name, detail, { exitCode: code, signal, stderrTail: [...this.#stderrTail] }));
+    this.#fireClose(new UpstreamError('exited', this.#name, detail, { exitCode: code, signal, stderrTail: this.#stderr.tail() }));
   }
 
   /** The link is unusable (bad output, stuck input): report it now, stop the process in the background. */
@@ -408,8 +386,4 @@ class StdioLink implements Link {
       return false;
     }
   }
-}
-
-function preview(text: string, max = 200): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
