@@ -114,6 +114,17 @@ async function bridgeCall(gw: Gateway, password: string): Promise<string> {
   return stderr;
 }
 
+/** The SDK's console warnings, which connect logs as JSON records (event mcp_sdk); a raw `[mcp-sdk]` line fails. */
+function sdkWarnings(stderr: string): string[] {
+  expect(stderr).not.toMatch(/^\[mcp-sdk\]/m);
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { event?: string; msg?: string })
+    .filter((record) => record.event === 'mcp_sdk')
+    .map((record) => record.msg ?? '');
+}
+
 describe('gatehouse connect: the token endpoint refuses what was stored, and the SDK recovers', () => {
   it('a revoked refresh token (users passwd): invalid_grant, the tokens are dropped and the person logs in again', async () => {
     const gw = await gateway();
@@ -124,8 +135,8 @@ describe('gatehouse connect: the token endpoint refuses what was stored, and the
     expect(passwd.stderr).toMatch(/revoked \d+ grants and tokens/);
 
     const stderr = await bridgeCall(gw, newPassword);
-    // The SDK names the real error when it drops the tokens (its own console line).
-    expect(stderr).toContain('OAuth "invalid_grant"');
+    // The SDK names the real error when it drops the tokens (its console line, made a log record).
+    expect(sdkWarnings(stderr).join('\n')).toContain('OAuth "invalid_grant"');
     expect(stderr).not.toContain('[object Response]');
     expect(stderr).toContain('Open this URL to log in:');
   }, 90_000);
@@ -140,7 +151,7 @@ describe('gatehouse connect: the token endpoint refuses what was stored, and the
     expect(await clientIds(gw)).toEqual([]);
 
     const stderr = await bridgeCall(gw, PASSWORD);
-    expect(stderr).toContain('OAuth "invalid_client"');
+    expect(sdkWarnings(stderr).join('\n')).toContain('OAuth "invalid_client"');
     expect(stderr).not.toContain('[object Response]');
     const now = await clientIds(gw);
     expect(now).toHaveLength(1);

@@ -3,7 +3,7 @@ import type { AuthProvider, FetchLike, OAuthDiscoveryState } from '@modelcontext
 
 import type { TokenStore, Tracer } from '../auth/client/index.js';
 import type { ResolvedRemoteServer } from '../config/index.js';
-import { createLogger, redactUrl, type Logger } from '../observability/index.js';
+import { createLogger, redactUrl, routeSdkWarnings, type Logger } from '../observability/index.js';
 import type { InsufficientScopeChallenge } from '../upstream/remote/index.js';
 import { resolveConnectFlags, type ConnectFlags, type ResolvedConnect } from './connect-options.js';
 import { CliExit, ExitCode } from './exit.js';
@@ -134,6 +134,8 @@ function hasStaticAuthorization(headers: Record<string, string>): boolean {
 /** The logger of one run, after saying what the options' resolution found worth saying. */
 function runLogger(config: ResolvedConnect): Logger {
   const logger = createLogger({ level: config.logLevel });
+  // The SDK's own warnings ([mcp-sdk] ...) become log lines too, for the life of the command.
+  routeSdkWarnings(logger);
   for (const warning of config.warnings) logger.warn(warning);
   for (const note of config.notes) logger.info(note);
   return logger;

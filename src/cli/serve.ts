@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { startGatehouse } from '../app.js';
 import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
 import { hashPassword, randomToken } from '../crypto/index.js';
-import { createLogger, type Logger } from '../observability/index.js';
+import { createLogger, routeSdkWarnings, type Logger } from '../observability/index.js';
 import { openStore } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
 import { configOverrides } from './flags.js';
@@ -28,6 +28,8 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   }
   if (flags.logLevel) config = { ...config, log: { ...config.log, level: flags.logLevel as ResolvedConfig['log']['level'] } };
   const logger = createLogger({ level: config.log.level, format: config.log.format });
+  // The SDK's own warnings ([mcp-sdk] ..., from upstream OAuth clients) become log lines too.
+  routeSdkWarnings(logger);
   // A promise rejected with nobody waiting (a bug) is logged, not allowed to end the process
   // and every session with it (Node 20's default).
   process.on('unhandledRejection', (reason) => {
