@@ -15,7 +15,7 @@ import {
 } from '@modelcontextprotocol/client';
 
 import { randomToken } from '../../crypto/index.js';
-import type { Logger } from '../../observability/index.js';
+import { redactUrl, type Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
 import { deviceLogin } from './device-login.js';
@@ -33,7 +33,8 @@ export interface OAuthSessionOptions {
   readonly clientSecret?: string | undefined;
   /**
    * `--expected-issuer`: the authorization server a `--client-id` client is for (SEP-2352).
-   * Another one is refused before it sees the id or secret; unset, the first one it is used with.
+   * Another one is refused before it sees the id or secret. Unset, the one the store names
+   * for this client, else the first one it is used with (kept in the store from then on).
    */
   readonly expectedIssuer?: string | undefined;
   /** `--client-metadata-url`: a Client ID Metadata Document (the URL is the client_id). */
@@ -96,12 +97,18 @@ export class OAuthSession implements OAuthClientProvider {
   #inFlight: Promise<void> | undefined;
   /** The access token the last refresh gave; refused again, it calls for a new login. */
   #refreshed: string | undefined;
-  /** SEP-2352: the authorization server a --client-id client is for: the expected one, else the first one it is used with. */
+  /**
+   * SEP-2352: the authorization server a --client-id client is bound to: the person's choice,
+   * else the one the store keeps for it, else the first one it is used with.
+   */
   #clientIssuer: string | undefined;
+  /** The person's choice: --expected-issuer, else the --token-url endpoints' issuer. */
+  readonly #chosenIssuer: string | undefined;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
-    this.#clientIssuer = options.expectedIssuer;
+    this.#chosenIssuer = options.clientId === undefined ? undefined : (options.expectedIssuer ?? options.staticDiscovery?.authorizationServerMetadata?.issuer);
+    this.#clientIssuer = this.#chosenIssuer;
     if (options.clientMetadataUrl !== undefined) this.clientMetadataUrl = options.clientMetadataUrl;
     const resource = options.resource;
     // Only with --resource: otherwise the SDK's own rule applies (the metadata's resource must
@@ -139,16 +146,8 @@ export class OAuthSession implements OAuthClientProvider {
     return this.#state;
   }
 
-  clientInformation(ctx?: OAuthClientInformationContext): StoredOAuthClientInformation | undefined {
-    if (this.#o.clientId !== undefined) {
-      // Stamped (unstamped, the SDK warns on the console); registered at one server, it is not
-      // re-registered at another, so another is refused before it sees the id or secret.
-      const issuer = (this.#clientIssuer ??= ctx?.issuer);
-      if (issuer !== undefined && ctx?.issuer !== undefined && !sameIssuer(ctx.issuer, issuer)) throw new AuthorizationServerMismatchError(issuer, ctx.issuer);
-      const info: StoredOAuthClientInformation = { client_id: this.#o.clientId, issuer };
-      if (this.#o.clientSecret !== undefined) info.client_secret = this.#o.clientSecret;
-      return info;
-    }
+  async clientInformation(ctx?: OAuthClientInformationContext): Promise<StoredOAuthClientInformation | undefined> {
+    if (this.#o.clientId !== undefined) return this.#preRegistered(this.#o.clientId, ctx?.issuer);
     const client = this.#issuer(ctx)?.client;
     if (!client) return undefined;
     // A registration made for another loopback port no longer matches our redirect URI
@@ -205,7 +204,8 @@ export class OAuthSession implements OAuthClientProvider {
       this.#codeVerifier = undefined;
       return;
     }
-    if (scope === 'all') this.#record = { issuers: {} };
+    // The --client-id binding is no credential: it stays (forgetting it is `gatehouse logout`).
+    if (scope === 'all') this.#record = this.#record.clientIssuers ? { issuers: {}, clientIssuers: this.#record.clientIssuers } : { issuers: {} };
     if (scope === 'discovery') delete this.#record.discovery;
     for (const entry of Object.values(this.#record.issuers)) {
       if (scope === 'client') delete entry.client;
@@ -216,6 +216,11 @@ export class OAuthSession implements OAuthClientProvider {
 
   async saveDiscoveryState(state: OAuthDiscoveryState): Promise<void> {
     if (this.#o.staticDiscovery) return;
+    // The SDK saves what discovery found before it asks for the client: a --client-id client
+    // bound elsewhere is refused here already, so the refused server never becomes the stored
+    // discovery that the next run would start from (the issuer as the SDK takes it).
+    const found = state.authorizationServerMetadata?.issuer ?? state.authorizationServerUrl;
+    if (this.#o.clientId !== undefined && this.#clientIssuer !== undefined && !sameIssuer(found, this.#clientIssuer)) throw this.#mismatch(this.#clientIssuer, found);
     this.#record.discovery = state;
     await this.#persist();
   }
@@ -230,6 +235,9 @@ export class OAuthSession implements OAuthClientProvider {
   async load(): Promise<void> {
     this.#record = (await this.#o.store.read(this.#o.serverUrl)) ?? { issuers: {} };
     this.#loaded = true;
+    const id = this.#o.clientId;
+    const stored = id === undefined ? undefined : this.#record.clientIssuers?.[id];
+    if (this.#chosenIssuer === undefined && stored !== undefined) this.#clientIssuer = stored;
   }
 
   /** For the transports: the current access token, and a full re-authorization on 401. */
@@ -366,6 +374,40 @@ export class OAuthSession implements OAuthClientProvider {
     const lifetimeMs = lifetime * 1000;
     const margin = Math.min(60_000, lifetimeMs / 4);
     return Date.now() >= entry.obtainedAt + lifetimeMs - margin;
+  }
+
+  /**
+   * The --client-id client, stamped with its authorization server (unstamped, the SDK warns on
+   * the console). Registered at one server, it is not registered again at another: another is
+   * refused before it sees the id or the secret. The binding is stored before either goes out.
+   */
+  async #preRegistered(clientId: string, current: string | undefined): Promise<StoredOAuthClientInformation> {
+    let issuer = this.#clientIssuer;
+    if (issuer !== undefined && current !== undefined && !sameIssuer(current, issuer)) throw this.#mismatch(issuer, current);
+    if (issuer === undefined && current !== undefined) {
+      issuer = this.#clientIssuer = current;
+      this.#o.logger.warn(
+        { issuer },
+        'the --client-id client goes to the authorization server the MCP server names, and stays bound to it (trust on first use, kept in the token store); pass --expected-issuer to choose it yourself',
+      );
+    }
+    if (issuer !== undefined && this.#record.clientIssuers?.[clientId] !== issuer) {
+      (this.#record.clientIssuers ??= {})[clientId] = issuer;
+      await this.#persist();
+    }
+    const info: StoredOAuthClientInformation = { client_id: clientId, issuer };
+    if (this.#o.clientSecret !== undefined) info.client_secret = this.#o.clientSecret;
+    return info;
+  }
+
+  /** The SDK's refusal, saying how to move on deliberately. */
+  #mismatch(bound: string, found: string): AuthorizationServerMismatchError {
+    const error = new AuthorizationServerMismatchError(bound, found);
+    error.message +=
+      this.#chosenIssuer !== undefined
+        ? `. --expected-issuer names ${JSON.stringify(bound)} as this client's authorization server; if the MCP server moved to another one on purpose, pass that one instead`
+        : `. This client was bound to ${JSON.stringify(bound)} when first used with this server (kept in the token store); if the MCP server moved to another authorization server on purpose, pass --expected-issuer naming the one to use, or run 'gatehouse logout ${redactUrl(this.#o.serverUrl)}' to forget this server's tokens and the binding`;
+    return error;
   }
 
   // --- storage -----------------------------------------------------------------------------

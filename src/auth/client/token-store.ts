@@ -21,6 +21,12 @@ export interface ServerRecord {
   /** The issuer whose tokens were saved last: the one the resource server gets. */
   lastIssuer?: string;
   discovery?: OAuthDiscoveryState;
+  /**
+   * SEP-2352: by client_id, the authorization server each pre-registered (`--client-id`)
+   * client is bound to, so that a later run refuses another one before it sees the id or the
+   * secret. Absent in records written before it (the next use binds).
+   */
+  clientIssuers?: Record<string, string>;
 }
 
 /** Where tokens and client registrations live between runs (`--token-store`). */

@@ -1,0 +1,193 @@
+// A pre-registered `--client-id` client without --expected-issuer is bound (SEP-2352) to the
+// first authorization server it is used with, and the binding is kept in the token store with
+// the server's record: each test's "runs" are separate OAuthSession instances over the same
+// encrypted token file (a new store object each, as a new `gatehouse connect` process opens),
+// with an MCP server whose resource metadata names one of two authorization servers.
+import { Writable } from 'node:stream';
+import { join } from 'node:path';
+
+import type { FetchLike } from '@modelcontextprotocol/client';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { createFileTokenStore, type ServerRecord } from '../src/auth/client/token-store.js';
+import { OAuthSession } from '../src/auth/client/oauth-session.js';
+import { createLogger } from '../src/observability/index.js';
+import { runCli, tempRoot } from './helpers/cli.js';
+
+const MCP = 'https://mcp.example/mcp';
+const AS1 = 'https://as-one.example';
+const AS2 = 'https://as-two.example';
+
+const { freshDir, remove } = tempRoot('gh-client-binding-');
+afterAll(remove);
+
+interface Sent {
+  readonly url: string;
+  readonly authorization: string | null;
+}
+
+/** The MCP server's metadata names `names.as`; both authorization servers issue tokens to anyone. */
+function world(names: { as: string }): { fetchFn: FetchLike; sent: Sent[] } {
+  const sent: Sent[] = [];
+  const fetchFn: FetchLike = (input, init) => {
+    const url = new URL(String(input));
+    sent.push({ url: url.href, authorization: new Headers(init?.headers).get('authorization') });
+    const json = (v: unknown) => Promise.resolve(new Response(JSON.stringify(v), { status: 200, headers: { 'content-type': 'application/json' } }));
+    if (url.href === 'https://mcp.example/.well-known/oauth-protected-resource/mcp') return json({ resource: MCP, authorization_servers: [names.as] });
+    if (url.pathname === '/.well-known/oauth-authorization-server') {
+      const o = url.origin;
+      return json({ issuer: o, authorization_endpoint: `${o}/authorize`, token_endpoint: `${o}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'], grant_types_supported: ['authorization_code', 'refresh_token'] });
+    }
+    if (url.pathname === '/token') return json({ access_token: `at-${url.host}`, refresh_token: `rt-${url.host}`, token_type: 'Bearer', expires_in: 3600 });
+    return Promise.resolve(new Response('not found', { status: 404 }));
+  };
+  return { fetchFn, sent };
+}
+
+/** Everything that reached AS2 carrying the client: its authorization URL (the id) or its token endpoint (the secret). */
+const toAs2 = (sent: Sent[], opened: URL[]) => [...sent.filter((s) => s.url === `${AS2}/token`).map((s) => s.url), ...opened.filter((u) => u.origin === AS2).map((u) => u.href)];
+
+function logged() {
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  const lines = () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; msg: string; issuer?: string });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
+
+/** One `gatehouse connect` run: its own store object over `dir`, its own session; the browser "approves" at once. */
+function run(dir: string, fetchFn: FetchLike, opened: URL[], expectedIssuer?: string) {
+  const { logger, lines } = logged();
+  const store = createFileTokenStore({ dir });
+  const session = new OAuthSession({
+    serverUrl: MCP,
+    store,
+    logger,
+    clientId: 'desk-app',
+    clientSecret: 'desk-secret',
+    expectedIssuer,
+    fetchFn,
+    openBrowser: (u) => {
+      opened.push(u);
+      const callback = new URL(u.searchParams.get('redirect_uri')!);
+      callback.searchParams.set('code', 'c1');
+      callback.searchParams.set('state', u.searchParams.get('state')!);
+      void fetch(callback);
+      return Promise.resolve();
+    },
+  });
+  return { session, store, lines };
+}
+
+/** Tokens an earlier login at AS1 left, as a record written before the binding was stored. */
+const earlierLogin: ServerRecord = {
+  issuers: { [AS1]: { tokens: { access_token: 'old', refresh_token: 'r1', token_type: 'Bearer', issuer: AS1 }, obtainedAt: 0 } },
+  lastIssuer: AS1,
+};
+
+describe('a --client-id client without --expected-issuer, across runs', () => {
+  it('run 1 binds AS1 (said in a warning) and refuses AS2; run 2 starts from AS1, not from the server run 1 refused', async () => {
+    const dir = freshDir();
+    const names = { as: AS1 };
+    const { fetchFn, sent } = world(names);
+    const opened: URL[] = [];
+    await createFileTokenStore({ dir }).write(MCP, earlierLogin);
+
+    const one = run(dir, fetchFn, opened);
+    await one.session.load();
+    await one.session.authorize(); // the stored refresh token, at AS1
+    expect(sent.filter((s) => s.url === `${AS1}/token`)).toHaveLength(1);
+    expect(one.lines().filter((l) => l.msg.includes('trust on first use'))).toEqual([expect.objectContaining({ level: 'warn', issuer: AS1 })]);
+    expect((await one.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': AS1 });
+
+    names.as = AS2; // the MCP server now names another authorization server (a 401: discovery again)
+    await expect(one.session.authorize({ rediscover: true, force: true })).rejects.toThrow(/mismatch/i);
+    expect((await one.store.read(MCP))?.discovery?.authorizationServerUrl).not.toBe(AS2);
+
+    // The next process, as the reviewer ran it: a forced login from what the store holds.
+    const two = run(dir, fetchFn, opened);
+    await two.session.load();
+    await two.session.authorize({ force: true });
+    expect(toAs2(sent, opened)).toEqual([]);
+    expect(opened.map((u) => u.origin)).toEqual([AS1]);
+  });
+
+  it('a later run refuses another authorization server before it sees the id or the secret, and says how to move on', async () => {
+    const dir = freshDir();
+    const names = { as: AS1 };
+    const { fetchFn, sent } = world(names);
+    const opened: URL[] = [];
+    await createFileTokenStore({ dir }).write(MCP, earlierLogin);
+    const one = run(dir, fetchFn, opened);
+    await one.session.load();
+    await one.session.authorize();
+
+    names.as = AS2;
+    const two = run(dir, fetchFn, opened);
+    await two.session.load();
+    const refused = two.session.authorize({ rediscover: true, force: true });
+    await expect(refused).rejects.toThrow(`Authorization server mismatch: credentials are bound to ${JSON.stringify(AS1)} but this call resolved ${JSON.stringify(AS2)}`);
+    await expect(refused).rejects.toThrow(`run 'gatehouse logout ${MCP}'`);
+    await expect(refused).rejects.toThrow('pass --expected-issuer');
+    expect(toAs2(sent, opened)).toEqual([]);
+    expect(two.lines().filter((l) => l.msg.includes('trust on first use'))).toEqual([]);
+  });
+
+  it('a stored discovery naming another authorization server (as an older version left it) is refused as well', async () => {
+    const dir = freshDir();
+    const names = { as: AS1 };
+    const { fetchFn, sent } = world(names);
+    const opened: URL[] = [];
+    const one = run(dir, fetchFn, opened);
+    await one.store.write(MCP, earlierLogin);
+    await one.session.load();
+    await one.session.authorize();
+    const stored = (await one.store.read(MCP))!;
+    await one.store.write(MCP, { ...stored, discovery: { authorizationServerUrl: AS2 } });
+
+    names.as = AS2;
+    const two = run(dir, fetchFn, opened);
+    await two.session.load();
+    await expect(two.session.authorize({ force: true })).rejects.toThrow(/mismatch/i);
+    expect(toAs2(sent, opened)).toEqual([]);
+  });
+
+  it('the ways out: gatehouse logout forgets the binding, --expected-issuer replaces it', async () => {
+    const home = freshDir();
+    const dir = join(home, 'gatehouse'); // where `gatehouse logout --token-store file` looks with XDG_CONFIG_HOME=home
+    const names = { as: AS1 };
+    const { fetchFn, sent } = world(names);
+    const opened: URL[] = [];
+    await createFileTokenStore({ dir }).write(MCP, earlierLogin);
+    const one = run(dir, fetchFn, opened);
+    await one.session.load();
+    await one.session.authorize();
+    names.as = AS2;
+
+    // --expected-issuer: the person's word wins over the stored binding, and is kept.
+    const chosen = run(dir, fetchFn, opened, AS2);
+    await chosen.session.load();
+    await chosen.session.authorize({ rediscover: true, force: true });
+    expect(opened.map((u) => u.origin)).toEqual([AS2]);
+    expect((await chosen.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': AS2 });
+    names.as = AS1;
+    const back = run(dir, fetchFn, opened);
+    await back.session.load();
+    await expect(back.session.authorize({ rediscover: true, force: true })).rejects.toThrow(/mismatch/i);
+
+    // gatehouse logout: the record goes, binding and all; the next run binds anew (and says so).
+    const logout = await runCli(['logout', MCP, '--token-store', 'file'], { cwd: home, env: { XDG_CONFIG_HOME: home } });
+    expect(logout.status, logout.stderr).toBe(0);
+    expect(await createFileTokenStore({ dir }).read(MCP)).toBeUndefined();
+    const fresh = run(dir, fetchFn, opened);
+    await fresh.session.load();
+    await fresh.session.authorize({ force: true });
+    expect(opened.map((u) => u.origin)).toEqual([AS2, AS1]);
+    expect(fresh.lines().filter((l) => l.msg.includes('trust on first use'))).toEqual([expect.objectContaining({ issuer: AS1 })]);
+    expect(sent.filter((s) => s.url === `${AS1}/token`).length).toBeGreaterThan(0);
+  }, 60_000);
+});
