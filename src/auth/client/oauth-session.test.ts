@@ -1,26 +1,53 @@
-import { AuthorizationServerMismatchError } from '@modelcontextprotocol/client';
-import { describe, expect, it } from 'vitest';
+import { AuthorizationServerMismatchError, type FetchLike } from '@modelcontextprotocol/client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { silentLogger } from '../../observability/index.js';
 import { OAuthSession } from './oauth-session.js';
-import { createMemoryTokenStore } from './token-store.js';
+import { createMemoryTokenStore, type TokenStore } from './token-store.js';
 
-const session = (expectedIssuer?: string) =>
+const MCP = 'https://mcp.example/mcp';
+const AS1 = 'https://as-one.example';
+
+const session = (expectedIssuer?: string, more: { store?: TokenStore; fetchFn?: FetchLike } = {}) =>
   new OAuthSession({
     expectedIssuer,
-    serverUrl: 'https://mcp.example/mcp',
-    store: createMemoryTokenStore(),
+    serverUrl: MCP,
+    store: more.store ?? createMemoryTokenStore(),
+    fetchFn: more.fetchFn,
     logger: silentLogger(),
     clientId: 'desk-app',
     clientSecret: 'desk-secret',
     openBrowser: () => Promise.reject(new Error('no browser in this test')),
   });
 
+/** An MCP server whose metadata names AS1, and AS1 refreshing any refresh token. */
+const fetchFn: FetchLike = (input) => {
+  const url = new URL(String(input));
+  const json = (v: unknown) => Promise.resolve(new Response(JSON.stringify(v), { status: 200, headers: { 'content-type': 'application/json' } }));
+  if (url.href === 'https://mcp.example/.well-known/oauth-protected-resource/mcp') return json({ resource: MCP, authorization_servers: [AS1] });
+  if (url.href === `${AS1}/.well-known/oauth-authorization-server`) {
+    return json({ issuer: AS1, authorization_endpoint: `${AS1}/authorize`, token_endpoint: `${AS1}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] });
+  }
+  if (url.href === `${AS1}/token`) return json({ access_token: 'new', refresh_token: 'r2', token_type: 'Bearer', expires_in: 3600 });
+  return Promise.resolve(new Response('not found', { status: 404 }));
+};
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 describe('OAuthSession with a pre-registered client (--client-id)', () => {
   it('stamps it with the authorization server it is first used with (SEP-2352), so the SDK has nothing to warn about', async () => {
-    const s = session();
-    expect(await s.clientInformation({ issuer: 'https://as-one.example' })).toEqual({ client_id: 'desk-app', client_secret: 'desk-secret', issuer: 'https://as-one.example' });
-    expect((await s.clientInformation({ issuer: 'https://as-one.example' }))?.issuer).toBe('https://as-one.example');
+    const store = createMemoryTokenStore();
+    await store.write(MCP, { issuers: { [AS1]: { tokens: { access_token: 'old', refresh_token: 'r1', token_type: 'Bearer', issuer: AS1 }, obtainedAt: 0 } }, lastIssuer: AS1 });
+    const s = session(undefined, { store, fetchFn });
+    await s.load();
+    const warn = vi.spyOn(console, 'warn');
+    // The SDK's auth() reads the client (and would warn of an unstamped one), then refreshes.
+    await s.authorize();
+    expect(warn).not.toHaveBeenCalled();
+    expect(s.tokens()?.access_token).toBe('new');
+    expect(await s.clientInformation({ issuer: AS1 })).toEqual({ client_id: 'desk-app', client_secret: 'desk-secret', issuer: AS1 });
   });
 
   it('refuses to present it to another authorization server later', async () => {
