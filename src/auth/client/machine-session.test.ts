@@ -69,8 +69,21 @@ describe('MachineSession: the authorization server its credentials go to', () =>
     expect(await machine.token()).toBe('token-from-as-one.example');
     // A 401, and the server's metadata now names another authorization server (SEP-2352).
     names.as = SECOND;
+    const refused = machine.onUnauthorized(unauthorized(fetchFn));
+    await expect(refused).rejects.toThrow(`Authorization server mismatch: credentials are bound to ${JSON.stringify(FIRST)} but this call resolved ${JSON.stringify(SECOND)}`);
+    // How to move on: the binding lasts as long as the process.
+    await expect(refused).rejects.toThrow('restart, or set servers.NAME.oauth.issuer (gatehouse serve) / --expected-issuer (connect)');
+    expect(sent.filter((s) => s.url.startsWith(SECOND) && s.url.endsWith('/token'))).toEqual([]);
+    // Later renewals (discovery again or not) stay refused.
     await expect(machine.onUnauthorized(unauthorized(fetchFn))).rejects.toThrow(/mismatch/i);
     expect(sent.filter((s) => s.url.startsWith(SECOND) && s.url.endsWith('/token'))).toEqual([]);
+  });
+
+  it('with an expected issuer, another authorization server is refused, naming the setting to change', async () => {
+    const { fetchFn, sent } = world({ as: SECOND });
+    const refused = session(fetchFn, logged().logger, FIRST).token();
+    await expect(refused).rejects.toThrow(`The expected issuer (servers.NAME.oauth.issuer for gatehouse serve, --expected-issuer for connect) names ${JSON.stringify(FIRST)}`);
+    expect(sent.filter((s) => s.url.endsWith('/token'))).toEqual([]);
   });
 
   it('with an expected issuer: that one, and nothing to say', async () => {

@@ -1,5 +1,6 @@
 import {
   auth,
+  AuthorizationServerMismatchError,
   ClientCredentialsProvider,
   discoverOAuthServerInfo,
   extractWWWAuthenticateParams,
@@ -27,7 +28,7 @@ export interface MachineSessionOptions {
   readonly scope?: string | undefined;
   /** RFC 8707 resource indicator instead of the discovered one. */
   readonly resource?: string | undefined;
-  /** Only send the credentials to this authorization server; unset, the one discovery finds first. */
+  /** Only send the credentials to this authorization server; unset, the one discovery finds first (for this object's life). */
   readonly expectedIssuer?: string | undefined;
   /** `--token-url` / `oauth.tokenUrl`: skip discovery (static-discovery.ts). */
   readonly discovery?: OAuthDiscoveryState | undefined;
@@ -48,9 +49,12 @@ const RENEW_MAX_MS = 60_000;
  * transports: the SDK's ClientCredentialsProvider / PrivateKeyJwtProvider do discovery and
  * the token request; this adds what a long-running client needs: the token is renewed ahead
  * of expiry (in the background while the old one is still good), one renewal at a time, and
- * a 401 renews it (with discovery again: the server may have moved to another
- * authorization server) before the transport's one retry. The credentials go to one
- * authorization server only (SEP-2352): the expected issuer, else the first one discovery finds.
+ * a 401 renews it (with discovery again, unless the endpoints were given) before the
+ * transport's one retry. The credentials go to one authorization server only (SEP-2352), for
+ * as long as this object lives (a gateway upstream's: the whole `serve` process; connect's: its
+ * run): the expected issuer, else the first one discovery finds. An MCP server that names
+ * another one later is refused (AuthorizationServerMismatchError, saying how to move on: a
+ * restart, or the expected issuer set), however often discovery runs again.
  */
 export class MachineSession implements AuthProvider {
   readonly #o: MachineSessionOptions;
@@ -99,7 +103,9 @@ export class MachineSession implements AuthProvider {
   async #fetchToken(rediscover: boolean, resourceMetadataUrl: URL | undefined): Promise<void> {
     if (rediscover && this.#o.discovery === undefined) this.#discovery = undefined;
     this.#provider ??= this.#bind(await this.#issuer(resourceMetadataUrl));
-    const result = await auth(this.#provider, { serverUrl: this.#o.serverUrl, scope: this.#o.scope, resourceMetadataUrl, ...(this.#fetch ? { fetchFn: this.#fetch } : {}) });
+    const result = await auth(this.#provider, { serverUrl: this.#o.serverUrl, scope: this.#o.scope, resourceMetadataUrl, ...(this.#fetch ? { fetchFn: this.#fetch } : {}) }).catch((error: unknown) => {
+      throw this.#advised(error);
+    });
     const tokens = this.#provider.tokens() as StoredOAuthTokens | undefined;
     if (result !== 'AUTHORIZED' || !tokens?.access_token) throw new Error('the authorization server issued no access token');
     this.#tokens = tokens;
@@ -123,6 +129,16 @@ export class MachineSession implements AuthProvider {
     const issuer = info.authorizationServerMetadata?.issuer ?? info.authorizationServerUrl;
     this.#o.logger.warn({ issuer }, 'client credentials: no expected issuer given, so they go to the authorization server the MCP server names; set the expected issuer to choose it yourself');
     return issuer;
+  }
+
+  /** The SDK's refusal of another authorization server, saying how to move on deliberately. */
+  #advised(error: unknown): unknown {
+    if (!(error instanceof AuthorizationServerMismatchError)) return error;
+    error.message +=
+      this.#o.expectedIssuer !== undefined
+        ? `. The expected issuer (servers.NAME.oauth.issuer for gatehouse serve, --expected-issuer for connect) names ${JSON.stringify(error.recordedIssuer)}; if the MCP server moved to another authorization server on purpose, set it to that one`
+        : `. Without an expected issuer the first authorization server found is kept while the process runs: if the MCP server moved on purpose, restart, or set servers.NAME.oauth.issuer (gatehouse serve) / --expected-issuer (connect) to the one to use`;
+    return error;
   }
 
   /** The SDK's provider bound to `issuer`, plus a discovery cache (or the static endpoints) and --resource. */

@@ -36,7 +36,9 @@ export function createUpstreamAuthProvider(
   }
   // With a token URL the authorization server is known: the secret goes nowhere else. With
   // `issuer`, discovery must find exactly that authorization server (RFC 8414 §3.3): the
-  // MCP server's metadata cannot send the secret elsewhere. Without either, it decides.
+  // MCP server's metadata cannot send the secret elsewhere. Without either, the first one its
+  // metadata names (logged as a warning) is kept for the whole serve process: naming another
+  // later is refused, until a restart or `issuer` is set (machine-session.ts).
   const discovery = oauth.tokenUrl === undefined ? undefined : staticDiscoveryState({ tokenUrl: oauth.tokenUrl, issuer: oauth.issuer });
   return new MachineSession({
     serverUrl: server.url,
