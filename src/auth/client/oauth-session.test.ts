@@ -62,5 +62,20 @@ describe('OAuthSession with a pre-registered client (--client-id)', () => {
     // As the SDK compares issuers: one trailing slash makes no difference.
     expect(await s.clientInformation({ issuer: 'https://as-one.example/' })).toEqual({ client_id: 'desk-app', client_secret: 'desk-secret', issuer: 'https://as-one.example' });
     await expect(session('https://as-one.example/').clientInformation({ issuer: 'https://as-one.example.evil' })).rejects.toThrow(AuthorizationServerMismatchError);
+    // The refusal names the flag to change, not the logout (which would not help).
+    const refused = s.clientInformation({ issuer: 'https://as-two.example' });
+    await expect(refused).rejects.toThrow(`--expected-issuer names "https://as-one.example" as this client's authorization server`);
+    await expect(refused).rejects.not.toThrow('gatehouse logout');
+  });
+
+  it('keeps the binding when the SDK invalidates all credentials (an invalid_client answer), and in the store', async () => {
+    const store = createMemoryTokenStore();
+    const s = session(undefined, { store });
+    await s.clientInformation({ issuer: AS1 });
+    await s.invalidateCredentials('all');
+    expect((await store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': AS1 });
+    const next = session(undefined, { store });
+    await next.load();
+    await expect(next.clientInformation({ issuer: 'https://as-two.example' })).rejects.toThrow(AuthorizationServerMismatchError);
   });
 });
