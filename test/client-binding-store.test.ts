@@ -137,7 +137,7 @@ describe('a --client-id client without --expected-issuer, across runs', () => {
     expect(two.lines().filter((l) => l.msg.includes('trust on first use'))).toEqual([]);
   });
 
-  it('a stored discovery naming another authorization server (as an older version left it) is refused as well', async () => {
+  it('a stored discovery naming another authorization server (as an older version left it) is not reused: discovery again', async () => {
     const dir = freshDir();
     const names = { as: AS1 };
     const { fetchFn, sent } = world(names);
@@ -154,6 +154,14 @@ describe('a --client-id client without --expected-issuer, across runs', () => {
     await two.session.load();
     await expect(two.session.authorize({ force: true })).rejects.toThrow(/mismatch/i);
     expect(toAs2(sent, opened)).toEqual([]);
+
+    // The MCP server names AS1 again: the stale discovery does not stand in the way.
+    names.as = AS1;
+    await one.store.write(MCP, { ...stored, discovery: { authorizationServerUrl: AS2 } });
+    const three = run(dir, fetchFn, opened);
+    await three.session.load();
+    await three.session.authorize({ force: true });
+    expect(opened.map((u) => u.origin)).toEqual([AS1]);
   });
 
   it('the ways out: gatehouse logout forgets the binding, --expected-issuer replaces it', async () => {
@@ -169,9 +177,10 @@ describe('a --client-id client without --expected-issuer, across runs', () => {
     names.as = AS2;
 
     // --expected-issuer: the person's word wins over the stored binding, and is kept.
+    // (No rediscovery asked for, as after a 401 to no token: the stored discovery names AS1.)
     const chosen = run(dir, fetchFn, opened, AS2);
     await chosen.session.load();
-    await chosen.session.authorize({ rediscover: true, force: true });
+    await chosen.session.authorize({ force: true });
     expect(opened.map((u) => u.origin)).toEqual([AS2]);
     expect((await chosen.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': AS2 });
     names.as = AS1;

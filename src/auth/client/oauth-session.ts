@@ -238,6 +238,12 @@ export class OAuthSession implements OAuthClientProvider {
     const id = this.#o.clientId;
     const stored = id === undefined ? undefined : this.#record.clientIssuers?.[id];
     if (this.#chosenIssuer === undefined && stored !== undefined) this.#clientIssuer = stored;
+    // A stored discovery naming another authorization server than the client's (a new
+    // --expected-issuer, or one saved before refusals were kept out) is not reused: discovery
+    // runs again, and either finds the client's server or is refused.
+    const discovery = this.#record.discovery;
+    const named = discovery?.authorizationServerMetadata?.issuer ?? discovery?.authorizationServerUrl;
+    if (id !== undefined && this.#clientIssuer !== undefined && named !== undefined && !sameIssuer(named, this.#clientIssuer)) delete this.#record.discovery;
   }
 
   /** For the transports: the current access token, and a full re-authorization on 401. */
