@@ -4,18 +4,15 @@
 // client make.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.js';
-import { runCli, startServe, tempRoot, type CliRun, type ServeRun } from './helpers/cli.js';
+import { runCli, startServe, tempRoot, type CliRun, servesKilledAfterEach } from './helpers/cli.js';
 import { INIT, RAW_FIXTURE, rawPost } from './helpers/gateway.js';
 import { loginAndConsent as signIn, tokenRequest as token } from './helpers/oauth.js';
 
 const { freshDir, remove } = tempRoot('gh-client-rules-');
 afterAll(remove);
-const serving: ServeRun[] = [];
-afterEach(() => {
-  for (const s of serving.splice(0)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-});
+const serving = servesKilledAfterEach();
 
 const PASSWORD = 'a long enough passphrase';
 const loginAndConsent = (base: string, url: string): Promise<URL> => signIn(base, url, 'alice', PASSWORD);

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
-import { CLI, runCli, startServe, tempRoot, TSX, type ServeRun } from './helpers/cli.js';
+import { CLI, runCli, startServe, tempRoot, TSX, servesKilledAfterEach } from './helpers/cli.js';
 import { RAW_FIXTURE } from './helpers/gateway.js';
 
 const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
@@ -21,10 +21,7 @@ const PASSWORD = 'a long enough passphrase';
 
 const { freshDir, remove } = tempRoot('gh-connect-stderr-');
 afterAll(remove);
-const serving: ServeRun[] = [];
-afterEach(() => {
-  for (const s of serving.splice(0)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-});
+const serving = servesKilledAfterEach();
 
 interface LogLine {
   level: string;

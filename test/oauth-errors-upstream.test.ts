@@ -8,19 +8,16 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../src/observability/index.js';
-import { runCli, startServe, tempRoot, type ServeRun } from './helpers/cli.js';
+import { runCli, startServe, tempRoot, servesKilledAfterEach } from './helpers/cli.js';
 import { connectClient } from './helpers/client.js';
 import { RAW_FIXTURE, startTestGateway } from './helpers/gateway.js';
 
 const { freshDir, remove } = tempRoot('gh-oauth-errors-upstream-');
 afterAll(remove);
-const serving: ServeRun[] = [];
-afterEach(() => {
-  for (const s of serving.splice(0)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-});
+const serving = servesKilledAfterEach();
 
 describe('servers.NAME.oauth: the token endpoint refuses the client', () => {
   it('reports invalid_client (the authorization server\'s word) when the secret was rotated', async () => {

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 // Resolved here, so that the CLI runs from any working directory.
@@ -56,6 +57,15 @@ export interface ServeRun {
   readonly child: ChildProcess;
   readonly base: string;
   readonly stderr: () => string;
+}
+
+/** The serve runs a test file keeps here are killed after each test (a failed one leaves none running). */
+export function servesKilledAfterEach(): ServeRun[] {
+  const serving: ServeRun[] = [];
+  afterEach(() => {
+    for (const s of serving.splice(0)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  });
+  return serving;
 }
 
 /** Starts `gatehouse serve ARGS...` and resolves once it logs the URL it listens on. */
