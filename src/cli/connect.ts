@@ -253,5 +253,5 @@ export async function logoutCommand(urlArg: string | undefined, flags: Pick<Conn
   // Removing needs no key: the keychain is not asked (nor a key created in it) to forget a file.
   const store = await createStore({ ...config, tokenStore: config.tokenStore === 'memory' ? 'memory' : 'file' }, logger);
   const removed = await store.remove(config.url);
-  notify(removed ? `gatehouse: forgot the tokens and client registration for ${redactUrl(config.url)}` : `gatehouse: nothing stored for ${redactUrl(config.url)}`);
+  notify(removed ? `gatehouse: forgot the tokens, the client registration and the authorization server a --client-id client was bound to, for ${redactUrl(config.url)}` : `gatehouse: nothing stored for ${redactUrl(config.url)}`);
 }
