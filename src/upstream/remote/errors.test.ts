@@ -20,6 +20,19 @@ describe('describeFailure', () => {
     expect(closesLink(refused)).toBe(true);
   });
 
+  it('reads an authorization server that is down for now as a failed request, not refused credentials', () => {
+    for (const error of [
+      new OAuthError('server_error', 'HTTP 503: Invalid OAuth error response: SyntaxError. Raw body: <html><body>upstream unavailable</body></html>'),
+      new OAuthError('temporarily_unavailable', 'try again later'),
+    ]) {
+      const failed = describeFailure(error, URL_, 5000);
+      expect(failed.code, error.code).toBe('connection-lost');
+      expect(closesLink(failed)).toBe(false);
+      expect(failed.message).toContain(error.code);
+      expect(failed.message).not.toContain('Raw body');
+    }
+  });
+
   it('says what went wrong on the network, in words', () => {
     expect(describeFailure(fetchFailed('ECONNREFUSED'), URL_, 5000).message).toBe(
       'connection refused by mcp.example.com (https://mcp.example.com/mcp): is the server running?',

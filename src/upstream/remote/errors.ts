@@ -75,12 +75,19 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
 
   const status = httpStatusOf(error);
   if (status !== undefined) return describeStatus(status, target, error);
-  // The authorization server refused our credentials or grant (invalid_client, invalid_grant,
-  // ...; RFC 6749 §5.2): as a 401 it ends the link, rather than pass for a lost connection
-  // that fails one request at a time.
-  if (error instanceof OAuthError) {
+  // The authorization server refused our credentials or grant for good (RFC 6749 §5.2): as a
+  // 401 it ends the link, rather than pass for a lost connection that fails one request at a
+  // time. Its other answers (server_error, temporarily_unavailable, and any non-JSON error
+  // page, which the SDK reads as server_error) say it is down for now: the request fails,
+  // the link stays.
+  if (error instanceof OAuthError && REFUSALS.has(error.code)) {
     const said = error.message.includes(error.code) ? error.message : `${error.code}: ${error.message}`;
     return new RemoteLinkError('http-status', `the authorization server refused the credentials for ${shown} (${said})`, { status: 401, cause: error });
+  }
+  if (error instanceof OAuthError) {
+    // The SDK quotes a non-JSON error body ("Raw body: <html>..."): not worth a log line.
+    const said = error.message.replace(/\s*Raw body:[\s\S]*$/, '');
+    return new RemoteLinkError('connection-lost', `the authorization server for ${shown} could not issue a token now (${error.code}: ${said})`, { cause: error });
   }
 
   const found = causeCode(error);
@@ -119,6 +126,9 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
   const message = error instanceof Error ? error.message : String(error);
   return new RemoteLinkError('connection-lost', `request to ${shown} failed: ${message}`, { cause: error });
 }
+
+/** The token endpoint's errors that say the credentials or grant will not work (RFC 6749 §5.2; RFC 8628 §3.5). */
+const REFUSALS: ReadonlySet<string> = new Set(['invalid_client', 'unauthorized_client', 'invalid_grant', 'invalid_scope', 'access_denied', 'unsupported_grant_type', 'invalid_target']);
 
 /** "HTTP 401 from https://x/mcp: needs credentials (...)". */
 export function describeStatus(status: number, url: string | URL, cause?: unknown): RemoteLinkError {
