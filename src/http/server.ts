@@ -46,7 +46,7 @@ export async function startHttpServer(
   // the connect), so closeIdleConnections leaves it and close waits until the client drops it
   // (fetch opens such a spare when a request follows an aborted stream, and keeps it 4 s).
   // At close such a connection is ended once it has been silent for SILENT_GRACE_MS: one opened
-  // a moment before may still be sending its request, which then gets an answer (503) rather
+  // a moment before may still be sending its request, which then gets an answer rather
   // than a reset.
   const sockets = new Map<Socket, number>();
   server.on('connection', (socket: Socket) => {

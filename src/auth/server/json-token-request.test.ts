@@ -28,6 +28,10 @@ describe('formFromJson: the same parameters a form would carry', () => {
     expect(formFromJson(Buffer.from('{"client_id":"pub","client_id":"robot"}'))).toEqual({ ok: false, description: 'parameter "client_id" must not be provided twice' });
     // The same name spelled with an escape is the same name.
     expect(formFromJson(Buffer.from('{"client_id":"pub","client\\u005fid":"robot"}')).ok).toBe(false);
+    // Whatever the earlier value was: JSON.parse dropped it, the form would carry both.
+    for (const body of ['{"client_id":1,"client_id":"robot"}', '{"client_id":{"k":"v"},"client_id":"robot"}', '{"scope":["a","b"],"scope":"admin"}', '{"a":"x","b":[{"a":"y"}],"b":"z"}']) {
+      expect(formFromJson(Buffer.from(body)).ok, body).toBe(false);
+    }
     // Names and colons inside values do not count as members.
     const tricky = formFromJson(Buffer.from('{"a":"\\"b\\":","b":"a","c":"\\\\"}'));
     expect(tricky.ok).toBe(true);

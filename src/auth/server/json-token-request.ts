@@ -66,19 +66,45 @@ export function formFromJson(body: Buffer): FormFromJson {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * A member name that appears twice in `text`, a JSON object already known to hold only string
- * members: its string literals then alternate name, value, name, value.
+ * A member name that appears twice in `text`, a valid JSON object: its top-level names read in
+ * order (JSON.parse keeps only the last of a repeated name, whatever the earlier value was).
  */
 function repeatedMember(text: string): string | undefined {
   const seen = new Set<string>();
-  let index = 0;
-  for (const literal of text.matchAll(/"(?:[^"\\]|\\.)*"/g)) {
-    if (index++ % 2 !== 0) continue;
-    const name = JSON.parse(literal[0]) as string;
-    if (seen.has(name)) return name;
-    seen.add(name);
+  let depth = 0;
+  let nameNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string literal: a member name when it is the first thing after `{` or `,` at the top.
+      const end = closingQuote(text, i);
+      if (depth === 1 && nameNext) {
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        if (seen.has(name)) return name;
+        seen.add(name);
+        nameNext = false;
+      }
+      i = end;
+    } else if (c === 123 || c === 91) {
+      depth++;
+      if (depth === 1) nameNext = true;
+    } else if (c === 125 || c === 93) {
+      depth--;
+    } else if (c === 44 && depth === 1) {
+      nameNext = true;
+    }
   }
   return undefined;
+}
+
+/** The index of the quote that closes the string literal opening at `start`. */
+function closingQuote(text: string, start: number): number {
+  for (let j = start + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 92) j++;
+    else if (c === 34) return j;
+  }
+  return text.length - 1;
 }
 
 function kindOf(value: unknown): string {
