@@ -10,7 +10,7 @@ import type { FetchLike } from '@modelcontextprotocol/client';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createFileTokenStore, type ServerRecord } from '../src/auth/client/token-store.js';
-import { OAuthSession } from '../src/auth/client/oauth-session.js';
+import { OAuthSession, type OAuthSessionOptions } from '../src/auth/client/oauth-session.js';
 import { createLogger } from '../src/observability/index.js';
 import { runCli, tempRoot } from './helpers/cli.js';
 
@@ -36,8 +36,10 @@ function world(names: { as: string }): { fetchFn: FetchLike; sent: Sent[] } {
     if (url.href === 'https://mcp.example/.well-known/oauth-protected-resource/mcp') return json({ resource: MCP, authorization_servers: [names.as] });
     if (url.pathname === '/.well-known/oauth-authorization-server') {
       const o = url.origin;
-      return json({ issuer: o, authorization_endpoint: `${o}/authorize`, token_endpoint: `${o}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'], grant_types_supported: ['authorization_code', 'refresh_token'] });
+      return json({ issuer: o, authorization_endpoint: `${o}/authorize`, token_endpoint: `${o}/token`, device_authorization_endpoint: `${o}/device`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'], grant_types_supported: ['authorization_code', 'refresh_token'] });
     }
+    // RFC 8628: approved at once; polled again after a millisecond.
+    if (url.pathname === '/device') return json({ device_code: 'dc', user_code: 'UC', verification_uri: `${url.origin}/verify`, interval: 0.001 });
     if (url.pathname === '/token') return json({ access_token: `at-${url.host}`, refresh_token: `rt-${url.host}`, token_type: 'Bearer', expires_in: 3600 });
     return Promise.resolve(new Response('not found', { status: 404 }));
   };
@@ -60,11 +62,12 @@ function logged() {
 }
 
 /** One `gatehouse connect` run: its own store object over `dir`, its own session; the browser "approves" at once. */
-function run(dir: string, fetchFn: FetchLike, opened: URL[], expectedIssuer?: string) {
+function run(dir: string, fetchFn: FetchLike, opened: URL[], expectedIssuer?: string, more: Partial<OAuthSessionOptions> = {}) {
   const { logger, lines } = logged();
   const store = createFileTokenStore({ dir });
   const session = new OAuthSession({
     serverUrl: MCP,
+    notify: () => undefined,
     store,
     logger,
     clientId: 'desk-app',
@@ -79,6 +82,7 @@ function run(dir: string, fetchFn: FetchLike, opened: URL[], expectedIssuer?: st
       void fetch(callback);
       return Promise.resolve();
     },
+    ...more,
   });
   return { session, store, lines };
 }
@@ -199,4 +203,78 @@ describe('a --client-id client without --expected-issuer, across runs', () => {
     expect(fresh.lines().filter((l) => l.msg.includes('trust on first use'))).toEqual([expect.objectContaining({ issuer: AS1 })]);
     expect(sent.filter((s) => s.url === `${AS1}/token`).length).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe('--expected-issuer naming the server the MCP server moved to, while the stored discovery names the old one', () => {
+  /** Run 1 binds AS1 and leaves its discovery stored; then the MCP server names AS2. */
+  async function movedAfterALogin(dir: string, names: { as: string }, fetchFn: FetchLike, opened: URL[]) {
+    const one = run(dir, fetchFn, opened);
+    await one.session.load();
+    await one.session.authorize({ force: true });
+    expect((await one.store.read(MCP))?.discovery?.authorizationServerUrl).toBe(AS1);
+    names.as = AS2;
+  }
+
+  it("the reviewer's three runs: refused on a 401, then gatehouse login --expected-issuer AS2 as the error advises, then a plain run", async () => {
+    const dir = freshDir();
+    const names = { as: AS1 };
+    const { fetchFn, sent } = world(names);
+    const opened: URL[] = [];
+    await movedAfterALogin(dir, names, fetchFn, opened);
+
+    // Run 2: the token is refused (rediscovery), AS2 found, refused; the error names the flag.
+    const two = run(dir, fetchFn, opened);
+    await two.session.load();
+    await expect(two.session.authorize({ rediscover: true, force: true })).rejects.toThrow('pass --expected-issuer');
+    expect(toAs2(sent, opened)).toEqual([]);
+    expect((await two.store.read(MCP))?.discovery?.authorizationServerUrl).toBe(AS1);
+
+    // Run 3: `gatehouse login --expected-issuer AS2` (a forced login, no 401 to rediscover on).
+    const three = run(dir, fetchFn, opened, AS2);
+    await three.session.load();
+    await three.session.authorize({ force: true });
+    expect(opened.map((u) => u.origin)).toEqual([AS1, AS2]);
+    const after = await three.store.read(MCP);
+    expect(after?.clientIssuers).toEqual({ 'desk-app': AS2 });
+    expect(after?.discovery?.authorizationServerUrl).toBe(AS2);
+
+    // Run 4: no flag; the stored binding is AS2 now.
+    const four = run(dir, fetchFn, opened);
+    await four.session.load();
+    await four.session.authorize({ force: true });
+    expect(opened.map((u) => u.origin)).toEqual([AS1, AS2, AS2]);
+  });
+
+  it('gatehouse connect --expected-issuer AS2 with no tokens stored (its first request: a 401 to no token, no rediscovery asked for)', async () => {
+    const dir = freshDir();
+    const names = { as: AS1 };
+    const { fetchFn } = world(names);
+    const opened: URL[] = [];
+    await movedAfterALogin(dir, names, fetchFn, opened);
+    const { issuers: _tokens, lastIssuer: _last, ...rest } = (await createFileTokenStore({ dir }).read(MCP))!;
+    await createFileTokenStore({ dir }).write(MCP, { ...rest, issuers: {} });
+
+    const chosen = run(dir, fetchFn, opened, AS2);
+    await chosen.session.load();
+    expect(chosen.session.tokens()).toBeUndefined();
+    await chosen.session.authorize();
+    expect(opened.map((u) => u.origin)).toEqual([AS1, AS2]);
+    expect((await chosen.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': AS2 });
+  });
+
+  it('gatehouse login --grant device_code --expected-issuer AS2', async () => {
+    const dir = freshDir();
+    const names = { as: AS1 };
+    const { fetchFn, sent } = world(names);
+    const opened: URL[] = [];
+    await movedAfterALogin(dir, names, fetchFn, opened);
+
+    const chosen = run(dir, fetchFn, opened, AS2, { grant: 'device_code' });
+    await chosen.session.load();
+    await chosen.session.authorize({ force: true });
+    expect(sent.filter((s) => s.url.startsWith(AS2)).map((s) => s.url)).toEqual([`${AS2}/.well-known/oauth-authorization-server`, `${AS2}/device`, `${AS2}/token`]);
+    expect(sent.filter((s) => s.url.startsWith(`${AS1}/device`))).toEqual([]);
+    expect((await chosen.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': AS2 });
+    expect(chosen.session.tokens()?.access_token).toBe('at-as-two.example');
+  });
 });
