@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { createFileTokenStore, type ServerRecord } from '../src/auth/client/token-store.js';
 import { OAuthSession, type OAuthSessionOptions } from '../src/auth/client/oauth-session.js';
+import { staticDiscoveryState } from '../src/auth/client/static-discovery.js';
 import { createLogger } from '../src/observability/index.js';
 import { runCli, tempRoot } from './helpers/cli.js';
 
@@ -276,5 +277,50 @@ describe('--expected-issuer naming the server the MCP server moved to, while the
     expect(sent.filter((s) => s.url.startsWith(`${AS1}/device`))).toEqual([]);
     expect((await chosen.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': AS2 });
     expect(chosen.session.tokens()?.access_token).toBe('at-as-two.example');
+  });
+});
+
+describe('--token-url without --expected-issuer', () => {
+  const REALM = `${AS1}/realms/x`;
+  /** A Keycloak-like server: its issuer has a path, so the token URL's origin is not it. */
+  function realm(): { fetchFn: FetchLike; sent: string[] } {
+    const sent: string[] = [];
+    const fetchFn: FetchLike = (input) => {
+      const url = new URL(String(input));
+      sent.push(url.href);
+      const json = (v: unknown) => Promise.resolve(new Response(JSON.stringify(v), { status: 200, headers: { 'content-type': 'application/json' } }));
+      if (url.href === 'https://mcp.example/.well-known/oauth-protected-resource/mcp') return json({ resource: MCP, authorization_servers: [REALM] });
+      if (url.pathname === '/.well-known/oauth-authorization-server/realms/x') {
+        return json({ issuer: REALM, authorization_endpoint: `${REALM}/authorize`, token_endpoint: `${REALM}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] });
+      }
+      if (url.pathname === '/realms/x/token') return json({ access_token: 'at', refresh_token: 'rt', token_type: 'Bearer', expires_in: 3600 });
+      return Promise.resolve(new Response('not found', { status: 404 }));
+    };
+    return { fetchFn, sent };
+  }
+  const endpoints = { tokenUrl: `${REALM}/token`, authorizationUrl: `${REALM}/authorize` };
+
+  it("keeps no binding from the token URL's origin: a later run with discovery binds the issuer it finds (with --expected-issuer, that one is kept)", async () => {
+    const dir = freshDir();
+    const { fetchFn, sent } = realm();
+    const opened: URL[] = [];
+    const one = run(dir, fetchFn, opened, undefined, { staticDiscovery: staticDiscoveryState(endpoints) });
+    await one.session.load();
+    await one.session.authorize({ force: true });
+    expect(sent).toContain(`${REALM}/token`);
+    expect((await one.store.read(MCP))?.clientIssuers).toBeUndefined();
+
+    const two = run(dir, fetchFn, opened);
+    await two.session.load();
+    await two.session.authorize({ rediscover: true, force: true });
+    expect(opened.map((u) => u.href.split('?')[0])).toEqual([`${REALM}/authorize`, `${REALM}/authorize`]);
+    expect((await two.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': REALM });
+    expect(two.lines().filter((l) => l.msg.includes('trust on first use'))).toEqual([expect.objectContaining({ issuer: REALM })]);
+
+    // --token-url with --expected-issuer: the person named it, so it is kept.
+    const named = run(freshDir(), fetchFn, opened, REALM, { staticDiscovery: staticDiscoveryState({ ...endpoints, issuer: REALM }) });
+    await named.session.load();
+    await named.session.authorize({ force: true });
+    expect((await named.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': REALM });
   });
 });

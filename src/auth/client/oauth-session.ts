@@ -34,7 +34,8 @@ export interface OAuthSessionOptions {
   /**
    * `--expected-issuer`: the authorization server a `--client-id` client is for (SEP-2352).
    * Another one is refused before it sees the id or secret. Unset, the one the store names
-   * for this client, else the first one it is used with (kept in the store from then on).
+   * for this client, else the first one it is used with (kept in the store from then on);
+   * with `staticDiscovery` and no expected issuer, its issuer for this run only.
    */
   readonly expectedIssuer?: string | undefined;
   /** `--client-metadata-url`: a Client ID Metadata Document (the URL is the client_id). */
@@ -104,11 +105,18 @@ export class OAuthSession implements OAuthClientProvider {
   #clientIssuer: string | undefined;
   /** The person's choice: --expected-issuer, else the --token-url endpoints' issuer. */
   readonly #chosenIssuer: string | undefined;
+  /**
+   * --token-url without --expected-issuer: the chosen issuer is only the token URL's origin
+   * (static-discovery.ts), which the real issuer need not be (Keycloak's has a path). It binds
+   * this run but is not kept in the store, where a later run's discovery would be refused by it.
+   */
+  readonly #syntheticIssuer: boolean;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
     this.#chosenIssuer = options.clientId === undefined ? undefined : (options.expectedIssuer ?? options.staticDiscovery?.authorizationServerMetadata?.issuer);
     this.#clientIssuer = this.#chosenIssuer;
+    this.#syntheticIssuer = options.clientId !== undefined && options.expectedIssuer === undefined && options.staticDiscovery !== undefined;
     if (options.clientMetadataUrl !== undefined) this.clientMetadataUrl = options.clientMetadataUrl;
     const resource = options.resource;
     // Only with --resource: otherwise the SDK's own rule applies (the metadata's resource must
@@ -385,7 +393,8 @@ export class OAuthSession implements OAuthClientProvider {
   /**
    * The --client-id client, stamped with its authorization server (unstamped, the SDK warns on
    * the console). Registered at one server, it is not registered again at another: another is
-   * refused before it sees the id or the secret. The binding is stored before either goes out.
+   * refused before it sees the id or the secret. The binding is stored before either goes out
+   * (--expected-issuer, or the server discovery found; not a --token-url's origin).
    */
   async #preRegistered(clientId: string, current: string | undefined): Promise<StoredOAuthClientInformation> {
     let issuer = this.#clientIssuer;
@@ -397,7 +406,7 @@ export class OAuthSession implements OAuthClientProvider {
         'the --client-id client goes to the authorization server the MCP server names, and stays bound to it (trust on first use, kept in the token store); pass --expected-issuer to choose it yourself',
       );
     }
-    if (issuer !== undefined && this.#record.clientIssuers?.[clientId] !== issuer) {
+    if (issuer !== undefined && !this.#syntheticIssuer && this.#record.clientIssuers?.[clientId] !== issuer) {
       (this.#record.clientIssuers ??= {})[clientId] = issuer;
       await this.#persist();
     }
