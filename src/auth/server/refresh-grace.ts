@@ -87,18 +87,40 @@ export function sameSuccessorDuringGrace(provider: Provider, graceSeconds: numbe
     if (!isTokenResponse(body)) return;
     const clientId = oidc.client?.clientId;
     const successor = oidc.entities?.RefreshToken;
-    const kept = await successors.insertIfAbsent(
-      used,
-      { clientId, grantId: successor?.grantId, accountId: successor?.accountId, response: { ...body } },
-      graceSeconds + SUCCESSOR_CLOCK_MARGIN_SECONDS,
-    );
-    if (kept.inserted) return;
-    const first = kept.payload.response;
-    // Keyed by the used token, which the provider has just tied to this client: a record for another
-    // client or one that does not open cannot be; should it ever, this rotation's answer stands.
-    if (kept.payload.clientId !== clientId || !isTokenResponse(first)) return;
-    const [access, refresh] = await Promise.all([provider.AccessToken.find(body.access_token), provider.RefreshToken.find(body.refresh_token)]);
-    await Promise.all([access?.destroy(), refresh?.destroy()]);
-    ctx.body = { ...first };
+    const minted = body;
+    /** Destroys what this rotation minted (the access and refresh token in its answer), so it never lives on undelivered. */
+    const destroyMinted = async (): Promise<void> => {
+      const [access, refresh] = await Promise.all([provider.AccessToken.find(minted.access_token), provider.RefreshToken.find(minted.refresh_token)]);
+      await Promise.all([access?.destroy(), refresh?.destroy()]);
+    };
+    try {
+      const kept = await successors.insertIfAbsent(
+        used,
+        { clientId, grantId: successor?.grantId, accountId: successor?.accountId, response: { ...body } },
+        graceSeconds + SUCCESSOR_CLOCK_MARGIN_SECONDS,
+      );
+      if (kept.inserted) return;
+      const first = kept.payload.response;
+      // Keyed by the used token, which the provider has just tied to this client: a record for another
+      // client or one that does not open cannot be; should it ever, this rotation's answer stands.
+      if (kept.payload.clientId !== clientId || !isTokenResponse(first)) return;
+      await destroyMinted();
+      ctx.body = { ...first };
+    } catch (err) {
+      // The store failed while keeping the first answer or destroying a losing rotation's tokens. What
+      // was minted is not delivered: destroyed as far as the store lets us (each token on its own).
+      await Promise.allSettled([
+        provider.AccessToken.find(minted.access_token).then((t) => t?.destroy()),
+        provider.RefreshToken.find(minted.refresh_token).then((t) => t?.destroy()),
+      ]);
+      provider.emit('server_error', ctx, err);
+      // temporarily_unavailable (503), not server_error (500): the used token still reads as unused for
+      // the rest of its window, so the right move for the client is to retry soon with it. The MCP SDK
+      // (client/auth.js) starts a new browser login on server_error (ServerError, like a non-JSON 500)
+      // and throws other OAuth errors to its caller, keeping its tokens for the next attempt.
+      ctx.status = 503;
+      ctx.set('retry-after', '1');
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'the refresh could not be completed; retry with the same refresh token' };
+    }
   };
 }
