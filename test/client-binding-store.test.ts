@@ -324,3 +324,27 @@ describe('--token-url without --expected-issuer', () => {
     expect((await named.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': REALM });
   });
 });
+
+describe('the mismatch error for a server URL with secrets in its query', () => {
+  it('describes the logout rather than printing a redacted command that names no record, and leaks nothing', async () => {
+    const dir = freshDir();
+    const secretUrl = `${MCP}?key=sekrit-123`;
+    const { fetchFn, sent } = world({ as: AS2 });
+    const opened: URL[] = [];
+    await createFileTokenStore({ dir }).write(secretUrl, { issuers: {}, clientIssuers: { 'desk-app': AS1 } });
+    const two = run(dir, fetchFn, opened, undefined, { serverUrl: secretUrl });
+    await two.session.load();
+    const error = await two.session.authorize({ force: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^Authorization server mismatch/);
+    expect(message).toContain('run gatehouse logout with the server URL exactly as given here');
+    expect(message).not.toContain("'gatehouse logout");
+    expect(message).not.toContain('[REDACTED]');
+    expect(message).not.toContain('sekrit-123');
+    expect(toAs2(sent, opened)).toEqual([]);
+  });
+});

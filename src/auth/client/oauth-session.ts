@@ -418,10 +418,14 @@ export class OAuthSession implements OAuthClientProvider {
   /** The SDK's refusal, saying how to move on deliberately. */
   #mismatch(bound: string, found: string): AuthorizationServerMismatchError {
     const error = new AuthorizationServerMismatchError(bound, found);
+    // The store is keyed by the exact URL: a redacted one would name no record, so it is
+    // described rather than printed as a command that cannot work.
+    const shown = redactUrl(this.#o.serverUrl);
+    const logout = shown === this.#o.serverUrl ? `run 'gatehouse logout ${shown}'` : `run gatehouse logout with the server URL exactly as given here (not printed: it carries secrets)`;
     error.message +=
       this.#chosenIssuer !== undefined
         ? `. --expected-issuer names ${JSON.stringify(bound)} as this client's authorization server; if the MCP server moved to another one on purpose, pass that one instead`
-        : `. This client was bound to ${JSON.stringify(bound)} when first used with this server (kept in the token store); if the MCP server moved to another authorization server on purpose, pass --expected-issuer naming the one to use, or run 'gatehouse logout ${redactUrl(this.#o.serverUrl)}' to forget this server's tokens and the binding`;
+        : `. This client was bound to ${JSON.stringify(bound)} when first used with this server (kept in the token store); if the MCP server moved to another authorization server on purpose, pass --expected-issuer naming the one to use, or ${logout} to forget this server's tokens and the binding`;
     return error;
   }
 
