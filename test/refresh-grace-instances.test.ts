@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizationServer, generateServerKeys, type AuthorizationServer, type ServerKeys } from '../src/auth/server/index.js';
+import { TOKEN_MODELS } from '../src/cli/tokens.js';
 import { resolveConfig } from '../src/config/index.js';
 import { hashPassword } from '../src/crypto/index.js';
 import { createLogger, silentLogger } from '../src/observability/index.js';
@@ -213,10 +214,37 @@ function suite(name: string, open: () => Promise<Backend>) {
         const late = await refresh(reuseOn, used);
         expect(late.status).toBe(400);
         expect(late.json.error).toBe('invalid_grant');
-        // RFC 9700 §4.14.2: the whole grant goes, the successor with it.
+        // RFC 9700 §4.14.2: the whole grant goes, the successor with it, and the first answer kept for the window.
         expect((await refresh(firstOn, first.json.refresh_token as string)).status).toBe(400);
-        expect(await chain(grant)).toMatchObject({ access: 0, refresh: 0 });
+        expect(await chain(grant)).toEqual({ access: 0, refresh: 0, unconsumed: 0, kept: 0 });
       }
+    });
+
+    it('drops the first answer kept for the window when the grant is revoked: /revoke, and what tokens revoke deletes', async () => {
+      skew = 0;
+      const [a, b] = pair;
+      // /revoke of the successor on the other instance: the grant goes (oidc-provider's revokeGrantPolicy), the kept answer with it.
+      const used = await signIn(a, a.base);
+      const grant = await grantOf(used);
+      const first = await refresh(a, used);
+      expect(first.status).toBe(200);
+      expect((await chain(grant)).kept).toBe(1);
+      const revoked = await fetch(`${b.base}/oauth/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: first.json.refresh_token as string, token_type_hint: 'refresh_token', client_id: 'app' }).toString(),
+      });
+      expect(revoked.status).toBe(200);
+      expect(await chain(grant)).toEqual({ access: 0, refresh: 0, unconsumed: 0, kept: 0 });
+      expect((await refresh(b, used)).status).toBe(400);
+      // gatehouse tokens revoke (and users passwd, clients remove) delete TOKEN_MODELS of a user or client.
+      const used2 = await signIn(a, a.base);
+      const grant2 = await grantOf(used2);
+      expect((await refresh(a, used2)).status).toBe(200);
+      expect((await chain(grant2)).kept).toBe(1);
+      await a.store.deleteOAuth({ models: TOKEN_MODELS, accountId: 'alice' });
+      expect(await chain(grant2)).toEqual({ access: 0, refresh: 0, unconsumed: 0, kept: 0 });
+      expect((await refresh(b, used2)).status).toBe(400);
     });
 
     it('keeps the first answer sealed with the used token, and sweeps it once expired', async () => {

@@ -13,8 +13,12 @@ export interface RevokeFlags extends StoreFlags {
   all?: boolean | undefined;
 }
 
-/** Everything that lets a client act for a user: what `tokens list` shows and `tokens revoke` deletes. */
-export const TOKEN_MODELS: readonly string[] = ['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode'];
+/**
+ * Everything that lets a client act for a user: what `tokens list` shows and `tokens revoke` deletes.
+ * RefreshTokenSuccessor: a used refresh token's first answer, kept for the refresh grace window
+ * (auth/server/refresh-grace.ts); it holds an access and a refresh token, so it goes with them.
+ */
+export const TOKEN_MODELS: readonly string[] = ['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode', 'RefreshTokenSuccessor'];
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 

@@ -32,7 +32,11 @@ export function withRefreshGrace(factory: AdapterFactory, graceSeconds: number, 
       findByUid: async (uid) => fresh(await inner.findByUid(uid)),
       consume: (id) => inner.consume(id),
       destroy: (id) => inner.destroy(id),
-      revokeByGrantId: (grantId) => inner.revokeByGrantId(grantId),
+      // A grant's refresh tokens go, and with them the first answers kept for their grace windows
+      // (reuse detection, /revoke, a revoked grant): what they hold must not outlive them.
+      revokeByGrantId: async (grantId) => {
+        await Promise.all([inner.revokeByGrantId(grantId), factory(SUCCESSOR_MODEL).revokeByGrantId(grantId)]);
+      },
     };
     return adapter;
   };
