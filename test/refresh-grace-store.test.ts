@@ -143,6 +143,31 @@ suite('PostgreSQL (two pools on one database)', () => ({
   dump: async () => JSON.stringify(await pg.query('SELECT * FROM gatehouse_oauth_records')),
 }));
 
+describe('RefreshTokenSuccessor records on PostgreSQL, a record expiring in the middle of insertIfAbsent', () => {
+  it('judges the record it declined to replace at the instant the INSERT used, so it returns it instead of failing', async () => {
+    // The reviewer's case: the clock reads just before the old record's expiry when the INSERT is made
+    // (so it declines: the record is live), and after it for every later reading (the SELECT of the kept
+    // row). Judged at the later instant, the row was "gone", every retry's INSERT declined again, and
+    // insertIfAbsent threw StoreError('unavailable').
+    await pg.query('TRUNCATE gatehouse_oauth_records').catch(() => undefined);
+    let clock = Date.UTC(2026, 0, 1);
+    const readings: number[] = [];
+    const store = await openPostgresStore({ url: pg.url, now: () => readings.shift() ?? clock, sweepIntervalMs: 0, maxConnections: 2 });
+    try {
+      const adapter = store.oauthAdapter(MODEL);
+      await adapter.upsert(USED, { clientId: 'app', response: { n: 1 } }, 1); // expires at clock + 1000
+      readings.push(clock + 999);
+      clock += 2_000;
+      const kept = await adapter.insertIfAbsent(USED, { clientId: 'app', response: { n: 2 } }, 40);
+      expect(kept).toMatchObject({ inserted: false, payload: { clientId: 'app', response: { n: 1 } } });
+      // Expired now: the next insert takes its place.
+      expect(await adapter.insertIfAbsent(USED, { clientId: 'app', response: { n: 3 } }, 40)).toMatchObject({ inserted: true, payload: { response: { n: 3 } } });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('RefreshTokenSuccessor records on SQLite, two processes on one file', () => {
   it('lets exactly one process insert each record when both race through the same ids', async () => {
     const dataDir = join(root, 'sqlite-processes');

@@ -155,12 +155,14 @@ export class PostgresStore implements Store {
         await this.#wrote();
       },
       insertIfAbsent: async (id: string, payload: OAuthPayload, expiresIn?: number) => {
-        const r = encodeRecord(model, id, payload, expiresIn, now());
         // ON CONFLICT makes a concurrent insert of the same key wait for the first to commit and then
         // see its row; the WHERE lets only an expired row be replaced. The row kept is read by a second
-        // statement (a fresh snapshot: the first one's may predate the winner's commit). Should that row
-        // be gone by then (it expired and was swept in between), try again.
+        // statement (a fresh snapshot: the first one's may predate the winner's commit), judged live at
+        // the instant the INSERT used ($9, its created_at): a row the INSERT declined as live is found
+        // even if it has expired since. Should it be gone all the same (destroyed, or swept), try again,
+        // encoded anew at the current instant.
         for (let attempt = 0; attempt < 3; attempt++) {
+          const r = encodeRecord(model, id, payload, expiresIn, now());
           const { rowCount } = await this.#q(
             `INSERT INTO gatehouse_oauth_records (model, key, payload, grant_id, user_code, uid, account_id, client_id, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -174,7 +176,7 @@ export class PostgresStore implements Store {
             await this.#wrote();
             return { inserted: true, payload: decodeRecord(model, r.payload, null, { id }) };
           }
-          const { rows } = await this.#q<RecordRow>(`${RECORD} WHERE model = $1 AND key = $2 AND ${LIVE}`, [model, r.key, now()]);
+          const { rows } = await this.#q<RecordRow>(`${RECORD} WHERE model = $1 AND key = $2 AND ${LIVE}`, [model, r.key, r.createdAt]);
           const kept = rows[0];
           if (kept) return { inserted: false, payload: decodeRecord(model, kept.payload, num(kept.consumed_at) ?? null, { id }) };
         }
