@@ -257,9 +257,16 @@ function suite(name: string, open: () => Promise<Backend>) {
       expect(rows).toHaveLength(1);
       expect(rows[0]!.key).toBe(createHash('sha256').update(used).digest('base64url'));
       for (const secret of [used, first.json.access_token as string, first.json.refresh_token as string]) expect(rows[0]!.payload).not.toContain(secret);
-      // Both instances open it with the used token only.
-      expect((await b.store.oauthAdapter('RefreshTokenSuccessor').find(used))?.response).toEqual(first.json);
+      // The store opens it with the used token only, and even then what it holds is sealed under the
+      // servers' key (keys.json, not in the store): a copy of the database plus a stolen used token
+      // yields no token. The instances, which hold that key, answer a reuse with it.
+      const opened = await b.store.oauthAdapter('RefreshTokenSuccessor').find(used);
+      expect(opened).toMatchObject({ clientId: 'app', grantId: grant });
+      expect(typeof opened?.response).toBe('string');
+      for (const secret of [first.json.access_token as string, first.json.refresh_token as string]) expect(JSON.stringify(opened)).not.toContain(secret);
       expect(await b.store.oauthAdapter('RefreshTokenSuccessor').find(first.json.refresh_token as string)).toBeUndefined();
+      skew = GRACE - 1;
+      expect((await refresh(b, used)).json).toEqual(first.json);
       // Expired records are cleaned like the others: by the sweep (and never returned).
       skew = GRACE + 60;
       expect(await b.store.sweep()).toBeGreaterThanOrEqual(1);

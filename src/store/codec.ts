@@ -28,9 +28,13 @@ export const HASHED_MODELS: ReadonlySet<string> = new Set([
  * Models whose whole payload is sealed with the id (AES-256-GCM, the key derived from the id),
  * because what they hold is itself a credential. `RefreshTokenSuccessor` (auth/server/refresh-grace.ts)
  * is the token response the first use of a refresh token got, kept for its grace window under that
- * used token: a copy of the database yields it only to whoever holds the used token, who could have
- * had it from the token endpoint in that window anyway. grantId, accountId and clientId stay readable
- * (they are in the token rows as they are too), so revocations and `deleteOAuth` filters find the record.
+ * used token. This seal alone would not be enough: a copy of the database (a backup keeps the row
+ * past its expiry) plus a stolen used refresh token would open it, with none of the token endpoint's
+ * checks: no client authentication (for a confidential client, its access token without the secret),
+ * no window, no grant still standing. So refresh-grace.ts seals the answer inside again under the
+ * used token and a server key that is not in the store (the cookie keys of dataDir/keys.json); what
+ * this seal guards is the rest of the record. grantId, accountId and clientId stay readable (they are
+ * in the token rows as they are too), so revocations and `deleteOAuth` filters find the record.
  */
 export const SEALED_MODELS: ReadonlySet<string> = new Set(['RefreshTokenSuccessor']);
 

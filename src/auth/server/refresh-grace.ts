@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { AdapterPayload } from 'oidc-provider';
 import type { AdapterFactory, GatehouseAdapter } from './memory-adapter.js';
@@ -60,6 +61,38 @@ interface TokenResponse {
   [key: string]: unknown;
 }
 
+/**
+ * The first answer is sealed here a second time, under the used token and a key the server holds
+ * outside the store: one of its cookie keys (dataDir/keys.json, which instances sharing a store
+ * share too). The store seals the record with the used token alone (store/codec.ts SEALED_MODELS),
+ * so a copy of the database plus a stolen used refresh token would open it, without the client
+ * authentication, window and grant checks the token endpoint makes; with this, it opens nothing.
+ */
+const answerKey = (serverKey: string | Buffer, used: string): Buffer => createHmac('sha256', serverKey).update(`gatehouse-refresh-grace\u0000${used}`).digest();
+
+function sealAnswer(serverKey: string | Buffer, used: string, response: TokenResponse): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', answerKey(serverKey, used), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(response), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+/** The answer sealed under any of the server's keys (the newest first; an older one while keys rotate), or undefined. */
+function openAnswer(serverKeys: readonly (string | Buffer)[], used: string, sealed: unknown): unknown {
+  if (typeof sealed !== 'string') return undefined;
+  const raw = Buffer.from(sealed, 'base64url');
+  for (const serverKey of serverKeys) {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', answerKey(serverKey, used), raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as unknown;
+    } catch {
+      // Not this key.
+    }
+  }
+  return undefined;
+}
+
 const isTokenResponse = (v: unknown): v is TokenResponse =>
   typeof v === 'object' && v !== null && typeof (v as TokenResponse).access_token === 'string' && typeof (v as TokenResponse).refresh_token === 'string';
 
@@ -73,12 +106,17 @@ const isTokenResponse = (v: unknown): v is TokenResponse =>
  * The provider still runs the request in full (client authentication, the grant checks, a revoked
  * grant), so only the client the token belongs to, while its grant stands, ever gets the answer.
  * The first answer is kept in the store (`successors`, model SUCCESSOR_MODEL, under the used token:
- * stored under its sha256 and sealed with it), so every instance sharing the store answers alike.
+ * stored under its sha256 and sealed with it; the answer inside sealed again under the used token
+ * and the server's cookie key, sealAnswer), so every instance sharing the store and keys.json answers alike.
  * Which answer is the first is decided by the store's atomic insertIfAbsent: of two rotations
  * racing on one token, on one instance or two, one is kept, and the other request destroys what it
  * minted before it answers with the kept one; what it minted never leaves the process.
  */
 export function sameSuccessorDuringGrace(provider: Provider, graceSeconds: number, successors: GatehouseAdapter): Middleware {
+  // The provider's cookie keys (Koa's app.keys, from ServerKeys.cookieKeys): held by the server, never in the store.
+  const serverKeys = provider.keys as unknown;
+  if (!Array.isArray(serverKeys) || serverKeys.length === 0) throw new Error('the refresh grace needs the provider cookie keys to seal its answers');
+  const keys = serverKeys as (string | Buffer)[];
   return async (ctx, next) => {
     await next();
     if (graceSeconds <= 0 || ctx.status !== 200) return;
@@ -100,13 +138,14 @@ export function sameSuccessorDuringGrace(provider: Provider, graceSeconds: numbe
     try {
       const kept = await successors.insertIfAbsent(
         used,
-        { clientId, grantId: successor?.grantId, accountId: successor?.accountId, response: { ...body } },
+        { clientId, grantId: successor?.grantId, accountId: successor?.accountId, response: sealAnswer(keys[0]!, used, body) },
         graceSeconds + SUCCESSOR_CLOCK_MARGIN_SECONDS,
       );
       if (kept.inserted) return;
-      const first = kept.payload.response;
+      const first = openAnswer(keys, used, kept.payload.response);
       // Keyed by the used token, which the provider has just tied to this client: a record for another
-      // client or one that does not open cannot be; should it ever, this rotation's answer stands.
+      // client cannot be; one that does not open is sealed under a key this server does not have (an
+      // instance with another keys.json). Should either happen, this rotation's answer stands.
       if (kept.payload.clientId !== clientId || !isTokenResponse(first)) return;
       await destroyMinted();
       ctx.body = { ...first };
