@@ -1,6 +1,5 @@
 import {
   auth,
-  AuthorizationServerMismatchError,
   computeScopeUnion,
   extractWWWAuthenticateParams,
   isStrictScopeSuperset,
@@ -15,13 +14,14 @@ import {
 } from '@modelcontextprotocol/client';
 
 import { randomToken } from '../../crypto/index.js';
-import { redactUrl, type Logger } from '../../observability/index.js';
+import type { Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
+import { ClientBinding } from './client-binding.js';
 import { deviceLogin } from './device-login.js';
 import { assertPkceS256 } from './pkce-required.js';
 import { noTracer, traceStep, type Tracer } from './trace.js';
-import type { IssuerRecord, ServerRecord, TokenStore } from './token-store.js';
+import { refreshDue, registeredCallbackPort, type IssuerRecord, type ServerRecord, type TokenStore } from './token-store.js';
 
 export interface OAuthSessionOptions {
   /** The MCP server (the protected resource). */
@@ -98,25 +98,21 @@ export class OAuthSession implements OAuthClientProvider {
   #inFlight: Promise<void> | undefined;
   /** The access token the last refresh gave; refused again, it calls for a new login. */
   #refreshed: string | undefined;
-  /**
-   * SEP-2352: the authorization server a --client-id client is bound to: the person's choice,
-   * else the one the store keeps for it, else the first one it is used with.
-   */
-  #clientIssuer: string | undefined;
-  /** The person's choice: --expected-issuer, else the --token-url endpoints' issuer. */
-  readonly #chosenIssuer: string | undefined;
-  /**
-   * --token-url without --expected-issuer: the chosen issuer is only the token URL's origin
-   * (static-discovery.ts), which the real issuer need not be (Keycloak's has a path). It binds
-   * this run but is not kept in the store, where a later run's discovery would be refused by it.
-   */
-  readonly #syntheticIssuer: boolean;
+  /** SEP-2352: the authorization server a --client-id client is bound to (client-binding.ts). */
+  readonly #binding: ClientBinding | undefined;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
-    this.#chosenIssuer = options.clientId === undefined ? undefined : (options.expectedIssuer ?? options.staticDiscovery?.authorizationServerMetadata?.issuer);
-    this.#clientIssuer = this.#chosenIssuer;
-    this.#syntheticIssuer = options.clientId !== undefined && options.expectedIssuer === undefined && options.staticDiscovery !== undefined;
+    this.#binding =
+      options.clientId === undefined
+        ? undefined
+        : new ClientBinding({
+            clientId: options.clientId,
+            serverUrl: options.serverUrl,
+            expectedIssuer: options.expectedIssuer,
+            tokenUrl: options.staticDiscovery && { issuer: options.staticDiscovery.authorizationServerMetadata?.issuer },
+            logger: options.logger,
+          });
     if (options.clientMetadataUrl !== undefined) this.clientMetadataUrl = options.clientMetadataUrl;
     const resource = options.resource;
     // Only with --resource: otherwise the SDK's own rule applies (the metadata's resource must
@@ -131,7 +127,7 @@ export class OAuthSession implements OAuthClientProvider {
 
   get redirectUrl(): string {
     // auth() treats a missing redirect URL as a non-interactive grant: always give one.
-    return this.#redirectUrl ?? `http://127.0.0.1:${this.#o.callbackPort ?? this.#storedPort() ?? this.#o.defaultCallbackPort ?? 0}/callback`;
+    return this.#redirectUrl ?? `http://127.0.0.1:${this.#o.callbackPort ?? registeredCallbackPort(this.#record) ?? this.#o.defaultCallbackPort ?? 0}/callback`;
   }
 
   get clientMetadata(): OAuthClientMetadata {
@@ -227,8 +223,7 @@ export class OAuthSession implements OAuthClientProvider {
     // The SDK saves what discovery found before it asks for the client: a --client-id client
     // bound elsewhere is refused here already, so the refused server never becomes the stored
     // discovery that the next run would start from (the issuer as the SDK takes it).
-    const found = state.authorizationServerMetadata?.issuer ?? state.authorizationServerUrl;
-    if (this.#o.clientId !== undefined && this.#clientIssuer !== undefined && !sameIssuer(found, this.#clientIssuer)) throw this.#mismatch(this.#clientIssuer, found);
+    this.#binding?.check(state.authorizationServerMetadata?.issuer ?? state.authorizationServerUrl);
     this.#record.discovery = state;
     await this.#persist();
   }
@@ -243,15 +238,7 @@ export class OAuthSession implements OAuthClientProvider {
   async load(): Promise<void> {
     this.#record = (await this.#o.store.read(this.#o.serverUrl)) ?? { issuers: {} };
     this.#loaded = true;
-    const id = this.#o.clientId;
-    const stored = id === undefined ? undefined : this.#record.clientIssuers?.[id];
-    if (this.#chosenIssuer === undefined && stored !== undefined) this.#clientIssuer = stored;
-    // A stored discovery naming another authorization server than the client's (a new
-    // --expected-issuer, or one saved before refusals were kept out) is not reused: discovery
-    // runs again, and either finds the client's server or is refused.
-    const discovery = this.#record.discovery;
-    const named = discovery?.authorizationServerMetadata?.issuer ?? discovery?.authorizationServerUrl;
-    if (id !== undefined && this.#clientIssuer !== undefined && named !== undefined && !sameIssuer(named, this.#clientIssuer)) delete this.#record.discovery;
+    this.#binding?.adopt(this.#record);
   }
 
   /** For the transports: the current access token, and a full re-authorization on 401. */
@@ -259,7 +246,7 @@ export class OAuthSession implements OAuthClientProvider {
     return {
       token: async () => {
         if (!this.#loaded) await this.load();
-        if (this.#expiresSoon()) {
+        if (refreshDue(this.#issuer())) {
           // Refresh ahead of expiry rather than wait for the 401; a failure here is not fatal
           // (the request goes out, and its 401 runs the full path).
           await this.authorize().catch((error: unknown) =>
@@ -328,10 +315,10 @@ export class OAuthSession implements OAuthClientProvider {
 
   async #authorizeNow(options: AuthorizeOptions): Promise<void> {
     if (this.#o.grant === 'device_code') return this.#authorizeDevice(options);
-    const port = this.#o.callbackPort ?? this.#storedPort() ?? this.#o.defaultCallbackPort ?? 0;
+    const port = this.#o.callbackPort ?? registeredCallbackPort(this.#record) ?? this.#o.defaultCallbackPort ?? 0;
     this.#callback = await CallbackServer.start(port).catch((error: NodeJS.ErrnoException) => {
       if (this.#o.callbackPort === undefined && port !== 0 && error.code === 'EADDRINUSE') {
-        if (this.#storedPort() === undefined) this.#o.logger.warn({ port }, 'the login callback port is taken: listening on another one (an authorization server that registered the exact redirect URI will refuse it; set --callback-port)');
+        if (registeredCallbackPort(this.#record) === undefined) this.#o.logger.warn({ port }, 'the login callback port is taken: listening on another one (an authorization server that registered the exact redirect URI will refuse it; set --callback-port)');
         return CallbackServer.start(0);
       }
       throw new Error(`cannot listen for the login callback on 127.0.0.1:${port}: ${error.code ?? error.message}`);
@@ -380,16 +367,6 @@ export class OAuthSession implements OAuthClientProvider {
     if (result === 'refreshed') this.#refreshed = this.tokens()?.access_token;
   }
 
-  /** The access token expires within a quarter of its lifetime (at most 60 s) and can be refreshed. */
-  #expiresSoon(): boolean {
-    const entry = this.#issuer();
-    const lifetime = entry?.tokens?.expires_in;
-    if (!entry?.tokens?.refresh_token || entry.obtainedAt === undefined || lifetime === undefined) return false;
-    const lifetimeMs = lifetime * 1000;
-    const margin = Math.min(60_000, lifetimeMs / 4);
-    return Date.now() >= entry.obtainedAt + lifetimeMs - margin;
-  }
-
   /**
    * The --client-id client, stamped with its authorization server (unstamped, the SDK warns on
    * the console). Registered at one server, it is not registered again at another: another is
@@ -397,36 +374,11 @@ export class OAuthSession implements OAuthClientProvider {
    * (--expected-issuer, or the server discovery found; not a --token-url's origin).
    */
   async #preRegistered(clientId: string, current: string | undefined): Promise<StoredOAuthClientInformation> {
-    let issuer = this.#clientIssuer;
-    if (issuer !== undefined && current !== undefined && !sameIssuer(current, issuer)) throw this.#mismatch(issuer, current);
-    if (issuer === undefined && current !== undefined) {
-      issuer = this.#clientIssuer = current;
-      this.#o.logger.warn(
-        { issuer },
-        'the --client-id client goes to the authorization server the MCP server names, and stays bound to it (trust on first use, kept in the token store); pass --expected-issuer to choose it yourself',
-      );
-    }
-    if (issuer !== undefined && !this.#syntheticIssuer && this.#record.clientIssuers?.[clientId] !== issuer) {
-      (this.#record.clientIssuers ??= {})[clientId] = issuer;
-      await this.#persist();
-    }
+    const { issuer, changed } = (this.#binding as ClientBinding).bind(current, this.#record);
+    if (changed) await this.#persist();
     const info: StoredOAuthClientInformation = { client_id: clientId, issuer };
     if (this.#o.clientSecret !== undefined) info.client_secret = this.#o.clientSecret;
     return info;
-  }
-
-  /** The SDK's refusal, saying how to move on deliberately. */
-  #mismatch(bound: string, found: string): AuthorizationServerMismatchError {
-    const error = new AuthorizationServerMismatchError(bound, found);
-    // The store is keyed by the exact URL: a redacted one would name no record, so it is
-    // described rather than printed as a command that cannot work.
-    const shown = redactUrl(this.#o.serverUrl);
-    const logout = shown === this.#o.serverUrl ? `run 'gatehouse logout ${shown}'` : `run gatehouse logout with the server URL exactly as given here (not printed: it carries secrets)`;
-    error.message +=
-      this.#chosenIssuer !== undefined
-        ? `. --expected-issuer names ${JSON.stringify(bound)} as this client's authorization server; if the MCP server moved to another one on purpose, pass that one instead`
-        : `. This client was bound to ${JSON.stringify(bound)} when first used with this server (kept in the token store); if the MCP server moved to another authorization server on purpose, pass --expected-issuer naming the one to use, or ${logout} to forget this server's tokens and the binding`;
-    return error;
   }
 
   // --- storage -----------------------------------------------------------------------------
@@ -440,26 +392,7 @@ export class OAuthSession implements OAuthClientProvider {
     return (this.#record.issuers[issuer] ??= {});
   }
 
-  /** The loopback port of the stored dynamic registration, so that it stays valid. */
-  #storedPort(): number | undefined {
-    for (const entry of Object.values(this.#record.issuers)) {
-      const uris = (entry.client as { redirect_uris?: unknown } | undefined)?.redirect_uris;
-      if (!Array.isArray(uris)) continue;
-      for (const uri of uris) {
-        if (typeof uri !== 'string') continue;
-        const m = /^http:\/\/127\.0\.0\.1:(\d+)\/callback$/.exec(uri);
-        if (m?.[1]) return Number(m[1]);
-      }
-    }
-    return undefined;
-  }
-
   async #persist(): Promise<void> {
     await this.#o.store.write(this.#o.serverUrl, this.#record);
   }
-}
-
-/** Issuer identifiers as the SDK compares them: exactly, or but for one trailing slash. */
-function sameIssuer(a: string, b: string): boolean {
-  return a === b || (a.endsWith('/') && a.slice(0, -1) === b) || (b.endsWith('/') && b.slice(0, -1) === a);
 }

@@ -29,6 +29,28 @@ export interface ServerRecord {
   clientIssuers?: Record<string, string>;
 }
 
+/** The loopback port of the stored dynamic registration, so that its redirect URI stays valid. */
+export function registeredCallbackPort(record: ServerRecord): number | undefined {
+  for (const entry of Object.values(record.issuers)) {
+    const uris = (entry.client as { redirect_uris?: unknown } | undefined)?.redirect_uris;
+    if (!Array.isArray(uris)) continue;
+    for (const uri of uris) {
+      if (typeof uri !== 'string') continue;
+      const m = /^http:\/\/127\.0\.0\.1:(\d+)\/callback$/.exec(uri);
+      if (m?.[1]) return Number(m[1]);
+    }
+  }
+  return undefined;
+}
+
+/** The access token expires within a quarter of its lifetime (at most 60 s) and can be refreshed. */
+export function refreshDue(entry: IssuerRecord | undefined, now = Date.now()): boolean {
+  const lifetime = entry?.tokens?.expires_in;
+  if (!entry?.tokens?.refresh_token || entry.obtainedAt === undefined || lifetime === undefined) return false;
+  const lifetimeMs = lifetime * 1000;
+  return now >= entry.obtainedAt + lifetimeMs - Math.min(60_000, lifetimeMs / 4);
+}
+
 /** Where tokens and client registrations live between runs (`--token-store`). */
 export interface TokenStore {
   readonly kind: 'memory' | 'file' | 'keychain';
