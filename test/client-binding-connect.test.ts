@@ -6,7 +6,7 @@
 // before it sees the client id or secret (the bridge's --trace-file lists every URL it
 // fetched), and says how to move on; `gatehouse logout` does, and the next run logs in again.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,8 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createFileTokenStore } from '../src/auth/client/token-store.js';
-import { CLI, runCli, startServe, tempRoot, TSX, servesKilledAfterEach } from './helpers/cli.js';
-import { RAW_FIXTURE } from './helpers/gateway.js';
+import { CLI, runCli, tempRoot, TSX, servesKilledAfterEach, serveWithClient, DESK_CLIENT } from './helpers/cli.js';
 
 const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
 const PASSWORD = 'a long enough passphrase';
@@ -35,18 +34,8 @@ interface Setup {
 }
 
 async function gateway(): Promise<Setup> {
-  const dir = freshDir();
-  const config = join(dir, 'gatehouse.json');
-  writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), auth: { mode: 'oauth' }, servers: { raw: { command: process.execPath, args: [RAW_FIXTURE] } } }));
-  const user = await runCli(['users', 'add', 'alice', '--password-stdin', '--config', config], { cwd: dir, input: `${PASSWORD}\n` });
-  expect(user.status, user.stderr).toBe(0);
-  const added = await runCli(['clients', 'add', '--name', 'Desk', '--redirect-uri', 'http://127.0.0.1/callback', '--confidential', '--json', '--config', config], { cwd: dir });
-  expect(added.status, added.stderr).toBe(0);
-  const { clientId, clientSecret } = JSON.parse(added.stdout) as { clientId: string; clientSecret: string };
-  const run = await startServe(['--config', config], dir);
-  serving.push(run);
-  const metadata = (await (await fetch(`${run.base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
-  return { url: `${run.base}/raw/mcp`, issuer: metadata.issuer, clientId, clientSecret, dir };
+  const g = await serveWithClient(freshDir(), PASSWORD, DESK_CLIENT, serving);
+  return { url: `${g.base}/raw/mcp`, issuer: g.issuer, clientId: g.clientId, clientSecret: g.clientSecret, dir: g.dir };
 }
 
 const args = (s: Setup, traceFile: string) => [

@@ -4,7 +4,7 @@
 // `gatehouse serve` with a client added by `gatehouse clients add --confidential`; the bridge's
 // --trace-file lists every HTTP request it made (URLs only, never a secret).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,8 +12,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CLI, runCli, startServe, tempRoot, TSX, servesKilledAfterEach } from './helpers/cli.js';
-import { RAW_FIXTURE } from './helpers/gateway.js';
+import { CLI, tempRoot, TSX, servesKilledAfterEach, serveWithClient, DESK_CLIENT } from './helpers/cli.js';
 
 const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
 const PASSWORD = 'a long enough passphrase';
@@ -31,19 +30,8 @@ interface Setup {
 }
 
 /** A running gateway (auth.mode oauth, user alice) and a confidential client for the browser login. */
-async function gateway(): Promise<Setup> {
-  const dir = freshDir();
-  const config = join(dir, 'gatehouse.json');
-  writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), auth: { mode: 'oauth' }, servers: { raw: { command: process.execPath, args: [RAW_FIXTURE] } } }));
-  const user = await runCli(['users', 'add', 'alice', '--password-stdin', '--config', config], { cwd: dir, input: `${PASSWORD}\n` });
-  expect(user.status, user.stderr).toBe(0);
-  const added = await runCli(['clients', 'add', '--name', 'Desk', '--redirect-uri', 'http://127.0.0.1/callback', '--confidential', '--json', '--config', config], { cwd: dir });
-  expect(added.status, added.stderr).toBe(0);
-  const { clientId, clientSecret } = JSON.parse(added.stdout) as { clientId: string; clientSecret: string };
-  const run = await startServe(['--config', config], dir);
-  serving.push(run);
-  const metadata = (await (await fetch(`${run.base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
-  return { base: run.base, issuer: metadata.issuer, clientId, clientSecret, dir };
+function gateway(): Promise<Setup> {
+  return serveWithClient(freshDir(), PASSWORD, DESK_CLIENT, serving);
 }
 
 function connectArgs(s: Setup, expectedIssuer: string, traceFile: string): string[] {

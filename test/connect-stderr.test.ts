@@ -5,16 +5,13 @@
 // for client credentials that name no authorization server (`Omitting expectedIssuer ...`), and
 // for a --client-id client with no issuer stamp (`SEP-2352: stored OAuth credential ...`). The
 // browser login's authorization URL is the one plain-text notice, on purpose (CONTRACT.md).
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CLI, runCli, startServe, tempRoot, TSX, servesKilledAfterEach } from './helpers/cli.js';
-import { RAW_FIXTURE } from './helpers/gateway.js';
+import { CLI, tempRoot, TSX, servesKilledAfterEach, serveWithClient, DESK_CLIENT } from './helpers/cli.js';
 
 const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
 const PASSWORD = 'a long enough passphrase';
@@ -30,18 +27,8 @@ interface LogLine {
 }
 
 /** A running gateway (auth.mode oauth, one stdio server, user alice) with a client added by `clients add ADD_ARGS`. */
-async function gatewayWith(addArgs: string[]): Promise<{ base: string; clientId: string; clientSecret: string; dir: string }> {
-  const dir = freshDir();
-  const config = join(dir, 'gatehouse.json');
-  writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), auth: { mode: 'oauth' }, servers: { raw: { command: process.execPath, args: [RAW_FIXTURE] } } }));
-  const user = await runCli(['users', 'add', 'alice', '--password-stdin', '--config', config], { cwd: dir, input: `${PASSWORD}\n` });
-  expect(user.status, user.stderr).toBe(0);
-  const added = await runCli(['clients', 'add', ...addArgs, '--json', '--config', config], { cwd: dir });
-  expect(added.status, added.stderr).toBe(0);
-  const { clientId, clientSecret } = JSON.parse(added.stdout) as { clientId: string; clientSecret: string };
-  const run = await startServe(['--config', config], dir);
-  serving.push(run);
-  return { base: run.base, clientId, clientSecret, dir };
+function gatewayWith(addArgs: string[]): Promise<{ base: string; clientId: string; clientSecret: string; dir: string }> {
+  return serveWithClient(freshDir(), PASSWORD, addArgs, serving);
 }
 
 const gatewayWithRobot = () => gatewayWith(['--name', 'Robot', '--redirect-uri', 'https://robot.example/cb', '--grant', 'client_credentials']);
@@ -111,7 +98,7 @@ describe('gatehouse connect --grant client_credentials against gatehouse serve: 
 
 describe('gatehouse connect --client-id (the browser login) against gatehouse serve', () => {
   it('writes JSON lines and the authorization URL notice, nothing else', async () => {
-    const { base, clientId, clientSecret, dir } = await gatewayWith(['--name', 'Desk', '--redirect-uri', 'http://127.0.0.1/callback', '--confidential']);
+    const { base, clientId, clientSecret, dir } = await gatewayWith(DESK_CLIENT);
     const stderr = await bridgeCall(
       [`${base}/raw/mcp`, '--client-id', clientId, '--client-secret', 'env:DESK_SECRET', '--browser-command', `${process.execPath} ${OPENER}`],
       { DESK_SECRET: clientSecret, XDG_CONFIG_HOME: dir, FAKE_OPENER_USERNAME: 'alice', FAKE_OPENER_PASSWORD: PASSWORD },

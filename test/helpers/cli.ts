@@ -1,10 +1,11 @@
 // Runs the `gatehouse` CLI from source the way a person would, for tests of its commands.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import { RAW_FIXTURE } from './gateway.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 // Resolved here, so that the CLI runs from any working directory.
@@ -91,3 +92,37 @@ export function startServe(args: string[], cwd: string, env: Record<string, stri
     });
   });
 }
+
+/** A running OAuth `serve` with a client of its own (serveWithClient). */
+export interface ServeWithClient {
+  /** The gateway's base URL; the fixture server is `${base}/raw/mcp`. */
+  readonly base: string;
+  /** The authorization server's issuer, as its metadata says. */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly dir: string;
+  readonly config: string;
+}
+
+/**
+ * `gatehouse serve` in a fresh `dir` (auth.mode oauth, the raw fixture as server `raw`, user
+ * alice with `password`) with a client added by `gatehouse clients add CLIENT_ARGS`; the run
+ * goes into `serving` (servesKilledAfterEach).
+ */
+export async function serveWithClient(dir: string, password: string, clientArgs: string[], serving: ServeRun[]): Promise<ServeWithClient> {
+  const config = join(dir, 'gatehouse.json');
+  writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), auth: { mode: 'oauth' }, servers: { raw: { command: process.execPath, args: [RAW_FIXTURE] } } }));
+  const user = await runCli(['users', 'add', 'alice', '--password-stdin', '--config', config], { cwd: dir, input: `${password}\n` });
+  expect(user.status, user.stderr).toBe(0);
+  const added = await runCli(['clients', 'add', ...clientArgs, '--json', '--config', config], { cwd: dir });
+  expect(added.status, added.stderr).toBe(0);
+  const { clientId, clientSecret } = JSON.parse(added.stdout) as { clientId: string; clientSecret: string };
+  const run = await startServe(['--config', config], dir);
+  serving.push(run);
+  const metadata = (await (await fetch(`${run.base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+  return { base: run.base, issuer: metadata.issuer, clientId, clientSecret, dir, config };
+}
+
+/** `clients add` arguments for a confidential client of a desktop app's browser login. */
+export const DESK_CLIENT = ['--name', 'Desk', '--redirect-uri', 'http://127.0.0.1/callback', '--confidential'];
