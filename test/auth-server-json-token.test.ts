@@ -7,6 +7,7 @@ import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js'
 
 const ROBOT_SECRET = 'robot-secret-0123456789abcdefghijkl';
 const ACTIONS_SECRET = 'actions-secret-0123456789abcdefghij';
+const APP_ORIGIN = 'https://app.example.com';
 
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 
@@ -23,6 +24,8 @@ beforeAll(async () => {
         { clientId: 'public', redirectUris: ['https://public.example/cb'] },
       ],
     },
+    // A browser client's origin (the MCP routes' list; the token endpoint's CORS is the provider's).
+    cors: { origins: [APP_ORIGIN] },
     servers: { raw: rawStdio() },
   });
 });
@@ -146,5 +149,43 @@ describe('a JSON token request', () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error_description: string }).error_description).toMatch(/only application\/x-www-form-urlencoded/);
+  });
+});
+
+describe('CORS on our refusals of a JSON token request', () => {
+  const CORS_HEADERS = ['access-control-allow-origin', 'access-control-expose-headers', 'access-control-allow-credentials', 'vary'];
+  const corsOf = (headers: Headers) => Object.fromEntries(CORS_HEADERS.map((name) => [name, headers.get(name)]));
+  const post = (contentType: string, body: string, origin: string | undefined) =>
+    fetch(`${gw.base}/oauth/token`, { method: 'POST', headers: { 'content-type': contentType, ...(origin === undefined ? {} : { origin }) }, body });
+  /** What the provider itself answers a form it cannot read, from this Origin: refused before it knows any client, as ours are. */
+  const providerCors = async (origin: string | undefined) => {
+    const res = await post('application/x-www-form-urlencoded', `grant_type=client_credentials&pad=${'x'.repeat(60 * 1024)}`, origin);
+    expect(res.status).toBe(400);
+    await res.body?.cancel();
+    return corsOf(res.headers);
+  };
+  const refusals: [string, string, RegExp][] = [
+    ['malformed JSON', '{"grant_type": "client_credentials",', /not valid JSON/],
+    ['a member given twice', '{"grant_type":"client_credentials","client_id":"robot","client_id":"public"}', /"client_id" must not be provided twice/],
+    ['a body over the limit', JSON.stringify({ grant_type: 'client_credentials', pad: 'x'.repeat(60 * 1024) }), /larger than 57344 bytes/],
+  ];
+  // An origin of cors.origins, a loopback page, any other site, a sandboxed page, and no Origin (not a browser).
+  const origins: (string | undefined)[] = [APP_ORIGIN, 'http://localhost:6274', 'https://elsewhere.example', 'null', undefined];
+  it.each(refusals)('%s: the provider\'s CORS answer headers for each Origin, so a page can read the reason', async (_name, body, description) => {
+    for (const origin of origins) {
+      const res = await post('application/json', body, origin);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error_description: string }).error_description).toMatch(description);
+      expect(corsOf(res.headers), String(origin)).toEqual(await providerCors(origin));
+    }
+    // Spelled out for the allowed origin: the page may read the answer, with no credentials.
+    const res = await post('application/json', body, APP_ORIGIN);
+    await res.body?.cancel();
+    expect(corsOf(res.headers)).toEqual({
+      'access-control-allow-origin': APP_ORIGIN,
+      'access-control-expose-headers': 'WWW-Authenticate',
+      'access-control-allow-credentials': null,
+      vary: 'Origin',
+    });
   });
 });

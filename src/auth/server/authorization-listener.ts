@@ -9,7 +9,7 @@ import { renderErrorPage, PAGE_HEADERS } from '../../web/index.js';
 import { CALLBACK_PREFIX, type FederatedLogin } from './federated-login.js';
 import { sendJson } from './http-util.js';
 import type { createInteractionHandler } from './interactions.js';
-import { isJsonContentType, jsonTokenRequest, PROVIDER_BODY_LIMIT } from './json-token-request.js';
+import { isJsonContentType, jsonTokenRequest, PROVIDER_BODY_LIMIT, tokenEndpointCors } from './json-token-request.js';
 import type { ProviderContextGate } from './provider-context.js';
 import { OIDC_DISCOVERY, PRM_PATH, providerPaths, ROUTES } from './provider-routes.js';
 import { protectedResourceMetadata, RESOURCE_SCOPE, type ResolvedResource } from './resources.js';
@@ -55,8 +55,10 @@ export function createAuthorizationListener(options: AuthorizationListenerOption
           toProvider(read.request, res);
           return;
         }
-        // RFC 6749 §5.2, with §5.1's no-store like every token endpoint answer.
+        // RFC 6749 §5.2, with §5.1's no-store like every token endpoint answer, and the CORS
+        // headers the provider gives a body it cannot read, so a browser page can read this one too.
         sendJson(res, 400, { error: 'invalid_request', error_description: read.description }, {
+          ...tokenEndpointCors(req.headers.origin),
           'cache-control': 'no-store',
           ...(read.close ? { connection: 'close' } : {}),
         });

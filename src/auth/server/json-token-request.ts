@@ -16,6 +16,21 @@ export type JsonTokenRequest =
 
 export type FormFromJson = { readonly ok: true; readonly form: string } | { readonly ok: false; readonly description: string };
 
+/**
+ * The CORS headers oidc-provider's token route puts on every answer it gives before it knows the
+ * client (lib/shared/cors.js under the route's `clientWithDPoP` policy, lib/helpers/initialize_app.js):
+ * the Origin as sent, `*` without one, whatever the origin; `WWW-Authenticate` exposed (DPoP and client
+ * attestation are off: provider-configuration.ts); `Vary: Origin`. A form it cannot parse gets these,
+ * so our refusals of a JSON body, which also come before any client is known, get the same: a browser
+ * page then reads why it was refused, as it would for a form. `cors.origins` is not consulted: it
+ * governs the MCP and REST routes, and the provider answers every origin here (decision 0015). The
+ * provider's client-based check (a confidential client's token requests get no
+ * Access-Control-Allow-Origin) needs the client, so it applies only once the request reaches it.
+ */
+export function tokenEndpointCors(origin: string | undefined): Record<string, string> {
+  return { 'access-control-allow-origin': origin || '*', 'access-control-expose-headers': 'WWW-Authenticate', vary: 'Origin' };
+}
+
 /** `application/json` or a `+json` type (RFC 6839), whatever its parameters. */
 export function isJsonContentType(value: string | undefined): boolean {
   const type = (value ?? '').split(';', 1)[0]!.trim().toLowerCase();
