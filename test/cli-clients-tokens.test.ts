@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SUCCESSOR_MODEL } from '../src/auth/server/refresh-grace.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { runCli, tempRoot, type CliRun } from './helpers/cli.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
@@ -199,6 +200,42 @@ describe.concurrent('gatehouse tokens', () => {
     expect(JSON.parse((await gatehouse(dir, ['tokens', 'list', '--json'])).stdout)).toEqual([]);
     const last = await open(dir);
     expect(await last.oauthAdapter('Session').find('session-1')).toBeDefined();
+    await last.close();
+  });
+
+  it('neither lists nor counts refresh-grace records, and revokes them with their tokens', async () => {
+    const dir = join(freshDir(), 'data');
+    const store = await open(dir);
+    const [, aliceRefresh] = await issue(store, 'alice', 'client-a', 'a1');
+    const [, bobRefresh] = await issue(store, 'bob', 'client-b', 'b1');
+    // The first answer to a refresh, kept for its grace window under the used refresh token, as
+    // refresh-grace.ts keeps it: the same key as that token's own row, with its user, client and grant.
+    const successors = store.oauthAdapter(SUCCESSOR_MODEL);
+    await successors.insertIfAbsent(aliceRefresh!, { clientId: 'client-a', grantId: 'grant-a1', accountId: 'alice', response: 'sealed-answer-a1' }, 40);
+    await successors.insertIfAbsent(bobRefresh!, { clientId: 'client-b', grantId: 'grant-b1', accountId: 'bob', response: 'sealed-answer-b1' }, 40);
+    await store.close();
+
+    const list = await gatehouse(dir, ['tokens', 'list', '--json']);
+    expect(list.status, list.stderr).toBe(0);
+    const rows = JSON.parse(list.stdout) as ListedToken[];
+    expect(rows.map((r) => r.model).sort()).toEqual(['AccessToken', 'AccessToken', 'Grant', 'Grant', 'RefreshToken', 'RefreshToken']);
+    // One row per ID: the refresh token's ID is not shown a second time for its successor.
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+    const text = await gatehouse(dir, ['tokens', 'list']);
+    expect(text.stdout).not.toContain(SUCCESSOR_MODEL);
+    expect(text.stdout.trim().split('\n')).toHaveLength(7); // the heading and six rows
+
+    // Revoked with their user's tokens, and not counted: the count is what the list showed.
+    const byUser = await gatehouse(dir, ['tokens', 'revoke', '--user', 'alice']);
+    expect(byUser.status, byUser.stderr).toBe(0);
+    expect(byUser.stdout).toContain('revoked 3 grants and tokens of user alice');
+    const check = await open(dir);
+    expect(await check.listOAuth({ models: [SUCCESSOR_MODEL] })).toEqual([expect.objectContaining({ accountId: 'bob', grantId: 'grant-b1' })]);
+    await check.close();
+    const all = await gatehouse(dir, ['tokens', 'revoke', '--all', '--json']);
+    expect(JSON.parse(all.stdout)).toEqual({ revoked: 3 });
+    const last = await open(dir);
+    expect(await last.listOAuth()).toEqual([]);
     await last.close();
   });
 

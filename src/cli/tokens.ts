@@ -1,6 +1,7 @@
 // `gatehouse tokens list|revoke`: the OAuth grants and tokens in the store `serve` would use
 // with the same --config / --data-dir. Token values are never shown: the store keeps only
 // sha256 of them, and even that appears here as a short, labelled prefix.
+import { SUCCESSOR_MODEL } from '../auth/server/refresh-grace.js';
 import { HASHED_MODELS, type OAuthRecordInfo } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
 import { withStore, type StoreFlags } from './store-command.js';
@@ -13,12 +14,17 @@ export interface RevokeFlags extends StoreFlags {
   all?: boolean | undefined;
 }
 
+/** The grants and tokens a person can see and revoke: what `tokens list` shows and `tokens revoke` counts. */
+export const LISTED_TOKEN_MODELS: readonly string[] = ['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode'];
+
 /**
- * Everything that lets a client act for a user: what `tokens list` shows and `tokens revoke` deletes.
- * RefreshTokenSuccessor: a used refresh token's first answer, kept for the refresh grace window
- * (auth/server/refresh-grace.ts); it holds an access and a refresh token, so it goes with them.
+ * Everything that lets a client act for a user: what `tokens revoke` (and `users passwd`, `clients
+ * remove`) deletes. SUCCESSOR_MODEL: a used refresh token's first answer, kept for the refresh grace
+ * window (auth/server/refresh-grace.ts); it holds an access and a refresh token, so it goes with
+ * them. It is not listed: it is no token of its own, it is stored under the used refresh token's
+ * hash (its ID would repeat that token's), and it lasts seconds.
  */
-export const TOKEN_MODELS: readonly string[] = ['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode', 'RefreshTokenSuccessor'];
+export const TOKEN_MODELS: readonly string[] = [...LISTED_TOKEN_MODELS, SUCCESSOR_MODEL];
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -40,7 +46,7 @@ function view(r: OAuthRecordInfo) {
 
 export async function tokensList(flags: StoreFlags): Promise<void> {
   await withStore(flags, 'tokens', async (store) => {
-    const records = await store.listOAuth({ models: TOKEN_MODELS });
+    const records = await store.listOAuth({ models: LISTED_TOKEN_MODELS });
     const rows = records
       .map(view)
       .sort((a, b) => (a.user ?? '').localeCompare(b.user ?? '') || (a.client ?? '').localeCompare(b.client ?? '') || a.model.localeCompare(b.model));
@@ -75,7 +81,10 @@ export async function tokensRevoke(flags: RevokeFlags): Promise<void> {
   if (flags.user === '' || flags.client === '') throw new CliExit(ExitCode.Usage, `${String(chosen[0])} needs a non-empty value`);
   await withStore(flags, 'tokens', async (store) => {
     const filter = flags.user !== undefined ? { accountId: flags.user } : flags.client !== undefined ? { clientId: flags.client } : {};
-    const revoked = await store.deleteOAuth({ models: TOKEN_MODELS, ...filter });
+    // The count is of what `tokens list` shows; the grace records of the same user or client go too
+    // (after their tokens, so one a refresh keeps meanwhile goes as well), uncounted.
+    const revoked = await store.deleteOAuth({ models: LISTED_TOKEN_MODELS, ...filter });
+    await store.deleteOAuth({ models: [SUCCESSOR_MODEL], ...filter });
     const whose = flags.user !== undefined ? ` of user ${flags.user}` : flags.client !== undefined ? ` of client ${flags.client}` : '';
     const line = `revoked ${revoked} ${revoked === 1 ? 'grant or token' : 'grants and tokens'}${whose}`;
     if (flags.json) console.log(JSON.stringify({ revoked }));
