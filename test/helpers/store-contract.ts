@@ -110,6 +110,85 @@ export function runStoreContract(name: string, target: ContractTarget): void {
         expect(await rt.find('rt-1')).toMatchObject({ consumed: first, rotations: 1 });
       });
 
+      it('insertIfAbsent: the first record under an id is kept; a second call gets it back, not its own', async () => {
+        const store = await open();
+        const grants = store.oauthAdapter('Grant');
+        expect(await grants.insertIfAbsent('grant-1', { kind: 'Grant', accountId: 'alice', n: 1 }, 60)).toEqual({
+          inserted: true,
+          payload: { kind: 'Grant', accountId: 'alice', n: 1 },
+        });
+        advance(1000);
+        expect(await grants.insertIfAbsent('grant-1', { kind: 'Grant', accountId: 'bob', n: 2 }, 600)).toEqual({
+          inserted: false,
+          payload: { kind: 'Grant', accountId: 'alice', n: 1 },
+        });
+        expect(await grants.find('grant-1')).toEqual({ kind: 'Grant', accountId: 'alice', n: 1 });
+        // Nor did the second call move the expiry or the owner.
+        const [info] = await store.listOAuth({ models: ['Grant'] });
+        expect(info).toMatchObject({ accountId: 'alice', expiresAt: info!.createdAt + 60_000 });
+        expect(info!.createdAt).toBe(t - 1000);
+
+        // A hashed model hands the id back as jti, both ways; a model name is its own namespace.
+        const rt = store.oauthAdapter('RefreshToken');
+        expect(await rt.insertIfAbsent('grant-1', { grantId: 'g', n: 3 }, 60)).toEqual({ inserted: true, payload: { jti: 'grant-1', grantId: 'g', n: 3 } });
+        expect(await rt.insertIfAbsent('grant-1', { grantId: 'g', n: 4 }, 60)).toEqual({ inserted: false, payload: { jti: 'grant-1', grantId: 'g', n: 3 } });
+        // A record upsert wrote is there too, and the one it hands back says whether it was consumed.
+        await rt.upsert('rt-2', { grantId: 'g', n: 5 }, 60);
+        await rt.consume('rt-2');
+        expect(await rt.insertIfAbsent('rt-2', { grantId: 'g', n: 6 }, 60)).toEqual({
+          inserted: false,
+          payload: { jti: 'rt-2', grantId: 'g', n: 5, consumed: Math.floor(t / 1000) },
+        });
+        // A record kept until destroyed is never replaced.
+        await grants.insertIfAbsent('forever', { n: 7 });
+        advance(10 * 365 * 86_400_000);
+        expect((await grants.insertIfAbsent('forever', { n: 8 }, 60)).payload).toEqual({ n: 7 });
+        await grants.destroy('forever');
+        expect(await grants.insertIfAbsent('forever', { n: 9 }, 60)).toEqual({ inserted: true, payload: { n: 9 } });
+      });
+
+      it('insertIfAbsent: an expired record counts as absent and is replaced whole', async () => {
+        const store = await open();
+        // The refresh grace's model (hashed and sealed: store/codec.ts), as refresh-grace.ts uses it.
+        const successors = store.oauthAdapter('RefreshTokenSuccessor');
+        expect((await successors.insertIfAbsent('used-token', { clientId: 'c1', grantId: 'g1', response: 'first' }, 40)).inserted).toBe(true);
+        advance(39_999);
+        expect(await successors.insertIfAbsent('used-token', { clientId: 'c2', grantId: 'g2', response: 'second' }, 40)).toEqual({
+          inserted: false,
+          payload: { jti: 'used-token', clientId: 'c1', grantId: 'g1', response: 'first' },
+        });
+        await successors.consume('used-token');
+        advance(1); // the record's expiry: from now on it is gone
+        expect(await successors.insertIfAbsent('used-token', { clientId: 'c2', grantId: 'g2', response: 'third' }, 40)).toEqual({
+          inserted: true,
+          payload: { jti: 'used-token', clientId: 'c2', grantId: 'g2', response: 'third' },
+        });
+        // The new record's own columns, expiry and consumed state: nothing of the old one is left.
+        expect(await successors.find('used-token')).toEqual({ jti: 'used-token', clientId: 'c2', grantId: 'g2', response: 'third' });
+        expect(await store.listOAuth({ models: ['RefreshTokenSuccessor'] })).toEqual([
+          expect.objectContaining({ clientId: 'c2', grantId: 'g2', createdAt: t, expiresAt: t + 40_000, consumedAt: undefined }),
+        ]);
+        await successors.revokeByGrantId('g1');
+        expect(await successors.find('used-token')).toBeDefined();
+        await successors.revokeByGrantId('g2');
+        expect(await successors.find('used-token')).toBeUndefined();
+        await rejectsWith(successors.insertIfAbsent('other-token', { response: 'x' }, -1), 'invalid-input');
+        await rejectsWith(successors.insertIfAbsent('', { response: 'x' }, 40), 'invalid-input');
+      });
+
+      it('insertIfAbsent: of many concurrent calls for one id, exactly one inserts and all get its record', async () => {
+        const store = await open();
+        const successors = store.oauthAdapter('RefreshTokenSuccessor');
+        const results = await Promise.all(
+          Array.from({ length: 24 }, (_, i) => successors.insertIfAbsent('raced-token', { clientId: 'c1', response: `answer-${i}` }, 40)),
+        );
+        const winners = results.filter((r) => r.inserted);
+        expect(winners).toHaveLength(1);
+        for (const r of results) expect(r.payload).toEqual(winners[0]!.payload);
+        expect(await successors.find('raced-token')).toEqual(winners[0]!.payload);
+        expect(await store.listOAuth({ models: ['RefreshTokenSuccessor'] })).toHaveLength(1);
+      });
+
       it('revokeByGrantId removes that model\'s records of the grant and nothing else', async () => {
         const store = await open();
         const at = store.oauthAdapter('AccessToken');
@@ -306,6 +385,7 @@ export function runStoreContract(name: string, target: ContractTarget): void {
       await store.close();
       await rejectsWith(store.users.list(), 'closed');
       await rejectsWith(store.oauthAdapter('Grant').find('x'), 'closed');
+      await rejectsWith(store.oauthAdapter('Grant').insertIfAbsent('x', { n: 1 }, 60), 'closed');
       expect(await store.sweep()).toBe(0);
     });
   });
