@@ -5,19 +5,14 @@
 // a later run whose stored binding names another authorization server refuses the gateway's
 // before it sees the client id or secret (the bridge's --trace-file lists every URL it
 // fetched), and says how to move on; `gatehouse logout` does, and the next run logs in again.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createFileTokenStore } from '../src/auth/client/token-store.js';
-import { CLI, runCli, tempRoot, TSX, servesKilledAfterEach, serveWithClient, DESK_CLIENT } from './helpers/cli.js';
+import { connectToolCall, connectUntilExit, OPENER, runCli, tempRoot, tracedUrls, servesKilledAfterEach, serveWithClient, DESK_CLIENT } from './helpers/cli.js';
 
-const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
 const PASSWORD = 'a long enough passphrase';
 const ELSEWHERE = 'https://login.other.example';
 
@@ -38,8 +33,8 @@ async function gateway(): Promise<Setup> {
   return { url: `${g.base}/raw/mcp`, issuer: g.issuer, clientId: g.clientId, clientSecret: g.clientSecret, dir: g.dir };
 }
 
+/** connect's arguments (after `connect`): the browser login with the pre-registered client. */
 const args = (s: Setup, traceFile: string) => [
-  'connect',
   s.url,
   '--client-id',
   s.clientId,
@@ -59,38 +54,8 @@ const env = (s: Setup, openerLog: string) => ({ DESK_SECRET: s.clientSecret, XDG
 /** The token store `connect --token-store file` uses with XDG_CONFIG_HOME=dir. */
 const storeOf = (s: Setup) => createFileTokenStore({ dir: join(s.dir, 'gatehouse') });
 
-function fetched(traceFile: string): string[] {
-  if (!existsSync(traceFile)) return [];
-  return readFileSync(traceFile, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as { kind: string; url?: string })
-    .filter((span) => span.kind === 'http' && span.url !== undefined)
-    .map((span) => span.url!);
-}
-
 /** A run that logs in and calls a tool; its stderr. */
-async function loginAndCall(s: Setup, name: string): Promise<string> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--import', TSX, CLI, ...args(s, join(s.dir, `${name}.trace.jsonl`))],
-    env: { ...process.env, ...env(s, join(s.dir, `${name}.opener.log`)) },
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: 'client-binding-test', version: '1.0.0' });
-  try {
-    await client.connect(transport).catch((error: unknown) => {
-      throw new Error(`connect failed: ${String(error)}\n${stderr}`);
-    });
-    const echoed = await client.callTool({ name: 'echo', arguments: { via: name } });
-    expect(JSON.stringify(echoed.content)).toContain(name);
-  } finally {
-    await client.close();
-  }
-  return stderr;
-}
+const loginAndCall = (s: Setup, name: string) => connectToolCall(args(s, join(s.dir, `${name}.trace.jsonl`)), env(s, join(s.dir, `${name}.opener.log`)), { via: name });
 
 /** The warnings of a run's JSON log that say the client was bound by trust on first use. */
 const firstUse = (stderr: string) =>
@@ -115,19 +80,14 @@ describe('gatehouse connect --client-id without --expected-issuer, run after run
     await storeOf(s).write(s.url, { issuers: {}, clientIssuers: { [s.clientId]: ELSEWHERE } });
     const traceFile = join(s.dir, 'refused.trace.jsonl');
     const openerLog = join(s.dir, 'refused.opener.log');
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args(s, traceFile)], { cwd: s.dir, env: { ...process.env, ...env(s, openerLog) }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.stdout.once('data', () => child.stdin.end());
-    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'client-binding-test', version: '1.0.0' } } })}\n`);
-    expect(await closed, stderr).not.toBe(0);
+    const { status, stderr } = await connectUntilExit(args(s, traceFile), env(s, openerLog), s.dir);
+    expect(status, stderr).not.toBe(0);
     expect(stderr).toContain(`login failed: Authorization server mismatch: credentials are bound to ${JSON.stringify(ELSEWHERE)} but this call resolved ${JSON.stringify(s.issuer)}`);
     expect(stderr).toContain(`run 'gatehouse logout ${s.url}'`);
     // Neither the authorization endpoint (the id) nor the token endpoint (the secret) was asked.
     expect(stderr).not.toContain('Open this URL to log in');
     expect(existsSync(openerLog)).toBe(false);
-    expect(fetched(traceFile).filter((u) => u.includes('/oauth/'))).toEqual([]);
+    expect(tracedUrls(traceFile).filter((u) => u.includes('/oauth/'))).toEqual([]);
     expect(stderr).not.toContain(s.clientSecret);
     // Nor did the refused discovery become the stored one.
     expect((await storeOf(s).read(s.url))?.discovery).toBeUndefined();

@@ -5,15 +5,10 @@
 // for client credentials that name no authorization server (`Omitting expectedIssuer ...`), and
 // for a --client-id client with no issuer stamp (`SEP-2352: stored OAuth credential ...`). The
 // browser login's authorization URL is the one plain-text notice, on purpose (CONTRACT.md).
-import { fileURLToPath } from 'node:url';
-
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CLI, tempRoot, TSX, servesKilledAfterEach, serveWithClient, DESK_CLIENT } from './helpers/cli.js';
+import { connectToolCall, OPENER, tempRoot, servesKilledAfterEach, serveWithClient, DESK_CLIENT } from './helpers/cli.js';
 
-const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
 const PASSWORD = 'a long enough passphrase';
 
 const { freshDir, remove } = tempRoot('gh-connect-stderr-');
@@ -33,24 +28,6 @@ function gatewayWith(addArgs: string[]): Promise<{ base: string; clientId: strin
 
 const gatewayWithRobot = () => gatewayWith(['--name', 'Robot', '--redirect-uri', 'https://robot.example/cb', '--grant', 'client_credentials']);
 
-/** The bridge with `args`, used for one tools/call; its whole stderr once it has exited. */
-async function bridgeCall(args: string[], env: Record<string, string>): Promise<string> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: ['--import', TSX, CLI, 'connect', ...args], env: { ...process.env, ...env } as Record<string, string>, stderr: 'pipe' });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: 'connect-stderr-test', version: '1.0.0' });
-  try {
-    await client.connect(transport).catch((error: unknown) => {
-      throw new Error(`connect failed: ${String(error)}\n${stderr}`);
-    });
-    const echoed = await client.callTool({ name: 'echo', arguments: { via: 'the bridge' } });
-    expect(JSON.stringify(echoed.content)).toContain('the bridge');
-  } finally {
-    await client.close();
-  }
-  return stderr;
-}
-
 const isJson = (line: string): boolean => {
   try {
     return typeof JSON.parse(line) === 'object';
@@ -69,7 +46,7 @@ function logLines(stderr: string): LogLine[] {
 describe('gatehouse connect --grant client_credentials against gatehouse serve: stderr is JSON lines only', () => {
   it('without --expected-issuer: the credentials are bound to the issuer discovery finds, and our log says so', async () => {
     const { base, clientId, clientSecret, dir } = await gatewayWithRobot();
-    const stderr = await bridgeCall([`${base}/raw/mcp`, '--grant', 'client_credentials', '--client-id', clientId, '--client-secret', 'env:ROBOT_SECRET'], {
+    const stderr = await connectToolCall([`${base}/raw/mcp`, '--grant', 'client_credentials', '--client-id', clientId, '--client-secret', 'env:ROBOT_SECRET'], {
       ROBOT_SECRET: clientSecret,
       XDG_CONFIG_HOME: dir,
     });
@@ -86,7 +63,7 @@ describe('gatehouse connect --grant client_credentials against gatehouse serve: 
   it('with --expected-issuer: nothing to say about it, and still only JSON lines', async () => {
     const { base, clientId, clientSecret, dir } = await gatewayWithRobot();
     const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
-    const stderr = await bridgeCall(
+    const stderr = await connectToolCall(
       [`${base}/raw/mcp`, '--grant', 'client_credentials', '--client-id', clientId, '--client-secret', 'env:ROBOT_SECRET', '--expected-issuer', metadata.issuer],
       { ROBOT_SECRET: clientSecret, XDG_CONFIG_HOME: dir },
     );
@@ -99,7 +76,7 @@ describe('gatehouse connect --grant client_credentials against gatehouse serve: 
 describe('gatehouse connect --client-id (the browser login) against gatehouse serve', () => {
   it('writes JSON lines and the authorization URL notice, nothing else', async () => {
     const { base, clientId, clientSecret, dir } = await gatewayWith(DESK_CLIENT);
-    const stderr = await bridgeCall(
+    const stderr = await connectToolCall(
       [`${base}/raw/mcp`, '--client-id', clientId, '--client-secret', 'env:DESK_SECRET', '--browser-command', `${process.execPath} ${OPENER}`],
       { DESK_SECRET: clientSecret, XDG_CONFIG_HOME: dir, FAKE_OPENER_USERNAME: 'alice', FAKE_OPENER_PASSWORD: PASSWORD },
     );

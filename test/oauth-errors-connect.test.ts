@@ -12,16 +12,12 @@
 //     authorization server refuses: the login then waited for a callback that never came).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CLI, runCli, startServe, tempRoot, TSX, servesKilledAfterEach } from './helpers/cli.js';
+import { connectToolCall, OPENER, runCli, startServe, tempRoot, servesKilledAfterEach } from './helpers/cli.js';
 import { RAW_FIXTURE } from './helpers/gateway.js';
 
-const OPENER = fileURLToPath(new URL('./fixtures/fake-opener.mjs', import.meta.url));
 const PASSWORD = 'a long enough passphrase';
 
 const { freshDir, remove } = tempRoot('gh-oauth-errors-');
@@ -80,35 +76,15 @@ function openerFailure(log: string): { failed: Promise<never>; stop: () => void 
   return { failed, stop: () => clearInterval(timer) };
 }
 
-/** `gatehouse connect` driven over stdio by the SDK client for one tools/call; its stderr. */
+/** `gatehouse connect` driven over stdio by the SDK client for one tools/call, until the stand-in browser gives up; its stderr. */
 async function bridgeCall(gw: Gateway, password: string): Promise<string> {
   const openerLog = join(gw.dir, `opener-${Date.now()}.log`);
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--import', TSX, CLI, 'connect', gw.mcpUrl, ...BRIDGE_FLAGS],
-    env: { ...process.env, ...gw.env(password, openerLog) } as Record<string, string>,
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: 'oauth-errors-test', version: '1.0.0' });
   const opener = openerFailure(openerLog);
   try {
-    const echoed = await Promise.race([
-      opener.failed,
-      (async () => {
-        await client.connect(transport);
-        return client.callTool({ name: 'echo', arguments: { via: 'the bridge' } });
-      })(),
-    ]).catch((error: unknown) => {
-      throw new Error(`${String(error)}\nbridge stderr:\n${stderr}`);
-    });
-    expect(JSON.stringify(echoed.content)).toContain('the bridge');
+    return await connectToolCall([gw.mcpUrl, ...BRIDGE_FLAGS], gw.env(password, openerLog), { failed: opener.failed });
   } finally {
     opener.stop();
-    await client.close();
   }
-  return stderr;
 }
 
 /** The SDK's console warnings, which connect logs as JSON records (event mcp_sdk); a raw `[mcp-sdk]` line fails. */

@@ -1,9 +1,11 @@
 // Runs the `gatehouse` CLI from source the way a person would, for tests of its commands.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, expect } from 'vitest';
 import { RAW_FIXTURE } from './gateway.js';
 
@@ -126,3 +128,60 @@ export async function serveWithClient(dir: string, password: string, clientArgs:
 
 /** `clients add` arguments for a confidential client of a desktop app's browser login. */
 export const DESK_CLIENT = ['--name', 'Desk', '--redirect-uri', 'http://127.0.0.1/callback', '--confidential'];
+
+/** The stand-in browser (fixtures/fake-opener.mjs): `--browser-command` logs in as FAKE_OPENER_USERNAME. */
+export const OPENER = fileURLToPath(new URL('../fixtures/fake-opener.mjs', import.meta.url));
+
+/**
+ * `gatehouse connect ARGS...` driven over stdio by the SDK client for one tools/call (the raw
+ * fixture's echo, with `via`, which the answer must carry); its whole stderr once it has
+ * exited. A failure (connect or call) is thrown with that stderr. `failed`, when given, ends
+ * the wait early by rejecting (the stand-in browser gave up, say).
+ */
+export async function connectToolCall(args: string[], env: Record<string, string>, options: { via?: string; failed?: Promise<never> } = {}): Promise<string> {
+  const via = options.via ?? 'the bridge';
+  const transport = new StdioClientTransport({ command: process.execPath, args: ['--import', TSX, CLI, 'connect', ...args], env: { ...ENV, ...env } as Record<string, string>, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'gatehouse-connect-test', version: '1.0.0' });
+  try {
+    const call = (async () => {
+      await client.connect(transport);
+      return client.callTool({ name: 'echo', arguments: { via } });
+    })();
+    const echoed = await (options.failed === undefined ? call : Promise.race([options.failed, call])).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nbridge stderr:\n${stderr}`);
+    });
+    expect(JSON.stringify(echoed.content)).toContain(via);
+  } finally {
+    await client.close();
+  }
+  return stderr;
+}
+
+/**
+ * `gatehouse connect ARGS...` sent one initialize, for a run expected to fail (a refused
+ * login): stdin ends at its first answer, if any. Its exit status and whole stderr.
+ */
+export function connectUntilExit(args: string[], env: Record<string, string>, cwd: string): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'connect', ...args], { cwd, env: { ...ENV, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<{ status: number | null; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, stderr })));
+  // An answer to initialize (the login went through): nothing more to ask, stdin ends.
+  child.stdout.once('data', () => child.stdin.end());
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gatehouse-connect-test', version: '1.0.0' } } };
+  child.stdin.write(`${JSON.stringify(initialize)}\n`);
+  return closed;
+}
+
+/** The URLs a `connect --trace-file FILE` run fetched (its http spans; URLs only, never a secret). */
+export function tracedUrls(traceFile: string): string[] {
+  if (!existsSync(traceFile)) return [];
+  return readFileSync(traceFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as { kind: string; url?: string })
+    .filter((span) => span.kind === 'http' && span.url !== undefined)
+    .map((span) => span.url!);
+}
