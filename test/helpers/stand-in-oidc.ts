@@ -1,10 +1,17 @@
 // A real OpenID Provider in-process: a second oidc-provider instance on its own loopback host,
 // standing in for Google and for any OIDC issuer. Its sign-in page is a one-field form (the
 // login of a known person) with a Cancel button; consent is given at once.
+//
+// It prints nothing of oidc-provider's own: every setting the library would otherwise announce as a
+// default in plain text on the console (its development adapter, TTLs, error page) is given, and
+// the library is loaded the way Gatehouse loads it (oidc-provider-module.ts), which holds back the
+// Node 20 runtime notice for the authorization server to log (runtime-notice.ts). Nothing here
+// touches the console itself, so the gateway's provider, in the same process, is heard as before.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
 import { generateServerKeys } from '../../src/auth/server/index.js';
+import { createMemoryAdapter } from '../../src/auth/server/memory-adapter.js';
+import { Provider } from '../../src/auth/server/oidc-provider-module.js';
 import { closeServer, requestText } from './http-stub.js';
 
 export interface StandInPerson {
@@ -59,6 +66,12 @@ export async function startStandInOidc(people: readonly StandInPerson[], host = 
       },
       features: { devInteractions: { enabled: false } },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+      adapter: createMemoryAdapter(),
+      ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
+      renderError: (ctx, out) => {
+        ctx.type = 'html';
+        ctx.body = `<!doctype html><title>Stand-in IdP</title><h1>Stand-in identity provider</h1><p>${esc(String(out.error))}: ${esc(String(out.error_description ?? ''))}</p>`;
+      },
     });
     provider.on('access_token.saved', (token: { jti: string }) => issuedTokens.push(token.jti));
     const callback = provider.callback();
