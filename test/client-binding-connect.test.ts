@@ -5,6 +5,7 @@
 // a later run whose stored binding names another authorization server refuses the gateway's
 // before it sees the client id or secret (the bridge's --trace-file lists every URL it
 // fetched), and says how to move on; `gatehouse logout` does, and the next run logs in again.
+// With --token-url (no discovery) and no --expected-issuer the stored binding is checked too.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -33,8 +34,8 @@ async function gateway(): Promise<Setup> {
   return { url: `${g.base}/raw/mcp`, issuer: g.issuer, clientId: g.clientId, clientSecret: g.clientSecret, dir: g.dir };
 }
 
-/** connect's arguments (after `connect`): the browser login with the pre-registered client. */
-const args = (s: Setup, traceFile: string) => [
+/** connect's arguments (after `connect`): the browser login with the pre-registered client, `more` added. */
+const args = (s: Setup, traceFile: string, more: string[] = []) => [
   s.url,
   '--client-id',
   s.clientId,
@@ -46,6 +47,7 @@ const args = (s: Setup, traceFile: string) => [
   `${process.execPath} ${OPENER}`,
   '--trace-file',
   traceFile,
+  ...more,
 ];
 
 // XDG_CONFIG_HOME: the token file and its key live in the test's directory.
@@ -55,7 +57,7 @@ const env = (s: Setup, openerLog: string) => ({ DESK_SECRET: s.clientSecret, XDG
 const storeOf = (s: Setup) => createFileTokenStore({ dir: join(s.dir, 'gatehouse') });
 
 /** A run that logs in and calls a tool; its stderr. */
-const loginAndCall = (s: Setup, name: string) => connectToolCall(args(s, join(s.dir, `${name}.trace.jsonl`)), env(s, join(s.dir, `${name}.opener.log`)), { via: name });
+const loginAndCall = (s: Setup, name: string, more: string[] = []) => connectToolCall(args(s, join(s.dir, `${name}.trace.jsonl`), more), env(s, join(s.dir, `${name}.opener.log`)), { via: name });
 
 /** The warnings of a run's JSON log that say the client was bound by trust on first use. */
 const firstUse = (stderr: string) =>
@@ -97,6 +99,43 @@ describe('gatehouse connect --client-id without --expected-issuer, run after run
     expect(logout.status, logout.stderr).toBe(0);
     const again = await loginAndCall(s, 'again');
     expect(firstUse(again)).toEqual([expect.objectContaining({ issuer: s.issuer })]);
+    expect((await storeOf(s).read(s.url))?.clientIssuers).toEqual({ [s.clientId]: s.issuer });
+  }, 120_000);
+});
+
+describe('gatehouse connect --client-id --token-url without --expected-issuer', () => {
+  it('a stored binding to another server is refused before the id or secret goes out; gatehouse logout moves on; a binding owning the token URL is used', async () => {
+    const s = await gateway();
+    const base = new URL(s.url).origin;
+    const endpoints = ['--token-url', `${base}/oauth/token`, '--authorization-url', `${base}/oauth/authorize`];
+    await storeOf(s).write(s.url, { issuers: {}, clientIssuers: { [s.clientId]: ELSEWHERE } });
+
+    const traceFile = join(s.dir, 'token-url-refused.trace.jsonl');
+    const openerLog = join(s.dir, 'token-url-refused.opener.log');
+    const { status, stderr } = await connectUntilExit(args(s, traceFile, endpoints), env(s, openerLog), s.dir);
+    expect(status, stderr).not.toBe(0);
+    // The issuer --token-url stands for is the token URL's origin (static-discovery.ts).
+    expect(stderr).toContain(`login failed: Authorization server mismatch: credentials are bound to ${JSON.stringify(ELSEWHERE)} but this call resolved ${JSON.stringify(base)}`);
+    expect(stderr).toContain(`--token-url ${base}/oauth/token is not known to be its token endpoint`);
+    expect(stderr).toContain(`run 'gatehouse logout ${s.url}'`);
+    expect(stderr).not.toContain('Open this URL to log in');
+    expect(existsSync(openerLog)).toBe(false);
+    expect(tracedUrls(traceFile).filter((u) => u.includes('/oauth/'))).toEqual([]);
+    expect(stderr).not.toContain(s.clientSecret);
+    expect((await storeOf(s).read(s.url))?.clientIssuers).toEqual({ [s.clientId]: ELSEWHERE });
+
+    // The way out it names: forgotten, the token URL binds this run only (nothing stored).
+    const logout = await runCli(['logout', s.url, '--token-store', 'file'], { cwd: s.dir, env: { XDG_CONFIG_HOME: s.dir } });
+    expect(logout.status, logout.stderr).toBe(0);
+    const again = await loginAndCall(s, 'token-url-again', endpoints);
+    expect(again).toContain('Open this URL to log in');
+    expect((await storeOf(s).read(s.url))?.clientIssuers).toBeUndefined();
+
+    // Bound to the gateway's own issuer (as a run with discovery leaves it), no tokens: the
+    // token URL is under that issuer, so the login goes on, and the binding stays.
+    await storeOf(s).write(s.url, { issuers: {}, clientIssuers: { [s.clientId]: s.issuer } });
+    const owned = await loginAndCall(s, 'token-url-owned', endpoints);
+    expect(owned).toContain(`client_id=${s.clientId}`);
     expect((await storeOf(s).read(s.url))?.clientIssuers).toEqual({ [s.clientId]: s.issuer });
   }, 120_000);
 });

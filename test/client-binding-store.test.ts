@@ -323,6 +323,26 @@ describe('--token-url without --expected-issuer', () => {
     await named.session.authorize({ force: true });
     expect((await named.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': REALM });
   });
+
+  it('checks the binding a run with discovery stored: the realm issuer owns its token URL; another realm is refused before it sees the client', async () => {
+    const dir = freshDir();
+    const { fetchFn, sent } = realm();
+    const opened: URL[] = [];
+    await createFileTokenStore({ dir }).write(MCP, { issuers: {}, clientIssuers: { 'desk-app': REALM } });
+    const same = run(dir, fetchFn, opened, undefined, { staticDiscovery: staticDiscoveryState(endpoints) });
+    await same.session.load();
+    await same.session.authorize({ force: true });
+    expect(sent).toContain(`${REALM}/token`);
+    expect((await same.store.read(MCP))?.clientIssuers).toEqual({ 'desk-app': REALM });
+
+    const other = `${AS1}/realms/x2`;
+    const elsewhere = run(dir, fetchFn, opened, undefined, { staticDiscovery: staticDiscoveryState({ tokenUrl: `${other}/token`, authorizationUrl: `${other}/authorize` }) });
+    await elsewhere.session.load();
+    const error = await elsewhere.session.authorize({ force: true }).then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message).toContain(`credentials are bound to "${REALM}" but this call resolved "${AS1}"`);
+    expect(error?.message).toContain("run 'gatehouse logout https://mcp.example/mcp'");
+    expect([...sent, ...opened.map((u) => u.href)].filter((u) => u.startsWith(other))).toEqual([]);
+  });
 });
 
 describe('the mismatch error for a server URL with secrets in its query', () => {

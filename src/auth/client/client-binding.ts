@@ -1,21 +1,36 @@
-import { AuthorizationServerMismatchError } from '@modelcontextprotocol/client';
+import { AuthorizationServerMismatchError, type OAuthDiscoveryState } from '@modelcontextprotocol/client';
 import { redactUrl, type Logger } from '../../observability/index.js';
 import type { ServerRecord } from './token-store.js';
 
-// SEP-2352: a pre-registered client (`--client-id`) is bound to one authorization server, so
-// that a server another one names never sees its id or secret. The binding is the person's
-// choice (--expected-issuer, else a --token-url's issuer), else the one the token store keeps
-// for the client, else the first server it is used with (trust on first use, said in a
-// warning, and kept in the store before the id or secret goes out).
+// SEP-2352 (MCP authorization, Client Registration, "Authorization Server Binding"): clients
+// "MUST associate" pre-registered credentials "with the specific authorization server that
+// issued them, keyed by the authorization server's issuer identifier", and on a mismatch
+// "SHOULD surface an error rather than silently attempting to use mismatched credentials".
+// So a pre-registered client (`--client-id`) is bound to one authorization server, and a server
+// another one names never sees its id or secret. The binding is the person's choice
+// (--expected-issuer, else a --token-url's issuer), else the one the token store keeps for the
+// client, else the first server it is used with (trust on first use, said in a warning, and
+// kept in the token store before the id or secret goes out).
+//
+// A client of the run's own (dynamic registration, a client ID metadata document) is bound
+// only by --expected-issuer: choosing the authorization server is the client's part (RFC 9728
+// §7.6, which the MCP spec defers to), and the person made that choice; another server is
+// refused before anything is registered there or sent to it. Nothing is stored for it.
 
 export interface ClientBindingOptions {
-  readonly clientId: string;
+  /** The --client-id client; unset, the run's own client, which only --expected-issuer binds. */
+  readonly clientId?: string | undefined;
   /** The MCP server's URL: the token store's key, named in the way out of a refusal. */
   readonly serverUrl: string;
   readonly expectedIssuer?: string | undefined;
-  /** --token-url's endpoints are given (static-discovery.ts), and this is their issuer. */
-  readonly tokenUrl?: { readonly issuer: string | undefined } | undefined;
+  /** --token-url's endpoints are given (static-discovery.ts): their issuer and the token URL. */
+  readonly tokenUrl?: { readonly issuer: string | undefined; readonly endpoint: string } | undefined;
   readonly logger: Logger;
+}
+
+/** The binding of a run: for a --client-id client, or any client when --expected-issuer is set. */
+export function clientBinding(options: ClientBindingOptions): ClientBinding | undefined {
+  return options.clientId === undefined && options.expectedIssuer === undefined ? undefined : new ClientBinding(options);
 }
 
 export class ClientBinding {
@@ -29,6 +44,8 @@ export class ClientBinding {
    */
   readonly #synthetic: boolean;
   #issuer: string | undefined;
+  /** The stored binding a --token-url run (no --expected-issuer) does not match: refused. */
+  #conflict: string | undefined;
 
   constructor(options: ClientBindingOptions) {
     this.#o = options;
@@ -44,15 +61,22 @@ export class ClientBinding {
    * client's server or is refused.
    */
   adopt(record: ServerRecord): void {
-    const stored = record.clientIssuers?.[this.#o.clientId];
+    const stored = this.#o.clientId === undefined ? undefined : record.clientIssuers?.[this.#o.clientId];
     if (this.#chosen === undefined && stored !== undefined) this.#issuer = stored;
+    // --token-url without --expected-issuer: the stored binding is checked too (its issuer
+    // cannot be compared with the token URL's origin, which need not be the issuer).
+    const tokenUrl = this.#o.tokenUrl;
+    this.#conflict = this.#synthetic && stored !== undefined && tokenUrl !== undefined && !tokenEndpointOf(stored, tokenUrl.endpoint, record.discovery) ? stored : undefined;
+    // A run with --token-url does not use the stored discovery: kept for the runs that do.
+    if (this.#synthetic) return;
     const discovery = record.discovery;
     const named = discovery?.authorizationServerMetadata?.issuer ?? discovery?.authorizationServerUrl;
     if (this.#issuer !== undefined && named !== undefined && !sameIssuer(named, this.#issuer)) delete record.discovery;
   }
 
-  /** Discovery found `issuer`: refused when the client is bound elsewhere. */
+  /** Discovery found `issuer` (or --token-url made it): refused when the client is bound elsewhere. */
   check(issuer: string): void {
+    if (this.#conflict !== undefined) throw this.#mismatch(this.#conflict, issuer);
     if (this.#issuer !== undefined && !sameIssuer(issuer, this.#issuer)) throw this.#mismatch(this.#issuer, issuer);
   }
 
@@ -71,8 +95,9 @@ export class ClientBinding {
       );
     }
     const issuer = this.#issuer;
-    if (issuer === undefined || this.#synthetic || record.clientIssuers?.[this.#o.clientId] === issuer) return { issuer, changed: false };
-    (record.clientIssuers ??= {})[this.#o.clientId] = issuer;
+    const clientId = this.#o.clientId;
+    if (issuer === undefined || clientId === undefined || this.#synthetic || record.clientIssuers?.[clientId] === issuer) return { issuer, changed: false };
+    (record.clientIssuers ??= {})[clientId] = issuer;
     return { issuer, changed: true };
   }
 
@@ -84,12 +109,37 @@ export class ClientBinding {
     const url = this.#o.serverUrl;
     const shown = redactUrl(url);
     const logout = shown === url ? `run 'gatehouse logout ${shown}'` : `run gatehouse logout with the server URL exactly as given here (not printed: it carries secrets)`;
-    error.message +=
-      this.#chosen !== undefined
-        ? `. --expected-issuer names ${JSON.stringify(bound)} as this client's authorization server; if the MCP server moved to another one on purpose, pass that one instead`
-        : `. This client was bound to ${JSON.stringify(bound)} when first used with this server (kept in the token store); if the MCP server moved to another authorization server on purpose, pass --expected-issuer naming the one to use, or ${logout} to forget this server's tokens and the binding`;
+    const stored = `This client was bound to ${JSON.stringify(bound)} when first used with this server (kept in the token store)`;
+    const wayOut = `pass --expected-issuer naming the one to use, or ${logout} to forget this server's tokens and the binding`;
+    if (this.#o.expectedIssuer === undefined && this.#conflict !== undefined) {
+      error.message += `. ${stored}, and --token-url ${redactUrl(this.#o.tokenUrl!.endpoint)} is not known to be its token endpoint (not under that issuer, nor the one its stored metadata names); if that is the authorization server to use now, ${wayOut}`;
+    } else if (this.#o.expectedIssuer === undefined) {
+      error.message += `. ${stored}; if the MCP server moved to another authorization server on purpose, ${wayOut}`;
+    } else if (this.#o.clientId === undefined) {
+      error.message += `. --expected-issuer names ${JSON.stringify(bound)} as the authorization server to log in with: nothing was registered at or sent to ${JSON.stringify(found)}; if the MCP server moved to it on purpose, pass that one instead`;
+    } else {
+      error.message += `. --expected-issuer names ${JSON.stringify(bound)} as this client's authorization server; if the MCP server moved to another one on purpose, pass that one instead`;
+    }
     return error;
   }
+}
+
+/**
+ * Whether a --token-url may be the token endpoint of the authorization server `issuer` (a
+ * stored binding): the one the stored metadata of that server names, or a URL under the issuer
+ * (same origin, the issuer's path a prefix by whole segments: https://kc/realms/x takes
+ * https://kc/realms/x/protocol/openid-connect/token, not https://kc/realms/x2/...). RFC 8414
+ * does not place the token endpoint, so this can only accept the usual layouts; anything else
+ * is refused, and --expected-issuer says which server the token URL is for.
+ */
+export function tokenEndpointOf(issuer: string, endpoint: string, discovery?: OAuthDiscoveryState): boolean {
+  const metadata = discovery?.authorizationServerMetadata;
+  if (metadata !== undefined && sameIssuer(metadata.issuer, issuer) && metadata.token_endpoint === endpoint) return true;
+  if (!URL.canParse(issuer) || !URL.canParse(endpoint)) return false;
+  const bound = new URL(issuer);
+  const url = new URL(endpoint);
+  const path = bound.pathname.replace(/\/$/, '');
+  return bound.origin === url.origin && (path === '' || url.pathname === path || url.pathname.startsWith(`${path}/`));
 }
 
 /** Issuer identifiers as the SDK compares them: exactly, or but for one trailing slash. */

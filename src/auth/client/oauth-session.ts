@@ -17,7 +17,7 @@ import { randomToken } from '../../crypto/index.js';
 import type { Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
-import { ClientBinding } from './client-binding.js';
+import { clientBinding, type ClientBinding } from './client-binding.js';
 import { deviceLogin } from './device-login.js';
 import { assertPkceS256 } from './pkce-required.js';
 import { noTracer, traceStep, type Tracer } from './trace.js';
@@ -32,10 +32,11 @@ export interface OAuthSessionOptions {
   readonly clientId?: string | undefined;
   readonly clientSecret?: string | undefined;
   /**
-   * `--expected-issuer`: the authorization server a `--client-id` client is for (SEP-2352).
-   * Another one is refused before it sees the id or secret. Unset, the one the store names
-   * for this client, else the first one it is used with (kept in the store from then on);
-   * with `staticDiscovery` and no expected issuer, its issuer for this run only.
+   * `--expected-issuer`: the authorization server to use (SEP-2352, client-binding.ts). Another
+   * one is refused before it sees a `--client-id` client's id or secret, or before a client is
+   * registered there. Unset, a `--client-id` client goes to the one the store names for it,
+   * else the first one it is used with (kept in the store from then on); with
+   * `staticDiscovery`, the store's one must own the token URL, and its issuer binds the run.
    */
   readonly expectedIssuer?: string | undefined;
   /** `--client-metadata-url`: a Client ID Metadata Document (the URL is the client_id). */
@@ -98,21 +99,19 @@ export class OAuthSession implements OAuthClientProvider {
   #inFlight: Promise<void> | undefined;
   /** The access token the last refresh gave; refused again, it calls for a new login. */
   #refreshed: string | undefined;
-  /** SEP-2352: the authorization server a --client-id client is bound to (client-binding.ts). */
+  /** SEP-2352: the authorization server a --client-id client, or any with --expected-issuer, is bound to. */
   readonly #binding: ClientBinding | undefined;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
-    this.#binding =
-      options.clientId === undefined
-        ? undefined
-        : new ClientBinding({
-            clientId: options.clientId,
-            serverUrl: options.serverUrl,
-            expectedIssuer: options.expectedIssuer,
-            tokenUrl: options.staticDiscovery && { issuer: options.staticDiscovery.authorizationServerMetadata?.issuer },
-            logger: options.logger,
-          });
+    const metadata = options.staticDiscovery?.authorizationServerMetadata;
+    this.#binding = clientBinding({
+      clientId: options.clientId,
+      serverUrl: options.serverUrl,
+      expectedIssuer: options.expectedIssuer,
+      tokenUrl: metadata && { issuer: metadata.issuer, endpoint: metadata.token_endpoint },
+      logger: options.logger,
+    });
     if (options.clientMetadataUrl !== undefined) this.clientMetadataUrl = options.clientMetadataUrl;
     const resource = options.resource;
     // Only with --resource: otherwise the SDK's own rule applies (the metadata's resource must
@@ -220,9 +219,9 @@ export class OAuthSession implements OAuthClientProvider {
 
   async saveDiscoveryState(state: OAuthDiscoveryState): Promise<void> {
     if (this.#o.staticDiscovery) return;
-    // The SDK saves what discovery found before it asks for the client: a --client-id client
-    // bound elsewhere is refused here already, so the refused server never becomes the stored
-    // discovery that the next run would start from (the issuer as the SDK takes it).
+    // The SDK saves what discovery found before it asks for the client or registers one: a
+    // client bound elsewhere is refused here already, so the refused server never becomes the
+    // stored discovery that the next run would start from (the issuer as the SDK takes it).
     this.#binding?.check(state.authorizationServerMetadata?.issuer ?? state.authorizationServerUrl);
     this.#record.discovery = state;
     await this.#persist();
