@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SUCCESSOR_MODEL } from '../src/auth/server/refresh-grace.js';
+import { hashPassword } from '../src/crypto/index.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { runCli, tempRoot, type CliRun } from './helpers/cli.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
@@ -234,6 +235,42 @@ describe.concurrent('gatehouse tokens', () => {
     await check.close();
     const all = await gatehouse(dir, ['tokens', 'revoke', '--all', '--json']);
     expect(JSON.parse(all.stdout)).toEqual({ revoked: 3 });
+    const last = await open(dir);
+    expect(await last.listOAuth()).toEqual([]);
+    await last.close();
+  });
+
+  it('users passwd and clients remove count what tokens list shows, and delete the refresh-grace records too', async () => {
+    const dir = join(freshDir(), 'data');
+    // A client of the store for `clients remove` to find, added as a person adds one.
+    const added = await gatehouse(dir, ['clients', 'add', '--name', 'Desk', '--redirect-uri', 'http://127.0.0.1/callback', '--json']);
+    expect(added.status, added.stderr).toBe(0);
+    const { clientId } = JSON.parse(added.stdout) as AddedClient;
+    const store = await open(dir);
+    await store.users.add('alice', hashPassword('alice password, long enough'));
+    const [, aliceRefresh] = await issue(store, 'alice', 'client-a', 'a1');
+    const [, bobRefresh] = await issue(store, 'bob', clientId, 'b1');
+    const successors = store.oauthAdapter(SUCCESSOR_MODEL);
+    await successors.insertIfAbsent(aliceRefresh!, { clientId: 'client-a', grantId: 'grant-a1', accountId: 'alice', response: 'sealed-answer-a1' }, 40);
+    await successors.insertIfAbsent(bobRefresh!, { clientId, grantId: 'grant-b1', accountId: 'bob', response: 'sealed-answer-b1' }, 40);
+    await store.close();
+
+    // What the list shows: three of alice's, three of the client's.
+    const rows = JSON.parse((await gatehouse(dir, ['tokens', 'list', '--json'])).stdout) as ListedToken[];
+    expect(rows.filter((r) => r.user === 'alice')).toHaveLength(3);
+    expect(rows.filter((r) => r.client === clientId)).toHaveLength(3);
+
+    const passwd = await runCli(['users', 'passwd', 'alice', '--password-stdin', '--data-dir', dir], { cwd: root, input: 'a new password for alice\n' });
+    expect(passwd.status, passwd.stderr).toBe(0);
+    expect(passwd.stderr).toContain('changed the password of alice; revoked 3 grants and tokens\n');
+    const check = await open(dir);
+    expect(await check.listOAuth({ accountId: 'alice' })).toEqual([]);
+    expect(await check.listOAuth({ models: [SUCCESSOR_MODEL] })).toEqual([expect.objectContaining({ accountId: 'bob', clientId })]);
+    await check.close();
+
+    const rm = await gatehouse(dir, ['clients', 'remove', clientId]);
+    expect(rm.status, rm.stderr).toBe(0);
+    expect(rm.stderr).toContain(`removed client ${clientId} and 3 of its grants and tokens\n`);
     const last = await open(dir);
     expect(await last.listOAuth()).toEqual([]);
     await last.close();

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { clientRecord, CODE_FLOW, grantList, jsonView, settingsOf, settingsProblems, unprotectedResource, type ClientSettings } from './clients-settings.js';
 import { CliExit, ExitCode } from './exit.js';
-import { TOKEN_MODELS, withStore, type StoreFlags } from './tokens.js';
+import { revokeTokens, withStore, type StoreFlags } from './tokens.js';
 
 export { redirectUriProblem } from './clients-settings.js';
 export { clientsUpdate, type ClientsUpdateFlags } from './clients-update.js';
@@ -139,7 +139,7 @@ export async function clientsRemove(id: string, flags: StoreFlags): Promise<void
       );
     }
     // Its grants and tokens go first, then the client: a removed client must not keep access.
-    const revoked = await store.deleteOAuth({ models: TOKEN_MODELS, clientId: id });
+    const revoked = await revokeTokens(store, { clientId: id });
     // Then whatever else names it (the Client record, pending interactions and requests).
     await store.deleteOAuth({ clientId: id });
     await adapter.destroy(id);

@@ -2,7 +2,7 @@
 // with the same --config / --data-dir. Token values are never shown: the store keeps only
 // sha256 of them, and even that appears here as a short, labelled prefix.
 import { SUCCESSOR_MODEL } from '../auth/server/refresh-grace.js';
-import { HASHED_MODELS, type OAuthRecordInfo } from '../store/index.js';
+import { HASHED_MODELS, type OAuthRecordInfo, type Store } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
 import { withStore, type StoreFlags } from './store-command.js';
 
@@ -19,12 +19,24 @@ export const LISTED_TOKEN_MODELS: readonly string[] = ['Grant', 'AccessToken', '
 
 /**
  * Everything that lets a client act for a user: what `tokens revoke` (and `users passwd`, `clients
- * remove`) deletes. SUCCESSOR_MODEL: a used refresh token's first answer, kept for the refresh grace
- * window (auth/server/refresh-grace.ts); it holds an access and a refresh token, so it goes with
- * them. It is not listed: it is no token of its own, it is stored under the used refresh token's
- * hash (its ID would repeat that token's), and it lasts seconds.
+ * remove`) deletes, through revokeTokens(). SUCCESSOR_MODEL: a used refresh token's first answer,
+ * kept for the refresh grace window (auth/server/refresh-grace.ts); it holds an access and a
+ * refresh token, so it goes with them. It is not listed: it is no token of its own, it is stored
+ * under the used refresh token's hash (its ID would repeat that token's), and it lasts seconds.
  */
 export const TOKEN_MODELS: readonly string[] = [...LISTED_TOKEN_MODELS, SUCCESSOR_MODEL];
+
+/**
+ * Deletes the grants and tokens of a user, of a client, or all of them (TOKEN_MODELS), and returns
+ * how many of them `tokens list` showed: the count `tokens revoke`, `users passwd` and `clients
+ * remove` print. The grace records go after their tokens (so one a refresh keeps meanwhile goes as
+ * well), uncounted.
+ */
+export async function revokeTokens(store: Store, filter: { readonly accountId?: string; readonly clientId?: string }): Promise<number> {
+  const revoked = await store.deleteOAuth({ models: LISTED_TOKEN_MODELS, ...filter });
+  await store.deleteOAuth({ models: [SUCCESSOR_MODEL], ...filter });
+  return revoked;
+}
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -81,10 +93,7 @@ export async function tokensRevoke(flags: RevokeFlags): Promise<void> {
   if (flags.user === '' || flags.client === '') throw new CliExit(ExitCode.Usage, `${String(chosen[0])} needs a non-empty value`);
   await withStore(flags, 'tokens', async (store) => {
     const filter = flags.user !== undefined ? { accountId: flags.user } : flags.client !== undefined ? { clientId: flags.client } : {};
-    // The count is of what `tokens list` shows; the grace records of the same user or client go too
-    // (after their tokens, so one a refresh keeps meanwhile goes as well), uncounted.
-    const revoked = await store.deleteOAuth({ models: LISTED_TOKEN_MODELS, ...filter });
-    await store.deleteOAuth({ models: [SUCCESSOR_MODEL], ...filter });
+    const revoked = await revokeTokens(store, filter);
     const whose = flags.user !== undefined ? ` of user ${flags.user}` : flags.client !== undefined ? ` of client ${flags.client}` : '';
     const line = `revoked ${revoked} ${revoked === 1 ? 'grant or token' : 'grants and tokens'}${whose}`;
     if (flags.json) console.log(JSON.stringify({ revoked }));

@@ -6,7 +6,7 @@ import { hashPassword } from '../crypto/index.js';
 import { StoreError, validateUserName } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
 import { asCliExit, withStore, type StoreFlags } from './store-command.js';
-import { TOKEN_MODELS } from './tokens.js';
+import { revokeTokens } from './tokens.js';
 
 export interface UsersFlags extends StoreFlags {
   passwordStdin?: boolean | undefined;
@@ -44,7 +44,7 @@ export async function usersPasswd(name: string, flags: UsersFlags): Promise<void
     // the old one must not keep a browser session (it skips the login page) or a refresh token.
     // Remembered consent stays: it is the user's choice about a client, not a credential.
     const sessions = await store.deleteOAuth({ accountId: name, models: ['Session'] });
-    const tokens = await store.deleteOAuth({ accountId: name, models: TOKEN_MODELS });
+    const tokens = await revokeTokens(store, { accountId: name });
     const ended = [
       sessions && `ended ${sessions} ${sessions === 1 ? 'session' : 'sessions'}`,
       tokens && `revoked ${tokens} ${tokens === 1 ? 'grant or token' : 'grants and tokens'}`,
