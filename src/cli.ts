@@ -96,7 +96,7 @@ function authOptions(command: Command): Command {
     .option('--authorization-url <url>', 'authorization endpoint, for servers without discovery (env: OAUTH2_AUTHORIZATION_URL)')
     .option('--trace-file <file>', 'append JSONL spans of every HTTP request and OAuth step (never a secret)')
     .option('--config <file>', 'a JSON file with these settings (env: MCP_PROXY_CONFIG)')
-    .option('--expected-issuer <url>', 'send the client id and secret only to this authorization server (client_credentials, and a --client-id login)')
+    .option('--expected-issuer <url>', 'use only this authorization server: another one is refused before it gets the client id or secret or registers a client (with or without --client-id)')
     .option('--transport <kind>', 'auto, streamable-http or sse (default auto)')
     .option('--header <header>', 'a static request header, "Name: value" (repeatable)', collect)
     .option('--allow-http', 'allow plain http to hosts other than this machine (env: ALLOW_INSECURE_HTTP=true)')
