@@ -163,7 +163,7 @@ describe('renewing an incomplete held session, on the stateless endpoint over th
   const post = (ep: StatelessEndpoint, method: string, params: Record<string, unknown>, extraHeaders: Record<string, string> = {}, accept = 'application/json'): Promise<Reply> => {
     const body = { jsonrpc: '2.0' as const, id: ++nextId, method, params };
     const headers = new Headers({ 'content-type': 'application/json', accept, 'mcp-protocol-version': VERSION, 'mcp-method': method, ...extraHeaders });
-    return ep.handle(body, { request: { method: 'POST', url: 'http://127.0.0.1/mcp', headers, text: () => Promise.resolve(JSON.stringify(body)) } });
+    return ep.handle(body, { request: { method: 'POST', url: 'http://127.0.0.1/mcp', headers, body: JSON.stringify(body) } });
   };
   const jsonOf = (reply: Reply): Record<string, unknown> => {
     expect(reply.status).toBe(200);

@@ -178,7 +178,7 @@ describe('held upstream sessions of a principal that went quiet', () => {
     const body = JSON.stringify(whoamiRequest(principal));
     const headers = new Headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...HEADERS });
     const call: McpCall = {
-      request: { method: 'POST', url: 'http://127.0.0.1/raw/mcp', headers, text: () => Promise.resolve(body) },
+      request: { method: 'POST', url: 'http://127.0.0.1/raw/mcp', headers, body },
       server: 'raw',
       allowedServers: ['raw'],
       principal,

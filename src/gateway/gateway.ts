@@ -99,21 +99,27 @@ export class Gateway {
   }
 
   /** `/{name}/mcp` and `/mcp`: POST, GET and DELETE. */
-  async handleStreamable(call: McpCall): Promise<Reply> {
-    if (this.#closing) return jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down');
+  // Not async, nor is #post: a POST's answer reaches the listener with no promise wrapped
+  // around the exchange's own (each async layer that returns a promise costs two more
+  // microtask turns per call; docs/decisions/0005-performance.md, session 6).
+  handleStreamable(call: McpCall): Promise<Reply> {
+    if (this.#closing) return Promise.resolve(jsonRpcHttpError(503, ErrorCode.UpstreamUnavailable, 'the gateway is shutting down'));
     switch (call.request.method) {
-      case 'POST':
-        return this.#post(call);
+      case 'POST': {
+        const reply = this.#post(call);
+        return reply instanceof Promise ? reply : Promise.resolve(reply);
+      }
       case 'GET':
-        return this.#get(call);
+        return Promise.resolve(this.#get(call));
       case 'DELETE':
         return this.#delete(call);
       default:
-        return jsonRpcHttpError(405, ErrorCode.InvalidRequest, 'Method not allowed', null, { allow: 'GET, POST, DELETE' });
+        return Promise.resolve(jsonRpcHttpError(405, ErrorCode.InvalidRequest, 'Method not allowed', null, { allow: 'GET, POST, DELETE' }));
     }
   }
 
-  async #post(call: McpCall): Promise<Reply> {
+  /** A throw here (a bug) still reaches the listener as a rejection (its serve is async): a 500. */
+  #post(call: McpCall): Reply | Promise<Reply> {
     const { request } = call;
     if (!isJsonContentType(request)) {
       return jsonRpcHttpError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json');
@@ -122,9 +128,8 @@ export class Gateway {
       return jsonRpcHttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept application/json and text/event-stream');
     }
     let body: unknown;
-    let text: string;
+    const text = request.body;
     try {
-      text = await request.text();
       body = JSON.parse(text);
     } catch {
       return jsonRpcHttpError(400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');

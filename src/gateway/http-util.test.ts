@@ -6,7 +6,7 @@ const withAccept = (accept: string | null): InboundRequest => ({
   method: 'POST',
   url: 'http://localhost/mcp',
   headers: { get: (name: string) => (name === 'accept' ? accept : null) },
-  text: () => Promise.resolve(''),
+  body: '',
 });
 
 describe('accepts', () => {

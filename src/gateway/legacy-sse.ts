@@ -59,7 +59,7 @@ export class LegacySseTransport {
     if (!session) return jsonRpcHttpError(404, SESSION_NOT_FOUND, 'Session not found');
     let message: JsonRpcMessage;
     try {
-      const text = await call.request.text();
+      const text = call.request.body;
       const body: unknown = JSON.parse(text);
       if (nestedDeeperThan(text)) return tooDeep();
       if (isNullIdRequest(body)) return nullId();

@@ -7,8 +7,8 @@ export interface InboundRequest {
   /** Absolute URL. */
   readonly url: string;
   readonly headers: { get(name: string): string | null };
-  /** The body as text; rejects when it is larger than the configured limit. */
-  text(): Promise<string>;
+  /** The body as text, read (and held to the configured limit) before the gateway sees it; '' for GET and DELETE. */
+  readonly body: string;
 }
 
 export type Reply =

@@ -93,7 +93,8 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       const cors = edge.cors.answerHeaders(headers.get('origin'));
       if (cors) reply = { ...reply, headers: { ...cors, ...reply.headers } }; // a preflight's own Vary stays
       writeReply(res, reply);
-      options.requests?.inc({ route: route.kind, status: String(reply.status) });
+      const status = reply.status;
+      options.requests?.incCached(`${route.kind}${status}`, () => ({ route: route.kind, status: String(status) }));
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
           { method: req.method, path: redactUrl(req.url ?? ''), status: reply.status, ms: Math.round(performance.now() - started) },
@@ -150,7 +151,7 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       }
       body = read;
     }
-    const request: InboundRequest = { method, url, headers, text: () => Promise.resolve(body) };
+    const request: InboundRequest = { method, url, headers, body };
     const call: McpCall = {
       request,
       server: route.server,

@@ -16,4 +16,22 @@ describe('metrics', () => {
     expect(text).toContain('gatehouse_upstream_up{server="a\\"b"} 1');
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
   });
+
+  it('counts a cached series into the same line as inc with the same labels', () => {
+    const m = new Metrics();
+    const c = m.counter('gatehouse_requests_total', 'Requests.');
+    let built = 0;
+    const labels = () => {
+      built++;
+      return { route: 'mcp', status: '200' };
+    };
+    c.incCached('mcp200', labels);
+    c.incCached('mcp200', labels);
+    c.inc({ status: '200', route: 'mcp' });
+    c.incCached('sse401', () => ({ route: 'sse', status: '401' }));
+    expect(built).toBe(1);
+    const text = m.render();
+    expect(text).toContain('gatehouse_requests_total{route="mcp",status="200"} 3');
+    expect(text).toContain('gatehouse_requests_total{route="sse",status="401"} 1');
+  });
 });

@@ -19,6 +19,8 @@ function escapeLabel(value: string): string {
 
 export class Counter {
   readonly #values = new Map<string, number>();
+  /** incCached's keys, by the caller's cache key. */
+  readonly #keys = new Map<string, string>();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -26,6 +28,15 @@ export class Counter {
   inc(labels: Labels = {}, by = 1): void {
     const k = key(labels);
     this.#values.set(k, (this.#values.get(k) ?? 0) + by);
+  }
+  /** Counts one for `labels`; their key is worked out on the first call only (the per-request path). */
+  incCached(cacheKey: string, labels: () => Labels): void {
+    let k = this.#keys.get(cacheKey);
+    if (k === undefined) {
+      k = key(labels());
+      this.#keys.set(cacheKey, k);
+    }
+    this.#values.set(k, (this.#values.get(k) ?? 0) + 1);
   }
   render(): string {
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;

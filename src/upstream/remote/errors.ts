@@ -1,5 +1,6 @@
 import { InsufficientScopeError, OAuthError, SdkHttpError, SseError, UnauthorizedError } from '@modelcontextprotocol/client';
 
+import { parseMessage, type JsonRpcMessage } from '../../jsonrpc/index.js';
 import { redactUrl } from '../../observability/index.js';
 
 /** Why a remote link failed, as a stable code; the message says it in words. */
@@ -218,5 +219,16 @@ export function publicReason(upstream: { readonly name: string; readonly timeout
       return `lost the connection to upstream "${upstream.name}"`;
     default:
       return `upstream "${upstream.name}" is unavailable`;
+  }
+}
+
+/** The JSON-RPC error object in an HTTP error body, if that is what it holds. */
+export function jsonRpcError(text: string): (JsonRpcMessage & { error: unknown }) | undefined {
+  if (text === '') return undefined;
+  try {
+    const parsed = parseMessage(JSON.parse(text));
+    return parsed.ok && 'error' in parsed.message ? parsed.message : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -3,7 +3,7 @@ import { ErrorCode, errorResponse, isRequest, parseMessage, type JsonRpcId, type
 import type { Logger } from '../../observability/index.js';
 import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
-import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, publicReason, RemoteLinkError } from './errors.js';
+import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, jsonRpcError, publicReason, RemoteLinkError } from './errors.js';
 import type { EventSourceMessage } from './event-stream.js';
 import { dispatchRequest, fromResponseData, type Answer, type AnswerBody, type AnswerHeaders } from './post-answer.js';
 import { readPostStream, type PostStreamHost } from './post-stream.js';
@@ -59,6 +59,10 @@ export class StreamableHttpLink implements Link {
   /** The endpoint's path; a same-origin 307/308 moves it for the rest of the link's life. */
   #path: string;
   #sessionId: string | undefined;
+  /** What every POST sends (#makePostHeaders), until the session id or protocol version changes it. */
+  #postHeaders: Readonly<Record<string, string>> | undefined;
+  /** The endpoint's origin (URL's getter builds a new string on every read). */
+  readonly #origin: string;
   #protocolVersion: string | undefined;
   #closed: RemoteLinkError | undefined;
   /** The server accepted a message: failures from now on are not "failed early". */
@@ -75,6 +79,7 @@ export class StreamableHttpLink implements Link {
     this.#o = options;
     this.#handlers = handlers;
     this.#path = options.url.pathname + options.url.search;
+    this.#origin = options.url.origin;
     this.description = `remote "${options.name}" (streamable-http) ${redactUrl(options.url.href)}`;
     this.#standalone = new StandaloneStream({
       url: options.url,
@@ -105,6 +110,7 @@ export class StreamableHttpLink implements Link {
 
   setProtocolVersion(version: string): void {
     this.#protocolVersion = version;
+    this.#postHeaders = undefined;
   }
 
   send(message: JsonRpcMessage): Promise<void> {
@@ -127,6 +133,14 @@ export class StreamableHttpLink implements Link {
     }
   }
 
+  /** A POST's headers: the same for every POST until the session id or protocol version is learnt (undici only reads them). */
+  #makePostHeaders(): Readonly<Record<string, string>> {
+    const headers = this.#headers(POST_ACCEPT);
+    headers['content-type'] = 'application/json';
+    this.#postHeaders = Object.freeze(headers);
+    return this.#postHeaders;
+  }
+
   #headers(accept: string | undefined): Record<string, string> {
     const h: Record<string, string> = { ...this.#o.headers };
     if (accept !== undefined) h.accept = accept;
@@ -143,8 +157,7 @@ export class StreamableHttpLink implements Link {
     // close, late answers are dropped, and headersTimeout bounds a hung request.
     let res: Answer;
     try {
-      const headers = this.#headers(POST_ACCEPT);
-      headers['content-type'] = 'application/json';
+      const headers = this.#postHeaders ?? this.#makePostHeaders();
       const body = JSON.stringify(message);
       res = await this.#exchange('POST', headers, body);
       for (let hops = 0; (res.statusCode === 307 || res.statusCode === 308) && hops < MAX_REDIRECTS; hops++) {
@@ -166,10 +179,10 @@ export class StreamableHttpLink implements Link {
   }
 
   /** One request to the endpoint, through the cheaper undici API when the dispatcher allows it. */
-  async #exchange(method: 'POST' | 'GET', headers: Record<string, string>, body?: string): Promise<Answer> {
-    const options = { origin: this.#o.url.origin, path: this.#path, method, headers, body };
+  #exchange(method: 'POST' | 'GET', headers: Readonly<Record<string, string>>, body?: string): Promise<Answer> {
+    const options = { origin: this.#origin, path: this.#path, method, headers, body };
     if (this.#o.rawDispatch) return dispatchRequest(this.#o.dispatcher, options);
-    return fromResponseData(await this.#o.dispatcher.request(options));
+    return this.#o.dispatcher.request(options).then(fromResponseData);
   }
 
   /** The path of a 307/308 Location on the endpoint's own origin (another origin is not followed). */
@@ -186,7 +199,10 @@ export class StreamableHttpLink implements Link {
 
   async #answer(res: Answer, message: JsonRpcMessage, id: JsonRpcId | undefined): Promise<void> {
     const sid = header(res.headers, 'mcp-session-id');
-    if (sid && !this.#sessionId) this.#sessionId = sid;
+    if (sid && !this.#sessionId) {
+      this.#sessionId = sid;
+      this.#postHeaders = undefined;
+    }
     const status = res.statusCode;
     if (status >= 300 && status < 400) {
       await res.body.dump();
@@ -371,17 +387,5 @@ export class StreamableHttpLink implements Link {
     } catch (error) {
       this.#o.logger.error({ err: error }, 'onClose handler threw');
     }
-  }
-}
-
-
-/** The JSON-RPC error object in an HTTP error body, if that is what it holds. */
-function jsonRpcError(text: string): (JsonRpcMessage & { error: unknown }) | undefined {
-  if (text === '') return undefined;
-  try {
-    const parsed = parseMessage(JSON.parse(text));
-    return parsed.ok && 'error' in parsed.message ? parsed.message : undefined;
-  } catch {
-    return undefined;
   }
 }
