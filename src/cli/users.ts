@@ -3,7 +3,7 @@
 // and revokes their grants and tokens (`passwd --keep-sessions` keeps them). SQLite in WAL
 // mode with a busy timeout lets this run while `serve` holds the same file.
 import { hashPassword } from '../crypto/index.js';
-import { StoreError, validateUserName } from '../store/index.js';
+import { StoreError, validateUserName, type Store } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
 import { asCliExit, withStore, type StoreFlags } from './store-command.js';
 import { revokeTokens } from './tokens.js';
@@ -43,13 +43,7 @@ export async function usersPasswd(name: string, flags: UsersFlags): Promise<void
     // A new password is often a reaction to a leaked one (RFC 9700 §4.14): whoever signed in with
     // the old one must not keep a browser session (it skips the login page) or a refresh token.
     // Remembered consent stays: it is the user's choice about a client, not a credential.
-    const sessions = await store.deleteOAuth({ accountId: name, models: ['Session'] });
-    const tokens = await revokeTokens(store, { accountId: name });
-    const ended = [
-      sessions && `ended ${sessions} ${sessions === 1 ? 'session' : 'sessions'}`,
-      tokens && `revoked ${tokens} ${tokens === 1 ? 'grant or token' : 'grants and tokens'}`,
-    ].filter(Boolean);
-    console.error(`changed the password of ${name}${ended.length ? `; ${ended.join(' and ')}` : ''}`);
+    console.error(`changed the password of ${name}${await endAccess(store, name)}`);
   });
 }
 
@@ -57,9 +51,11 @@ export async function usersRemove(name: string, flags: UsersFlags): Promise<void
   validateNameEarly(name);
   await withStore(flags, 'users', async (store) => {
     await store.users.remove(name);
-    // Their sessions and tokens go too: a removed user must not keep access.
-    const revoked = await store.deleteOAuth({ accountId: name });
-    console.error(`removed user ${name}${revoked ? ` and ${revoked} of their tokens and sessions` : ''}`);
+    // Their sessions and tokens go too: a removed user must not keep access. What else of the
+    // OAuth store is theirs goes as well, uncounted.
+    const ended = await endAccess(store, name);
+    await store.deleteOAuth({ accountId: name });
+    console.error(`removed user ${name}${ended}`);
   });
 }
 
@@ -76,6 +72,21 @@ export async function usersList(flags: UsersFlags): Promise<void> {
     const fromConfig = Object.keys(config.auth.users);
     if (fromConfig.length) console.error(`also defined in the config file (auth.users): ${fromConfig.join(', ')}`);
   });
+}
+
+/**
+ * Ends a user's sessions and revokes their grants and tokens; says how many ("; ended 1
+ * session and revoked 3 grants and tokens", or nothing), the tokens counted as `tokens list`
+ * shows them (revokeTokens: the refresh grace's records go uncounted).
+ */
+async function endAccess(store: Store, name: string): Promise<string> {
+  const sessions = await store.deleteOAuth({ accountId: name, models: ['Session'] });
+  const tokens = await revokeTokens(store, { accountId: name });
+  const ended = [
+    sessions && `ended ${sessions} ${sessions === 1 ? 'session' : 'sessions'}`,
+    tokens && `revoked ${tokens} ${tokens === 1 ? 'grant or token' : 'grants and tokens'}`,
+  ].filter(Boolean);
+  return ended.length ? `; ${ended.join(' and ')}` : '';
 }
 
 /** The store's rule, checked before any prompt. */
