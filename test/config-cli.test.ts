@@ -181,3 +181,29 @@ describe('config migrate: environment-only setups (seed 000)', () => {
     expect(r.stderr).toContain('warning: PORT: listening on every interface');
   });
 });
+
+describe('config check and migrate: auth.mode none where other machines can connect', () => {
+  it('config check warns for auth none on 0.0.0.0, not on 127.0.0.1', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'open.yaml'), 'listen: 0.0.0.0:8080\nauth: { mode: none }\nservers:\n  s: { command: node }\n');
+    writeFileSync(join(dir, 'local.yaml'), 'listen: 127.0.0.1:8080\nauth: { mode: none }\nservers:\n  s: { command: node }\n');
+    const open = gatehouse(['config', 'check', 'open.yaml'], { cwd: dir });
+    expect(open.status, open.stderr).toBe(0);
+    expect(open.stderr).toContain('warning: auth.mode is none and listen is 0.0.0.0:8080, which other machines can reach');
+    const local = gatehouse(['config', 'check', 'local.yaml'], { cwd: dir });
+    expect(local.status, local.stderr).toBe(0);
+    expect(local.stderr).not.toContain('auth.mode is none');
+  });
+
+  it('config migrate warns for a TBXark addr ":9090" without authTokens (every interface, no credential)', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ mcpProxy: { baseURL: 'https://mcp.example.com', addr: ':9090', type: 'streamable-http' }, mcpServers: { fetch: { command: 'uvx', args: ['mcp-server-fetch'] } } }),
+    );
+    const r = gatehouse(['config', 'migrate', 'config.json'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: auth.mode is none and listen is 0.0.0.0:9090');
+    expect(r.stdout).toContain('# warning: auth.mode is none and listen is 0.0.0.0:9090');
+  });
+});

@@ -3,10 +3,14 @@ import {
   ConfigError,
   ENVIRONMENT_VARIABLES,
   configJsonSchema,
+  configWarnings,
   environmentDocument,
   findNativeDocument,
+  parseListen,
   readNativeDocument,
   resolveConfig,
+  type NativeDocument,
+  type WarnedConfig,
 } from '../config/index.js';
 import { providerWarnings, resolveProviders } from '../auth/providers/index.js';
 import { CliExit, ExitCode } from './exit.js';
@@ -26,6 +30,7 @@ export async function configCheck(file: string | undefined): Promise<void> {
   // Keys of another format that Gatehouse dropped, then what is valid but probably not meant
   // (a provider without allow rules lets nobody in).
   for (const warning of cfg.warnings) console.error(`warning: ${warning}`);
+  for (const warning of configWarnings(cfg)) console.error(`warning: ${warning}`);
   for (const warning of providerWarnings(resolveProviders(cfg.auth.providers))) console.error(`warning: ${warning}`);
 }
 
@@ -52,16 +57,19 @@ export async function configMigrate(file: string | undefined, opts: { output: st
   const from = native.location ?? 'environment';
   // Validate the converted document so migrate never prints a config `serve` would refuse;
   // a reference that cannot be resolved here (an unset variable) is not the document's fault.
+  let settings: WarnedConfig | undefined;
   try {
-    resolveConfig(native);
+    settings = resolveConfig(native);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const unresolved = new Set(err.issues.filter((i) => /environment variable|cannot read/.test(i.message)).map((i) => i.path));
     const structural = err.issues.filter((i) => !unresolved.has(i.path));
     if (structural.length) throw new ConfigError(structural, from);
+    settings = writtenSettings(native);
   }
   // On stderr, so that stdout stays the document; in the YAML as comments too, so they travel with it.
-  const warnings = [...(native.warnings ?? [])];
+  // What is valid but risky too (a TBXark `addr: ":9090"` with no tokens is auth none on every interface).
+  const warnings = [...(native.warnings ?? []), ...(settings ? configWarnings(settings) : [])];
   // A .env file's secrets are not copied into the document: whoever runs serve on it sets them.
   const text0 = JSON.stringify(native.doc);
   const fromFile = Object.keys(native.env ?? {}).filter((name) => text0.includes(`env:${name}`));
@@ -74,4 +82,12 @@ export async function configMigrate(file: string | undefined, opts: { output: st
   const text = output === 'json' ? JSON.stringify(native.doc, null, 2) : toYaml(native.doc);
   const header = [`# converted from ${native.format} format by gatehouse config migrate`, ...warnings.map((w) => `# warning: ${w}`)].join('\n');
   process.stdout.write(`${output === 'yaml' ? `${header}\n` : ''}${text}${text.endsWith('\n') ? '' : '\n'}`);
+}
+
+/** listen and auth.mode as the converted document writes them, when a reference elsewhere kept it from resolving. */
+function writtenSettings(native: NativeDocument): WarnedConfig | undefined {
+  const { listen = '127.0.0.1:8080', auth } = native.doc as { listen?: unknown; auth?: { mode?: unknown } };
+  const mode = auth?.mode ?? 'oauth';
+  const parsed = typeof listen === 'string' || typeof listen === 'number' ? parseListen(listen) : undefined;
+  return parsed && typeof mode === 'string' ? { listen: parsed, auth: { mode } } : undefined;
 }

@@ -27,4 +27,5 @@ export type {
   ToolFilter,
 } from './resolved.js';
 export { parseDuration, parseListen, parseSize } from './units.js';
+export { configWarnings, isLoopbackListen, type WarnedConfig } from './warnings.js';
 export { REDIRECT_PRESET_NAMES, REDIRECT_PRESETS, type RedirectPreset } from './redirect-presets.js';
