@@ -76,8 +76,9 @@ describe('gatehouse connect --expected-issuer without --client-id (dynamic regis
     const { status, stderr } = await connectUntilExit(connectArgs(s, WRONG, traceFile, true), env(s, openerLog), s.dir);
 
     expect(status, stderr).not.toBe(0);
-    expect(stderr).toContain(`login failed: Authorization server mismatch: credentials are bound to ${JSON.stringify(WRONG)} but this call resolved ${JSON.stringify(s.issuer)}`);
-    expect(stderr).toContain(`--expected-issuer names ${JSON.stringify(WRONG)} as the authorization server to log in with: nothing was registered at or sent to ${JSON.stringify(s.issuer)}`);
+    // No credentials exist yet: said as it is, not as the SDK's "credentials are bound to".
+    expect(stderr).toContain(`login failed: Authorization server mismatch: --expected-issuer names ${JSON.stringify(WRONG)} as the authorization server to log in with, but the MCP server named ${JSON.stringify(s.issuer)}; nothing of the client was sent to ${JSON.stringify(s.issuer)}`);
+    expect(stderr).not.toContain('credentials are bound to');
     // Discovery ran; neither the registration endpoint nor any other of /oauth/ was asked.
     const urls = tracedUrls(traceFile);
     expect(urls.some((u) => u.includes('/.well-known/oauth-authorization-server'))).toBe(true);

@@ -1,7 +1,7 @@
 // `gatehouse connect|login|logout`: the stdio bridge and its outbound OAuth client.
 import type { AuthProvider, FetchLike, OAuthDiscoveryState } from '@modelcontextprotocol/client';
 
-import type { TokenStore, Tracer } from '../auth/client/index.js';
+import type { ClientBinding, TokenStore, Tracer } from '../auth/client/index.js';
 import type { ResolvedRemoteServer } from '../config/index.js';
 import { createLogger, redactUrl, routeSdkWarnings, type Logger } from '../observability/index.js';
 import type { InsufficientScopeChallenge } from '../upstream/remote/index.js';
@@ -92,13 +92,27 @@ async function createSession(config: ResolvedConnect, logger: Logger, run: OAuth
 
 /** client_credentials (secret, or private_key_jwt with --private-key): tokens in memory, renewed ahead of expiry. */
 async function createMachineSession(config: ResolvedConnect, logger: Logger, run: OAuthRunContext): Promise<AuthProvider & { token(): Promise<string | undefined> }> {
-  const { MachineSession, parsePrivateKey } = await import('../auth/client/index.js');
+  const { keptBinding, MachineSession, openTokenStoreForReading, parsePrivateKey } = await import('../auth/client/index.js');
   let privateKey;
   if (config.privateKey !== undefined) {
     try {
       privateKey = parsePrivateKey(config.privateKey);
     } catch (error) {
       throw new CliExit(ExitCode.Usage, `--private-key: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const metadata = run.discovery?.authorizationServerMetadata;
+  // SEP-2352: the binding a browser or device login kept for this client in the token store
+  // (read only: a machine run stores nothing) binds this run too; a --token-url it does not
+  // own is refused here, before anything is sent (client-binding.ts keptBinding).
+  let kept: ClientBinding | undefined;
+  if (config.tokenStore !== 'memory' && config.expectedIssuer === undefined) {
+    const store = openTokenStoreForReading(config.tokenStore, { onFallback: (reason) => logger.debug({ reason }, 'OS keychain not available: the token file key is read from its file') });
+    try {
+      kept = await keptBinding(store, { clientId: config.clientId!, serverUrl: config.url, tokenUrl: metadata && { issuer: metadata.issuer, endpoint: metadata.token_endpoint }, logger });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'AuthorizationServerMismatchError') throw new CliExit(ExitCode.Failure, `login failed: ${error.message}`);
+      throw error;
     }
   }
   return new MachineSession({
@@ -109,7 +123,8 @@ async function createMachineSession(config: ResolvedConnect, logger: Logger, run
     scope: config.scope,
     resource: config.resource,
     // With --token-url the authorization server is known: the secret goes nowhere else.
-    expectedIssuer: config.expectedIssuer ?? run.discovery?.authorizationServerMetadata?.issuer,
+    expectedIssuer: config.expectedIssuer ?? metadata?.issuer ?? kept?.issuer,
+    advise: kept && ((error) => kept.advise(error)),
     discovery: run.discovery,
     fetchFn: run.fetchFn,
     tracer: run.tracer,

@@ -1,6 +1,6 @@
 import { AuthorizationServerMismatchError, type OAuthDiscoveryState } from '@modelcontextprotocol/client';
 import { redactUrl, type Logger } from '../../observability/index.js';
-import type { ServerRecord } from './token-store.js';
+import type { ServerRecord, TokenStore } from './token-store.js';
 
 // SEP-2352 (MCP authorization, Client Registration, "Authorization Server Binding"): clients
 // "MUST associate" pre-registered credentials "with the specific authorization server that
@@ -23,9 +23,19 @@ export interface ClientBindingOptions {
   /** The MCP server's URL: the token store's key, named in the way out of a refusal. */
   readonly serverUrl: string;
   readonly expectedIssuer?: string | undefined;
-  /** --token-url's endpoints are given (static-discovery.ts): their issuer and the token URL. */
-  readonly tokenUrl?: { readonly issuer: string | undefined; readonly endpoint: string } | undefined;
+  /**
+   * --token-url's endpoints are given (static-discovery.ts): their issuer, the token URL and,
+   * for the browser login, --authorization-url.
+   */
+  readonly tokenUrl?: { readonly issuer: string | undefined; readonly endpoint: string; readonly authorization?: string | undefined } | undefined;
   readonly logger: Logger;
+}
+
+/** A stored binding (`bound`) and the static endpoint (`flag`, `url`) it is not known to own. */
+interface StaticConflict {
+  readonly bound: string;
+  readonly flag: '--token-url' | '--authorization-url';
+  readonly url: string;
 }
 
 /** The binding of a run: for a --client-id client, or any client when --expected-issuer is set. */
@@ -44,8 +54,8 @@ export class ClientBinding {
    */
   readonly #synthetic: boolean;
   #issuer: string | undefined;
-  /** The stored binding a --token-url run (no --expected-issuer) does not match: refused. */
-  #conflict: string | undefined;
+  /** The stored binding a --token-url run (no --expected-issuer) does not match, and the flag that does not: refused. */
+  #conflict: StaticConflict | undefined;
 
   constructor(options: ClientBindingOptions) {
     this.#o = options;
@@ -64,9 +74,10 @@ export class ClientBinding {
     const stored = this.#o.clientId === undefined ? undefined : record.clientIssuers?.[this.#o.clientId];
     if (this.#chosen === undefined && stored !== undefined) this.#issuer = stored;
     // --token-url without --expected-issuer: the stored binding is checked too (its issuer
-    // cannot be compared with the token URL's origin, which need not be the issuer).
-    const tokenUrl = this.#o.tokenUrl;
-    this.#conflict = this.#synthetic && stored !== undefined && tokenUrl !== undefined && !tokenEndpointOf(stored, tokenUrl.endpoint, record.discovery) ? stored : undefined;
+    // cannot be compared with the token URL's origin, which need not be the issuer). Both
+    // endpoints carry the client: the token URL its secret, the authorization URL its id (and
+    // the page where the person types a password), so both must be the bound server's.
+    this.#conflict = this.#synthetic && stored !== undefined ? staticConflict(stored, this.#o.tokenUrl, record.discovery) : undefined;
     // A run with --token-url does not use the stored discovery: kept for the runs that do.
     if (this.#synthetic) return;
     const discovery = record.discovery;
@@ -76,7 +87,7 @@ export class ClientBinding {
 
   /** Discovery found `issuer` (or --token-url made it): refused when the client is bound elsewhere. */
   check(issuer: string): void {
-    if (this.#conflict !== undefined) throw this.#mismatch(this.#conflict, issuer);
+    if (this.#conflict !== undefined) throw this.#mismatch(this.#conflict.bound, issuer);
     if (this.#issuer !== undefined && !sameIssuer(issuer, this.#issuer)) throw this.#mismatch(this.#issuer, issuer);
   }
 
@@ -101,9 +112,20 @@ export class ClientBinding {
     return { issuer, changed: true };
   }
 
+  /** The issuer the client goes with so far: the person's choice, else the stored binding. */
+  get issuer(): string | undefined {
+    return this.#issuer;
+  }
+
   /** The SDK's refusal, saying how to move on deliberately. */
   #mismatch(bound: string, found: string): AuthorizationServerMismatchError {
-    const error = new AuthorizationServerMismatchError(bound, found);
+    return this.advise(new AuthorizationServerMismatchError(bound, found));
+  }
+
+  /** The SDK's refusal (made here, or by the SDK against this binding's issuer), with the way out added. */
+  advise(error: AuthorizationServerMismatchError): AuthorizationServerMismatchError {
+    const bound = error.recordedIssuer;
+    const found = error.currentIssuer;
     // The store is keyed by the exact URL: a redacted one would name no record, so it is
     // described rather than printed as a command that cannot work.
     const url = this.#o.serverUrl;
@@ -111,17 +133,52 @@ export class ClientBinding {
     const logout = shown === url ? `run 'gatehouse logout ${shown}'` : `run gatehouse logout with the server URL exactly as given here (not printed: it carries secrets)`;
     const stored = `This client was bound to ${JSON.stringify(bound)} when first used with this server (kept in the token store)`;
     const wayOut = `pass --expected-issuer naming the one to use, or ${logout} to forget this server's tokens and the binding`;
-    if (this.#o.expectedIssuer === undefined && this.#conflict !== undefined) {
-      error.message += `. ${stored}, and --token-url ${redactUrl(this.#o.tokenUrl!.endpoint)} is not known to be its token endpoint (not under that issuer, nor the one its stored metadata names); if that is the authorization server to use now, ${wayOut}`;
+    const conflict = this.#conflict;
+    if (this.#o.expectedIssuer === undefined && conflict !== undefined) {
+      const what = conflict.flag === '--token-url' ? 'token endpoint' : 'authorization endpoint';
+      error.message += `. ${stored}, and ${conflict.flag} ${redactUrl(conflict.url)} is not known to be its ${what} (not under that issuer by plain path segments, nor the one its stored metadata names); nothing of the client was sent to it; if that is the authorization server to use now, ${wayOut}`;
     } else if (this.#o.expectedIssuer === undefined) {
       error.message += `. ${stored}; if the MCP server moved to another authorization server on purpose, ${wayOut}`;
     } else if (this.#o.clientId === undefined) {
-      error.message += `. --expected-issuer names ${JSON.stringify(bound)} as the authorization server to log in with: nothing was registered at or sent to ${JSON.stringify(found)}; if the MCP server moved to it on purpose, pass that one instead`;
+      // No credentials exist yet (the run registers its client once the server is known), so
+      // the SDK's "credentials are bound to" does not fit: said as it is. Discovery did fetch
+      // the other server's metadata; nothing of the client (no registration, no login) went there.
+      error.message = `Authorization server mismatch: --expected-issuer names ${JSON.stringify(bound)} as the authorization server to log in with, but the MCP server named ${JSON.stringify(found)}; nothing of the client was sent to ${JSON.stringify(found)} (its metadata was read; no client was registered there, no login started); if the MCP server moved to it on purpose, pass that one instead`;
     } else {
       error.message += `. --expected-issuer names ${JSON.stringify(bound)} as this client's authorization server; if the MCP server moved to another one on purpose, pass that one instead`;
     }
     return error;
   }
+}
+
+/**
+ * `connect --grant client_credentials` keeps no tokens and makes no lasting binding, but the one
+ * the token store keeps for the --client-id client (a browser or device login with this MCP
+ * server made it) applies to it as well: SEP-2352's credentials "associated with the specific
+ * authorization server that issued them" are the same id and secret whatever the grant. Unless
+ * --expected-issuer chose: with --token-url the endpoints must be the bound server's (as for the
+ * browser login), else the refusal is thrown here, before anything is sent; with discovery the
+ * binding returned names the issuer to expect and advises on a mismatch. Undefined when the
+ * store keeps no binding for the client.
+ */
+export async function keptBinding(store: Pick<TokenStore, 'read'>, options: ClientBindingOptions & { readonly clientId: string }): Promise<ClientBinding | undefined> {
+  if (options.expectedIssuer !== undefined) return undefined;
+  const record = await store.read(options.serverUrl);
+  if (record?.clientIssuers?.[options.clientId] === undefined) return undefined;
+  const binding = new ClientBinding(options);
+  binding.adopt(record);
+  const issuer = binding.issuer;
+  if (issuer !== undefined) binding.check(issuer);
+  return binding;
+}
+
+/** The first of the static endpoints (--token-url, then --authorization-url) the stored binding `bound` does not own. */
+function staticConflict(bound: string, endpoints: ClientBindingOptions['tokenUrl'], discovery: OAuthDiscoveryState | undefined): StaticConflict | undefined {
+  if (endpoints === undefined) return undefined;
+  if (!tokenEndpointOf(bound, endpoints.endpoint, discovery)) return { bound, flag: '--token-url', url: endpoints.endpoint };
+  const authorization = endpoints.authorization;
+  if (authorization !== undefined && !authorizationEndpointOf(bound, authorization, discovery)) return { bound, flag: '--authorization-url', url: authorization };
+  return undefined;
 }
 
 /**
@@ -133,13 +190,51 @@ export class ClientBinding {
  * is refused, and --expected-issuer says which server the token URL is for.
  */
 export function tokenEndpointOf(issuer: string, endpoint: string, discovery?: OAuthDiscoveryState): boolean {
-  const metadata = discovery?.authorizationServerMetadata;
-  if (metadata !== undefined && sameIssuer(metadata.issuer, issuer) && metadata.token_endpoint === endpoint) return true;
+  return endpointOf(issuer, endpoint, discovery?.authorizationServerMetadata?.issuer, discovery?.authorizationServerMetadata?.token_endpoint);
+}
+
+/** The same for --authorization-url: under the issuer, or the authorization_endpoint its stored metadata names. */
+export function authorizationEndpointOf(issuer: string, endpoint: string, discovery?: OAuthDiscoveryState): boolean {
+  return endpointOf(issuer, endpoint, discovery?.authorizationServerMetadata?.issuer, discovery?.authorizationServerMetadata?.authorization_endpoint);
+}
+
+function endpointOf(issuer: string, endpoint: string, namedBy: string | undefined, named: string | undefined): boolean {
   if (!URL.canParse(issuer) || !URL.canParse(endpoint)) return false;
+  // The metadata the bound server published names it (compared as URLs: case of the host, a
+  // default port). What that server says of itself needs no path rule.
+  if (namedBy !== undefined && named !== undefined && URL.canParse(named) && sameIssuer(namedBy, issuer) && new URL(named).href === new URL(endpoint).href) return true;
   const bound = new URL(issuer);
   const url = new URL(endpoint);
+  if (!plainPath(url.pathname)) return false;
   const path = bound.pathname.replace(/\/$/, '');
   return bound.origin === url.origin && (path === '' || url.pathname === path || url.pathname.startsWith(`${path}/`));
+}
+
+/**
+ * Whether a URL path means the same to every server and proxy on the way, so that "under the
+ * issuer by whole segments" holds where the request is routed. The WHATWG parser (new URL)
+ * resolves "." and ".." (and %2e forms of whole dot segments) but keeps %2F, %5C, ".%2e%2f"
+ * and ";" as they are; servers and proxies that decode %2F (or %5C) in a path, decode twice
+ * (%252e), or drop ";" parameters (Tomcat, some proxies: "..;" is ".." there) see
+ * https://kc/realms/x/..%2F..%2Frealms/x2/token as realm x2's, not x's (RFC 3986 §2.2, §3.3:
+ * a percent-encoded "/" is data to the URI, but its meaning is the server's; §7.3).
+ * The stricter reading: the path may carry no encoded "/", "\" or "." (%2F %5C %2E), no
+ * encoded "%" (%25, for servers that decode twice), no ";" and no "\"; and each segment,
+ * decoded, must be neither "." nor ".." nor contain "/" or "\", nor fail to decode (an
+ * overlong UTF-8 form like %C0%AE, which some decoders take for "."). A token endpoint
+ * needs none of these; the way out for one that does is --expected-issuer.
+ */
+export function plainPath(pathname: string): boolean {
+  if (/%(2f|5c|2e|25)|;|\\/i.test(pathname)) return false;
+  return pathname.split('/').every((segment) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return false;
+    }
+    return decoded !== '.' && decoded !== '..' && !/[/\\]/.test(decoded);
+  });
 }
 
 /** Issuer identifiers as the SDK compares them: exactly, or but for one trailing slash. */

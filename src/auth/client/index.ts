@@ -2,6 +2,7 @@
 // and the gateway's own remote upstreams (`servers.NAME.oauth`).
 export { assertBrowsableUrl, openBrowser, splitCommand, type BrowserOptions } from './browser.js';
 export { AuthorizationResponseError, CALLBACK_PATH, CallbackServer, type AuthorizationResponse } from './callback-server.js';
+export { keptBinding, type ClientBinding } from './client-binding.js';
 export { openKeychainKeySource, type TokenKeySource } from './keychain.js';
 export { MachineSession, type MachineSessionOptions } from './machine-session.js';
 export { OAuthSession, type OAuthSessionOptions } from './oauth-session.js';
@@ -13,6 +14,7 @@ export {
   createMemoryTokenStore,
   defaultConfigDir,
   openTokenStore,
+  openTokenStoreForReading,
   type FileTokenStoreOptions,
   type IssuerRecord,
   type ServerRecord,

@@ -30,6 +30,11 @@ export interface MachineSessionOptions {
   readonly resource?: string | undefined;
   /** Only send the credentials to this authorization server; unset, the one discovery finds first (for this object's life). */
   readonly expectedIssuer?: string | undefined;
+  /**
+   * How to move on from the SDK's refusal of another authorization server, when the expected
+   * issuer is a binding kept elsewhere (connect's token store, client-binding.ts keptBinding).
+   */
+  readonly advise?: ((error: AuthorizationServerMismatchError) => Error) | undefined;
   /** `--token-url` / `oauth.tokenUrl`: skip discovery (static-discovery.ts). */
   readonly discovery?: OAuthDiscoveryState | undefined;
   /** For discovery and the token endpoint (already traced, if traces are on). */
@@ -134,6 +139,7 @@ export class MachineSession implements AuthProvider {
   /** The SDK's refusal of another authorization server, saying how to move on deliberately. */
   #advised(error: unknown): unknown {
     if (!(error instanceof AuthorizationServerMismatchError)) return error;
+    if (this.#o.advise !== undefined) return this.#o.advise(error);
     error.message +=
       this.#o.expectedIssuer !== undefined
         ? `. The expected issuer (servers.NAME.oauth.issuer for gatehouse serve, --expected-issuer for connect) names ${JSON.stringify(error.recordedIssuer)}; if the MCP server moved to another authorization server on purpose, set it to that one`

@@ -36,7 +36,7 @@ export interface OAuthSessionOptions {
    * one is refused before it sees a `--client-id` client's id or secret, or before a client is
    * registered there. Unset, a `--client-id` client goes to the one the store names for it,
    * else the first one it is used with (kept in the store from then on); with
-   * `staticDiscovery`, the store's one must own the token URL, and its issuer binds the run.
+   * `staticDiscovery`, the store's one must own both its URLs, and their issuer binds the run.
    */
   readonly expectedIssuer?: string | undefined;
   /** `--client-metadata-url`: a Client ID Metadata Document (the URL is the client_id). */
@@ -109,7 +109,7 @@ export class OAuthSession implements OAuthClientProvider {
       clientId: options.clientId,
       serverUrl: options.serverUrl,
       expectedIssuer: options.expectedIssuer,
-      tokenUrl: metadata && { issuer: metadata.issuer, endpoint: metadata.token_endpoint },
+      tokenUrl: metadata && { issuer: metadata.issuer, endpoint: metadata.token_endpoint, authorization: metadata.authorization_endpoint },
       logger: options.logger,
     });
     if (options.clientMetadataUrl !== undefined) this.clientMetadataUrl = options.clientMetadataUrl;

@@ -255,3 +255,28 @@ export async function openTokenStore(
   options.onFallback?.(opened.unavailable);
   return createFileTokenStore(options);
 }
+
+/**
+ * The token store of `kind` for a look at one record only (what a run that stores nothing,
+ * client_credentials, needs of it: a kept binding). The keychain (and its fallback, the key
+ * file) is opened only when a record is there to decrypt, so that a run with nothing stored
+ * creates no key anywhere.
+ */
+export function openTokenStoreForReading(
+  kind: 'keychain' | 'file' | 'memory',
+  options: Parameters<typeof openTokenStore>[1] = {},
+): Pick<TokenStore, 'read'> {
+  if (kind === 'memory') return createMemoryTokenStore();
+  const noKey = new Error('no key asked for yet');
+  const probe = createFileTokenStore({ ...options, keySource: { description: 'none yet', key: () => Promise.reject(noKey) } });
+  return {
+    async read(url) {
+      try {
+        return await probe.read(url);
+      } catch (error) {
+        if (error !== noKey) throw error;
+        return (await openTokenStore(kind, options)).read(url);
+      }
+    },
+  };
+}
