@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig, ResolvedServer } from './config/index.js';
 import { Gateway, type GatewayOptions } from './gateway/index.js';
 import type { AuthorizationServer } from './auth/server/index.js';
+import { forwardedHostWatch } from './auth/server/public-url-warnings.js';
 import {
   createEdge,
   createHttpApp,
@@ -174,7 +175,12 @@ export async function startGatehouse({ config, logger, gateway: tuning }: StartO
         })
       : undefined;
     const rest = openapi?.listener;
-    route = (req, res) => (auth?.(req, res) ?? false) || (rest?.(req, res) ?? false) || mcp(req, res);
+    // OAuth without publicUrl behind a proxy naming another host: said once (public-url-warnings.ts).
+    const watch = as ? forwardedHostWatch(config, as.issuer, logger.child({ component: 'oauth' })) : undefined;
+    route = (req, res) => {
+      watch?.(req);
+      return (auth?.(req, res) ?? false) || (rest?.(req, res) ?? false) || mcp(req, res);
+    };
   } catch (err) {
     await server.close(0);
     await closeUpstreams();

@@ -141,6 +141,7 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<void> => {
+    const started = performance.now();
     let reply: Reply;
     try {
       reply = await serve(req, res, route);
@@ -153,6 +154,10 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
     if (cors) reply = { ...reply, headers: { ...cors, ...reply.headers } }; // a preflight's own Vary stays
     writeReply(res, reply);
     options.requests?.inc({ route: route.kind === 'document' ? 'openapi' : 'rest', status: String(reply.status) });
+    // The same line as the MCP routes' and the others' at log.level debug (http/mcp-listener.ts).
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug({ method: req.method, path: redactUrl(req.url ?? ''), status: reply.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse): boolean => {

@@ -20,6 +20,7 @@ import { takeRuntimeNotice } from './oidc-provider-module.js';
 import { providerContextGate, type ProviderContextGate } from './provider-context.js';
 import { clientRules, createProvider, tokenLifetimes } from './provider-configuration.js';
 import { PRM_PATH } from './provider-routes.js';
+import { unreachableIssuerWarning } from './public-url-warnings.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { bearerChallenge, resolveResources, type ChallengeError, type ProtectedResource, type ResolvedResource } from './resources.js';
 import { configUserDirectory, type UserDirectory } from './users.js';
@@ -92,6 +93,9 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   // Ejected login/consent/error templates (gatehouse templates eject), re-read when they change.
   usePageTemplateDirectory(join(config.dataDir, 'templates'), logger.child({ component: 'templates' }));
   const issuer = issuerFor(config);
+  // A non-loopback bind without publicUrl: clients elsewhere are given this issuer; say what to set.
+  const unreachable = unreachableIssuerWarning(config, issuer);
+  if (unreachable !== undefined) logger.warn({ event: 'issuer_not_public', issuer }, unreachable);
   const issuerUrl = new URL(issuer);
   if (issuerUrl.pathname !== '/' && issuerUrl.pathname !== '') {
     throw new Error(`publicUrl with a path (${issuerUrl.pathname}) is not supported by the authorization server yet`);
