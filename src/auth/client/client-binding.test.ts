@@ -114,6 +114,7 @@ describe('ClientBinding', () => {
       'https://kc.example/realms/x/%C0%AE%C0%AE/x2/token', // overlong UTF-8 ".", undecodable
       'https://kc.example/realms/x%2Fx2/token',
       'https://kc.example/realms/x/a.%2e/token',
+      'https://someone@kc.example/realms/x/token',
     ];
     for (const url of refused) {
       expect(tokenEndpointOf(realm, url), url).toBe(false);

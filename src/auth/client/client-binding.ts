@@ -205,7 +205,8 @@ function endpointOf(issuer: string, endpoint: string, namedBy: string | undefine
   if (namedBy !== undefined && named !== undefined && URL.canParse(named) && sameIssuer(namedBy, issuer) && new URL(named).href === new URL(endpoint).href) return true;
   const bound = new URL(issuer);
   const url = new URL(endpoint);
-  if (!plainPath(url.pathname)) return false;
+  // Userinfo in an endpoint is no layout of any server (and fetch refuses it): not taken.
+  if (!plainPath(url.pathname) || url.username !== '' || url.password !== '') return false;
   const path = bound.pathname.replace(/\/$/, '');
   return bound.origin === url.origin && (path === '' || url.pathname === path || url.pathname.startsWith(`${path}/`));
 }
