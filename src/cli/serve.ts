@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { startGatehouse } from '../app.js';
 import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
 import { hashPassword, randomToken } from '../crypto/index.js';
+import { demoToken, type DemoToken } from '../demo/demo-token.js';
 import { createLogger, routeSdkWarnings, type Logger } from '../observability/index.js';
 import { openStore } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
@@ -21,10 +22,11 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   const overrides = configOverrides(flags);
 
   let config = await loadConfig({ location: flags.config, overrides });
-  let demoToken: string | undefined;
+  let demo: DemoToken | undefined;
   if (!config) {
-    demoToken = process.env.GATEHOUSE_TOKEN ?? randomToken(24);
-    config = demoConfig(demoToken, overrides);
+    // The demo's token is kept in its dataDir (found first), so clients set up with it still get in after a restart.
+    demo = demoToken(demoConfig([], overrides).dataDir);
+    config = demoConfig([demo.token], overrides);
   }
   if (flags.logLevel) config = { ...config, log: { ...config.log, level: flags.logLevel as ResolvedConfig['log']['level'] } };
   const logger = createLogger({ level: config.log.level, format: config.log.format });
@@ -35,9 +37,9 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, 'unhandled promise rejection (a bug: please report it)');
   });
-  const adminPassword = demoToken !== undefined ? await ensureDemoAdmin(config, logger) : undefined;
+  const adminPassword = demo !== undefined ? await ensureDemoAdmin(config, logger) : undefined;
   for (const warning of config.warnings) logger.warn({ source: config.source.location ?? config.source.format }, `config: ${warning}`);
-  if (demoToken === undefined) await warnIfNobodyCanSignIn(config, logger);
+  if (demo === undefined) await warnIfNobodyCanSignIn(config, logger);
   const app = await startGatehouse({ config, logger }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new CliExit(ExitCode.Failure, `cannot listen on ${config.listen.host}:${config.listen.port}: address in use`);
     // A remote server the config describes wrongly (plain http, unreadable tls.ca): a config problem.
@@ -45,7 +47,7 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     throw err;
   });
   logger.info({ url: app.url, servers: config.servers.map((s) => s.name), auth: config.auth.mode }, 'gatehouse is listening');
-  if (demoToken !== undefined) printDemoBanner(app.url, config, demoToken, adminPassword);
+  if (demo !== undefined) printDemoBanner(app, config, flags, demo, adminPassword);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -103,8 +105,8 @@ async function warnIfNobodyCanSignIn(config: ResolvedConfig, logger: Logger): Pr
   logger.warn(`nobody can sign in: auth.mode is oauth, but there is no user and no sign-in provider; ${how}`);
 }
 
-/** The zero-config demo: the bundled demo server behind OAuth (user `admin`) and a generated static token. */
-function demoConfig(token: string, overrides: Record<string, unknown>): ResolvedConfig {
+/** The zero-config demo: the bundled demo server behind OAuth (user `admin`) and a static token (demo-token.ts). */
+function demoConfig(tokens: string[], overrides: Record<string, unknown>): ResolvedConfig {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   const script = fileURLToPath(new URL(`../demo/demo-server${ext}`, import.meta.url));
@@ -119,7 +121,7 @@ function demoConfig(token: string, overrides: Record<string, unknown>): Resolved
       doc: {
         listen: '127.0.0.1:8080',
         dataDir: './.gatehouse',
-        auth: { mode: 'oauth', tokens: [token] },
+        auth: { mode: 'oauth', tokens },
         servers: { demo: { command: process.execPath, args, description: 'the bundled demo server' } },
         ...overrides,
       },
@@ -128,20 +130,48 @@ function demoConfig(token: string, overrides: Record<string, unknown>): Resolved
   );
 }
 
-function printDemoBanner(url: string, config: ResolvedConfig, token: string, adminPassword: string | undefined): void {
-  const base = config.publicUrl ?? url;
+/** A shell word as typed: quoted only when it must be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+function printDemoBanner(
+  app: { url: string; port: number },
+  config: ResolvedConfig,
+  flags: ServeFlags,
+  demo: DemoToken,
+  adminPassword: string | undefined,
+): void {
+  // On every interface without publicUrl there is no address to print for other machines
+  // (0.0.0.0 is none): the issuer is localhost's, so are the URLs, and the banner says what to set.
+  const anyInterface = !config.publicUrl && ['0.0.0.0', '::', ''].includes(config.listen.host);
+  const base = config.publicUrl ?? (anyInterface ? `http://localhost:${app.port}` : app.url);
   const mcp = `${base}/demo/mcp`;
+  // `users passwd` must act on this store: the flags that chose it, as given.
+  const storeFlags = [
+    ...(flags.config ? ['--config', shellWord(flags.config)] : []),
+    ...(flags.dataDir ? ['--data-dir', shellWord(flags.dataDir)] : []),
+  ].join(' ');
+  const passwd = `gatehouse users passwd admin${storeFlags ? ` ${storeFlags}` : ''}`;
+  const tokenNote = demo.file === undefined ? 'from GATEHOUSE_TOKEN' : `kept in ${demo.file}, the same at every start; set GATEHOUSE_TOKEN to choose it`;
   const lines = [
     '',
     'Gatehouse demo: no gatehouse.yaml here, so one demo MCP server is served, behind OAuth.',
     '',
+    ...(anyInterface
+      ? [
+          `  Listening on every interface (${config.listen.host || '*'}) without a public URL: the URLs below work on this machine only.`,
+          '  For other machines, restart with --public-url set to the address they use (e.g. --public-url https://mcp.example.com).',
+          '',
+        ]
+      : []),
     `  MCP URL (Streamable HTTP):  ${mcp}`,
     `  Legacy SSE:                 ${base}/demo/sse`,
     `  Every server at once:       ${base}/mcp`,
     adminPassword
-      ? `  Sign in as:                 admin / ${adminPassword}   (printed once; change it: gatehouse users passwd admin)`
-      : '  Sign in as:                 admin (password printed at first start; reset it: gatehouse users passwd admin)',
-    `  Static bearer token:        ${token}   (for clients that send headers; set GATEHOUSE_TOKEN to choose it)`,
+      ? `  Sign in as:                 admin / ${adminPassword}   (printed once; change it: ${passwd})`
+      : `  Sign in as:                 admin (password printed at first start; reset it: ${passwd})`,
+    `  Static bearer token:        ${demo.token}   (for clients that send headers; ${tokenNote})`,
     '',
     '  Claude (web, desktop):  Settings > Connectors > Add custom connector, URL above (needs an https publicUrl, e.g. a tunnel)',
     '  ChatGPT:                Settings > Connectors > Create, URL above (https publicUrl as for Claude)',
