@@ -12,6 +12,7 @@ import {
 } from './compat/index.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { resolveReferences } from './references.js';
+import { checkWhatServeRefuses, type ServeFiles } from './serve-checks.js';
 import type { ConfigFormat, ResolvedConfig, ResolvedServer, ResolvedStore } from './resolved.js';
 import type { z } from 'zod';
 import { DEFAULT_CORS_ORIGINS, GatehouseConfigSchema, serverShapeProblem, type GatehouseConfigParsed } from './schema.js';
@@ -199,8 +200,9 @@ export function resolveConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push(...describeIssue(issue, resolved));
   }
+  const files = checkWhatServeRefuses(resolved, native.baseDir, issues);
   if (issues.length || !parsed.success) throw new ConfigError(dedupe(issues), native.location);
-  return freeze(build(parsed.data, native, [...envNamesRead].sort()));
+  return freeze(build(parsed.data, native, [...envNamesRead].sort(), files));
 }
 
 /**
@@ -235,7 +237,7 @@ function localDotEnv(env: Readonly<Record<string, string | undefined>>, cwd: str
   return dotEnvDocument(text, file, cwd, env, { found: true });
 }
 
-function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvNames: readonly string[]): ResolvedConfig {
+function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvNames: readonly string[], files: ServeFiles): ResolvedConfig {
   const servers: ResolvedServer[] = Object.entries(cfg.servers).map(([name, s]): ResolvedServer => {
     const common = { name, tools: s.tools, tokens: s.tokens, description: s.description };
     if ('command' in s) {
@@ -255,8 +257,8 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
       url: s.url,
       transport: s.transport,
       headers: s.headers,
-      // A `ca` that is a path is relative to the config file, like every other path in it.
-      tls: { rejectUnauthorized: s.tls.rejectUnauthorized, ca: s.tls.ca && !s.tls.ca.startsWith('-----BEGIN') ? resolve(native.baseDir, s.tls.ca) : s.tls.ca },
+      // A `ca` that is a path (relative to the config file) was read when checked: PEM text here.
+      tls: { rejectUnauthorized: s.tls.rejectUnauthorized, ca: files.ca.get(name) },
       timeoutMs: s.timeout,
       allowHttp: s.allowHttp,
       oauth: s.oauth

@@ -41,9 +41,10 @@ export interface ResolvedRemoteServer extends ServerCommon {
   readonly url: string;
   readonly transport: 'auto' | 'streamable-http' | 'sse';
   readonly headers: Readonly<Record<string, string>>;
+  /** `ca`: PEM text (a config's `tls.ca` file was read when the config was resolved). */
   readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string | undefined };
   readonly timeoutMs: number;
-  /** Plain http:// to a non-loopback host is refused unless this is set (or `--allow-http`). */
+  /** Plain http:// to a non-loopback host is refused unless this is set (config: checked when resolved; connect: `--allow-http`). */
   readonly allowHttp: boolean;
   readonly oauth: ResolvedOutboundOAuth | undefined;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { RemoteLinkError } from './errors.js';
+import { remoteUrlProblem } from '../../config/remote-url.js';
 import { checkRemoteUrl, isLoopbackHost } from './url-policy.js';
 
 describe('isLoopbackHost', () => {
@@ -56,5 +57,15 @@ describe('checkRemoteUrl', () => {
   it('keeps secret query parameters out of its messages', () => {
     expect(() => checkRemoteUrl('http://example.com/mcp?token=abc123')).toThrow(/token=\[REDACTED\]/);
     expect(() => checkRemoteUrl('http://example.com/mcp?token=abc123')).not.toThrow(/abc123/);
+  });
+});
+
+describe('remoteUrlProblem (shared with the config)', () => {
+  it('says how to allow plain http in the words of where the URL came from', () => {
+    expect(remoteUrlProblem('http://mcp.example.com/mcp', { howToAllowHttp: 'set servers.far.allowHttp: true' })).toBe(
+      'refusing plain http to mcp.example.com (http://mcp.example.com/mcp): use https, or set servers.far.allowHttp: true',
+    );
+    expect(remoteUrlProblem('http://mcp.example.com/mcp', { allowHttp: true, howToAllowHttp: 'x' })).toBeUndefined();
+    expect(remoteUrlProblem('https://a:b@mcp.example.com/mcp', { allowHttp: true, howToAllowHttp: 'x' })).toMatch(/^credentials in the URL are not accepted \(https:\/\/mcp\.example\.com\/mcp\)/);
   });
 });

@@ -1,52 +1,15 @@
-import { isIP } from 'node:net';
-
-import { redactUrl } from '../../observability/index.js';
+import { isLoopbackHost, remoteUrlProblem } from '../../config/remote-url.js';
 import { RemoteLinkError } from './errors.js';
 
-/**
- * True for names that can only mean this machine: `localhost`, 127.0.0.0/8, ::1 (also
- * IPv4-mapped). Takes a WHATWG `URL.hostname`, which has already normalised forms such as
- * `2130706433` or `0x7f.1` to dotted decimal and keeps IPv6 in brackets.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/\.$/, '');
-  if (host === 'localhost') return true;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) {
-    if (bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
-    // ::ffff:127.x.y.z, which URL writes as ::ffff:7fxx:yyzz
-    const mapped = /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.exec(bare) ?? /^::ffff:127\.\d+\.\d+\.\d+$/.exec(bare);
-    return mapped !== null;
-  }
-  return false;
-}
+export { isLoopbackHost };
 
 /**
- * DESIGN.md invariant: remote URLs must be https, except loopback, unless the user says
- * `--allow-http`. Credentials in the URL are refused too: they would be logged and sent on
- * every redirect; static headers are the place for them.
+ * The remote URL policy (config/remote-url.ts) as the remote link applies it: https, or http to
+ * this machine, or `allowHttp`; no credentials in the URL. A config's servers were checked when
+ * it was resolved (`servers.NAME.url: ...`); this says the command line's words (`--allow-http`).
  */
 export function checkRemoteUrl(raw: string, options: { readonly allowHttp?: boolean } = {}): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new RemoteLinkError('insecure-url', `not a valid URL: ${redactUrl(raw)}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RemoteLinkError('insecure-url', `a remote MCP server URL must be https (or http to this machine), not ${url.protocol} (${redactUrl(raw)})`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    url.username = '';
-    url.password = '';
-    throw new RemoteLinkError('insecure-url', `credentials in the URL are not accepted (${redactUrl(url.href)}): put them in the server's headers`);
-  }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && options.allowHttp !== true) {
-    throw new RemoteLinkError(
-      'insecure-url',
-      `refusing plain http to ${url.host} (${redactUrl(url.href)}): use https, or allow it explicitly with --allow-http (allowHttp: true)`,
-    );
-  }
-  return url;
+  const problem = remoteUrlProblem(raw, { allowHttp: options.allowHttp, howToAllowHttp: 'allow it explicitly with --allow-http (allowHttp: true)' });
+  if (problem !== undefined) throw new RemoteLinkError('insecure-url', problem);
+  return new URL(raw);
 }

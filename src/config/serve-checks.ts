@@ -1,0 +1,134 @@
+// What `serve` would refuse in a document the schema accepts, checked when the config is
+// resolved, so that `config check` says it too, every problem at once and at its path: a
+// remote URL the URL policy refuses, a header that cannot be sent, a `tls.ca` that cannot be
+// read, a pre-registered client's `resource` that the gateway does not protect.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ConfigIssue } from './errors.js';
+import { formatPath } from './errors.js';
+import { remoteUrlProblem } from './remote-url.js';
+import { parseListen } from './units.js';
+
+/** What the checks read from files, for the resolved config: `tls.ca` as PEM text, by server name. */
+export interface ServeFiles {
+  readonly ca: ReadonlyMap<string, string>;
+}
+
+type Doc = Record<string, unknown>;
+
+/** Checks `doc` (references resolved, schema not yet applied: each check looks only at values of the right type). */
+export function checkWhatServeRefuses(doc: unknown, baseDir: string, issues: ConfigIssue[]): ServeFiles {
+  const ca = new Map<string, string>();
+  const servers = isRecord(doc) && isRecord(doc.servers) ? doc.servers : {};
+  for (const [name, server] of Object.entries(servers)) {
+    if (!isRecord(server)) continue;
+    const at = (...path: string[]) => formatPath(['servers', name, ...path]);
+    if (typeof server.url === 'string' && /^https?:/i.test(server.url)) {
+      // The schema says what is wrong with another scheme; this is the policy for http(s).
+      const problem = remoteUrlProblem(server.url, { allowHttp: server.allowHttp === true, howToAllowHttp: `set ${at('allowHttp')}: true` });
+      if (problem !== undefined) issues.push({ path: at('url'), message: problem });
+    }
+    if (isRecord(server.headers)) {
+      for (const [header, value] of Object.entries(server.headers)) {
+        if (typeof value === 'string' && !sendable(header, value)) {
+          issues.push({ path: at('headers', header), message: 'not a valid HTTP header name, or its value holds characters a header cannot carry' });
+        }
+      }
+    }
+    const tls = server.tls;
+    if (isRecord(tls) && typeof tls.ca === 'string') {
+      const pem = readCa(tls.ca, baseDir, (message) => issues.push({ path: at('tls', 'ca'), message }));
+      if (pem !== undefined) ca.set(name, pem);
+    }
+  }
+  checkClientResources(isRecord(doc) ? doc : {}, Object.keys(servers), issues);
+  return { ca };
+}
+
+function sendable(name: string, value: string): boolean {
+  try {
+    new Headers([[name, value]]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `tls.ca`: PEM text, or a file of it (relative to the config file), read once here so that a
+ * wrong path is a config problem, not every connection's. The PEM text, or undefined (blank, or a problem).
+ */
+function readCa(ca: string, baseDir: string, problem: (message: string) => void): string | undefined {
+  if (ca.trim() === '') return undefined;
+  if (ca.trimStart().startsWith('-----BEGIN')) return ca;
+  const file = resolve(baseDir, ca);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    problem(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return undefined;
+  }
+  const begin = text.indexOf('-----BEGIN');
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    problem(`${file} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
+    return undefined;
+  }
+  // From the first block on: text before it (a bundle's comments) is not PEM.
+  return text.slice(begin);
+}
+
+/** The paths the authorization server protects (app.ts protectedResources): each server's and the aggregate, MCP and (openapi) REST. */
+export function protectedResourcePaths(serverNames: readonly string[], openapiEnabled: boolean): string[] {
+  return [
+    ...serverNames.flatMap((s) => [`/${s}/mcp`, `/${s}/sse`]),
+    '/mcp',
+    '/sse',
+    ...(openapiEnabled ? [...serverNames.map((s) => `/${s}/api`), '/api'] : []),
+  ];
+}
+
+/** The issuer `serve` uses (authorization-server.ts issuerFor): publicUrl, else derived from listen. */
+function issuerOf(doc: Doc): string | undefined {
+  if (typeof doc.publicUrl === 'string') return doc.publicUrl.replace(/\/+$/, '');
+  const listen = doc.listen === undefined ? { host: '127.0.0.1', port: 8080 } : typeof doc.listen === 'string' || typeof doc.listen === 'number' ? parseListen(doc.listen) : undefined;
+  if (!listen) return undefined;
+  let host = listen.host;
+  if (host === '0.0.0.0' || host === '::' || host === '') host = 'localhost';
+  if (host.includes(':')) host = `[${host}]`;
+  return `http://${host}:${listen.port}`;
+}
+
+/**
+ * `auth.clients[].resource` must be a resource the gateway protects (`serve` refuses to start
+ * otherwise): a path such as /api, or its URL under the issuer. Only where the authorization
+ * server runs (auth.mode oauth, the default).
+ */
+function checkClientResources(doc: Doc, serverNames: readonly string[], issues: ConfigIssue[]): void {
+  const auth = isRecord(doc.auth) ? doc.auth : {};
+  if ((auth.mode ?? 'oauth') !== 'oauth' || !Array.isArray(auth.clients)) return;
+  const openapiEnabled = !(isRecord(doc.openapi) && doc.openapi.enabled === false);
+  const paths = protectedResourcePaths(serverNames, openapiEnabled);
+  const issuer = issuerOf(doc);
+  auth.clients.forEach((client: unknown, i) => {
+    if (!isRecord(client) || typeof client.resource !== 'string') return;
+    const resource = client.resource;
+    if (resource.startsWith('/')) {
+      if (paths.includes(resource)) return;
+    } else if (/^https?:\/\//.test(resource)) {
+      if (issuer === undefined || paths.some((p) => `${issuer}${p}` === resource)) return;
+    } else {
+      return; // the schema says what a resource looks like
+    }
+    const why = !openapiEnabled && /^(?:.*\/)?api$/.test(resource) ? '; REST paths (/api) are served only with openapi.enabled' : '';
+    const under = resource.startsWith('/') ? '' : ` under ${issuer}`;
+    issues.push({
+      path: formatPath(['auth', 'clients', i, 'resource']),
+      message: `${typeof client.clientId === 'string' ? `client ${client.clientId}: ` : ''}resource ${resource} is not a protected resource of this gateway; give one of ${paths.join(', ')}${under}${why}`,
+    });
+  });
+}
+
+function isRecord(v: unknown): v is Doc {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
