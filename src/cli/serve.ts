@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startGatehouse } from '../app.js';
-import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
+import { configWarnings, loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
 import { hashPassword, randomToken } from '../crypto/index.js';
 import { demoToken, type DemoToken } from '../demo/demo-token.js';
 import { createLogger, routeSdkWarnings, type Logger } from '../observability/index.js';
@@ -39,6 +39,8 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   });
   const adminPassword = demo !== undefined ? await ensureDemoAdmin(config, logger) : undefined;
   for (const warning of config.warnings) logger.warn({ source: config.source.location ?? config.source.format }, `config: ${warning}`);
+  // What is valid but risky (auth.mode none on a bind other machines reach), as config check says it.
+  for (const warning of configWarnings(config)) logger.warn({ source: config.source.location ?? config.source.format }, `config: ${warning}`);
   if (demo === undefined) await warnIfNobodyCanSignIn(config, logger);
   const app = await startGatehouse({ config, logger }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new CliExit(ExitCode.Failure, `cannot listen on ${config.listen.host}:${config.listen.port}: address in use`);
