@@ -7,22 +7,16 @@
 // authorization server metadata and the OpenAPI authorizationUrl name the listen address:
 // a client behind the proxy cannot get through discovery. These say so, and what to set.
 import type { IncomingMessage } from 'node:http';
-import type { ResolvedConfig } from '../../config/index.js';
-import { headerView, IpSet, isLoopback, resolveBaseUrl } from '../../http/index.js';
+import { isLoopbackListen, type ResolvedConfig } from '../../config/index.js';
+import { headerView, IpSet, resolveBaseUrl } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
-
-/** Only this machine can connect to a listener on this host. */
-function loopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return h === 'localhost' || isLoopback(h);
-}
 
 /**
  * At start: auth.mode oauth, no publicUrl and a bind other machines can reach, so every
  * client elsewhere is told an issuer (`issuer`) that names this machine's listen address.
  */
 export function unreachableIssuerWarning(config: Pick<ResolvedConfig, 'publicUrl' | 'listen' | 'auth'>, issuer: string): string | undefined {
-  if (config.auth.mode !== 'oauth' || config.publicUrl || loopbackHost(config.listen.host)) return undefined;
+  if (config.auth.mode !== 'oauth' || config.publicUrl || isLoopbackListen(config.listen.host)) return undefined;
   return (
     `publicUrl is not set and listen is ${config.listen.host}:${config.listen.port}, which other machines can reach: ` +
     `the OAuth issuer and the URLs clients discover (WWW-Authenticate's resource_metadata, the authorization server metadata) are ${issuer}; ` +
