@@ -14,7 +14,7 @@ import type { Logger } from '../observability/index.js';
 import type { Channel, InitializeResult, Upstream } from '../upstream/types.js';
 import { VERSION } from '../version.js';
 import { cancelledRequestId, duplicateIdError, PendingRequests, REQUEST_CANCELLED, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
-import { filterToolList, toolAllowed } from './tool-filter.js';
+import { filterToolList, listedToolNames, toolAllowed, type FilterNameAudit } from './tool-filter.js';
 
 /** Separates server and tool in aggregate names: `files__read_file` (CONTRACT.md). */
 export const NAME_SEPARATOR = '__';
@@ -23,6 +23,8 @@ export interface AggregateMember {
   readonly name: string;
   readonly upstream: Upstream;
   readonly filter: ToolFilter | undefined;
+  /** Says when the filter names tools the server does not list. */
+  readonly audit?: FilterNameAudit | undefined;
 }
 
 interface Member extends AggregateMember {
@@ -104,15 +106,21 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
   /** Every page of one list from one server. */
   const listAll = async (member: Member, method: string, key: string): Promise<Record<string, unknown>[]> => {
     const items: Record<string, unknown>[] = [];
+    const audited = method === 'tools/list' ? member.audit : undefined;
+    const names: string[] = [];
     let cursor: unknown;
     for (let page = 0; page < 100; page++) {
       const r = await call(member, method, cursor === undefined ? undefined : { cursor });
       if (!('result' in r)) return items;
+      if (audited) names.push(...listedToolNames(r.result));
       const result = method === 'tools/list' ? filterToolList(member.filter, r.result) : r.result;
       const got = result[key];
       if (Array.isArray(got)) items.push(...(got as Record<string, unknown>[]));
       cursor = r.result.nextCursor;
-      if (typeof cursor !== 'string' || cursor === '') break;
+      if (typeof cursor !== 'string' || cursor === '') {
+        audited?.listed(names); // every page read: the server's whole list
+        break;
+      }
     }
     return items;
   };

@@ -33,6 +33,7 @@ import { Session } from './session.js';
 import { openSingleDispatcher } from './single-dispatcher.js';
 import { SSE_HEADERS } from './sse.js';
 import { StatelessEndpoint } from './stateless.js';
+import { FilterNameAudit } from './tool-filter.js';
 
 export interface GatewayOptions {
   readonly servers: readonly ResolvedServer[];
@@ -66,6 +67,8 @@ export class Gateway {
   readonly #legacy: LegacySseTransport;
   readonly #stateless = new Map<string, StatelessEndpoint>();
   readonly #filters: Map<string, ResolvedServer>;
+  /** Per server with a tool filter: says when it names tools the server does not list. */
+  readonly #audits = new Map<string, FilterNameAudit>();
   readonly #sweeper: NodeJS.Timeout;
   #closing = false;
 
@@ -85,6 +88,7 @@ export class Gateway {
       openDispatcher: (call, session, initialize) => this.#openDispatcher(call, session, initialize),
     });
     this.#filters = new Map(options.servers.map((s) => [s.name, s]));
+    for (const s of options.servers) if (s.tools) this.#audits.set(s.name, new FilterNameAudit(s.name, s.tools, options.logger));
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.#sweeper = setInterval(() => this.#sweep(idle), Math.min(idle, 60_000));
     this.#sweeper.unref();
@@ -260,11 +264,11 @@ export class Gateway {
     if (call.server !== undefined) {
       const upstream = this.#options.upstreams.get(call.server);
       if (!upstream) throw new Error(`unknown server ${call.server}`);
-      return openSingleDispatcher(upstream, this.#filters.get(call.server)?.tools, options);
+      return openSingleDispatcher(upstream, this.#filters.get(call.server)?.tools, options, this.#audits.get(call.server));
     }
     const members = call.allowedServers.flatMap((name) => {
       const upstream = this.#options.upstreams.get(name);
-      return upstream ? [{ name, upstream, filter: this.#filters.get(name)?.tools }] : [];
+      return upstream ? [{ name, upstream, filter: this.#filters.get(name)?.tools, audit: this.#audits.get(name) }] : [];
     });
     return openAggregateDispatcher(members, options, this.#options.logger);
   }

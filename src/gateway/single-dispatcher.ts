@@ -11,7 +11,7 @@ import {
 } from '../jsonrpc/index.js';
 import type { Channel, Upstream } from '../upstream/types.js';
 import { cancelledRequestId, duplicateIdError, PendingRequests, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
-import { filterToolList, toolAllowed } from './tool-filter.js';
+import { filterToolList, listedToolNames, toolAllowed, type FilterNameAudit } from './tool-filter.js';
 
 /**
  * A session on one server (`/{name}/mcp`): messages pass through as they are; only the
@@ -21,15 +21,23 @@ export async function openSingleDispatcher(
   upstream: Upstream,
   filter: ToolFilter | undefined,
   options: OpenDispatcherOptions,
+  audit?: FilterNameAudit,
 ): Promise<Dispatcher> {
   const pending = new PendingRequests();
-  const listRequests = new Set<string | number>();
+  /** tools/list requests in flight, and whether each asked for the first page (no cursor). */
+  const listRequests = new Map<string | number, boolean>();
   const { sink } = options;
 
   const onMessage = (message: JsonRpcMessage): void => {
     if (isResponse(message)) {
-      if (filter && message.id !== null && listRequests.delete(message.id) && 'result' in message) {
-        message = { ...message, result: filterToolList(filter, message.result) };
+      const firstPage = filter && message.id !== null ? listRequests.get(message.id) : undefined;
+      if (firstPage !== undefined) {
+        listRequests.delete(message.id as string | number);
+        if ('result' in message) {
+          // A one-page list is the server's whole list: the filter's names can be checked against it.
+          if (firstPage && audit && message.result.nextCursor === undefined) audit.listed(listedToolNames(message.result));
+          message = { ...message, result: filterToolList(filter, message.result) };
+        }
       }
       pending.settle(message);
       return;
@@ -58,7 +66,7 @@ export async function openSingleDispatcher(
             return Promise.resolve(errorResponse(request.id, ErrorCode.InvalidParams, `Unknown tool: ${String(name)}`));
           }
         } else if (request.method === 'tools/list') {
-          listRequests.add(request.id);
+          listRequests.set(request.id, request.params?.cursor === undefined);
         }
       }
       const reply = pending.add(request.id, progressTokenOf(request));
