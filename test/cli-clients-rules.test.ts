@@ -105,6 +105,9 @@ describe.concurrent('gatehouse clients add: resource, PKCE and grants', () => {
       // Every bad flag at once.
       [['--no-pkce', '--resource', 'api', '--grants', 'refresh_token'], ['--no-pkce', '--resource api', '--grants: refresh_token comes with authorization_code']],
       [['--resource', 'api', '--confidential'], ['--resource api', 'a protected path such as /api']],
+      // A resource this gateway does not protect is named with the other problems, not after them.
+      [['--no-pkce', '--resource', '/nope'], ['--no-pkce', '--confidential', '--resource /nope: not a protected resource']],
+      [['--redirect-uri', 'http://evil.example/cb', '--resource', 'https://mcp.example.com/nope'], ['--redirect-uri http://evil.example/cb', '--resource https://mcp.example.com/nope: not a protected resource']],
       [['--resource', '/nope', '--confidential'], ['--resource /nope: not a protected resource', '/raw/api']],
       [['--grants', 'refresh_token', '--confidential'], ['--grants', 'refresh_token comes with authorization_code']],
       [['--grants', 'authorization_code,password'], ['--grants password']],

@@ -115,24 +115,27 @@ function configRuleProblems(c: ClientSettings, labels: ProblemLabels): string[] 
 }
 
 /**
- * Why `resource` is not a protected resource of the gateway this config describes (`serve`
- * makes the same check at each sign-in), or undefined. By path: the issuer may come from
- * `serve --public-url`, which this command does not see.
+ * `--resource` as the store keeps it: the path of a protected resource of the gateway this config
+ * describes, or why it is none (`serve` makes the same check at each sign-in). A URL is kept as
+ * its path, which `serve` resolves against its issuer (client-policy.ts), as it does /api: the
+ * issuer may come from `serve --public-url`, which this command does not see, and a URL kept
+ * whole would stop matching it (invalid_target at every sign-in) once it differs, or once
+ * publicUrl is set or changed. A URL of another origin than the config's publicUrl is refused.
  */
-export async function unprotectedResource(resource: string, config: ResolvedConfig): Promise<string | undefined> {
+export async function storedResource(resource: string, config: ResolvedConfig): Promise<{ path: string } | { problem: string }> {
   const { protectedResources } = await import('../app.js');
   const paths = protectedResources(config).map((r) => r.path);
   let path = resource;
   if (!resource.startsWith('/')) {
     const u = URL.parse(resource);
     const origin = config.publicUrl === undefined ? undefined : new URL(config.publicUrl).origin;
-    if (!u || u.search || u.hash || (origin !== undefined && u.origin !== origin)) {
-      return `not a URL of this gateway${origin === undefined ? '' : ` (${origin})`}; give its path, such as /api`;
+    if (!u || u.search || u.hash || u.username || u.password || (origin !== undefined && u.origin !== origin)) {
+      return { problem: `not a URL of this gateway${origin === undefined ? '' : ` (${origin})`}; give its path, such as /api` };
     }
     path = u.pathname;
   }
-  if (paths.includes(path)) return undefined;
-  return `not a protected resource of this gateway (its config has ${paths.join(', ')})`;
+  if (paths.includes(path)) return { path };
+  return { problem: `not a protected resource of this gateway (its config has ${paths.join(', ')})` };
 }
 
 /** `--grants a,b` as a list. */

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ResolvedConfig } from '../config/index.js';
 import type { OAuthPayload } from '../store/index.js';
-import { clientRecord, grantList, jsonView, RECORD_FIELDS, settingsOf, settingsProblems, unprotectedResource, type ClientSettings } from './clients-settings.js';
+import { clientRecord, grantList, jsonView, RECORD_FIELDS, settingsOf, settingsProblems, storedResource, type ClientSettings } from './clients-settings.js';
 import { CliExit, ExitCode } from './exit.js';
 import { withStore, type StoreFlags } from './tokens.js';
 
@@ -87,8 +87,10 @@ export async function clientsUpdate(id: string, flags: ClientsUpdateFlags): Prom
       }),
     );
     if (typeof flags.resource === 'string' && !problems.some((p) => p.startsWith('--resource '))) {
-      const problem = await unprotectedResource(flags.resource, config);
-      if (problem) problems.push(`--resource ${flags.resource}: ${problem}`);
+      // Kept as its path, as `clients add` keeps it (storedResource).
+      const checked = await storedResource(flags.resource, config);
+      if ('problem' in checked) problems.push(`--resource ${flags.resource}: ${checked.problem}`);
+      else after.resource = checked.path;
     }
     if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
 

@@ -4,7 +4,7 @@
 // plus what a config client says in `resource` and `requirePkce` (stored-client-rules.ts); a secret
 // is printed once and the store keeps only its hash.
 import { randomBytes } from 'node:crypto';
-import { clientRecord, CODE_FLOW, grantList, jsonView, settingsOf, settingsProblems, unprotectedResource, type ClientSettings } from './clients-settings.js';
+import { clientRecord, CODE_FLOW, grantList, jsonView, settingsOf, settingsProblems, storedResource, type ClientSettings } from './clients-settings.js';
 import { CliExit, ExitCode } from './exit.js';
 import { revokeTokens, withStore, type StoreFlags } from './tokens.js';
 
@@ -19,7 +19,7 @@ export interface ClientsAddFlags extends StoreFlags {
   grant?: string[] | undefined;
   /** The client's grants exactly, comma separated (the config's `grants`). */
   grants?: string | undefined;
-  /** The config's `resource`: a protected path such as /api, or its absolute URL. */
+  /** The config's `resource`: a protected path such as /api, or its absolute URL (kept as its path). */
   resource?: string | undefined;
   /** `--no-pkce` sets it false (the config's `requirePkce: false`). */
   pkce?: boolean | undefined;
@@ -47,18 +47,25 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
       needsSecret: ' (add --confidential)',
     }),
   );
-  if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
+  // Whether --resource is this gateway's needs its config, read with the store: every other
+  // problem waits for it, so that one refusal names them all.
+  const resourceChecked = settings.resource !== undefined && !problems.some((p) => p.startsWith('--resource '));
+  if (problems.length && !resourceChecked) throw new CliExit(ExitCode.Usage, problems.join('\n'));
 
   // Hex: an id must never start with "-", or `gatehouse clients remove ID` would read it as a flag.
   const clientId = randomBytes(16).toString('hex');
   const secret = settings.confidential ? randomBytes(32).toString('base64url') : undefined;
-  const payload = clientRecord(clientId, Math.floor(Date.now() / 1000), settings, { client_secret: secret, client_secret_expires_at: 0 });
-  const { name, confidential, resource, requirePkce } = settings;
+  const { name, confidential, requirePkce } = settings;
   await withStore(flags, 'clients', async (store, config) => {
-    if (resource !== undefined) {
-      const problem = await unprotectedResource(resource, config);
-      if (problem) throw new CliExit(ExitCode.Usage, `--resource ${resource}: ${problem}`);
+    const given = settings.resource;
+    if (resourceChecked && given !== undefined) {
+      const checked = await storedResource(given, config);
+      if ('problem' in checked) problems.push(`--resource ${given}: ${checked.problem}`);
+      else settings.resource = checked.path;
     }
+    if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
+    const { resource } = settings;
+    const payload = clientRecord(clientId, Math.floor(Date.now() / 1000), settings, { client_secret: secret, client_secret_expires_at: 0 });
     await store.oauthAdapter('Client').upsert(clientId, payload);
     if (flags.json) {
       console.log(JSON.stringify(jsonView(clientId, settings, secret), null, 2));
@@ -66,7 +73,8 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
       console.log(`client_id: ${clientId}`);
       if (secret) console.log(`client_secret: ${secret}`);
     }
-    const rules = `${resource !== undefined ? `; resource: ${resource}` : ''}${requirePkce ? '' : '; PKCE not required'}`;
+    const kept = resource === given ? '' : ` (${given}, kept as its path: serve resolves it against its issuer)`;
+    const rules = `${resource !== undefined ? `; resource: ${resource}${kept}` : ''}${requirePkce ? '' : '; PKCE not required'}`;
     console.error(`added ${confidential ? 'confidential' : 'public'} client ${JSON.stringify(name)} to ${store.location}; grants: ${grants.join(', ')}${rules}`);
     if (machine) console.error('client_credentials: anyone holding the secret gets tokens with no sign-in and no consent. Keep it on a machine you control.');
     if (secret) console.error(`The secret is shown only this once: the store keeps its hash. Lost it? gatehouse clients update ${clientId} --rotate-secret gives the client a new one.`);
