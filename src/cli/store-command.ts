@@ -12,10 +12,17 @@ export interface StoreFlags {
   json?: boolean | undefined;
 }
 
+/**
+ * What these commands read of the config: where the store is, the gateway's public URL and
+ * routes (a client's resource), the ids of its clients. A reference elsewhere (a client's
+ * secret, a server's header) need not resolve in the admin's shell: they never use it.
+ */
+const NEEDED = /^(?:store|dataDir|publicUrl|listen|log|openapi)(?:$|[.[])|^auth\.(?:mode|clients\[\d+\]\.(?:clientId|resource))$/;
+
 /** The config `serve` would load; with no config file, its defaults (SQLite in ./.gatehouse). */
 async function storeConfig(flags: StoreFlags): Promise<ResolvedConfig> {
   const overrides = configOverrides(flags);
-  const loaded = await loadConfig({ location: flags.config, overrides });
+  const loaded = await loadConfig({ location: flags.config, overrides, optionalReferences: (path) => !NEEDED.test(path) });
   return loaded ?? resolveConfig({ format: 'native', location: undefined, baseDir: process.cwd(), doc: {} }, process.env, overrides);
 }
 

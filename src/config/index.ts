@@ -10,6 +10,7 @@ export {
   resolveConfig,
   toNative,
   type LoadOptions,
+  type ResolveOptions,
   type NativeDocument,
 } from './load.js';
 export { configJsonSchema } from './json-schema.js';

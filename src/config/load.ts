@@ -11,7 +11,7 @@ import {
   parseDotEnv,
 } from './compat/index.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
-import { resolveReferences } from './references.js';
+import { replaceStrings, resolveReferences } from './references.js';
 import { checkWhatServeRefuses, type ServeFiles } from './serve-checks.js';
 import type { ConfigFormat, ResolvedConfig, ResolvedServer, ResolvedStore } from './resolved.js';
 import type { z } from 'zod';
@@ -27,6 +27,8 @@ export interface LoadOptions {
   readonly cwd?: string;
   /** Command-line overrides, applied on top of the document (e.g. `--listen`). */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /** See ResolveOptions.optionalReferences. */
+  readonly optionalReferences?: ResolveOptions['optionalReferences'];
 }
 
 /** A document as read, in its native form but with references still unresolved. */
@@ -182,27 +184,75 @@ function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
 }
 
+/** How resolveConfig treats references (LoadOptions passes them on). */
+export interface ResolveOptions {
+  /** Where `./.env` is, to say so when a missing variable is set there but not read (default: the working directory). */
+  readonly cwd?: string | undefined;
+  /**
+   * Paths where a reference that cannot be resolved is no problem, for a command that never
+   * reads the value (the store commands and a server's secrets). The value is left as written,
+   * or a stand-in URL where the schema needs one.
+   */
+  readonly optionalReferences?: ((path: string) => boolean) | undefined;
+}
+
 /**
- * Validates a native document: resolves references, applies the schema, reports every
- * problem at once (ConfigError), and returns a frozen ResolvedConfig. No side effects.
+ * Validates a native document: resolves references, applies the schema and what `serve` would
+ * refuse (serve-checks.ts), reports every problem at once (ConfigError), and returns a frozen
+ * ResolvedConfig. No side effects.
  */
 export function resolveConfig(
   native: NativeDocument,
   env: Readonly<Record<string, string | undefined>> = process.env,
   overrides: Readonly<Record<string, unknown>> = {},
+  options: ResolveOptions = {},
 ): ResolvedConfig {
   const issues: ConfigIssue[] = [];
   const merged = { ...native.doc, ...overrides };
   const envNamesRead = new Set<string>();
+  const unresolved = new Set<string>();
   const variables = native.env ? { ...native.env, ...definedOnly(env) } : env;
-  const resolved = resolveReferences(merged, { env: variables, baseDir: native.baseDir, envNamesRead }, issues);
-  const parsed = GatehouseConfigSchema.safeParse(resolved);
+  const ctx = { env: variables, baseDir: native.baseDir, envNamesRead, optional: options.optionalReferences, unresolved };
+  let resolved = resolveReferences(merged, ctx, issues);
+  let parsed = GatehouseConfigSchema.safeParse(resolved);
+  if (!parsed.success && unresolved.size) {
+    // An optional reference left as written where a URL is wanted: a stand-in, never used.
+    const wanted = new Set(parsed.error.issues.flatMap((i) => describeIssue(i, resolved)).map((i) => i.path).filter((p) => unresolved.has(p)));
+    if (wanted.size) {
+      resolved = replaceStrings(resolved, wanted, 'https://unresolved.invalid/');
+      parsed = GatehouseConfigSchema.safeParse(resolved);
+    }
+  }
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push(...describeIssue(issue, resolved));
   }
   const files = checkWhatServeRefuses(resolved, native.baseDir, issues);
-  if (issues.length || !parsed.success) throw new ConfigError(dedupe(issues), native.location);
+  const under = (path: string) => [...unresolved].some((u) => path === u || path.startsWith(`${u}.`) || path.startsWith(`${u}[`));
+  const kept = issues.filter((i) => !under(i.path));
+  if (kept.length || !parsed.success) {
+    throw new ConfigError(notReadFromDotEnv(dedupe(kept.length ? kept : issues), native, options.cwd ?? process.cwd()), native.location);
+  }
   return freeze(build(parsed.data, native, [...envNamesRead].sort(), files));
+}
+
+/**
+ * A variable a config file names but the environment lacks, while `./.env` sets it: that file
+ * is read only without a config file (decision 0004), which the error says, with what to do.
+ */
+function notReadFromDotEnv(issues: ConfigIssue[], native: NativeDocument, cwd: string): ConfigIssue[] {
+  const missing = issues.map((i) => /^environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set$/.exec(i.message)?.[1]);
+  if (native.env !== undefined || !missing.some(Boolean)) return issues;
+  let inDotEnv: Record<string, string>;
+  try {
+    inDotEnv = parseDotEnv(readFileSync(resolve(cwd, '.env'), 'utf8')).values;
+  } catch {
+    return issues;
+  }
+  return issues.map((issue, i) => {
+    const name = missing[i];
+    if (name === undefined || !(name in inDotEnv)) return issue;
+    return { ...issue, message: `${issue.message} (./.env sets it, but ./.env is read only when there is no config file: export it, or use file:)` };
+  });
 }
 
 /**
@@ -222,7 +272,7 @@ export async function findNativeDocument(options: LoadOptions = {}): Promise<Nat
 export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedConfig | undefined> {
   const native = await findNativeDocument(options);
   if (!native) return undefined;
-  return resolveConfig(native, options.env ?? process.env, options.overrides);
+  return resolveConfig(native, options.env ?? process.env, options.overrides, { cwd: options.cwd, optionalReferences: options.optionalReferences });
 }
 
 /** `./.env`, when there is no config file and it or the environment names an upstream (the older proxies' setup). */

@@ -10,6 +10,12 @@ export interface ReferenceContext {
   readonly baseDir: string;
   /** Collects the names of the variables read through `env:` references (secrets, by convention). */
   readonly envNamesRead?: Set<string>;
+  /**
+   * Where a reference that cannot be resolved is no problem (a command that never reads the
+   * value): it is left as written and its path added to `unresolved` instead of an issue.
+   */
+  readonly optional?: (path: string) => boolean;
+  readonly unresolved?: Set<string>;
 }
 
 // `file://...` is a URL (e.g. a loader given to node), not a reference to a file.
@@ -30,6 +36,17 @@ export function resolveReference(
   issues: ConfigIssue[],
   allowTrailing = false,
 ): string {
+  const own: ConfigIssue[] = [];
+  const resolved = resolveOne(value, ctx, path, own, allowTrailing);
+  if (own.length && ctx.optional?.(path) === true) {
+    ctx.unresolved?.add(path);
+    return value;
+  }
+  issues.push(...own);
+  return resolved;
+}
+
+function resolveOne(value: string, ctx: ReferenceContext, path: string, issues: ConfigIssue[], allowTrailing: boolean): string {
   let failed = false;
   const interpolated = value.replace(INTERPOLATION, (whole, name: string) => {
     const v = ctx.env[name];
@@ -79,6 +96,20 @@ function readReference(
 
 /** Keys under which a value is a header, where `name=env:VAR` references are allowed too. */
 const HEADER_PARENTS = new Set(['headers']);
+
+/**
+ * `doc` with each string at one of `paths` (formatted, as issues name them) replaced by `value`:
+ * a reference left unresolved where the schema wants a URL gets a stand-in that passes.
+ */
+export function replaceStrings(doc: unknown, paths: ReadonlySet<string>, value: string): unknown {
+  const walk = (node: unknown, path: PropertyKey[]): unknown => {
+    if (typeof node === 'string') return paths.has(formatPath(path)) ? value : node;
+    if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
+    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, [...path, k])]));
+    return node;
+  };
+  return walk(doc, []);
+}
 
 /** Resolves every string in a parsed document, returning a new document. */
 export function resolveReferences(doc: unknown, ctx: ReferenceContext, issues: ConfigIssue[]): unknown {
