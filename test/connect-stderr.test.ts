@@ -58,6 +58,9 @@ describe('gatehouse connect --grant client_credentials against gatehouse serve: 
     // The gateway's own issuer (its metadata's `issuer`, RFC 8414 §3.3).
     const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
     expect(bound[0]!.issuer).toBe(metadata.issuer);
+    // It names the flag that binds them, and the server they went to.
+    expect(bound[0]!.msg).toContain('set --expected-issuer to choose it yourself');
+    expect(bound[0]!.msg).toContain(metadata.issuer);
   }, 90_000);
 
   it('with --expected-issuer: nothing to say about it, and still only JSON lines', async () => {

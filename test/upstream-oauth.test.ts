@@ -81,6 +81,10 @@ describe('servers.NAME.oauth with client_credentials', () => {
     expect(await whoami(a)).toBe(`client ${CLIENT_ID}`);
     expect(await whoami(b)).toBe(`client ${CLIENT_ID}`);
     expect(as.counts.clientCredentials - before).toBeLessThanOrEqual(1);
+    // No issuer configured: the log names the server the credentials went to and the key that pins it.
+    const said = logLines.filter((l) => l.includes('"upstream":"lean"') && l.includes('no expected issuer given'));
+    expect(said.length).toBeGreaterThan(0);
+    expect(said[0]).toContain('set servers.lean.oauth.issuer to choose it yourself');
   });
 
   it('with issuer: sends the credentials when discovery finds that issuer, and never to another', async () => {

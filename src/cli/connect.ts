@@ -124,6 +124,7 @@ async function createMachineSession(config: ResolvedConnect, logger: Logger, run
     resource: config.resource,
     // With --token-url the authorization server is known: the secret goes nowhere else.
     expectedIssuer: config.expectedIssuer ?? metadata?.issuer ?? kept?.issuer,
+    expectedIssuerSetting: '--expected-issuer',
     advise: kept && ((error) => kept.advise(error)),
     discovery: run.discovery,
     fetchFn: run.fetchFn,

@@ -30,6 +30,8 @@ export interface MachineSessionOptions {
   readonly resource?: string | undefined;
   /** Only send the credentials to this authorization server; unset, the one discovery finds first (for this object's life). */
   readonly expectedIssuer?: string | undefined;
+  /** How the user names the expected issuer (`--expected-issuer`, `servers.NAME.oauth.issuer`), for the warning when none was. */
+  readonly expectedIssuerSetting?: string | undefined;
   /**
    * How to move on from the SDK's refusal of another authorization server, when the expected
    * issuer is a binding kept elsewhere (connect's token store, client-binding.ts keptBinding).
@@ -132,7 +134,8 @@ export class MachineSession implements AuthProvider {
     this.#discovery = { ...info, resourceMetadataUrl: resourceMetadataUrl?.href };
     // What auth() takes for the issuer when the server published no metadata.
     const issuer = info.authorizationServerMetadata?.issuer ?? info.authorizationServerUrl;
-    this.#o.logger.warn({ issuer }, 'client credentials: no expected issuer given, so they go to the authorization server the MCP server names; set the expected issuer to choose it yourself');
+    const how = this.#o.expectedIssuerSetting ?? 'the expected issuer';
+    this.#o.logger.warn({ issuer }, `client credentials: no expected issuer given, so they go to the authorization server the MCP server names (${issuer}); set ${how} to choose it yourself`);
     return issuer;
   }
 

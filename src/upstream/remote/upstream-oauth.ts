@@ -48,6 +48,7 @@ export function createUpstreamAuthProvider(
     scope: oauth.scope,
     resource: oauth.resource,
     expectedIssuer: oauth.issuer ?? discovery?.authorizationServerMetadata?.issuer,
+    expectedIssuerSetting: `servers.${server.name}.oauth.issuer`,
     discovery,
     fetchFn: options.fetchFn,
     tracer: options.tracer,
