@@ -108,3 +108,19 @@ describe('config check and serve refuse the same documents', () => {
     expect(check.status, check.stderr).toBe(0);
   });
 });
+
+describe('auth.users passwordHash', () => {
+  it('refuses a placeholder or a password where a hash belongs, saying how to make one (and never echoing it)', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'gatehouse.yaml'),
+      'auth:\n  users:\n    alice: { passwordHash: "scrypt$..." }\n    bob: { passwordHash: "hunter2-plain" }\n    carol: { passwordHash: "scrypt$3$8$1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g" }\n',
+    );
+    const check = gatehouse(['config', 'check'], dir);
+    expect(check.status).toBe(2);
+    for (const name of ['alice', 'bob', 'carol']) {
+      expect(check.stderr).toContain(`auth.users.${name}.passwordHash: must be a password hash from \`gatehouse users hash\``);
+    }
+    expect(check.stderr).not.toContain('hunter2');
+  });
+});

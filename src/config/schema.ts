@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration, parseListen, parseSize } from './units.js';
 import { REDIRECT_PRESET_NAMES } from './redirect-presets.js';
+import { isPasswordHash } from '../crypto/index.js';
 
 // The native configuration format (CONTRACT.md, "Config file"). Input shapes are what a
 // person writes; outputs are normalised values (milliseconds, bytes, host and port).
@@ -72,6 +73,19 @@ export function isCidrLike(v: string): boolean {
   if (!max) return false;
   if (v4 && v4.slice(1).some((o) => Number(o) > 255)) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+}
+
+/**
+ * A hash `verifyPassword` (crypto/password.ts) can check: `scrypt$N$r$p$salt$hash` with N a power
+ * of two up to 2^20, within its 64 MiB of scrypt memory, and a hash of 16 bytes or more. Anything
+ * else (`scrypt$...`, a password) would let that user never sign in, or fail every attempt.
+ */
+export function isUsablePasswordHash(value: string): boolean {
+  if (!isPasswordHash(value)) return false;
+  const [, n, r, p, , hash] = value.split('$').map((part, i) => (i >= 1 && i <= 3 ? Number(part) : part)) as [string, number, number, number, string, string];
+  const powerOfTwo = n >= 2 && n <= 2 ** 20 && (n & (n - 1)) === 0;
+  const memory = 128 * r * (n + 2 + p);
+  return powerOfTwo && r >= 1 && p >= 1 && memory <= 64 * 1024 * 1024 && Buffer.from(hash, 'base64url').length >= 16;
 }
 
 export const SERVER_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$/;
@@ -273,7 +287,16 @@ export const AuthSchema = z.strictObject({
   mode: z.enum(['oauth', 'tokens', 'none']).default('oauth'),
   tokens: z.array(z.string().min(1)).default([]),
   tokenInUrl: z.boolean().default(false),
-  users: z.record(z.string(), z.strictObject({ passwordHash: z.string().min(1) })).default({}),
+  users: z
+    .record(
+      z.string(),
+      z.strictObject({
+        passwordHash: z
+          .string()
+          .refine(isUsablePasswordHash, 'must be a password hash from `gatehouse users hash` (scrypt$N$r$p$salt$hash): a password or a placeholder lets nobody sign in'),
+      }),
+    )
+    .default({}),
   providers: z.array(ProviderSchema).default([]),
   accessTokenTtl: duration('accessTokenTtl').default(3_600_000),
   refreshTokenTtl: duration('refreshTokenTtl').default(30 * 86_400_000),
