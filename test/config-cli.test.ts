@@ -207,3 +207,34 @@ describe('config check and migrate: auth.mode none where other machines can conn
     expect(r.stdout).toContain('# warning: auth.mode is none and listen is 0.0.0.0:9090');
   });
 });
+
+describe('config check and migrate: a TBXark server without authTokens beside servers with them', () => {
+  it('warns, naming it, that auth.mode tokens leaves it unreachable where mcp-proxy left it open (v1 and v2)', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'v1.json'),
+      JSON.stringify({
+        server: { addr: '127.0.0.1:9090' },
+        clients: {
+          locked: { type: 'stdio', config: { command: 'uvx', args: ['a'] }, authTokens: ['t1'] },
+          open: { type: 'stdio', config: { command: 'uvx', args: ['b'] } },
+        },
+      }),
+    );
+    writeFileSync(
+      join(dir, 'v2.json'),
+      JSON.stringify({
+        mcpProxy: { addr: '127.0.0.1:9090' },
+        mcpServers: { locked: { command: 'uvx', options: { authTokens: ['t1'] } }, open: { command: 'uvx' } },
+      }),
+    );
+    const v1 = gatehouse(['config', 'migrate', 'v1.json'], { cwd: dir });
+    expect(v1.status, v1.stderr).toBe(0);
+    expect(v1.stderr).toContain('warning: clients.open: no authTokens, so open to anyone in mcp-proxy; here auth.mode is tokens');
+    expect(v1.stderr).toContain('servers.open has none, so nobody can reach it');
+    expect(v1.stderr).not.toContain('clients.locked: no authTokens');
+    const v2 = gatehouse(['config', 'check', 'v2.json'], { cwd: dir });
+    expect(v2.status, v2.stderr).toBe(0);
+    expect(v2.stderr).toContain('warning: mcpServers.open: no authTokens, so open to anyone in mcp-proxy');
+  });
+});

@@ -53,7 +53,8 @@ const SERVER_TYPES = new Set(['stdio', 'sse', 'http', 'streamable-http', 'stream
 
 export function fromTbxark(input: Doc): Converted {
   const warnings: string[] = [];
-  const doc = isRecord(input.mcpProxy) || isRecord(input.mcpServers) ? input : fromV1(input, warnings);
+  const v1 = !(isRecord(input.mcpProxy) || isRecord(input.mcpServers));
+  const doc = v1 ? fromV1(input, warnings) : input;
   const proxy = isRecord(doc.mcpProxy) ? doc.mcpProxy : {};
   const proxyOptions = isRecord(proxy.options) ? proxy.options : {};
   for (const key of Object.keys(proxy)) if (!PROXY_KEYS.has(key)) warnings.push(dropped(`mcpProxy.${key}`, key));
@@ -74,6 +75,8 @@ export function fromTbxark(input: Doc): Converted {
   let tokenInUrl = false;
 
   const servers: Doc = {};
+  // Where each server is in the file the person wrote, for the warnings about it.
+  const written = new Map<string, string>();
   for (const [key, entry] of Object.entries(isRecord(doc.mcpServers) ? doc.mcpServers : {})) {
     // `name/{token}` keys put the token in the URL path for clients that cannot send headers.
     const [name, ...rest] = key.split('/');
@@ -108,6 +111,7 @@ export function fromTbxark(input: Doc): Converted {
     if (filter && (filter.mode === 'allow' || filter.mode === 'block')) server.tools = { [filter.mode]: stringList(filter.list) };
     else if (filter) warnings.push(`${where}.options.toolFilter: mode is neither allow nor block, so the filter is ignored (as mcp-proxy does)`);
     servers[name ?? key] = server;
+    written.set(name ?? key, v1 ? `clients.${key}` : where);
   }
 
   if (oauth2?.enabled === true) {
@@ -125,6 +129,17 @@ export function fromTbxark(input: Doc): Converted {
   } else {
     const anyServerTokens = Object.values(servers).some((s) => isRecord(s) && Array.isArray(s.tokens));
     auth.mode = defaultTokens.length || anyServerTokens ? 'tokens' : 'none';
+    // mcp-proxy let anyone reach a server without authTokens; under auth.mode tokens a server
+    // without its own tokens takes auth.tokens, and there are none: nobody reaches it.
+    if (auth.mode === 'tokens' && !defaultTokens.length) {
+      for (const [name, server] of Object.entries(servers)) {
+        if (isRecord(server) && Array.isArray(server.tokens)) continue;
+        warnings.push(
+          `${written.get(name) ?? name}: no authTokens, so open to anyone in mcp-proxy; here auth.mode is tokens (other servers have tokens) and ` +
+            `servers.${name} has none, so nobody can reach it: give it tokens, or serve it from a gatehouse of its own with auth.mode none`,
+        );
+      }
+    }
   }
   if (defaultTokens.length) auth.tokens = defaultTokens;
   if (tokenInUrl) auth.tokenInUrl = true;
