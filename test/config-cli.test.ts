@@ -49,6 +49,15 @@ describe('config check: the CONTRACT.md error wording', () => {
     // A missing ${VAR}: exit 2 naming the path and the variable.
     expect(r.stderr).toContain('servers.secret.headers.Authorization: environment variable NOT_SET_ANYWHERE is not set');
   });
+
+  it('names an unknown key at its own path, at the top level and inside a section or a server', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'gatehouse.yaml'), 'bogusKey: 1\nauth: { mode: none, extra: 2 }\nservers:\n  s: { command: node, nope: 1 }\n');
+    const r = gatehouse(['config', 'check'], { cwd: dir });
+    expect(r.status).toBe(2);
+    for (const line of ['  bogusKey: unknown key', '  auth.extra: unknown key', '  servers.s.nope: unknown key']) expect(r.stderr).toContain(line);
+    expect(r.stderr).not.toContain('Unrecognized key');
+  });
 });
 
 describe('config check and migrate: TBXark mcp-proxy', () => {

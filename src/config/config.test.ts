@@ -54,7 +54,7 @@ describe('resolveConfig', () => {
     );
     const paths = issues.map((i) => i.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['listen', 'maxBodySize', 'auth.mode', 'auth.allowedIps[0]', 'servers.github.command', 'servers.bad name', 'servers.mcp', 'servers.web.url', '']),
+      expect.arrayContaining(['listen', 'maxBodySize', 'auth.mode', 'auth.allowedIps[0]', 'servers.github.command', 'servers.bad name', 'servers.mcp', 'servers.web.url', 'surprise']),
     );
     expect(issues.length).toBeGreaterThanOrEqual(8);
   });

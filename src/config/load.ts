@@ -10,12 +10,12 @@ import {
   isTbxarkDocument,
   parseDotEnv,
 } from './compat/index.js';
-import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
 import { replaceStrings, resolveReferences } from './references.js';
 import { checkWhatServeRefuses, type ServeFiles } from './serve-checks.js';
 import type { ConfigFormat, ResolvedConfig, ResolvedServer, ResolvedStore } from './resolved.js';
-import type { z } from 'zod';
-import { DEFAULT_CORS_ORIGINS, GatehouseConfigSchema, serverShapeProblem, type GatehouseConfigParsed } from './schema.js';
+import { DEFAULT_CORS_ORIGINS, GatehouseConfigSchema, type GatehouseConfigParsed } from './schema.js';
+import { dedupe, describeIssue } from './issues.js';
 
 /** Names `serve` looks for in the working directory when no `--config` is given. */
 export const DEFAULT_CONFIG_FILES = ['gatehouse.yaml', 'gatehouse.json', 'gatehouse.yml'] as const;
@@ -349,37 +349,6 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
     secretEnvNames,
     warnings: [...(native.warnings ?? [])],
   };
-}
-
-/** A schema issue as a person reads it; a server that is neither kind is named at the key it lacks. */
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigIssue[] {
-  const [top, name, ...rest] = issue.path;
-  if (issue.code === 'invalid_union' && top === 'servers' && typeof name === 'string' && rest.length === 0) {
-    const servers = isRecord(input) && isRecord(input.servers) ? input.servers : {};
-    const server = servers[name];
-    // A server that says which kind it is gets that kind's problems (ServerSchema: stdio, then remote).
-    const stdio = isRecord(server) && server.command !== undefined;
-    const remote = isRecord(server) && server.url !== undefined;
-    const inner = stdio !== remote ? issue.errors[stdio ? 0 : 1] : undefined;
-    if (inner?.length) return inner.map((i) => ({ path: formatPath([...issue.path, ...i.path]), message: i.message }));
-    const { at, message } = serverShapeProblem(server);
-    return [{ path: formatPath([top, name, ...at]), message }];
-  }
-  return [{ path: formatPath(issue.path), message: issue.message }];
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const key = `${i.path}\u0000${i.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 function freeze<T>(value: T): T {
