@@ -241,7 +241,8 @@ export function resolveConfig(
  */
 function notReadFromDotEnv(issues: ConfigIssue[], native: NativeDocument, cwd: string): ConfigIssue[] {
   const missing = issues.map((i) => /^environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set$/.exec(i.message)?.[1]);
-  if (native.env !== undefined || !missing.some(Boolean)) return issues;
+  // Without a config file ./.env was read already (or set aside as another program's, with a warning).
+  if (native.env !== undefined || native.format === 'environment' || !missing.some(Boolean)) return issues;
   let inDotEnv: Record<string, string>;
   try {
     inDotEnv = parseDotEnv(readFileSync(resolve(cwd, '.env'), 'utf8')).values;
