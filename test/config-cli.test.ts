@@ -247,3 +247,44 @@ describe('config check and migrate: a TBXark server without authTokens beside se
     expect(v2.stderr).toContain('warning: mcpServers.open: no authTokens, so open to anyone in mcp-proxy');
   });
 });
+
+describe('config migrate and check: plain http upstreams the older proxies allowed', () => {
+  it('a TBXark server at a plain http URL on another machine keeps working: allowHttp: true, with a warning', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        mcpProxy: { addr: '127.0.0.1:9090', options: { authTokens: ['t'] } },
+        mcpServers: { lan: { url: 'http://10.0.0.5:8080/sse' }, local: { url: 'http://127.0.0.1:8081/sse' }, safe: { url: 'https://mcp.example.com/sse' } },
+      }),
+    );
+    const r = gatehouse(['config', 'migrate', 'config.json', '--output', 'json'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { servers: Record<string, Record<string, unknown>> };
+    expect(doc.servers.lan).toMatchObject({ url: 'http://10.0.0.5:8080/sse', allowHttp: true });
+    expect(doc.servers.local!.allowHttp).toBeUndefined(); // loopback needs no permission
+    expect(doc.servers.safe!.allowHttp).toBeUndefined();
+    expect(r.stderr).toContain('mcpServers.lan.url: plain http to 10.0.0.5:8080, as mcp-proxy allowed: kept with allowHttp: true');
+    expect(r.stderr).not.toContain('mcpServers.local.url');
+    // The file as it is serves too: config check accepts it.
+    const check = gatehouse(['config', 'check', 'config.json'], { cwd: dir });
+    expect(check.status, check.stderr).toBe(0);
+  });
+
+  it('an environment-only setup allows plain http with ALLOW_INSECURE_HTTP=true, and says so when it is missing', () => {
+    const dir = freshDir();
+    const refused = gatehouse(['config', 'check'], { cwd: dir, env: { DOWNSTREAM_MCP_URL: 'http://10.0.0.5:8080/mcp', GATEHOUSE_TOKEN: 'tok' } });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('servers.default.url: refusing plain http to 10.0.0.5:8080');
+    expect(refused.stderr).toContain('use https, or set ALLOW_INSECURE_HTTP=true');
+    const allowed = gatehouse(['config', 'migrate', '--env', '--output', 'json'], {
+      cwd: dir,
+      env: { DOWNSTREAM_MCP_URL: 'http://10.0.0.5:8080/mcp', GATEHOUSE_TOKEN: 'tok', ALLOW_INSECURE_HTTP: 'true' },
+    });
+    expect(allowed.status, allowed.stderr).toBe(0);
+    expect((JSON.parse(allowed.stdout) as { servers: { default: Record<string, unknown> } }).servers.default).toMatchObject({ url: 'http://10.0.0.5:8080/mcp', allowHttp: true });
+    expect(allowed.stderr).not.toContain('plain http to another machine');
+    const check = gatehouse(['config', 'check'], { cwd: dir, env: { DOWNSTREAM_MCP_URL: 'http://10.0.0.5:8080/mcp', GATEHOUSE_TOKEN: 'tok', ALLOW_INSECURE_HTTP: 'true' } });
+    expect(check.status, check.stderr).toBe(0);
+  });
+});

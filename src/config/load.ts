@@ -226,7 +226,9 @@ export function resolveConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push(...describeIssue(issue, resolved));
   }
-  const files = checkWhatServeRefuses(resolved, native.baseDir, issues);
+  // An environment-only setup has no allowHttp key to set: its variable is ALLOW_INSECURE_HTTP.
+  const howToAllowHttp = native.format === 'environment' ? () => 'set ALLOW_INSECURE_HTTP=true' : undefined;
+  const files = checkWhatServeRefuses(resolved, native.baseDir, issues, howToAllowHttp);
   const under = (path: string) => [...unresolved].some((u) => path === u || path.startsWith(`${u}.`) || path.startsWith(`${u}[`));
   const kept = issues.filter((i) => !under(i.path));
   if (kept.length || !parsed.success) {

@@ -17,7 +17,13 @@ export interface ServeFiles {
 type Doc = Record<string, unknown>;
 
 /** Checks `doc` (references resolved, schema not yet applied: each check looks only at values of the right type). */
-export function checkWhatServeRefuses(doc: unknown, baseDir: string, issues: ConfigIssue[]): ServeFiles {
+export function checkWhatServeRefuses(
+  doc: unknown,
+  baseDir: string,
+  issues: ConfigIssue[],
+  /** How a person allows plain http for a server in the source they wrote (default: its allowHttp key). */
+  howToAllowHttp?: (server: string) => string,
+): ServeFiles {
   const ca = new Map<string, string>();
   const servers = isRecord(doc) && isRecord(doc.servers) ? doc.servers : {};
   for (const [name, server] of Object.entries(servers)) {
@@ -25,7 +31,7 @@ export function checkWhatServeRefuses(doc: unknown, baseDir: string, issues: Con
     const at = (...path: string[]) => formatPath(['servers', name, ...path]);
     if (typeof server.url === 'string' && /^https?:/i.test(server.url)) {
       // The schema says what is wrong with another scheme; this is the policy for http(s).
-      const problem = remoteUrlProblem(server.url, { allowHttp: server.allowHttp === true, howToAllowHttp: `set ${at('allowHttp')}: true` });
+      const problem = remoteUrlProblem(server.url, { allowHttp: server.allowHttp === true, howToAllowHttp: howToAllowHttp?.(name) ?? `set ${at('allowHttp')}: true` });
       if (problem !== undefined) issues.push({ path: at('url'), message: problem });
     }
     if (isRecord(server.headers)) {

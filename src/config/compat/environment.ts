@@ -1,10 +1,11 @@
 import { REDIRECT_PRESETS } from '../redirect-presets.js';
+import { isLoopbackHost } from '../remote-url.js';
 
 // The older single-upstream proxies were configured by environment variables alone (seed 000:
 // a `.env` file, or a hosting platform's variables): DOWNSTREAM_MCP_URL (or UPSTREAM_URL),
 // LTPA_TOKEN, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, REJECT_UNAUTHORIZED, PORT. They make one
-// remote server named `default`. Gatehouse adds HOST, PUBLIC_URL, OAUTH_REDIRECT_URIS and
-// GATEHOUSE_TOKEN (docs/decisions/0004-configuration.md).
+// remote server named `default`. Gatehouse adds HOST, PUBLIC_URL, OAUTH_REDIRECT_URIS,
+// GATEHOUSE_TOKEN and ALLOW_INSECURE_HTTP (docs/decisions/0004-configuration.md).
 
 type Doc = Record<string, unknown>;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -23,6 +24,7 @@ export const ENVIRONMENT_VARIABLES = [
   'PUBLIC_URL',
   'RENDER_EXTERNAL_URL',
   'GATEHOUSE_TOKEN',
+  'ALLOW_INSECURE_HTTP',
 ] as const;
 
 /**
@@ -49,6 +51,15 @@ export function fromEnvironment(env: Env): { doc: Doc; warnings: string[] } {
   const url = env[urlVar] ?? '';
   const server: Doc = { url: /[?@#]|\$\{/.test(url) ? `env:${urlVar}` : url };
   if (env.LTPA_TOKEN) server.headers = { Cookie: 'LtpaToken2=env:LTPA_TOKEN' };
+  // ALLOW_INSECURE_HTTP=true: what `connect` reads (seed 001's variable); the only way an
+  // environment-only setup can allow plain http to another machine (servers.default.allowHttp).
+  if (env.ALLOW_INSECURE_HTTP !== undefined) {
+    if (/^(1|true|yes)$/i.test(env.ALLOW_INSECURE_HTTP.trim())) server.allowHttp = true;
+    else if (!/^(0|false|no)$/i.test(env.ALLOW_INSECURE_HTTP.trim())) warnings.push(`ALLOW_INSECURE_HTTP: ${JSON.stringify(env.ALLOW_INSECURE_HTTP)} is neither true nor false, so plain http stays refused`);
+  }
+  if (server.allowHttp !== true && /^http:/i.test(url) && !isLoopbackUrl(url)) {
+    warnings.push(`${urlVar}: plain http to another machine is refused: use https, or set ALLOW_INSECURE_HTTP=true`);
+  }
   if (env.REJECT_UNAUTHORIZED !== undefined) {
     server.tls = { rejectUnauthorized: !/^(0|false|no)$/i.test(env.REJECT_UNAUTHORIZED) };
   }
@@ -137,4 +148,12 @@ export function parseDotEnv(text: string): { values: Record<string, string>; pro
     values[m[1]!] = value;
   });
   return { values, problems };
+}
+
+function isLoopbackUrl(raw: string): boolean {
+  try {
+    return isLoopbackHost(new URL(raw).hostname);
+  } catch {
+    return true; // not a URL: config check names it, no word about http here
+  }
 }

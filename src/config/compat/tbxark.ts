@@ -1,4 +1,5 @@
 import { hashPassword } from '../../crypto/index.js';
+import { isLoopbackHost } from '../remote-url.js';
 import { convertServerEntry, isRecord } from './claude-desktop.js';
 
 // TBXark mcp-proxy: `{ "mcpProxy": { addr, baseURL, type, options }, "mcpServers": {...} }`.
@@ -97,6 +98,13 @@ export function fromTbxark(input: Doc): Converted {
     const server = convertServerEntry(entry);
     // mcp-proxy: a url without `transportType: streamable-http` is an SSE server.
     if (server.url !== undefined && server.transport === undefined) server.transport = 'sse';
+    // mcp-proxy connects to plain http anywhere; Gatehouse only to this machine unless told.
+    // The migrated server keeps working as it did, and the warning says what was allowed.
+    const plainHost = typeof server.url === 'string' ? plainHttpElsewhere(server.url) : undefined;
+    if (plainHost !== undefined) {
+      server.allowHttp = true;
+      warnings.push(`${where}.url: plain http to ${plainHost}, as mcp-proxy allowed: kept with allowHttp: true (anyone on the path can read and change the traffic; use https where the server has it)`);
+    }
     const timeout = isRecord(entry) ? goDuration(entry.timeout) : undefined;
     if (timeout !== undefined && server.url !== undefined) server.timeout = timeout;
     else if (timeout !== undefined) warnings.push(dropped(`${where}.timeout`, 'timeout'));
@@ -208,4 +216,14 @@ function goDuration(value: unknown): unknown {
 
 function stringList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** The host of a plain http URL that does not point at this machine (else undefined). */
+function plainHttpElsewhere(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' && !isLoopbackHost(url.hostname) ? url.host : undefined;
+  } catch {
+    return undefined; // config check names a malformed URL
+  }
 }
