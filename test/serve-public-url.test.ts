@@ -74,6 +74,16 @@ describe('serve, auth.mode oauth, without publicUrl', () => {
     expect(said[0]!.msg).toContain(`the OAuth issuer is ${issuer}`);
     expect(said[0]!.msg).toContain('set publicUrl');
   });
+
+  it('believes no X-Forwarded-Host from a hop outside trustProxy: nothing to warn about', async () => {
+    const dir = tmp.freshDir();
+    const run = await startServe(['--config', oauthConfig(dir, ['trustProxy: [192.0.2.1]']), '--listen', '127.0.0.1:0'], dir);
+    serving.push(run);
+    const res = await fetch(`${run.base}/raw/mcp`, { headers: { 'x-forwarded-host': 'mcp.example.test', 'x-forwarded-proto': 'https' } });
+    expect(res.status).toBe(401);
+    await settle();
+    expect(logLines(run.stderr()).filter((l) => l.event === 'issuer_not_public')).toHaveLength(0);
+  });
 });
 
 describe('serve with publicUrl and log.level debug', () => {
