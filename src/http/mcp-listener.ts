@@ -152,18 +152,16 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       body = read;
     }
     const request: InboundRequest = { method, url, headers, body };
-    const call: McpCall = {
+    const call = new ListenerCall(
       request,
-      server: route.server,
-      allowedServers: decision.allowedServers,
-      principal: decision.principal,
-      // Only legacy SSE's endpoint event needs it: worked out when read, not on every call.
-      get baseUrl() {
-        return resolveBaseUrl(config.publicUrl, url, headers, admitted.trustedHop);
-      },
-      routePrefix: `${alias ? '/mcp' : route.server === undefined ? '' : `/${route.server}`}${route.pathToken !== undefined ? `/${route.pathToken}` : ''}`,
-      queryToken: route.kind === 'sse' ? queryToken(config.auth.tokenInUrl, route, headers, url) : undefined,
-    };
+      route.server,
+      decision.allowedServers,
+      decision.principal,
+      `${alias ? '/mcp' : route.server === undefined ? '' : `/${route.server}`}${route.pathToken !== undefined ? `/${route.pathToken}` : ''}`,
+      route.kind === 'sse' ? queryToken(config.auth.tokenInUrl, route, headers, url) : undefined,
+      config.publicUrl,
+      admitted.trustedHop,
+    );
     if (route.kind === 'mcp') return mcp.handleStreamable(call);
     if (route.kind === 'sse') return mcp.handleSseOpen(call);
     return mcp.handleSseMessage(call);
@@ -176,6 +174,31 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
     void handle(req, res, route);
     return true;
   };
+}
+
+/**
+ * One call as the gateway reads it. A class, not an object literal with a `get baseUrl()`:
+ * V8 builds such a literal on a slow path, and the getter's closure (holding the request, its
+ * headers and the response) then outlived the call by a whole scavenge interval, so every
+ * request's objects were promoted to the old generation (decision 0005, session 6). The
+ * getter here lives on the prototype.
+ */
+class ListenerCall implements McpCall {
+  constructor(
+    readonly request: InboundRequest,
+    readonly server: string | undefined,
+    readonly allowedServers: readonly string[],
+    readonly principal: string,
+    readonly routePrefix: string,
+    readonly queryToken: string | undefined,
+    private readonly publicUrl: string | undefined,
+    private readonly trustedHop: boolean,
+  ) {}
+
+  /** Only legacy SSE's endpoint event needs it: worked out when read, not on every call. */
+  get baseUrl(): string {
+    return resolveBaseUrl(this.publicUrl, this.request.url, this.request.headers, this.trustedHop);
+  }
 }
 
 /** What each route kind takes, for OPTIONS (CORS preflights). */
