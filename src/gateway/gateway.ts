@@ -6,7 +6,6 @@ import {
   parseMessage,
   type JsonRpcId,
   type JsonRpcMessage,
-  type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../jsonrpc/index.js';
@@ -19,18 +18,11 @@ import { duplicateIdError, type Dispatcher, type DownstreamSink } from './dispat
 import { PostExchange, parseEventId } from './exchange.js';
 import { accepts, empty, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
 import { LegacySseTransport } from './legacy-sse.js';
-import type { InboundRequest, Reply } from './reply.js';
-import {
-  BATCHING_VERSION,
-  META,
-  SESSION_NOT_FOUND,
-  isModernVersion,
-  isSupportedLegacyVersion,
-  negotiateLegacyVersion,
-  nestedDeeperThan,
-} from './protocol.js';
+import type { Reply } from './reply.js';
+import { BATCHING_VERSION, SESSION_NOT_FOUND, negotiateLegacyVersion, nestedDeeperThan } from './protocol.js';
 import { Session } from './session.js';
 import { openSingleDispatcher } from './single-dispatcher.js';
+import { hasModernClaim, isModernHeader, primes, unsupportedVersionHeader } from './request-revision.js';
 import { SSE_HEADERS } from './sse.js';
 import { StatelessEndpoint } from './stateless.js';
 import { FilterNameAudit } from './tool-filter.js';
@@ -376,31 +368,3 @@ export class Gateway {
     await Promise.all([...this.#stateless.values()].map((e) => e.close()));
   }
 }
-
-/** 2025-11-25 (transports, "Resumability"): SSE streams SHOULD open with an event id and empty data. */
-function primes(version: string): boolean {
-  return version >= '2025-11-25';
-}
-
-/**
- * 2025-06-18 transports ("Protocol Version Header"): an invalid or unsupported version MUST
- * get 400. Any session-era version we serve passes, not only the session's own
- * (docs/decisions/0013-inbound-guard-rails.md); a malformed or unknown one does not.
- */
-function unsupportedVersionHeader(request: InboundRequest): Reply | undefined {
-  const version = request.headers.get('mcp-protocol-version');
-  if (version === null || isSupportedLegacyVersion(version.trim())) return undefined;
-  return jsonRpcHttpError(400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`);
-}
-
-/** A 2026 header without the body claim still selects the stateless path, which then rejects the envelope (-32602). */
-function isModernHeader(request: InboundRequest): boolean {
-  const v = request.headers.get('mcp-protocol-version');
-  return v !== null && isModernVersion(v.trim());
-}
-
-function hasModernClaim(m: JsonRpcRequest | JsonRpcNotification): boolean {
-  const meta = m.params?._meta;
-  return typeof meta === 'object' && meta !== null && META.protocolVersion in meta;
-}
-
