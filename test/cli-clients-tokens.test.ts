@@ -262,7 +262,7 @@ describe.concurrent('gatehouse tokens', () => {
 
     const passwd = await runCli(['users', 'passwd', 'alice', '--password-stdin', '--data-dir', dir], { cwd: root, input: 'a new password for alice\n' });
     expect(passwd.status, passwd.stderr).toBe(0);
-    expect(passwd.stderr).toContain('changed the password of alice; revoked 3 grants and tokens\n');
+    expect(passwd.stderr).toContain('changed the password of alice; revoked 3 grants and tokens (in sqlite ');
     const check = await open(dir);
     expect(await check.listOAuth({ accountId: 'alice' })).toEqual([]);
     expect(await check.listOAuth({ models: [SUCCESSOR_MODEL] })).toEqual([expect.objectContaining({ accountId: 'bob', clientId })]);

@@ -98,7 +98,7 @@ describe('gatehouse users passwd', () => {
 
     const run = await passwd(['bob', '--password-stdin', '--keep-sessions'], 'a new password for bob');
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stderr).toContain('changed the password of bob; kept their sessions, grants and tokens (--keep-sessions)');
+    expect(run.stderr).toContain('changed the password of bob; kept their sessions, grants and tokens (--keep-sessions; in sqlite ');
     expect(await passwordIs('bob', 'a new password for bob')).toBe(true);
     expect(await passwordIs('bob', PASSWORDS.bob)).toBe(false);
     expect(await recordsOf('bob')).toEqual(before);

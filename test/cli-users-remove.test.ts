@@ -45,7 +45,7 @@ describe('gatehouse users remove', () => {
 
     const removed = await gatehouse(dir, ['users', 'remove', 'bob']);
     expect(removed.status, removed.stderr).toBe(0);
-    expect(removed.stderr).toContain(`removed user bob; ended 1 session and revoked ${listed.length} grants and tokens`);
+    expect(removed.stderr).toContain(`removed user bob; ended 1 session and revoked ${listed.length} grants and tokens (in sqlite ${join(dir, 'gatehouse.db')})\n`);
 
     const after = await open(dir);
     expect(await after.listOAuth({ accountId: 'bob' })).toEqual([]);
