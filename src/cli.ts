@@ -182,6 +182,14 @@ function addUsersCommands(program: Command): void {
       await usersRemove(name, opts);
     },
   );
+  users
+    .command('hash')
+    .description('print the hash of a password, for auth.users.NAME.passwordHash in a config file; asks on the terminal, stores nothing')
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const { usersHash } = await import('./cli/users.js');
+      await usersHash(opts);
+    });
   storeOptions(users.command('passwd <name>').description("change a user's password and end their sessions and tokens; asks on the terminal"))
     .option('--password-stdin', 'read the password from the first line of stdin')
     .option('--keep-sessions', 'keep their sessions, grants and tokens (by default a new password ends them)')

@@ -212,6 +212,14 @@ describe('static tokens', () => {
     expect(all).not.toContain(TOKEN);
     expect(all).not.toContain(FILES_TOKEN);
   });
+
+  it('never logs a path token (/{server}/{token}/mcp) either', async () => {
+    const r = await rawPost(`${gw.base}/raw/${TOKEN}/mcp`, INIT());
+    expect(r.status).toBe(200);
+    const all = logLines.join('');
+    expect(all).toContain('"path":"/raw/[REDACTED]/mcp"');
+    expect(all).not.toContain(TOKEN);
+  });
 });
 
 describe('legacy SSE with ?token= (clients that cannot send headers)', () => {

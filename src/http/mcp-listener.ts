@@ -85,7 +85,7 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
     try {
       reply = await serve(req, res, route, headers, url);
     } catch (err) {
-      logger.error({ err: (err as Error).message, path: redactUrl(req.url ?? '') }, 'unhandled error');
+      logger.error({ err: (err as Error).message, path: loggedPath(req.url, route) }, 'unhandled error');
       reply = problem(500, 'server_error', 'internal error');
     }
     try {
@@ -97,13 +97,13 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       options.requests?.incCached(`${route.kind}${status}`, () => ({ route: route.kind, status: String(status) }));
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
-          { method: req.method, path: redactUrl(req.url ?? ''), status: reply.status, ms: Math.round(performance.now() - started) },
+          { method: req.method, path: loggedPath(req.url, route), status: reply.status, ms: Math.round(performance.now() - started) },
           'request',
         );
       }
     } catch (err) {
       // Nothing after the answer may take the process down (this runs outside any await chain).
-      logger.error({ err: (err as Error).message, path: redactUrl(req.url ?? '') }, 'failed after answering a request');
+      logger.error({ err: (err as Error).message, path: loggedPath(req.url, route) }, 'failed after answering a request');
     }
   };
 
@@ -199,6 +199,19 @@ class ListenerCall implements McpCall {
   get baseUrl(): string {
     return resolveBaseUrl(this.publicUrl, this.request.url, this.request.headers, this.trustedHop);
   }
+}
+
+/**
+ * The request's path for the log: `?token=` redacted (redactUrl), and the path token of
+ * `/{server}/{token}/mcp` (auth.tokenInUrl) too. DESIGN.md: no credential reaches the logs.
+ */
+function loggedPath(url: string | undefined, route: McpRoute): string {
+  const path = redactUrl(url ?? '');
+  if (route.pathToken === undefined) return path;
+  const parts = path.split('?', 1)[0]!.split('/');
+  // ['', server, token, kind]: the token is the segment before the route kind.
+  if (parts.length === 4) parts[2] = '[REDACTED]';
+  return parts.join('/') + path.slice(path.split('?', 1)[0]!.length);
 }
 
 /** What each route kind takes, for OPTIONS (CORS preflights). */
