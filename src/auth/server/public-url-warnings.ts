@@ -15,12 +15,17 @@ import type { Logger } from '../../observability/index.js';
  * At start: auth.mode oauth, no publicUrl and a bind other machines can reach, so every
  * client elsewhere is told an issuer (`issuer`) that names this machine's listen address.
  */
-export function unreachableIssuerWarning(config: Pick<ResolvedConfig, 'publicUrl' | 'listen' | 'auth'>, issuer: string): string | undefined {
+export function unreachableIssuerWarning(
+  config: Pick<ResolvedConfig, 'publicUrl' | 'listen' | 'auth' | 'source'>,
+  issuer: string,
+): string | undefined {
   if (config.auth.mode !== 'oauth' || config.publicUrl || isLoopbackListen(config.listen.host)) return undefined;
+  // PUBLIC_URL is read only when the whole setup comes from the environment (no config file).
+  const how = config.source.format === 'environment' ? '(or --public-url, PUBLIC_URL)' : '(or --public-url)';
   return (
     `publicUrl is not set and listen is ${config.listen.host}:${config.listen.port}, which other machines can reach: ` +
     `the OAuth issuer and the URLs clients discover (WWW-Authenticate's resource_metadata, the authorization server metadata) are ${issuer}; ` +
-    'set publicUrl (or --public-url, PUBLIC_URL) to the address clients use, such as https://mcp.example.com'
+    `set publicUrl ${how} to the address clients use, such as https://mcp.example.com`
   );
 }
 
