@@ -5,7 +5,9 @@
 // is printed once and the store keeps only its hash.
 import { randomBytes } from 'node:crypto';
 import { clientRecord, CODE_FLOW, grantList, jsonView, settingsOf, settingsProblems, storedResource, type ClientSettings } from './clients-settings.js';
+import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
 import { CliExit, ExitCode } from './exit.js';
+import { configOverrides } from './flags.js';
 import { revokeTokens, withStore, type StoreFlags } from './tokens.js';
 
 export { redirectUriProblem } from './clients-settings.js';
@@ -23,6 +25,17 @@ export interface ClientsAddFlags extends StoreFlags {
   resource?: string | undefined;
   /** `--no-pkce` sets it false (the config's `requirePkce: false`). */
   pkce?: boolean | undefined;
+}
+
+/**
+ * The config withStore would read (store-command.ts), loaded without opening the store: what
+ * --resource is checked against. References the check does not use may stay unresolved.
+ */
+async function resourceConfig(flags: StoreFlags): Promise<ResolvedConfig> {
+  const overrides = configOverrides(flags);
+  const needed = /^(?:store|dataDir|publicUrl|listen|log|openapi)(?:$|[.[])|^auth\.(?:mode|clients\[\d+\]\.(?:clientId|resource))$/;
+  const loaded = await loadConfig({ location: flags.config, overrides, optionalReferences: (path) => !needed.test(path) });
+  return loaded ?? resolveConfig({ format: 'native', location: undefined, baseDir: process.cwd(), doc: {} }, process.env, overrides);
 }
 
 export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
@@ -47,23 +60,21 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
       needsSecret: ' (add --confidential)',
     }),
   );
-  // Whether --resource is this gateway's needs its config, read with the store: every other
-  // problem waits for it, so that one refusal names them all.
-  const resourceChecked = settings.resource !== undefined && !problems.some((p) => p.startsWith('--resource '));
-  if (problems.length && !resourceChecked) throw new CliExit(ExitCode.Usage, problems.join('\n'));
+  // Whether --resource is this gateway's needs its config: read (without the store) before any
+  // refusal, so that one refusal names every problem and a refused add creates no store.
+  const given = settings.resource;
+  if (given !== undefined && !problems.some((p) => p.startsWith('--resource '))) {
+    const checked = await storedResource(given, await resourceConfig(flags));
+    if ('problem' in checked) problems.push(`--resource ${given}: ${checked.problem}`);
+    else settings.resource = checked.path;
+  }
+  if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
 
   // Hex: an id must never start with "-", or `gatehouse clients remove ID` would read it as a flag.
   const clientId = randomBytes(16).toString('hex');
   const secret = settings.confidential ? randomBytes(32).toString('base64url') : undefined;
   const { name, confidential, requirePkce } = settings;
-  await withStore(flags, 'clients', async (store, config) => {
-    const given = settings.resource;
-    if (resourceChecked && given !== undefined) {
-      const checked = await storedResource(given, config);
-      if ('problem' in checked) problems.push(`--resource ${given}: ${checked.problem}`);
-      else settings.resource = checked.path;
-    }
-    if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
+  await withStore(flags, 'clients', async (store) => {
     const { resource } = settings;
     const payload = clientRecord(clientId, Math.floor(Date.now() / 1000), settings, { client_secret: secret, client_secret_expires_at: 0 });
     await store.oauthAdapter('Client').upsert(clientId, payload);
