@@ -57,19 +57,25 @@ export async function configMigrate(file: string | undefined, opts: { output: st
   const from = native.location ?? 'environment';
   // Validate the converted document so migrate never prints a config `serve` would refuse;
   // a reference that cannot be resolved here (an unset variable) is not the document's fault.
+  // A remote URL the URL policy refuses (plain http to another machine) is written as the
+  // source had it, with a warning saying what serve needs: the source format may have no key
+  // for it (a Claude Desktop entry has no allowHttp), the converted document does.
   let settings: WarnedConfig | undefined;
+  const urlPolicy: string[] = [];
   try {
     settings = resolveConfig(native);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const unresolved = new Set(err.issues.filter((i) => /environment variable|cannot read/.test(i.message)).map((i) => i.path));
-    const structural = err.issues.filter((i) => !unresolved.has(i.path));
+    const policy = err.issues.filter((i) => !unresolved.has(i.path) && isUrlPolicyIssue(i.path, i.message));
+    const structural = err.issues.filter((i) => !unresolved.has(i.path) && !policy.includes(i));
     if (structural.length) throw new ConfigError(structural, from);
+    for (const i of policy) urlPolicy.push(`${i.path}: ${i.message.replace('set ALLOW_INSECURE_HTTP=true', `set ${i.path.replace(/url$/, 'allowHttp')}: true`)} (gatehouse serve refuses it as written)`);
     settings = writtenSettings(native);
   }
   // On stderr, so that stdout stays the document; in the YAML as comments too, so they travel with it.
   // What is valid but risky too (a TBXark `addr: ":9090"` with no tokens is auth none on every interface).
-  const warnings = [...(native.warnings ?? []), ...(settings ? configWarnings(settings) : [])];
+  const warnings = [...(native.warnings ?? []), ...urlPolicy, ...(settings ? configWarnings(settings) : [])];
   // A .env file's secrets are not copied into the document: whoever runs serve on it sets them.
   const text0 = JSON.stringify(native.doc);
   const fromFile = Object.keys(native.env ?? {}).filter((name) => text0.includes(`env:${name}`));
@@ -82,6 +88,11 @@ export async function configMigrate(file: string | undefined, opts: { output: st
   const text = output === 'json' ? JSON.stringify(native.doc, null, 2) : toYaml(native.doc);
   const header = [`# converted from ${native.format} format by gatehouse config migrate`, ...warnings.map((w) => `# warning: ${w}`)].join('\n');
   process.stdout.write(`${output === 'yaml' ? `${header}\n` : ''}${text}${text.endsWith('\n') ? '' : '\n'}`);
+}
+
+/** What the URL policy (remote-url.ts) says of a server's http(s) URL, not the schema. */
+function isUrlPolicyIssue(path: string, message: string): boolean {
+  return /^servers\..+\.url$/.test(path) && /^(?:refusing plain http to |credentials in the URL are not accepted )/.test(message);
 }
 
 /** listen and auth.mode as the converted document writes them, when a reference elsewhere kept it from resolving. */

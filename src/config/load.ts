@@ -11,7 +11,7 @@ import {
   parseDotEnv,
 } from './compat/index.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import { replaceStrings, resolveReferences } from './references.js';
+import { replaceStrings, resolveReferences, type ReferenceContext } from './references.js';
 import { checkWhatServeRefuses, type ServeFiles } from './serve-checks.js';
 import type { ConfigFormat, ResolvedConfig, ResolvedServer, ResolvedStore } from './resolved.js';
 import { DEFAULT_CORS_ORIGINS, GatehouseConfigSchema, type GatehouseConfigParsed } from './schema.js';
@@ -228,13 +228,29 @@ export function resolveConfig(
   }
   // An environment-only setup has no allowHttp key to set: its variable is ALLOW_INSECURE_HTTP.
   const howToAllowHttp = native.format === 'environment' ? () => 'set ALLOW_INSECURE_HTTP=true' : undefined;
-  const files = checkWhatServeRefuses(resolved, native.baseDir, issues, howToAllowHttp);
+  // A store command (optionalReferences) starts no gateway: what serve alone refuses (an
+  // upstream's URL policy, its tls.ca file, a client's resource) is no reason to refuse it.
+  const files = options.optionalReferences ? { ca: new Map<string, string>() } : checkWhatServeRefuses(resolved, native.baseDir, issues, howToAllowHttp);
   const under = (path: string) => [...unresolved].some((u) => path === u || path.startsWith(`${u}.`) || path.startsWith(`${u}[`));
   const kept = issues.filter((i) => !under(i.path));
   if (kept.length || !parsed.success) {
-    throw new ConfigError(notReadFromDotEnv(dedupe(kept.length ? kept : issues), native, options.cwd ?? process.cwd()), native.location);
+    // What the schema says of an optional reference left as written ("env:X" is no scrypt
+    // hash, "${T}" no duration) hides the cause: say that the reference is not resolved instead.
+    const reported = kept.length ? kept : unresolvedCauses(merged, ctx, issues, under);
+    throw new ConfigError(notReadFromDotEnv(dedupe(reported), native, options.cwd ?? process.cwd()), native.location);
   }
   return freeze(build(parsed.data, native, [...envNamesRead].sort(), files));
+}
+
+/** `issues`, each under an unresolved optional reference replaced by that reference's own problem. */
+function unresolvedCauses(merged: unknown, ctx: ReferenceContext, issues: ConfigIssue[], under: (path: string) => boolean): ConfigIssue[] {
+  const causes: ConfigIssue[] = [];
+  resolveReferences(merged, { ...ctx, envNamesRead: new Set(), optional: undefined, unresolved: undefined }, causes);
+  return issues.flatMap((issue) => {
+    if (!under(issue.path)) return [issue];
+    const own = causes.filter((c) => issue.path === c.path || issue.path.startsWith(`${c.path}.`) || issue.path.startsWith(`${c.path}[`));
+    return own.length ? own : [issue];
+  });
 }
 
 /**

@@ -116,6 +116,7 @@ function checkClientResources(doc: Doc, serverNames: readonly string[], issues: 
   const openapiEnabled = !(isRecord(doc.openapi) && doc.openapi.enabled === false);
   const paths = protectedResourcePaths(serverNames, openapiEnabled);
   const issuer = issuerOf(doc);
+  const hasPublicUrl = typeof doc.publicUrl === 'string';
   auth.clients.forEach((client: unknown, i) => {
     if (!isRecord(client) || typeof client.resource !== 'string') return;
     const resource = client.resource;
@@ -123,16 +124,26 @@ function checkClientResources(doc: Doc, serverNames: readonly string[], issues: 
       if (paths.includes(resource)) return;
     } else if (/^https?:\/\//.test(resource)) {
       if (issuer === undefined || paths.some((p) => `${issuer}${p}` === resource)) return;
+      // Without publicUrl in the document, `serve --public-url` (or PUBLIC_URL) may set the
+      // issuer, which this document cannot know: judge the URL by its path only.
+      const path = pathOf(resource);
+      if (!hasPublicUrl && path !== undefined && paths.includes(path)) return;
     } else {
       return; // the schema says what a resource looks like
     }
     const why = !openapiEnabled && /^(?:.*\/)?api$/.test(resource) ? '; REST paths (/api) are served only with openapi.enabled' : '';
-    const under = resource.startsWith('/') ? '' : ` under ${issuer}`;
+    const under = resource.startsWith('/') ? '' : hasPublicUrl ? ` under ${issuer}` : ` under the public URL (publicUrl, --public-url; ${issuer} without one)`;
     issues.push({
       path: formatPath(['auth', 'clients', i, 'resource']),
       message: `${typeof client.clientId === 'string' ? `client ${client.clientId}: ` : ''}resource ${resource} is not a protected resource of this gateway; give one of ${paths.join(', ')}${under}${why}`,
     });
   });
+}
+
+/** A URL's path, exactly as written after its origin (undefined with a query or fragment, which serve never matches). */
+function pathOf(url: string): string | undefined {
+  const m = /^https?:\/\/[^/?#]*(\/[^?#]*)$/i.exec(url);
+  return m?.[1];
 }
 
 function isRecord(v: unknown): v is Doc {

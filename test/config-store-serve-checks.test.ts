@@ -1,0 +1,96 @@
+// What `serve` alone refuses is no reason for `config check`, `config migrate` or the store
+// commands to refuse a config they can use: a client's full-URL resource without publicUrl in
+// the document (serve --public-url sets it), an upstream's tls.ca or plain-http URL (the store
+// commands never connect), an optional reference at a typed path (its own message, not the
+// schema's), a Claude Desktop entry's LAN http URL (migrate prints it, with a warning).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempRoot } from './helpers/cli.js';
+
+const { freshDir, remove } = tempRoot('gh-config-store-serve-checks-');
+afterAll(remove);
+
+for (const name of ['ALICE_HASH', 'CORP_TIMEOUT', 'PUBLIC_URL']) {
+  if (process.env[name] !== undefined) throw new Error(`unset ${name} to run these tests`);
+}
+
+function dirWith(config: string, file = 'gatehouse.yaml'): string {
+  const dir = freshDir();
+  writeFileSync(join(dir, file), config);
+  return dir;
+}
+
+describe('serve checks and the commands that start no gateway', () => {
+  it('a client resource given as a full URL, with no publicUrl in the document, is judged by its path', async () => {
+    const dir = dirWith(
+      [
+        'listen: 127.0.0.1:18092',
+        'dataDir: ./data',
+        'auth:',
+        '  clients:',
+        '    - { clientId: chatgpt, clientSecret: s3cret-s3cret-s3cret, redirectUris: [https://chat.openai.com/aip/g-xxx/oauth/callback], resource: https://mcp.example.com/api }',
+        'servers:',
+        '  demo: { command: node, args: [demo.js] }',
+        '',
+      ].join('\n'),
+    );
+    const check = await runCli(['config', 'check'], { cwd: dir });
+    expect(check.status, check.stderr).toBe(0);
+    const revoke = await runCli(['tokens', 'revoke', '--all'], { cwd: dir });
+    expect(revoke.status, revoke.stderr).toBe(0);
+    // A path the gateway does not protect is still refused.
+    const bad = dirWith(
+      [
+        'dataDir: ./data',
+        'auth:',
+        '  clients:',
+        '    - { clientId: chatgpt, clientSecret: s3cret-s3cret-s3cret, redirectUris: [https://chat.openai.com/aip/g-xxx/oauth/callback], resource: https://mcp.example.com/nope }',
+        'servers:',
+        '  demo: { command: node, args: [demo.js] }',
+        '',
+      ].join('\n'),
+    );
+    const refused = await runCli(['config', 'check'], { cwd: bad });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('auth.clients[0].resource');
+  });
+
+  it('store commands skip what serve alone refuses: an unreadable tls.ca, a plain http upstream', async () => {
+    const dir = dirWith(
+      [
+        'dataDir: ./data',
+        'servers:',
+        '  corp: { url: https://corp.example/mcp, tls: { ca: ./no-such-ca.pem } }',
+        '  lan: { url: http://192.168.1.20:3000/mcp }',
+        '',
+      ].join('\n'),
+    );
+    const revoke = await runCli(['tokens', 'revoke', '--user', 'bob'], { cwd: dir });
+    expect(revoke.status, revoke.stderr).toBe(0);
+    // config check still says both.
+    const check = await runCli(['config', 'check'], { cwd: dir });
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain('servers.corp.tls.ca: cannot read');
+    expect(check.stderr).toContain('servers.lan.url: refusing plain http');
+  });
+
+  it('an optional reference at a typed path that is not set: the store command names the variable, not the schema', async () => {
+    const hash = dirWith('dataDir: ./data\nauth:\n  users:\n    alice: { passwordHash: env:ALICE_HASH }\n');
+    const users = await runCli(['users', 'list'], { cwd: hash });
+    expect(users.stderr).toContain('auth.users.alice.passwordHash: environment variable ALICE_HASH is not set');
+    const timeout = dirWith('dataDir: ./data\nservers:\n  corp: { url: https://corp.example/mcp, timeout: "${CORP_TIMEOUT}" }\n');
+    const list = await runCli(['users', 'list'], { cwd: timeout });
+    expect(list.stderr).toContain('servers.corp.timeout: environment variable CORP_TIMEOUT is not set');
+    expect(list.stderr).not.toContain('must be a duration');
+  });
+
+  it('config migrate prints a Claude Desktop file with a LAN http URL, the URL policy as a warning', async () => {
+    const dir = dirWith('{ "mcpServers": { "lan": { "url": "http://192.168.1.20:3000/mcp" } } }', 'claude.json');
+    const migrate = await runCli(['config', 'migrate', 'claude.json'], { cwd: dir });
+    expect(migrate.status, migrate.stderr).toBe(0);
+    expect(migrate.stdout).toContain('url: http://192.168.1.20:3000/mcp');
+    expect(migrate.stdout).toMatch(/^# warning: servers\.lan\.url: refusing plain http to 192\.168\.1\.20:3000 .*set servers\.lan\.allowHttp: true/m);
+    expect(migrate.stderr).toContain('warning: servers.lan.url: refusing plain http');
+  });
+});
