@@ -1,6 +1,10 @@
 // The zero-config demo's static bearer token, kept in dataDir so that clients configured with
 // it still get in after a restart. GATEHOUSE_TOKEN, when set, is used instead and not written.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+//
+// The file is read only if it is a regular file of ours: a symlink (to a token someone chose, or
+// to a file we would chmod), a FIFO or another user's file is removed, with a warning, and a new
+// token written in its place. It is opened with O_NOFOLLOW and tightened through the handle.
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomToken } from '../crypto/index.js';
 
@@ -14,40 +18,82 @@ export interface DemoToken {
   readonly created: boolean;
 }
 
+type Warn = (message: string) => void;
+const stderrWarn: Warn = (message) => process.stderr.write(`gatehouse: warning: ${message}\n`);
+
 /** GATEHOUSE_TOKEN; else `dataDir/demo-token` (mode 0600, the directory 0700), made on first start. */
-export function demoToken(dataDir: string, env: Readonly<Record<string, string | undefined>> = process.env): DemoToken {
+export function demoToken(dataDir: string, env: Readonly<Record<string, string | undefined>> = process.env, warn: Warn = stderrWarn): DemoToken {
   const chosen = env.GATEHOUSE_TOKEN;
   if (chosen !== undefined && chosen !== '') return { token: chosen, file: undefined, created: false };
-  const file = join(dataDir, DEMO_TOKEN_FILE);
-  const kept = readToken(file);
-  if (kept !== undefined) return { token: kept, file, created: false };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  tightenDir(dataDir, warn);
+  const file = join(dataDir, DEMO_TOKEN_FILE);
+  const kept = readToken(file, warn);
+  if (kept !== undefined) return { token: kept, file, created: false };
   const token = randomToken(24);
-  try {
-    // wx: two demos started at once in one directory agree on the first one's token.
-    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const other = readToken(file);
-    if (other !== undefined) return { token: other, file, created: false };
-    // An empty file (a disk that filled up, say): replaced.
-    writeFileSync(file, `${token}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
+  // O_EXCL: two demos started at once in one directory agree on the first one's token (and a
+  // symlink put there meanwhile is not followed).
+  if (writeToken(file, token)) return { token, file, created: true };
+  const other = readToken(file, warn);
+  if (other !== undefined) return { token: other, file, created: false };
+  // An empty file (a disk that filled up, say): replaced.
+  unlinkSync(file);
+  if (!writeToken(file, token)) throw new Error(`${file}: created by another process while being replaced; start again`);
   return { token, file, created: true };
 }
 
-function readToken(file: string): string | undefined {
-  let text: string;
+const ours = (uid: number): boolean => process.getuid === undefined || uid === process.getuid();
+
+/** An existing dataDir of ours that others can read or enter is made 0700 (it holds the token). */
+function tightenDir(dataDir: string, warn: Warn): void {
+  const st = statSync(dataDir);
+  if (!ours(st.uid) || (st.mode & 0o077) === 0) return;
+  chmodSync(dataDir, 0o700);
+  warn(`${dataDir} was mode ${(st.mode & 0o777).toString(8)}, now 0700: it keeps the demo's bearer token`);
+}
+
+function writeToken(file: string, token: string): boolean {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, `${token}\n`);
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+function readToken(file: string, warn: Warn): string | undefined {
+  let st;
+  try {
+    st = lstatSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const token = text.trim();
-  if (token === '') return undefined;
-  // Tighten a file someone loosened, as with keys.json.
-  chmodSync(file, 0o600);
-  return token;
+  if (!st.isFile() || !ours(st.uid)) {
+    const what = st.isSymbolicLink() ? 'a symlink' : !st.isFile() ? 'not a regular file' : `owned by uid ${st.uid}, not by us`;
+    warn(`${file} is ${what}: not used; removed, and a new demo token written in its place`);
+    unlinkSync(file);
+    return undefined;
+  }
+  // O_NOFOLLOW: a symlink swapped in since the lstat fails (ELOOP) instead of being followed.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const opened = fstatSync(fd);
+    if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev) throw new Error(`${file} changed while being read; start again`);
+    const token = readFileSync(fd, 'utf8').trim();
+    if (token === '') return undefined;
+    // Tighten a file someone loosened, as with keys.json: through the handle, not the path.
+    fchmodSync(fd, 0o600);
+    return token;
+  } finally {
+    closeSync(fd);
+  }
 }
