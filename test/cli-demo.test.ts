@@ -49,6 +49,7 @@ describe('gatehouse serve, the zero-config demo', () => {
     expect(readFileSync(file, 'utf8').trim()).toBe(token);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.banner).toContain(`kept in ${file}`);
+    expect(first.banner).toContain(`delete ${file} to get a new one (restart)`);
     expect(first.banner).toContain('change it: gatehouse users passwd admin --data-dir demo-data)');
     expect(await initialize(first.base, token)).toBe(200);
     await stop(first);

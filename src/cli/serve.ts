@@ -155,7 +155,11 @@ function printDemoBanner(
     ...(flags.dataDir ? ['--data-dir', shellWord(flags.dataDir)] : []),
   ].join(' ');
   const passwd = `gatehouse users passwd admin${storeFlags ? ` ${storeFlags}` : ''}`;
-  const tokenNote = demo.file === undefined ? 'from GATEHOUSE_TOKEN' : `kept in ${demo.file}, the same at every start; set GATEHOUSE_TOKEN to choose it`;
+  // tokens revoke does not touch it: rotating it is deleting the file.
+  const tokenNote =
+    demo.file === undefined
+      ? 'from GATEHOUSE_TOKEN'
+      : `kept in ${demo.file}, the same at every start; delete ${demo.file} to get a new one (restart); set GATEHOUSE_TOKEN to choose it`;
   const lines = [
     '',
     'Gatehouse demo: no gatehouse.yaml here, so one demo MCP server is served, behind OAuth.',
