@@ -5,9 +5,8 @@
 // is printed once and the store keeps only its hash.
 import { randomBytes } from 'node:crypto';
 import { clientRecord, CODE_FLOW, grantList, jsonView, settingsOf, settingsProblems, storedResource, type ClientSettings } from './clients-settings.js';
-import { loadConfig, resolveConfig, type ResolvedConfig } from '../config/index.js';
 import { CliExit, ExitCode } from './exit.js';
-import { configOverrides } from './flags.js';
+import { storeConfig } from './store-command.js';
 import { revokeTokens, withStore, type StoreFlags } from './tokens.js';
 
 export { redirectUriProblem } from './clients-settings.js';
@@ -25,17 +24,6 @@ export interface ClientsAddFlags extends StoreFlags {
   resource?: string | undefined;
   /** `--no-pkce` sets it false (the config's `requirePkce: false`). */
   pkce?: boolean | undefined;
-}
-
-/**
- * The config withStore would read (store-command.ts), loaded without opening the store: what
- * --resource is checked against. References the check does not use may stay unresolved.
- */
-async function resourceConfig(flags: StoreFlags): Promise<ResolvedConfig> {
-  const overrides = configOverrides(flags);
-  const needed = /^(?:store|dataDir|publicUrl|listen|log|openapi)(?:$|[.[])|^auth\.(?:mode|clients\[\d+\]\.(?:clientId|resource))$/;
-  const loaded = await loadConfig({ location: flags.config, overrides, optionalReferences: (path) => !needed.test(path) });
-  return loaded ?? resolveConfig({ format: 'native', location: undefined, baseDir: process.cwd(), doc: {} }, process.env, overrides);
 }
 
 export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
@@ -64,7 +52,7 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
   // refusal, so that one refusal names every problem and a refused add creates no store.
   const given = settings.resource;
   if (given !== undefined && !problems.some((p) => p.startsWith('--resource '))) {
-    const checked = await storedResource(given, await resourceConfig(flags));
+    const checked = await storedResource(given, await storeConfig(flags));
     if ('problem' in checked) problems.push(`--resource ${given}: ${checked.problem}`);
     else settings.resource = checked.path;
   }

@@ -19,8 +19,8 @@ export interface StoreFlags {
  */
 const NEEDED = /^(?:store|dataDir|publicUrl|listen|log|openapi)(?:$|[.[])|^auth\.(?:mode|clients\[\d+\]\.(?:clientId|resource))$/;
 
-/** The config `serve` would load; with no config file, its defaults (SQLite in ./.gatehouse). */
-async function storeConfig(flags: StoreFlags): Promise<ResolvedConfig> {
+/** The config `serve` would load; with no config file, its defaults (SQLite in ./.gatehouse). Opens no store. */
+export async function storeConfig(flags: StoreFlags): Promise<ResolvedConfig> {
   const overrides = configOverrides(flags);
   const loaded = await loadConfig({ location: flags.config, overrides, optionalReferences: (path) => !NEEDED.test(path) });
   return loaded ?? resolveConfig({ format: 'native', location: undefined, baseDir: process.cwd(), doc: {} }, process.env, overrides);

@@ -4,7 +4,7 @@
 // The file is read only if it is a regular file of ours: a symlink (to a token someone chose, or
 // to a file we would chmod), a FIFO or another user's file is removed, with a warning, and a new
 // token written in its place. It is opened with O_NOFOLLOW and tightened through the handle.
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomToken } from '../crypto/index.js';
 
@@ -44,12 +44,15 @@ export function demoToken(dataDir: string, env: Readonly<Record<string, string |
 
 const ours = (uid: number): boolean => process.getuid === undefined || uid === process.getuid();
 
-/** An existing dataDir of ours that others can read or enter is made 0700 (it holds the token). */
+/**
+ * An existing dataDir that others can read or enter is named in a warning, not changed: it may
+ * be a directory the person chose for other things too (`--data-dir .`). The token file itself
+ * is 0600 whatever the directory's mode.
+ */
 function tightenDir(dataDir: string, warn: Warn): void {
   const st = statSync(dataDir);
   if (!ours(st.uid) || (st.mode & 0o077) === 0) return;
-  chmodSync(dataDir, 0o700);
-  warn(`${dataDir} was mode ${(st.mode & 0o777).toString(8)}, now 0700: it keeps the demo's bearer token`);
+  warn(`${dataDir} is mode ${(st.mode & 0o777).toString(8)}: others may list it; it keeps the demo's bearer token (in a 0600 file), so chmod 700 it if it is the gateway's alone`);
 }
 
 function writeToken(file: string, token: string): boolean {
