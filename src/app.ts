@@ -1,7 +1,7 @@
 // The composition root: builds every part from the resolved config and wires them
 // together. Only this file knows all the rooms.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResolvedConfig, ResolvedServer } from './config/index.js';
+import { protectedResourceList, type ResolvedConfig, type ResolvedServer } from './config/index.js';
 import { Gateway, type GatewayOptions } from './gateway/index.js';
 import type { AuthorizationServer } from './auth/server/index.js';
 import { forwardedHostWatch } from './auth/server/public-url-warnings.js';
@@ -17,7 +17,7 @@ import {
 import { clientSecretMatches, openStore } from './store/index.js';
 import { Metrics, type Logger } from './observability/index.js';
 import { createStdioLinkFactory, createUpstream, type Upstream } from './upstream/index.js';
-import { createOpenApiBridge, restResources, type OpenApiBridge } from './openapi/index.js';
+import { createOpenApiBridge, type OpenApiBridge } from './openapi/index.js';
 import { VERSION } from './version.js';
 
 export interface GatehouseApp {
@@ -38,15 +38,7 @@ export interface StartOptions {
 
 /** Every route the authorization server protects: each server's and the aggregate, MCP and (openapi.enabled) REST. */
 export function protectedResources(config: ResolvedConfig): { path: string; server?: string; surface?: 'mcp' | 'rest' }[] {
-  return [
-    ...config.servers.flatMap((s) => [
-      { path: `/${s.name}/mcp`, server: s.name },
-      { path: `/${s.name}/sse`, server: s.name },
-    ]),
-    { path: '/mcp' },
-    { path: '/sse' },
-    ...(config.openapi.enabled ? restResources(config.servers.map((s) => s.name)) : []),
-  ];
+  return protectedResourceList(config.servers.map((s) => s.name), config.openapi.enabled);
 }
 
 /** `auth.mode: oauth`: the store, persisted keys, and the authorization server on top. */

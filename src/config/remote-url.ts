@@ -54,3 +54,13 @@ export function remoteUrlProblem(raw: string, options: RemoteUrlOptions): string
   }
   return undefined;
 }
+
+/** The host of a plain http URL that points at another machine, else undefined (https, loopback, or not a URL: config check names that). */
+export function plainHttpElsewhere(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' && !isLoopbackHost(url.hostname) ? url.host : undefined;
+  } catch {
+    return undefined;
+  }
+}

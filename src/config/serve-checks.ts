@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConfigIssue } from './errors.js';
 import { formatPath } from './errors.js';
+import { issuerFor } from './issuer.js';
 import { remoteUrlProblem } from './remote-url.js';
 import { parseListen } from './units.js';
 
@@ -84,25 +85,24 @@ function readCa(ca: string, baseDir: string, problem: (message: string) => void)
   return text.slice(begin);
 }
 
-/** The paths the authorization server protects (app.ts protectedResources): each server's and the aggregate, MCP and (openapi) REST. */
-export function protectedResourcePaths(serverNames: readonly string[], openapiEnabled: boolean): string[] {
+/** The resources the authorization server protects, by server and surface: each server's and the aggregate, MCP and (with openapi) REST. app.ts hands this list to the authorization server. */
+export function protectedResourceList(serverNames: readonly string[], openapiEnabled: boolean): { path: string; server?: string; surface?: 'mcp' | 'rest' }[] {
   return [
-    ...serverNames.flatMap((s) => [`/${s}/mcp`, `/${s}/sse`]),
-    '/mcp',
-    '/sse',
-    ...(openapiEnabled ? [...serverNames.map((s) => `/${s}/api`), '/api'] : []),
+    ...serverNames.flatMap((server) => [
+      { path: `/${server}/mcp`, server },
+      { path: `/${server}/sse`, server },
+    ]),
+    { path: '/mcp' },
+    { path: '/sse' },
+    ...(openapiEnabled ? [...serverNames.map((server) => ({ path: `/${server}/api`, server, surface: 'rest' as const })), { path: '/api', surface: 'rest' as const }] : []),
   ];
 }
 
-/** The issuer `serve` uses (authorization-server.ts issuerFor): publicUrl, else derived from listen. */
+/** The issuer `serve` uses (issuer.ts), from the document before the schema applies its defaults. */
 function issuerOf(doc: Doc): string | undefined {
-  if (typeof doc.publicUrl === 'string') return doc.publicUrl.replace(/\/+$/, '');
   const listen = doc.listen === undefined ? { host: '127.0.0.1', port: 8080 } : typeof doc.listen === 'string' || typeof doc.listen === 'number' ? parseListen(doc.listen) : undefined;
   if (!listen) return undefined;
-  let host = listen.host;
-  if (host === '0.0.0.0' || host === '::' || host === '') host = 'localhost';
-  if (host.includes(':')) host = `[${host}]`;
-  return `http://${host}:${listen.port}`;
+  return issuerFor({ publicUrl: typeof doc.publicUrl === 'string' ? doc.publicUrl : undefined, listen });
 }
 
 /**
@@ -114,7 +114,7 @@ function checkClientResources(doc: Doc, serverNames: readonly string[], issues: 
   const auth = isRecord(doc.auth) ? doc.auth : {};
   if ((auth.mode ?? 'oauth') !== 'oauth' || !Array.isArray(auth.clients)) return;
   const openapiEnabled = !(isRecord(doc.openapi) && doc.openapi.enabled === false);
-  const paths = protectedResourcePaths(serverNames, openapiEnabled);
+  const paths = protectedResourceList(serverNames, openapiEnabled).map((r) => r.path);
   const issuer = issuerOf(doc);
   const hasPublicUrl = typeof doc.publicUrl === 'string';
   auth.clients.forEach((client: unknown, i) => {

@@ -14,11 +14,6 @@ export { resolveSchema, type JsonSchema } from './schema.js';
 export { ToolCatalog, type ToolDefinition } from './tool-catalog.js';
 export { createOpenApiListener, type OpenApiListenerOptions } from './listener.js';
 
-/** Protected REST resources (RFC 9728 / RFC 8707): the aggregate `/api` and each `/{name}/api`. */
-export function restResources(serverNames: readonly string[]): { path: string; server?: string; surface: 'rest' }[] {
-  return [...serverNames.map((server) => ({ path: `/${server}/api`, server, surface: 'rest' as const })), { path: '/api', surface: 'rest' as const }];
-}
-
 export interface OpenApiBridge {
   /** Serves the bridge's routes; false for any other path. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => boolean;

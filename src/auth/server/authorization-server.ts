@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type Provider from 'oidc-provider';
-import type { ResolvedConfig } from '../../config/index.js';
+import { issuerFor, type ResolvedConfig } from '../../config/index.js';
 import type { Authenticator } from '../../http/index.js';
 import { createStaticTokenAuthenticator, hasStaticTokens } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
@@ -70,14 +70,6 @@ export interface AuthorizationServer {
   /** The oidc-provider instance (for `tokens revoke` and such). */
   readonly provider: Provider;
   close(): Promise<void>;
-}
-
-export function issuerFor(config: Pick<ResolvedConfig, 'publicUrl' | 'listen'>): string {
-  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
-  let host = config.listen.host;
-  if (host === '0.0.0.0' || host === '::' || host === '') host = 'localhost';
-  if (host.includes(':')) host = `[${host}]`;
-  return `http://${host}:${config.listen.port}`;
 }
 
 export function createAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {

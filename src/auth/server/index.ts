@@ -1,6 +1,6 @@
+export { issuerFor } from '../../config/index.js';
 export {
   createAuthorizationServer,
-  issuerFor,
   type AuthorizationServer,
   type AuthorizationServerOptions,
 } from './authorization-server.js';

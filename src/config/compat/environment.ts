@@ -1,5 +1,5 @@
 import { REDIRECT_PRESETS } from '../redirect-presets.js';
-import { isLoopbackHost } from '../remote-url.js';
+import { plainHttpElsewhere } from '../remote-url.js';
 
 // The older single-upstream proxies were configured by environment variables alone (seed 000:
 // a `.env` file, or a hosting platform's variables): DOWNSTREAM_MCP_URL (or UPSTREAM_URL),
@@ -57,7 +57,7 @@ export function fromEnvironment(env: Env): { doc: Doc; warnings: string[] } {
     if (/^(1|true|yes)$/i.test(env.ALLOW_INSECURE_HTTP.trim())) server.allowHttp = true;
     else if (!/^(0|false|no)$/i.test(env.ALLOW_INSECURE_HTTP.trim())) warnings.push(`ALLOW_INSECURE_HTTP: ${JSON.stringify(env.ALLOW_INSECURE_HTTP)} is neither true nor false, so plain http stays refused`);
   }
-  if (server.allowHttp !== true && /^http:/i.test(url) && !isLoopbackUrl(url)) {
+  if (server.allowHttp !== true && plainHttpElsewhere(url) !== undefined) {
     warnings.push(`${urlVar}: plain http to another machine is refused: use https, or set ALLOW_INSECURE_HTTP=true`);
   }
   if (env.REJECT_UNAUTHORIZED !== undefined) {
@@ -148,12 +148,4 @@ export function parseDotEnv(text: string): { values: Record<string, string>; pro
     values[m[1]!] = value;
   });
   return { values, problems };
-}
-
-function isLoopbackUrl(raw: string): boolean {
-  try {
-    return isLoopbackHost(new URL(raw).hostname);
-  } catch {
-    return true; // not a URL: config check names it, no word about http here
-  }
 }

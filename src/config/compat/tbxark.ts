@@ -1,5 +1,5 @@
 import { hashPassword } from '../../crypto/index.js';
-import { isLoopbackHost } from '../remote-url.js';
+import { plainHttpElsewhere } from '../remote-url.js';
 import { convertServerEntry, isRecord } from './claude-desktop.js';
 
 // TBXark mcp-proxy: `{ "mcpProxy": { addr, baseURL, type, options }, "mcpServers": {...} }`.
@@ -216,14 +216,4 @@ function goDuration(value: unknown): unknown {
 
 function stringList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-/** The host of a plain http URL that does not point at this machine (else undefined). */
-function plainHttpElsewhere(raw: string): string | undefined {
-  try {
-    const url = new URL(raw);
-    return url.protocol === 'http:' && !isLoopbackHost(url.hostname) ? url.host : undefined;
-  } catch {
-    return undefined; // config check names a malformed URL
-  }
 }
