@@ -204,6 +204,21 @@ describe('config check and migrate: auth.mode none where other machines can conn
     expect(local.stderr).not.toContain('auth.mode is none');
   });
 
+  it('config check with auth.allowedIps names the allowlist, not anyone who reaches the port (still a warning)', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'open.yaml'), 'listen: 0.0.0.0:8080\nauth: { mode: none, allowedIps: [10.0.0.0/8] }\nservers:\n  s: { command: node }\n');
+    const r = gatehouse(['config', 'check', 'open.yaml'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: auth.mode is none and listen is 0.0.0.0:8080, which other machines can reach: anyone at an address auth.allowedIps admits (10.0.0.0/8) can use every tool');
+    expect(r.stderr).not.toContain('anyone who reaches the port');
+    // migrate too, also where an unset variable keeps the document from resolving (the settings as written).
+    writeFileSync(join(dir, 'unset.yaml'), 'listen: 0.0.0.0:8080\nauth: { mode: none, allowedIps: [10.0.0.0/8] }\nservers:\n  s: { command: node, env: { K: "${GH_TEST_UNSET_K}" } }\n');
+    const m = gatehouse(['config', 'migrate', 'unset.yaml'], { cwd: dir });
+    expect(m.status, m.stderr).toBe(0);
+    expect(m.stdout).toContain('# warning: auth.mode is none and listen is 0.0.0.0:8080, which other machines can reach: anyone at an address auth.allowedIps admits (10.0.0.0/8)');
+    expect(m.stderr).not.toContain('anyone who reaches the port');
+  });
+
   it('config migrate warns for a TBXark addr ":9090" without authTokens (every interface, no credential)', () => {
     const dir = freshDir();
     writeFileSync(

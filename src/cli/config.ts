@@ -95,10 +95,11 @@ function isUrlPolicyIssue(path: string, message: string): boolean {
   return /^servers\..+\.url$/.test(path) && /^(?:refusing plain http to |credentials in the URL are not accepted )/.test(message);
 }
 
-/** listen and auth.mode as the converted document writes them, when a reference elsewhere kept it from resolving. */
+/** listen, auth.mode and auth.allowedIps as the converted document writes them, when a reference elsewhere kept it from resolving. */
 function writtenSettings(native: NativeDocument): WarnedConfig | undefined {
-  const { listen = '127.0.0.1:8080', auth } = native.doc as { listen?: unknown; auth?: { mode?: unknown } };
+  const { listen = '127.0.0.1:8080', auth } = native.doc as { listen?: unknown; auth?: { mode?: unknown; allowedIps?: unknown } };
   const mode = auth?.mode ?? 'oauth';
   const parsed = typeof listen === 'string' || typeof listen === 'number' ? parseListen(listen) : undefined;
-  return parsed && typeof mode === 'string' ? { listen: parsed, auth: { mode } } : undefined;
+  const allowedIps = Array.isArray(auth?.allowedIps) ? auth.allowedIps.filter((ip): ip is string => typeof ip === 'string') : undefined;
+  return parsed && typeof mode === 'string' ? { listen: parsed, auth: { mode, allowedIps } } : undefined;
 }
