@@ -2,7 +2,9 @@
 // requests themselves: the edge's 403 (IP allowlist, a rebound Host) and the rate limit's 429.
 // At POST /oauth/token those refusals carry the CORS headers oidc-provider gives its own early
 // refusals there, so a browser page can read the reason (and, on the 429, Retry-After), through
-// a real gateway over HTTP. Other routes' refusals stay without CORS.
+// a real gateway over HTTP. So do the refusals of the other routes a page reads (discovery, resource
+// metadata, JWKS, revocation, introspection): each with the CORS headers the route itself answers
+// with, and all with Cache-Control: no-store. Registration and login refusals stay without CORS.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawStdio, startTestGateway } from './helpers/gateway.js';
@@ -53,13 +55,13 @@ async function providerCors(origin: string | undefined) {
   return corsOf(res.headers);
 }
 
-/** A POST with a Host of another name (a DNS-rebound page's), which fetch cannot send. */
-function postWithHost(path: string, host: string, origin: string | undefined): Promise<{ status: number; headers: Headers; body: string }> {
+/** A POST (or GET) with a Host of another name (a DNS-rebound page's), which fetch cannot send. */
+function postWithHost(path: string, host: string, origin: string | undefined, method = 'POST'): Promise<{ status: number; headers: Headers; body: string }> {
   const url = new URL(path, gw.base);
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', headers: { host, 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': PROVIDER_IP, ...(origin === undefined ? {} : { origin }) } },
+      { method, headers: { host, 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': PROVIDER_IP, ...(origin === undefined ? {} : { origin }) } },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -72,9 +74,35 @@ function postWithHost(path: string, host: string, origin: string | undefined): P
       },
     );
     req.on('error', reject);
-    req.end('grant_type=client_credentials');
+    req.end(method === 'POST' ? 'grant_type=client_credentials' : undefined);
   });
 }
+
+/** A GET or an anonymous POST of one of the authorization server's browser-reachable routes. */
+async function call(route: Route, ip: string, origin: string | undefined) {
+  const res = await fetch(`${gw.base}${route.path}`, {
+    method: route.method,
+    headers: { 'x-forwarded-for': ip, ...(origin === undefined ? {} : { origin }), ...(route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    ...(route.method === 'POST' ? { body: 'token=not-a-token' } : {}),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+}
+
+/** The discovery documents, JWKS, revocation and introspection: each answers a page of any origin itself. */
+const OTHER_ROUTES: Route[] = [
+  { method: 'GET', path: '/.well-known/openid-configuration' },
+  { method: 'GET', path: '/.well-known/oauth-authorization-server' },
+  { method: 'GET', path: '/.well-known/oauth-protected-resource' },
+  { method: 'GET', path: '/.well-known/oauth-protected-resource/raw/mcp' },
+  { method: 'GET', path: '/oauth/jwks' },
+  { method: 'POST', path: '/oauth/revoke' },
+  { method: 'POST', path: '/oauth/introspect' },
+];
 
 describe('the guards\' refusals at POST /oauth/token', () => {
   it('the IP allowlist\'s 403 carries the provider\'s CORS answer headers for each Origin', async () => {
@@ -83,6 +111,7 @@ describe('the guards\' refusals at POST /oauth/token', () => {
       expect(res.status).toBe(403);
       expect(res.body).toEqual({ error: 'access_denied', error_description: 'your address may not use this gateway' });
       expect(corsOf(res.headers), String(origin)).toEqual(await providerCors(origin));
+      expect(res.headers.get('cache-control'), String(origin)).toBe('no-store');
     }
     // Spelled out for the listed origin: the page may read the answer, with no credentials.
     const res = await post('/oauth/token', REFUSED_IP, APP_ORIGIN);
@@ -100,6 +129,7 @@ describe('the guards\' refusals at POST /oauth/token', () => {
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body)).toEqual({ error: 'access_denied', error_description: 'Host "rebound.example" is not allowed' });
       expect(corsOf(res.headers), String(origin)).toEqual(await providerCors(origin));
+      expect(res.headers.get('cache-control'), String(origin)).toBe('no-store');
     }
   });
 
@@ -117,6 +147,7 @@ describe('the guards\' refusals at POST /oauth/token', () => {
       expect(res.body.error_description).toContain(`try again in ${wait} s`);
       const provider = await providerCors(origin);
       expect(corsOf(res.headers), String(origin)).toEqual({ ...provider, 'access-control-expose-headers': `${provider['access-control-expose-headers']}, Retry-After` });
+      expect(res.headers.get('cache-control'), String(origin)).toBe('no-store');
     }
     const res = await post('/oauth/token', FLOOD_IP, APP_ORIGIN);
     expect(res.status).toBe(429);
@@ -133,6 +164,42 @@ describe('the guards\' refusals at POST /oauth/token', () => {
       const res = await post(path, REFUSED_IP, APP_ORIGIN);
       expect(res.status, path).toBe(403);
       expect(corsOf(res.headers), path).toEqual({ 'access-control-allow-origin': null, 'access-control-expose-headers': null, 'access-control-allow-credentials': null, vary: null });
+      expect(res.headers.get('cache-control'), path).toBe('no-store');
+    }
+  });
+});
+
+describe('the guards\' refusals of the other browser-reachable routes', () => {
+  it('the IP allowlist\'s 403 carries the CORS headers the route itself answers with, for each Origin, and no-store', async () => {
+    for (const route of OTHER_ROUTES) {
+      for (const origin of ORIGINS) {
+        const label = `${route.method} ${route.path} from ${String(origin)}`;
+        const own = await call(route, PROVIDER_IP, origin);
+        // The route's own answer (200 for the documents, the provider's refusal of an anonymous POST) is readable by the page.
+        expect(own.status, label).toBeLessThan(500);
+        expect(own.headers.get('access-control-allow-origin'), label).not.toBeNull();
+        const res = await call(route, REFUSED_IP, origin);
+        expect(res.status, label).toBe(403);
+        expect(JSON.parse(res.text), label).toEqual({ error: 'access_denied', error_description: 'your address may not use this gateway' });
+        expect(corsOf(res.headers), label).toEqual(corsOf(own.headers));
+        // A cache must not keep the refusal in place of the document.
+        expect(res.headers.get('cache-control'), label).toBe('no-store');
+      }
+    }
+    // Spelled out: discovery reflects the Origin, as oidc-provider does; resource metadata answers '*'.
+    const discovery = await call(OTHER_ROUTES[0]!, REFUSED_IP, APP_ORIGIN);
+    expect(corsOf(discovery.headers)).toEqual({ 'access-control-allow-origin': APP_ORIGIN, 'access-control-expose-headers': null, 'access-control-allow-credentials': null, vary: 'Origin' });
+    const prm = await call(OTHER_ROUTES[3]!, REFUSED_IP, APP_ORIGIN);
+    expect(corsOf(prm.headers)).toEqual({ 'access-control-allow-origin': '*', 'access-control-expose-headers': null, 'access-control-allow-credentials': null, vary: null });
+  });
+
+  it('the rebinding guard\'s 403 carries them too', async () => {
+    for (const route of OTHER_ROUTES) {
+      const own = await call(route, PROVIDER_IP, APP_ORIGIN);
+      const res = await postWithHost(route.path, 'rebound.example', APP_ORIGIN, route.method);
+      expect(res.status, route.path).toBe(403);
+      expect(corsOf(res.headers), route.path).toEqual(corsOf(own.headers));
+      expect(res.headers.get('cache-control'), route.path).toBe('no-store');
     }
   });
 });

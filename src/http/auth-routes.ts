@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-// json-token-request.ts imports nothing of ours, so http/ can take the token route's CORS from
+// refusal-headers.ts imports nothing that imports http/, so http/ can take the routes' CORS from
 // it without a cycle (auth/server's index imports http/).
-import { tokenEndpointCors } from '../auth/server/json-token-request.js';
+import { guardRefusalHeaders } from '../auth/server/refusal-headers.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { problemBody, type Edge } from './edge.js';
 import { IpSet } from './ip.js';
@@ -12,7 +12,6 @@ const AUTH_PATH = /^\/(?:oauth\/|\.well-known\/|login(?:\/|$)|consent(?:\/|$))/;
 /** The character after the leading slash in every AUTH_PATH: o(auth), .(well-known), l(ogin), c(onsent). */
 const AUTH_SECOND_CHAR = new Set(['o', '.', 'l', 'c'].map((c) => c.charCodeAt(0)));
 const API_PATH = /^\/(?:oauth\/|\.well-known\/)/;
-const TOKEN_PATH = '/oauth/token';
 
 /**
  * Puts the edge checks (IP allowlist, DNS-rebinding guard) and `registration.allowedIps`
@@ -47,35 +46,23 @@ export function guardAuthRoutes(
     const guarded = canonicalPath(path);
     const headers = headerView(req);
     const admitted = edge(req.socket.remoteAddress, headers, { checkOrigin: !API_PATH.test(path) });
-    if (!admitted.ok) return refuse(res, admitted.status, admitted.error, admitted.description, refusalCors(req, guarded));
+    // Each refusal carries its route's CORS headers and no-store (guardRefusalHeaders, decision 0015).
+    if (!admitted.ok) return refuse(res, admitted.status, admitted.error, admitted.description, guardRefusalHeaders(guarded, req.headers.origin));
     if (registrants && guarded === '/oauth/register' && req.method === 'POST' && !registrants.has(admitted.ip)) {
-      return refuse(res, 403, 'access_denied', 'your address may not register clients', {});
+      return refuse(res, 403, 'access_denied', 'your address may not register clients', guardRefusalHeaders(guarded, req.headers.origin));
     }
     if (req.method === 'POST') {
       for (const [pattern, limiter] of limits) {
         if (!pattern.test(guarded)) continue;
         const wait = limiter.hit(admitted.ip ?? 'unknown');
         if (wait > 0) {
-          const headers = { 'retry-after': String(wait), ...refusalCors(req, guarded, 'Retry-After') };
+          const headers = { 'retry-after': String(wait), ...guardRefusalHeaders(guarded, req.headers.origin, 'Retry-After') };
           return refuse(res, 429, 'slow_down', `too many attempts from your address; try again in ${wait} s`, headers);
         }
       }
     }
     return listener(req, res);
   };
-}
-
-/**
- * The CORS headers of a refusal in front of the provider: at the token endpoint, those its own
- * early refusals carry (tokenEndpointCors: it answers every origin there, decision 0015), so a
- * browser page reads why it was refused, plus `expose` (Retry-After on a 429). Elsewhere none:
- * registration, login and consent get none from the provider either.
- */
-function refusalCors(req: IncomingMessage, guarded: string, expose?: string): Record<string, string> {
-  if (guarded !== TOKEN_PATH) return {};
-  const cors = tokenEndpointCors(req.headers.origin);
-  if (expose) cors['access-control-expose-headers'] = `${cors['access-control-expose-headers']}, ${expose}`;
-  return cors;
 }
 
 /** A path as oidc-provider's router matches it: letter case folded, one trailing slash dropped. */
