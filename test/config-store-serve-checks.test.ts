@@ -11,7 +11,7 @@ import { runCli, tempRoot } from './helpers/cli.js';
 const { freshDir, remove } = tempRoot('gh-config-store-serve-checks-');
 afterAll(remove);
 
-for (const name of ['ALICE_HASH', 'CORP_TIMEOUT', 'PUBLIC_URL']) {
+for (const name of ['ALICE_HASH', 'CORP_TIMEOUT', 'PUBLIC_URL', 'LAN_URL']) {
   if (process.env[name] !== undefined) throw new Error(`unset ${name} to run these tests`);
 }
 
@@ -92,5 +92,26 @@ describe('serve checks and the commands that start no gateway', () => {
     expect(migrate.stdout).toContain('url: http://192.168.1.20:3000/mcp');
     expect(migrate.stdout).toMatch(/^# warning: servers\.lan\.url: refusing plain http to 192\.168\.1\.20:3000 .*set servers\.lan\.allowHttp: true/m);
     expect(migrate.stderr).toContain('warning: servers.lan.url: refusing plain http');
+    // Migrate's own output has the key: its advice is the key, not to migrate.
+    expect(migrate.stderr).not.toContain('config migrate');
+  });
+
+  it('config check of a Claude Desktop or TBXark file with a LAN http URL: migrate, then set allowHttp in the native file (the format has no such key)', async () => {
+    const dir = dirWith('{ "mcpServers": { "lan": { "url": "http://192.168.1.20:3000/mcp" } } }', 'claude.json');
+    const check = await runCli(['config', 'check', 'claude.json'], { cwd: dir });
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain(
+      'servers.lan.url: refusing plain http to 192.168.1.20:3000 (http://192.168.1.20:3000/mcp): use https, or convert the file (a Claude Desktop file has no allowHttp key): ' +
+        'run `gatehouse config migrate claude.json > gatehouse.yaml`, then set servers.lan.allowHttp: true there',
+    );
+    // A TBXark file whose URL comes from a variable (a literal http URL is converted with allowHttp: true, as mcp-proxy allowed it).
+    writeFileSync(join(dir, 'mcp proxy.json'), JSON.stringify({ mcpProxy: { addr: '127.0.0.1:9090' }, mcpServers: { lan: { url: '${LAN_URL}', transportType: 'streamable-http' } } }));
+    const tbxark = await runCli(['config', 'check', 'mcp proxy.json'], { cwd: dir, env: { LAN_URL: 'http://192.168.1.20:3000/mcp' } });
+    expect(tbxark.status).toBe(2);
+    expect(tbxark.stderr).toContain("a TBXark mcp-proxy file has no allowHttp key): run `gatehouse config migrate 'mcp proxy.json' > gatehouse.yaml`, then set servers.lan.allowHttp: true there");
+    // A native file has the key: set it there.
+    writeFileSync(join(dir, 'gatehouse.yaml'), 'servers:\n  lan: { url: http://192.168.1.20:3000/mcp }\n');
+    const native = await runCli(['config', 'check', 'gatehouse.yaml'], { cwd: dir });
+    expect(native.stderr).toContain('use https, or set servers.lan.allowHttp: true\n');
   });
 });

@@ -70,7 +70,9 @@ export async function configMigrate(file: string | undefined, opts: { output: st
     const policy = err.issues.filter((i) => !unresolved.has(i.path) && isUrlPolicyIssue(i.path, i.message));
     const structural = err.issues.filter((i) => !unresolved.has(i.path) && !policy.includes(i));
     if (structural.length) throw new ConfigError(structural, from);
-    for (const i of policy) urlPolicy.push(`${i.path}: ${i.message.replace('set ALLOW_INSECURE_HTTP=true', `set ${i.path.replace(/url$/, 'allowHttp')}: true`)} (gatehouse serve refuses it as written)`);
+    // The converted document has the allowHttp key the source format lacks (its advice: ALLOW_INSECURE_HTTP, or migrate first).
+    const advice = (i: { path: string; message: string }) => i.message.replace(/use https, or .*$/s, `use https, or set ${i.path.replace(/url$/, 'allowHttp')}: true`);
+    for (const i of policy) urlPolicy.push(`${i.path}: ${advice(i)} (gatehouse serve refuses it as written)`);
     settings = writtenSettings(native);
   }
   // On stderr, so that stdout stays the document; in the YAML as comments too, so they travel with it.

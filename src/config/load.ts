@@ -10,6 +10,7 @@ import {
   isTbxarkDocument,
   parseDotEnv,
 } from './compat/index.js';
+import { allowHttpAdvice } from './allow-http-advice.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { replaceStrings, resolveReferences, type ReferenceContext } from './references.js';
 import { checkWhatServeRefuses, type ServeFiles } from './serve-checks.js';
@@ -226,8 +227,7 @@ export function resolveConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push(...describeIssue(issue, resolved));
   }
-  // An environment-only setup has no allowHttp key to set: its variable is ALLOW_INSECURE_HTTP.
-  const howToAllowHttp = native.format === 'environment' ? () => 'set ALLOW_INSECURE_HTTP=true' : undefined;
+  const howToAllowHttp = allowHttpAdvice(native);
   // A store command (optionalReferences) starts no gateway: what serve alone refuses (an
   // upstream's URL policy, its tls.ca file, a client's resource) is no reason to refuse it.
   const files = options.optionalReferences ? { ca: new Map<string, string>() } : checkWhatServeRefuses(resolved, native.baseDir, issues, howToAllowHttp);
