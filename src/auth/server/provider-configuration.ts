@@ -14,7 +14,7 @@ import { errors, interactionPolicy, Provider } from './oidc-provider-module.js';
 import { ROUTES } from './provider-routes.js';
 import { createRedirectPolicy, type RedirectPolicy } from './redirect-policy.js';
 import { sameSuccessorDuringGrace, SUCCESSOR_MODEL } from './refresh-grace.js';
-import { RESOURCE_SCOPE, type ResolvedResource } from './resources.js';
+import { inDescription, listResources, RESOURCE_SCOPE, type ResolvedResource } from './resources.js';
 import type { UserDirectory } from './users.js';
 
 const GRANT_TTL_MIN = 14 * 86_400;
@@ -183,8 +183,8 @@ export function createProvider(options: ProviderSetup): Provider {
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator, client) => {
           const resource = byUrl.get(indicator);
-          // RFC 8707 §2: a resource we do not protect is an invalid target.
-          if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          // RFC 8707 §2: a resource we do not protect is an invalid target; the description names those we do.
+          if (!resource) throw new errors.InvalidTarget(`unknown resource ${inDescription(indicator)}; this gateway protects ${listResources(resources, indicator)}`);
           checkClientCredentialsTarget(ctx.oidc.params?.grant_type, client, indicator);
           // RFC 6749 §3.3: a request without scope gets the default one, as the code flow does
           // (withDefaultScope). Runs before the client_credentials handler reads the scope; without it
@@ -243,7 +243,5 @@ export function createProvider(options: ProviderSetup): Provider {
  */
 function refuseUntargetedClientCredentials(ctx: { oidc?: { params?: Record<string, unknown> } }, resources: readonly ResolvedResource[]): undefined {
   if (ctx.oidc?.params?.grant_type !== 'client_credentials') return undefined;
-  const urls = resources.map((r) => r.url);
-  const shown = urls.length > 5 ? `${urls.slice(0, 5).join(', ')}, ... (${urls.length} in all)` : urls.join(', ');
-  throw new errors.InvalidTarget(`say which resource the token is for: send resource=, one of ${shown}`);
+  throw new errors.InvalidTarget(`say which resource the token is for: send resource=, one of ${listResources(resources)}`);
 }

@@ -53,6 +53,40 @@ export function protectedResourceMetadata(resource: ResolvedResource, issuer: st
   };
 }
 
+/** At most this many URLs in an invalid_target description. */
+const LISTED = 5;
+
+/**
+ * The protected resource URLs, for an `invalid_target` error_description (RFC 8707 §2: the
+ * requested resource is invalid, unknown or malformed; saying which are valid is what lets the
+ * client fix it). Exact URLs, at most five, then how many there are in all. When the refused
+ * indicator has a protected path, that resource comes first: a client that sends its URL by
+ * another origin (https where the issuer is http://{listen}, another host) sees the right one
+ * however many servers the gateway has.
+ */
+export function listResources(resources: readonly ResolvedResource[], refused?: string): string {
+  let path: string | undefined;
+  try {
+    if (refused !== undefined) path = new URL(refused).pathname.replace(/(.)\/+$/, '$1');
+  } catch {
+    path = undefined;
+  }
+  const first = resources.filter((r) => new URL(r.url).pathname === path);
+  const urls = [...first, ...resources.filter((r) => !first.includes(r))].map((r) => r.url);
+  return urls.length > LISTED ? `${urls.slice(0, LISTED).join(', ')}, ... (${urls.length} in all)` : urls.join(', ');
+}
+
+/**
+ * A client's value as it may stand in an error_description: RFC 6749 §5.2 allows only
+ * %x20-21 / %x23-5B / %x5D-7E there, so other characters are percent-encoded, and a long value
+ * is cut (it is the client's own, shown only so it can tell which one was refused).
+ */
+export function inDescription(value: string, max = 200): string {
+  // Each character as its UTF-8 bytes (a lone surrogate as U+FFFD's).
+  const safe = value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/gu, (c) => [...Buffer.from(c, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+  return safe.length > max ? `${safe.slice(0, max)}...` : safe;
+}
+
 export interface ChallengeError {
   readonly error: string;
   readonly description?: string | undefined;
