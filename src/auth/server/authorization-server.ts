@@ -83,7 +83,10 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   const notice = takeRuntimeNotice();
   if (notice !== undefined) logger.warn({ event: 'unsupported_runtime', node: process.version }, `oidc-provider: ${notice}`);
   // Ejected login/consent/error templates (gatehouse templates eject), re-read when they change.
-  usePageTemplateDirectory(join(config.dataDir, 'templates'), logger.child({ component: 'templates' }));
+  // Logged through the server's own logger: serve's already carries `component: 'oauth'`, and a
+  // pino child adds a key it binds again rather than replacing it (two `component` members in one
+  // line, which JSON leaves undefined: RFC 8259 §4). Its lines say "page template" and name the file.
+  usePageTemplateDirectory(join(config.dataDir, 'templates'), logger);
   const issuer = issuerFor(config);
   // A non-loopback bind without publicUrl: clients elsewhere are given this issuer; say what to set.
   const unreachable = unreachableIssuerWarning(config, issuer);
