@@ -88,7 +88,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   // line, which JSON leaves undefined: RFC 8259 §4). Its lines say "page template" and name the file.
   usePageTemplateDirectory(join(config.dataDir, 'templates'), logger);
   const issuer = issuerFor(config);
-  // A non-loopback bind without publicUrl: clients elsewhere are given this issuer; say what to set.
+  // A wildcard bind without publicUrl: clients elsewhere are given a localhost issuer; say what to set.
   const unreachable = unreachableIssuerWarning(config, issuer);
   if (unreachable !== undefined) logger.warn({ event: 'issuer_not_public', issuer }, unreachable);
   const issuerUrl = new URL(issuer);

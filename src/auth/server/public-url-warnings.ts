@@ -7,19 +7,24 @@
 // authorization server metadata and the OpenAPI authorizationUrl name the listen address:
 // a client behind the proxy cannot get through discovery. These say so, and what to set.
 import type { IncomingMessage } from 'node:http';
-import { isLoopbackListen, type ResolvedConfig } from '../../config/index.js';
+import { isIP } from 'node:net';
+import type { ResolvedConfig } from '../../config/index.js';
 import { headerView, IpSet, resolveBaseUrl } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
 
 /**
- * At start: auth.mode oauth, no publicUrl and a bind other machines can reach, so every
- * client elsewhere is told an issuer (`issuer`) that names this machine's listen address.
+ * At start: auth.mode oauth, no publicUrl and a wildcard bind (`0.0.0.0`, `::`), which other
+ * machines reach by names the gateway cannot know, while the issuer (`issuer`) names localhost
+ * (issuerFor): every client elsewhere is told an address that is not the one it used. A bind to
+ * one address or name (`192.168.1.5:8080`) gives the issuer `http://192.168.1.5:8080`, the
+ * address clients use: nothing to say at start. A trusted proxy in front of such a bind that
+ * names another host is caught per request (forwardedHostWatch).
  */
 export function unreachableIssuerWarning(
   config: Pick<ResolvedConfig, 'publicUrl' | 'listen' | 'auth' | 'source'>,
   issuer: string,
 ): string | undefined {
-  if (config.auth.mode !== 'oauth' || config.publicUrl || isLoopbackListen(config.listen.host)) return undefined;
+  if (config.auth.mode !== 'oauth' || config.publicUrl || !isWildcardBind(config.listen.host)) return undefined;
   // PUBLIC_URL is read only when the whole setup comes from the environment (no config file).
   const how = config.source.format === 'environment' ? '(or --public-url, PUBLIC_URL)' : '(or --public-url)';
   return (
@@ -27,6 +32,12 @@ export function unreachableIssuerWarning(
     `the OAuth issuer and the URLs clients discover (WWW-Authenticate's resource_metadata, the authorization server metadata) are ${issuer}; ` +
     `set publicUrl ${how} to the address clients use, such as https://mcp.example.com`
   );
+}
+
+/** `0.0.0.0`, `::` (any spelling of the all-zero IPv6 address) or no host (`:8080`): every interface. */
+function isWildcardBind(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1');
+  return h === '' || h === '0.0.0.0' || (isIP(h) === 6 && /^[0:]+$/.test(h));
 }
 
 /**
