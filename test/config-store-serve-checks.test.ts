@@ -1,8 +1,8 @@
 // What `serve` alone refuses is no reason for `config check`, `config migrate` or the store
 // commands to refuse a config they can use: a client's full-URL resource without publicUrl in
 // the document (serve --public-url sets it), an upstream's tls.ca or plain-http URL (the store
-// commands never connect), an optional reference at a typed path (its own message, not the
-// schema's), a Claude Desktop entry's LAN http URL (migrate prints it, with a warning).
+// commands never connect), an unset reference at a typed path they never read (config check
+// names it), a Claude Desktop entry's LAN http URL (migrate prints it, with a warning).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { runCli, tempRoot } from './helpers/cli.js';
 const { freshDir, remove } = tempRoot('gh-config-store-serve-checks-');
 afterAll(remove);
 
-for (const name of ['ALICE_HASH', 'CORP_TIMEOUT', 'PUBLIC_URL', 'LAN_URL']) {
+for (const name of ['ALICE_HASH', 'CORP_TIMEOUT', 'DATA_DIR', 'PUBLIC_URL', 'LAN_URL']) {
   if (process.env[name] !== undefined) throw new Error(`unset ${name} to run these tests`);
 }
 
@@ -75,14 +75,30 @@ describe('serve checks and the commands that start no gateway', () => {
     expect(check.stderr).toContain('servers.lan.url: refusing plain http');
   });
 
-  it('an optional reference at a typed path that is not set: the store command names the variable, not the schema', async () => {
+  it('an unset reference at a typed path the store commands never read does not stop them; config check still names it', async () => {
     const hash = dirWith('dataDir: ./data\nauth:\n  users:\n    alice: { passwordHash: env:ALICE_HASH }\n');
     const users = await runCli(['users', 'list'], { cwd: hash });
-    expect(users.stderr).toContain('auth.users.alice.passwordHash: environment variable ALICE_HASH is not set');
+    expect(users.status, users.stderr).toBe(0);
+    // The user is kept in the config the command reads, only its hash stood in for.
+    expect(users.stderr).toContain('also defined in the config file (auth.users): alice');
     const timeout = dirWith('dataDir: ./data\nservers:\n  corp: { url: https://corp.example/mcp, timeout: "${CORP_TIMEOUT}" }\n');
-    const list = await runCli(['users', 'list'], { cwd: timeout });
-    expect(list.stderr).toContain('servers.corp.timeout: environment variable CORP_TIMEOUT is not set');
-    expect(list.stderr).not.toContain('must be a duration');
+    for (const args of [['users', 'list'], ['tokens', 'list'], ['clients', 'list']]) {
+      const run = await runCli(args, { cwd: timeout });
+      expect(run.status, `${args.join(' ')}: ${run.stderr}`).toBe(0);
+    }
+    // The server is still there: its route is a resource a client may be bound to.
+    const add = await runCli(['clients', 'add', '--name', 'n', '--redirect-uri', 'https://a.example/cb', '--resource', '/corp/mcp'], { cwd: timeout });
+    expect(add.status, add.stderr).toBe(0);
+    expect(add.stderr).toContain('resource: /corp/mcp');
+    const check = await runCli(['config', 'check'], { cwd: timeout });
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain('servers.corp.timeout: environment variable CORP_TIMEOUT is not set');
+    // What they do read (dataDir) still fails, naming the variable.
+    const dataDir = dirWith('dataDir: "${DATA_DIR}"\nservers:\n  corp: { url: https://corp.example/mcp, timeout: "${CORP_TIMEOUT}" }\n');
+    const refused = await runCli(['users', 'list'], { cwd: dataDir });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('dataDir: environment variable DATA_DIR is not set');
+    expect(refused.stderr).not.toContain('CORP_TIMEOUT');
   });
 
   it('config migrate prints a Claude Desktop file with a LAN http URL, the URL policy as a warning', async () => {

@@ -15,7 +15,8 @@ export interface StoreFlags {
 /**
  * What these commands read of the config: where the store is, the gateway's public URL and
  * routes (a client's resource), the ids of its clients. A reference elsewhere (a client's
- * secret, a server's header) need not resolve in the admin's shell: they never use it.
+ * secret, a server's header or timeout) need not resolve in the admin's shell: they never use
+ * it, and where the schema wants a duration or a hash a stand-in takes its place (config/stand-ins.ts).
  */
 const NEEDED = /^(?:store|dataDir|publicUrl|listen|log|openapi)(?:$|[.[])|^auth\.(?:mode|clients\[\d+\]\.(?:clientId|resource))$/;
 

@@ -12,10 +12,11 @@ import {
 } from './compat/index.js';
 import { allowHttpAdvice } from './allow-http-advice.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import { replaceStrings, resolveReferences, type ReferenceContext } from './references.js';
+import { resolveReferences, type ReferenceContext } from './references.js';
+import { parseWithStandIns } from './stand-ins.js';
 import { checkWhatServeRefuses, type ServeFiles } from './serve-checks.js';
 import type { ConfigFormat, ResolvedConfig, ResolvedServer, ResolvedStore } from './resolved.js';
-import { DEFAULT_CORS_ORIGINS, GatehouseConfigSchema, type GatehouseConfigParsed } from './schema.js';
+import { DEFAULT_CORS_ORIGINS, type GatehouseConfigParsed } from './schema.js';
 import { dedupe, describeIssue } from './issues.js';
 
 /** Names `serve` looks for in the working directory when no `--config` is given. */
@@ -192,7 +193,7 @@ export interface ResolveOptions {
   /**
    * Paths where a reference that cannot be resolved is no problem, for a command that never
    * reads the value (the store commands and a server's secrets). The value is left as written,
-   * or a stand-in URL where the schema needs one.
+   * or a stand-in the schema takes where it refuses the text (stand-ins.ts).
    */
   readonly optionalReferences?: ((path: string) => boolean) | undefined;
 }
@@ -214,16 +215,8 @@ export function resolveConfig(
   const unresolved = new Set<string>();
   const variables = native.env ? { ...native.env, ...definedOnly(env) } : env;
   const ctx = { env: variables, baseDir: native.baseDir, envNamesRead, optional: options.optionalReferences, unresolved };
-  let resolved = resolveReferences(merged, ctx, issues);
-  let parsed = GatehouseConfigSchema.safeParse(resolved);
-  if (!parsed.success && unresolved.size) {
-    // An optional reference left as written where a URL is wanted: a stand-in, never used.
-    const wanted = new Set(parsed.error.issues.flatMap((i) => describeIssue(i, resolved)).map((i) => i.path).filter((p) => unresolved.has(p)));
-    if (wanted.size) {
-      resolved = replaceStrings(resolved, wanted, 'https://unresolved.invalid/');
-      parsed = GatehouseConfigSchema.safeParse(resolved);
-    }
-  }
+  // An optional reference left as written where the schema wants a URL, a duration, a hash...: a stand-in, never used.
+  const { doc: resolved, parsed } = parseWithStandIns(resolveReferences(merged, ctx, issues), unresolved);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push(...describeIssue(issue, resolved));
   }

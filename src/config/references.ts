@@ -97,20 +97,6 @@ function readReference(
 /** Keys under which a value is a header, where `name=env:VAR` references are allowed too. */
 const HEADER_PARENTS = new Set(['headers']);
 
-/**
- * `doc` with each string at one of `paths` (formatted, as issues name them) replaced by `value`:
- * a reference left unresolved where the schema wants a URL gets a stand-in that passes.
- */
-export function replaceStrings(doc: unknown, paths: ReadonlySet<string>, value: string): unknown {
-  const walk = (node: unknown, path: PropertyKey[]): unknown => {
-    if (typeof node === 'string') return paths.has(formatPath(path)) ? value : node;
-    if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
-    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, [...path, k])]));
-    return node;
-  };
-  return walk(doc, []);
-}
-
 /** Resolves every string in a parsed document, returning a new document. */
 export function resolveReferences(doc: unknown, ctx: ReferenceContext, issues: ConfigIssue[]): unknown {
   const walk = (node: unknown, path: PropertyKey[]): unknown => {
