@@ -106,15 +106,24 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
       case 'EAI_AGAIN':
         return new RemoteLinkError('dns', `cannot resolve host name ${target.hostname} (${shown})`, { cause: error });
       case 'UND_ERR_CONNECT_TIMEOUT':
+      case 'WIRE_CONNECT_TIMEOUT':
       case 'ETIMEDOUT':
         return new RemoteLinkError('timeout', `no connection to ${hostPort} within ${timeoutMs} ms (${shown})`, { cause: error });
       case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'WIRE_HEADERS_TIMEOUT':
         return new RemoteLinkError('timeout', `no response from ${shown} within ${timeoutMs} ms`, { cause: error });
       case 'ECONNRESET':
       case 'EPIPE':
       case 'UND_ERR_SOCKET':
       case 'UND_ERR_CLOSED':
+      case 'WIRE_CLOSED':
         return new RemoteLinkError('connection-lost', `connection to ${hostPort} was closed by the server or the network (${shown})`, { cause: error });
+      // The wire pool (wire/wire-pool.ts): an answer it cannot frame, a request it will not send.
+      case 'WIRE_BAD_RESPONSE':
+      case 'WIRE_BAD_REQUEST':
+        return new RemoteLinkError('protocol', `${shown}: ${found.message}`, { cause: error });
+      case 'WIRE_POOL_CLOSED':
+        return new RemoteLinkError('closed', `the connection pool for ${shown} is closed`, { cause: error });
       case 'EHOSTUNREACH':
       case 'ENETUNREACH':
         return new RemoteLinkError('connection-refused', `host ${target.hostname} is unreachable (${shown})`, { cause: error });

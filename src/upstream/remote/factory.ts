@@ -95,7 +95,8 @@ export function createRemoteLinkFactory(server: ResolvedRemoteServer, options: R
     url,
     timeoutMs: server.timeoutMs,
     dispatcher: leanDispatcher,
-    rawDispatch: leanDispatcher === http.serverDispatcher,
+    // Without OAuth or traces the POSTs go over the wire pool (docs/decisions/0017-wire-client.md).
+    raw: leanDispatcher === http.serverDispatcher ? http.wire : undefined,
     headers: server.headers,
     logger,
     events,

@@ -7,6 +7,7 @@ import { tracedFetch, type Tracer } from '../../auth/client/index.js';
 import { RemoteLinkError } from './errors.js';
 import { leanFetch } from './lean-fetch.js';
 import { relaySignal } from './signal-relay.js';
+import { WirePool } from './wire/index.js';
 
 export interface HttpClientOptions {
   /** The MCP server URL: its origin alone gets the static headers and the server's TLS settings. */
@@ -32,6 +33,8 @@ export interface HttpClient {
   fetchFor(observer?: FetchObserver): FetchLike;
   /** The keep-alive pool for the server's own origin (its TLS settings), for raw undici requests. */
   readonly serverDispatcher: Dispatcher;
+  /** The server's own origin again, on the wire pool: the lean link's POSTs when no OAuth dispatcher wraps them. */
+  readonly wire: WirePool;
   close(): Promise<void>;
 }
 
@@ -112,10 +115,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
   });
   const otherAgent = new Agent({ ...timeouts, connect: { timeout: options.timeoutMs } });
+  const wire = new WirePool({ url: options.url, tls: { rejectUnauthorized: options.tls.rejectUnauthorized, ca }, timeoutMs: options.timeoutMs });
   const staticHeaders = Object.entries(options.headers);
 
   return {
     serverDispatcher: serverAgent,
+    wire,
     fetchFor(observer?: FetchObserver): FetchLike {
       const fetchFn: FetchLike = async (input, init) => {
         const target = input instanceof URL ? input : new URL(input);
@@ -164,7 +169,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return options.tracer === undefined ? fetchFn : tracedFetch(fetchFn, options.tracer);
     },
     async close() {
-      await Promise.allSettled([serverAgent.close(), otherAgent.close()]);
+      await Promise.allSettled([serverAgent.close(), otherAgent.close(), wire.close()]);
     },
   };
 }

@@ -29,7 +29,7 @@ function setup(answer: Answer): { exchange: ModernExchange; seen: Seen[]; notes:
     seen.push(s);
     return answer(s, init?.signal ?? undefined);
   };
-  const http: HttpClient = { fetchFor: () => fetch, serverDispatcher: undefined as never, close: () => Promise.resolve() };
+  const http: HttpClient = { fetchFor: () => fetch, serverDispatcher: undefined as never, wire: undefined as never, close: () => Promise.resolve() };
   const ctx: RemoteLinkContext = { name: 'srv', url: new URL('http://upstream.test/mcp'), timeoutMs: 5_000, http, logger: silentLogger(), authProvider: undefined };
   const exchange = new ModernExchange({
     ctx,

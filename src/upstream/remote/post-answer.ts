@@ -48,8 +48,30 @@ export function fromResponseData(res: Dispatcher.ResponseData): Answer {
   };
 }
 
+/** What takes a request with a raw handler: an undici pool, or the wire pool (wire/wire-pool.ts). */
+export interface RawDispatcher {
+  dispatch(options: RawRequest, handler: RawHandler): boolean;
+}
+
+/** undici's legacy dispatch handler, as RawAnswer implements it (header names and values as Buffers or strings). */
+export interface RawHandler {
+  onConnect(abort: (reason?: Error) => void): void;
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(): void;
+  onError(err: Error): void;
+}
+
+export interface RawRequest {
+  readonly origin: string;
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | undefined;
+}
+
 /** An answer read through `dispatch()` with a raw handler; rejects when no status line came. */
-export function dispatchRequest(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<Answer> {
+export function dispatchRequest(dispatcher: RawDispatcher, options: RawRequest): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     dispatcher.dispatch(options, new RawAnswer(resolve, reject));
   });
@@ -69,7 +91,7 @@ type Sink = (chunk: Buffer) => void;
  * Agent): the status and the kept headers resolve the answer, body chunks are held until a
  * reader is chosen and then handed to it as they come.
  */
-class RawAnswer implements Dispatcher.DispatchHandler, AnswerBody {
+class RawAnswer implements RawHandler, AnswerBody {
   readonly #resolve: (answer: Answer) => void;
   readonly #reject: (err: Error) => void;
   #abort: ((reason?: Error) => void) | undefined;

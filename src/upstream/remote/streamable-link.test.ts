@@ -12,7 +12,9 @@ import type { JsonRpcMessage } from '../../jsonrpc/index.js';
 import { silentLogger } from '../../observability/index.js';
 import type { LinkHandlers } from '../types.js';
 import { createRemoteLinkFactory, type RemoteLinkError } from './index.js';
+import type { RawDispatcher } from './post-answer.js';
 import { StreamableHttpLink } from './streamable-link.js';
+import { WirePool } from './wire/index.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -54,16 +56,21 @@ class Recorder implements LinkHandlers {
   }
 }
 
-/** Which undici API the links of the running block use (set per block below). */
-let rawDispatch = false;
+type Carrier = 'request()' | 'undici dispatch()' | 'wire pool';
+/** What carries the POSTs of the running block's links (set per block below). */
+let carrier: Carrier = 'request()';
 
 function leanLink(url: string, handlers: LinkHandlers): { link: StreamableHttpLink; agent: Agent } {
   const agent = new Agent({ headersTimeout: 5_000, bodyTimeout: 0 });
   cleanups.push(() => agent.destroy());
-  const link = new StreamableHttpLink(
-    { name: 'r', url: new URL(url), timeoutMs: 5_000, dispatcher: agent, rawDispatch, headers: {}, logger: silentLogger() },
-    handlers,
-  );
+  let raw: RawDispatcher | undefined;
+  if (carrier === 'undici dispatch()') raw = agent;
+  else if (carrier === 'wire pool') {
+    const wire = new WirePool({ url: new URL(url), tls: { rejectUnauthorized: true, ca: undefined }, timeoutMs: 5_000 });
+    cleanups.push(() => wire.destroy());
+    raw = wire;
+  }
+  const link = new StreamableHttpLink({ name: 'r', url: new URL(url), timeoutMs: 5_000, dispatcher: agent, raw, headers: {}, logger: silentLogger() }, handlers);
   cleanups.push(() => link.close());
   return { link, agent };
 }
@@ -88,12 +95,13 @@ async function initialized(link: StreamableHttpLink, rec: Recorder, withStream =
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Each behaviour holds whichever undici API carries the requests: request() (what an OAuth
-// dispatcher wraps) and dispatch() with the raw handler (post-answer.ts; a plain pool).
-for (const raw of [false, true]) {
-  describe(raw ? 'over dispatch()' : 'over request()', () => {
+// Each behaviour holds whichever carries the requests: undici's request() (what an OAuth
+// dispatcher wraps), undici's dispatch() with the raw handler (post-answer.ts), and the wire
+// pool with the same handler (wire/wire-pool.ts; what a plain server uses).
+for (const each of ['request()', 'undici dispatch()', 'wire pool'] as const) {
+  describe(`over ${each}`, () => {
     beforeAll(() => {
-      rawDispatch = raw;
+      carrier = each;
     });
 
     describe('POST streams', () => {

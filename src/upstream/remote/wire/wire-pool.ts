@@ -1,0 +1,387 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+
+import { ResponseParser, type ResponseSink } from './response-parser.js';
+import { WireError } from './wire-error.js';
+
+// A keep-alive pool of HTTP/1.1 connections to one origin, for the lean Streamable HTTP
+// link's POSTs (docs/decisions/0017-wire-client.md): a request is one string written to a
+// socket, the answer is framed by ResponseParser and handed to the same raw handler undici's
+// `dispatch()` drives (post-answer.ts), so the link does not know which carried it. No
+// pipelining (one request per connection at a time), no retries (a POST may have been
+// acted on), no redirects (the link follows same-origin ones itself).
+
+/** What the link asks for: one request to the pool's origin. */
+export interface WireRequest {
+  readonly origin: string;
+  readonly path: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | undefined;
+}
+
+/** The part of undici's legacy dispatch handler that the pool drives (post-answer.ts RawAnswer). */
+export interface WireHandler {
+  onConnect?(abort: (reason?: Error) => void): void;
+  onHeaders?(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(trailers: string[] | null): void;
+  onError?(err: Error): void;
+}
+
+export interface WirePoolOptions {
+  /** The origin every request goes to (http: or https:). */
+  readonly url: URL;
+  readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string | undefined };
+  /** Bounds connecting and waiting for an answer's header section; never the body (an event stream may idle for hours). */
+  readonly timeoutMs: number;
+}
+
+/** An idle connection is closed this long after its last answer when the server named no keep-alive timeout (as undici). */
+const DEFAULT_IDLE_MS = 4_000;
+/** Closed this much before the server's own `Keep-Alive: timeout`, so that a request never races the server's close. */
+const IDLE_MARGIN_MS = 1_000;
+const MAX_IDLE_MS = 600_000;
+/** Fields the pool writes itself, or that would change how the connection is framed. */
+const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer']);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** CR, LF or NUL in a value would end the field early (request splitting, RFC 9110 §5.5). */
+const BAD_VALUE = /[\r\n\0]/;
+/** Anything but HTAB and printable ASCII: such a head is written as latin1, byte per character. */
+const NON_ASCII = /[^\t -~]/;
+/** An origin-form request target (RFC 9112 §3.2.1): no spaces or controls. */
+const PATH = /^\/[\x21-\x7e]*$/;
+const METHOD = /^[A-Z]+$/;
+
+interface CheckedHeaders {
+  /** `name: value\r\n` lines. */
+  readonly lines: string;
+  /** A configured Host field replaces the origin's. */
+  readonly host: string | undefined;
+  /** The lines hold only ASCII (else written as latin1, as undici writes header values). */
+  readonly ascii: boolean;
+}
+
+export class WirePool {
+  readonly #origin: string;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #hostField: string;
+  readonly #secure: boolean;
+  readonly #tls: WirePoolOptions['tls'];
+  readonly #timeoutMs: number;
+  /** Header objects already checked: the link reuses one per session for its POSTs. */
+  readonly #checked = new WeakMap<object, CheckedHeaders>();
+  readonly #idle: WireConnection[] = [];
+  readonly #all = new Set<WireConnection>();
+  #sweep: NodeJS.Timeout | undefined;
+  #closed = false;
+  #drained: (() => void) | undefined;
+
+  constructor(options: WirePoolOptions) {
+    const { url } = options;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`the wire pool speaks http and https, not ${url.protocol}`);
+    this.#origin = url.origin;
+    this.#secure = url.protocol === 'https:';
+    this.#host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.#port = url.port === '' ? (this.#secure ? 443 : 80) : Number(url.port);
+    this.#hostField = url.host;
+    this.#tls = options.tls;
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends `request`; the handler hears the answer (or one onError). Same contract as undici's `dispatch`. */
+  dispatch(request: WireRequest, handler: WireHandler): boolean {
+    if (this.#closed) {
+      handler.onError?.(new WireError('WIRE_POOL_CLOSED', 'the connection pool is closed'));
+      return false;
+    }
+    let head: string;
+    let ascii: boolean;
+    try {
+      if (request.origin !== this.#origin) throw new WireError('WIRE_BAD_REQUEST', `this pool sends to ${this.#origin} only`);
+      if (!PATH.test(request.path)) throw new WireError('WIRE_BAD_REQUEST', 'the request path holds spaces or control characters');
+      if (!METHOD.test(request.method)) throw new WireError('WIRE_BAD_REQUEST', `bad method ${JSON.stringify(request.method)}`);
+      const checked = this.#check(request.headers);
+      head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${checked.host ?? this.#hostField}\r\n${checked.lines}`;
+      if (request.body !== undefined) head += `content-length: ${Buffer.byteLength(request.body)}\r\n`;
+      head += '\r\n';
+      ascii = checked.ascii;
+    } catch (error) {
+      handler.onError?.(error as Error);
+      return false;
+    }
+    this.#take().send(handler, request.method, head, ascii, request.body);
+    return true;
+  }
+
+  /** Stops taking requests; resolves when the answers under way are complete (their connections close). */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const conn of this.#idle.splice(0)) conn.destroy();
+    if (this.#all.size === 0) {
+      this.#stopSweep();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.#drained = resolve;
+    });
+  }
+
+  /** Closes at once: answers under way fail. */
+  destroy(): Promise<void> {
+    const done = this.close();
+    for (const conn of [...this.#all]) conn.fail(new WireError('WIRE_POOL_CLOSED', 'the connection pool was destroyed'));
+    return done;
+  }
+
+  // --- the connections' side ---------------------------------------------------------------
+
+  /** A connection finished an answer and may carry another. */
+  release(conn: WireConnection): void {
+    if (this.#closed) {
+      conn.destroy();
+      return;
+    }
+    conn.idleSince = Date.now();
+    this.#idle.push(conn);
+  }
+
+  /** A connection is gone. */
+  forget(conn: WireConnection): void {
+    this.#all.delete(conn);
+    const at = this.#idle.indexOf(conn);
+    if (at >= 0) this.#idle.splice(at, 1);
+    if (this.#all.size === 0) {
+      this.#stopSweep();
+      const drained = this.#drained;
+      this.#drained = undefined;
+      drained?.();
+    }
+  }
+
+  // --- inside ----------------------------------------------------------------------------
+
+  #check(headers: Readonly<Record<string, string>>): CheckedHeaders {
+    const known = this.#checked.get(headers);
+    if (known !== undefined) return known;
+    let lines = '';
+    let host: string | undefined;
+    let ascii = true;
+    for (const name of Object.keys(headers)) {
+      const value = headers[name]!;
+      if (!TOKEN.test(name)) throw new WireError('WIRE_BAD_REQUEST', `bad header name ${JSON.stringify(name.slice(0, 40))}`);
+      if (BAD_VALUE.test(value)) throw new WireError('WIRE_BAD_REQUEST', `header ${name} holds CR, LF or NUL`);
+      if (NON_ASCII.test(value)) ascii = false;
+      const lower = name.toLowerCase();
+      if (lower === 'host') host = value;
+      else if (OWN.has(lower)) throw new WireError('WIRE_BAD_REQUEST', `header ${name} is set by the HTTP client itself`);
+      else lines += `${name}: ${value}\r\n`;
+    }
+    const checked: CheckedHeaders = { lines, host, ascii };
+    // Only frozen objects are remembered: a header object changed after its check would go out unchecked.
+    if (Object.isFrozen(headers)) this.#checked.set(headers, checked);
+    return checked;
+  }
+
+  #take(): WireConnection {
+    for (;;) {
+      const conn = this.#idle.pop();
+      if (conn === undefined) break;
+      if (conn.usable) return conn;
+    }
+    return this.#connect();
+  }
+
+  #connect(): WireConnection {
+    let socket: Socket;
+    if (this.#secure) {
+      socket = tlsConnect({
+        host: this.#host,
+        port: this.#port,
+        // SNI takes a host name, never an IP literal (RFC 6066 §3).
+        ...(isIP(this.#host) === 0 ? { servername: this.#host } : {}),
+        rejectUnauthorized: this.#tls.rejectUnauthorized,
+        ...(this.#tls.ca === undefined ? {} : { ca: this.#tls.ca }),
+        ALPNProtocols: ['http/1.1'],
+      });
+    } else {
+      socket = netConnect({ host: this.#host, port: this.#port });
+    }
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    const conn = new WireConnection(this, socket, this.#secure);
+    this.#all.add(conn);
+    if (this.#sweep === undefined) {
+      // One timer for the pool, not one per request: the timeouts are coarse (a quarter of the timeout, at most 1 s late).
+      const every = Math.max(50, Math.min(1_000, Math.floor(this.#timeoutMs / 4)));
+      this.#sweep = setInterval(() => this.#sweepNow(), every);
+      this.#sweep.unref();
+    }
+    return conn;
+  }
+
+  #sweepNow(): void {
+    const now = Date.now();
+    for (const conn of [...this.#all]) {
+      if (conn.waitingSince !== undefined) {
+        if (now - conn.waitingSince > this.#timeoutMs) {
+          conn.fail(
+            conn.connected
+              ? new WireError('WIRE_HEADERS_TIMEOUT', `no answer within ${this.#timeoutMs} ms`)
+              : new WireError('WIRE_CONNECT_TIMEOUT', `no connection within ${this.#timeoutMs} ms`),
+          );
+        }
+      } else if (!conn.busy && now - conn.idleSince > conn.idleMs) {
+        conn.destroy();
+      }
+    }
+  }
+
+  #stopSweep(): void {
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+}
+
+/** One socket and the answer it is reading. */
+class WireConnection implements ResponseSink {
+  readonly #pool: WirePool;
+  readonly #socket: Socket;
+  readonly #parser = new ResponseParser(this);
+  readonly #resume: () => void;
+  #handler: WireHandler | undefined;
+  #dead = false;
+  connected = false;
+  /** When the request under way was sent, until its header section came. */
+  waitingSince: number | undefined;
+  idleSince = 0;
+  idleMs = DEFAULT_IDLE_MS;
+
+  constructor(pool: WirePool, socket: Socket, secure: boolean) {
+    this.#pool = pool;
+    this.#socket = socket;
+    this.#resume = () => socket.resume();
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
+      this.connected = true;
+    });
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('end', () => this.#onEnd());
+    socket.on('close', () => this.#onEnd());
+  }
+
+  get busy(): boolean {
+    return this.#handler !== undefined;
+  }
+
+  /** Idle and still open. */
+  get usable(): boolean {
+    return !this.#dead && !this.#socket.destroyed && this.#socket.readable;
+  }
+
+  send(handler: WireHandler, method: string, head: string, ascii: boolean, body: string | undefined): void {
+    this.#handler = handler;
+    this.#parser.expect(method);
+    this.waitingSince = Date.now();
+    handler.onConnect?.((reason) => {
+      if (this.#handler === handler) this.fail(reason ?? new Error('aborted'));
+    });
+    if (this.#handler !== handler) return; // aborted from onConnect
+    if (ascii) {
+      this.#socket.write(body === undefined ? head : head + body);
+    } else {
+      this.#socket.cork();
+      this.#socket.write(head, 'latin1');
+      if (body !== undefined) this.#socket.write(body, 'utf8');
+      this.#socket.uncork();
+    }
+  }
+
+  // --- ResponseSink ------------------------------------------------------------------------
+
+  head(status: number, rawHeaders: string[]): void {
+    this.waitingSince = undefined;
+    this.#handler?.onHeaders?.(status, rawHeaders, this.#resume, '');
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#handler?.onData?.(chunk) === false) this.#socket.pause();
+  }
+
+  // --- endings -----------------------------------------------------------------------------
+
+  /** Ends the connection; the answer under way, if any, fails with `error`. */
+  fail(error: Error): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    this.waitingSince = undefined;
+    this.#socket.destroy();
+    this.#pool.forget(this);
+    const handler = this.#handler;
+    this.#handler = undefined;
+    handler?.onError?.(error);
+  }
+
+  /** Ends an idle connection. */
+  destroy(): void {
+    if (this.#dead) return;
+    if (this.#handler !== undefined) {
+      this.fail(new WireError('WIRE_POOL_CLOSED', 'the connection pool was closed'));
+      return;
+    }
+    this.#dead = true;
+    this.#socket.destroy();
+    this.#pool.forget(this);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#handler === undefined) {
+      // Bytes no request asked for: the server is out of step with us.
+      this.destroy();
+      return;
+    }
+    let rest: number;
+    try {
+      rest = this.#parser.feed(chunk);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    // The handler may have aborted while it heard the head or a chunk.
+    if (rest >= 0 && this.#handler !== undefined) this.#complete(rest === 0 && this.#parser.keepAlive);
+  }
+
+  #onEnd(): void {
+    if (this.#dead) return;
+    if (this.#handler === undefined) {
+      this.destroy();
+      return;
+    }
+    let complete: boolean;
+    try {
+      complete = this.#parser.end();
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    if (complete) this.#complete(false);
+    else this.destroy();
+  }
+
+  #complete(reusable: boolean): void {
+    const handler = this.#handler!;
+    this.#handler = undefined;
+    this.waitingSince = undefined;
+    const seconds = this.#parser.keepAliveSeconds;
+    if (seconds !== undefined) this.idleMs = Math.min(MAX_IDLE_MS, Math.max(0, seconds * 1_000 - IDLE_MARGIN_MS));
+    // Back in the pool before the handler hears of it, so that a request it sends at once can use it.
+    if (reusable && this.idleMs > 0) this.#pool.release(this);
+    else this.destroy();
+    handler.onComplete?.(null);
+  }
+}
