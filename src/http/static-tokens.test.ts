@@ -24,9 +24,21 @@ describe('static tokens', () => {
     const ok = auth.decide('global', 'a');
     expect(ok.ok && ok.principal).not.toContain('global');
   });
-  it('mode none lets everyone through', () => {
-    const open = createStaticTokenAuthenticator({ auth: { mode: 'none', tokens: [], tokenInUrl: false } as never, servers });
-    expect(open.decide(undefined, undefined)).toMatchObject({ ok: true, allowedServers: ['a', 'b'] });
+  it('mode none lets everyone through to servers without tokens of their own', () => {
+    const open = createStaticTokenAuthenticator({ auth: { mode: 'none', tokens: [], tokenInUrl: false } as never, servers: [{ name: 'a' }, { name: 'c' }] as never });
+    expect(open.decide(undefined, undefined)).toMatchObject({ ok: true, principal: 'anonymous', allowedServers: ['a', 'c'] });
+    expect(open.decide('anything', 'c')).toMatchObject({ ok: true, principal: 'anonymous' });
+  });
+  it('mode none still holds a server to its own tokens (auth.tokens count for nothing there)', () => {
+    const none = createStaticTokenAuthenticator({ auth: { mode: 'none', tokens: ['global'], tokenInUrl: false } as never, servers });
+    expect(none.decide(undefined, 'b')).toMatchObject({ ok: false, status: 401, error: 'invalid_request' });
+    expect(none.decide('global', 'b')).toMatchObject({ ok: false, status: 401, error: 'invalid_token' });
+    expect(none.decide('b-only', 'b')).toMatchObject({ ok: true, allowedServers: ['a', 'b'] });
+    expect(none.decide(undefined, 'a')).toMatchObject({ ok: true, principal: 'anonymous', allowedServers: ['a'] });
+    expect(none.decide('nope', undefined)).toMatchObject({ ok: true, principal: 'anonymous', allowedServers: ['a'] });
+    const unlocked = none.decide('b-only', undefined);
+    expect(unlocked).toMatchObject({ ok: true, allowedServers: ['a', 'b'] });
+    expect(unlocked.ok && unlocked.principal).toMatch(/^token:/);
   });
   it('reads ?token= only when allowed', () => {
     const req = new Request('http://x/a/mcp?token=t1');

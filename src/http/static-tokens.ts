@@ -43,23 +43,47 @@ export function presentedToken(request: Credentials, tokenInUrl: boolean, pathTo
 }
 
 /**
- * `auth.mode: none` and `auth.mode: tokens`. Per-server `tokens` replace `auth.tokens` for
- * that server; the aggregate shows every server the presented token opens.
+ * `auth.mode: none` and `auth.mode: tokens` (and the static tokens beside OAuth). Per-server
+ * `tokens` replace `auth.tokens` for that server; the aggregate shows every server the
+ * presented token opens.
+ *
+ * Under `none`, `auth.tokens` count for nothing (CONTRACT: "accepted in every mode but none"),
+ * but a server's own `tokens` still do: whoever writes tokens on a server means it protected
+ * (TBXark mcp-proxy: a server with `authTokens` checks them, one without is open). Such a
+ * server needs one of them on every route, with the same 401 as in `tokens` mode; the others
+ * stay open, and the aggregate shows the open ones plus those the presented token opens.
  */
 export function createStaticTokenAuthenticator(config: Pick<ResolvedConfig, 'auth' | 'servers'>): Authenticator & {
   decide(token: string | undefined, server: string | undefined): AccessDecision;
 } {
   const all = config.servers.map((s) => s.name);
   const tokensFor = new Map(config.servers.map((s) => [s.name, s.tokens && s.tokens.length ? s.tokens : config.auth.tokens]));
+  // Under `none`: the servers that have tokens of their own (the rest are open).
+  const guarded = new Set(config.servers.filter((s) => (s.tokens?.length ?? 0) > 0).map((s) => s.name));
+  const open = all.filter((name) => !guarded.has(name));
+  const anonymous: AccessDecision = { ok: true, principal: 'anonymous', allowedServers: all };
+  const anonymousOpen: AccessDecision = { ok: true, principal: 'anonymous', allowedServers: open };
+  const noToken: AccessDecision = { ok: false, status: 401, error: 'invalid_request', description: 'a bearer token is required' };
+  const badToken: AccessDecision = { ok: false, status: 401, error: 'invalid_token', description: 'the token is not valid for this resource' };
+  // A stable, non-secret name for the credential: sessions are bound to it.
+  const principalOf = (token: string) => `token:${sha256(token).slice(0, 22)}`;
+
+  const decideOpen = (token: string | undefined, server: string | undefined): AccessDecision => {
+    if (guarded.size === 0) return anonymous;
+    const unlocked = token === undefined ? [] : all.filter((name) => guarded.has(name) && matchesAny(token, tokensFor.get(name) ?? []));
+    if (server !== undefined && guarded.has(server) && !unlocked.includes(server)) return token === undefined ? noToken : badToken;
+    // A token for an open server is none of its business: it is not refused there.
+    if (!unlocked.length) return anonymousOpen;
+    return { ok: true, principal: principalOf(token!), allowedServers: all.filter((name) => !guarded.has(name) || unlocked.includes(name)) };
+  };
 
   const decide = (token: string | undefined, server: string | undefined): AccessDecision => {
-    if (config.auth.mode === 'none') return { ok: true, principal: 'anonymous', allowedServers: all };
-    if (token === undefined) return { ok: false, status: 401, error: 'invalid_request', description: 'a bearer token is required' };
+    if (config.auth.mode === 'none') return decideOpen(token, server);
+    if (token === undefined) return noToken;
     const allowed = all.filter((name) => matchesAny(token, tokensFor.get(name) ?? []));
     const opens = server === undefined ? allowed.length > 0 || matchesAny(token, config.auth.tokens) : allowed.includes(server);
-    if (!opens) return { ok: false, status: 401, error: 'invalid_token', description: 'the token is not valid for this resource' };
-    // A stable, non-secret name for the credential: sessions are bound to it.
-    return { ok: true, principal: `token:${sha256(token).slice(0, 22)}`, allowedServers: allowed };
+    if (!opens) return badToken;
+    return { ok: true, principal: principalOf(token), allowedServers: allowed };
   };
 
   return {

@@ -77,9 +77,10 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
   const serveDocument = async (method: string, server: string | undefined, url: string, headers: HeaderView, trustedHop: boolean): Promise<Reply> => {
     if (method !== 'GET' && method !== 'HEAD') return toReply(problem(405, PROBLEM_TYPES.badRequest, 'Method not allowed', `${method} is not allowed here`), { allow: 'GET, HEAD' });
     // The document is discovery metadata, like RFC 9728's: ChatGPT imports it by URL before
-    // any sign-in, so it needs no token except in `tokens` mode, where a token picks the servers.
+    // any sign-in, so it needs no token except where a static token picks the servers: `tokens`
+    // mode, and `none` with servers that have tokens of their own (open ones need none).
     let servers = server === undefined ? allServers : [server];
-    if (config.auth.mode === 'tokens') {
+    if (config.auth.mode !== 'oauth') {
       const decision = await authenticator.authenticate({ url, headers }, server);
       if (!decision.ok) return unauthorized(decision, server, headers);
       servers = servers.filter((s) => decision.allowedServers.includes(s));
