@@ -46,7 +46,7 @@ const expected = (shown: string, first?: string) => {
 
 describe('invalid_target for an unknown resource', () => {
   it('at the token endpoint, names the refused resource and the ones this gateway protects', async () => {
-    expect(urls).toHaveLength(12);
+    expect(urls).toHaveLength(13); // 3 servers × (mcp, sse, api), /mcp, /sse, /mcp/sse, /api
     const res = await clientCredentials('https://elsewhere.example/nope');
     expect(res.status).toBe(400);
     expect(res.body.access_token).toBeUndefined();

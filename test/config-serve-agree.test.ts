@@ -93,7 +93,7 @@ describe('config check and serve refuse the same documents', () => {
     expect(check.status).toBe(2);
     expect(check.stderr).toContain('auth.clients[0].resource: client a: resource /api is not a protected resource of this gateway');
     expect(check.stderr).toContain('REST paths (/api) are served only with openapi.enabled');
-    expect(check.stderr).toContain('auth.clients[1].resource: client b: resource https://other.example.com/mcp is not a protected resource of this gateway; give one of /corp/mcp, /corp/sse, /mcp, /sse under https://gw.example.com');
+    expect(check.stderr).toContain('auth.clients[1].resource: client b: resource https://other.example.com/mcp is not a protected resource of this gateway; give one of /corp/mcp, /corp/sse, /mcp, /sse, /mcp/sse under https://gw.example.com');
     expect(check.stderr).toContain(`servers.corp.tls.ca: ${join(dir, 'not.pem')} holds no PEM certificate`);
     expect(check.stderr).toContain('servers.corp.headers.Bad Name: not a valid HTTP header name');
   });

@@ -85,7 +85,7 @@ function readCa(ca: string, baseDir: string, problem: (message: string) => void)
   return text.slice(begin);
 }
 
-/** The resources the authorization server protects, by server and surface: each server's and the aggregate, MCP and (with openapi) REST. app.ts hands this list to the authorization server. */
+/** The resources the authorization server protects, by server and surface: each server's and the aggregate (with the `/mcp/sse` alias), MCP and (with openapi) REST. app.ts hands this list to the authorization server. */
 export function protectedResourceList(serverNames: readonly string[], openapiEnabled: boolean): { path: string; server?: string; surface?: 'mcp' | 'rest' }[] {
   return [
     ...serverNames.flatMap((server) => [
@@ -94,6 +94,11 @@ export function protectedResourceList(serverNames: readonly string[], openapiEna
     ]),
     { path: '/mcp' },
     { path: '/sse' },
+    // `/mcp/sse` (seed 000's connector URL) is the aggregate's legacy SSE under another name
+    // (http/mcp-listener.ts). RFC 9728 §3.3: the metadata's `resource` must be the URL the client
+    // used, so the alias is a resource of its own, with its own metadata and audience. Unless a
+    // server is named mcp: then it is that server's `/{server}/sse`, listed above.
+    ...(serverNames.includes('mcp') ? [] : [{ path: '/mcp/sse' }]),
     ...(openapiEnabled ? [...serverNames.map((server) => ({ path: `/${server}/api`, server, surface: 'rest' as const })), { path: '/api', surface: 'rest' as const }] : []),
   ];
 }

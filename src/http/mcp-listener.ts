@@ -136,7 +136,9 @@ export function createMcpListener(options: McpListenerOptions): (req: IncomingMe
       const err = presented
         ? { error: decision.error, description: decision.description, ...(decision.status === 403 ? { scope: 'mcp' } : {}) }
         : undefined;
-      const prefix = route.server === undefined ? '' : `/${route.server}`;
+      // The alias names its own resource (/mcp/sse, config's protectedResourceList): RFC 9728
+      // §3.3 has the client refuse metadata whose `resource` is not the URL it connected to.
+      const prefix = alias ? '/mcp' : route.server === undefined ? '' : `/${route.server}`;
       const challenge = options.challenge
         ? options.challenge(`${prefix}/${route.kind === 'mcp' ? 'mcp' : 'sse'}`, err)
         : `Bearer realm="gatehouse", error="${decision.error}", error_description="${decision.description}"`;
