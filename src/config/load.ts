@@ -112,7 +112,7 @@ function parseDocument(text: string, location: string): Record<string, unknown> 
 /** Recognises the accepted formats and converts them to the native one. */
 export function toNative(raw: Record<string, unknown>): { format: ConfigFormat; doc: Record<string, unknown>; warnings: string[] } {
   if (isTbxarkDocument(raw)) return { format: 'tbxark', ...fromTbxark(raw) };
-  if (isClaudeDesktopDocument(raw)) return { format: 'claude-desktop', doc: fromClaudeDesktop(raw), warnings: [] };
+  if (isClaudeDesktopDocument(raw)) return { format: 'claude-desktop', ...fromClaudeDesktop(raw) };
   return { format: 'native', doc: raw, warnings: [] };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration, parseListen, parseSize } from './units.js';
 import { REDIRECT_PRESET_NAMES } from './redirect-presets.js';
 import { isPasswordHash } from '../crypto/index.js';
+import { ServerNameSchema, serverRecordError } from './server-name.js';
 
 // The native configuration format (CONTRACT.md, "Config file"). Input shapes are what a
 // person writes; outputs are normalised values (milliseconds, bytes, host and port).
@@ -88,17 +89,8 @@ export function isUsablePasswordHash(value: string): boolean {
   return powerOfTwo && r >= 1 && p >= 1 && memory <= 64 * 1024 * 1024 && Buffer.from(hash, 'base64url').length >= 16;
 }
 
-export const SERVER_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$/;
-/** Path segments the gateway uses itself; a server cannot be named after one. */
-export const RESERVED_SERVER_NAMES = new Set([
-  'mcp', 'sse', 'message', 'messages', 'oauth', 'api', 'login', 'consent', 'logout',
-  'healthz', 'readyz', 'metrics', 'openapi.json', '.well-known', 'static', 'assets',
-]);
-
-const ServerNameSchema = z
-  .string()
-  .regex(SERVER_NAME_PATTERN, 'a server name may hold letters, digits, - and single _ (it becomes a URL path and a tool prefix)')
-  .refine((name) => !RESERVED_SERVER_NAMES.has(name.toLowerCase()), { error: (i) => `"${String(i.input)}" is a route of the gateway itself; pick another name` });
+// Server names (SERVER_NAME_PATTERN, RESERVED_SERVER_NAMES, ServerNameSchema) live in server-name.ts.
+export { RESERVED_SERVER_NAMES, SERVER_NAME_PATTERN } from './server-name.js';
 
 export const ToolFilterSchema = z
   .strictObject({
@@ -338,7 +330,8 @@ export const GatehouseConfigSchema = z
     maxSessionsPerClient: z.number().int().positive().default(100),
     shutdownTimeout: duration('shutdownTimeout').default(10_000),
     auth: AuthSchema.prefault({}),
-    servers: z.record(ServerNameSchema, ServerSchema).default({}),
+    // A refused name is said in ServerNameSchema's words, not zod's "Invalid key in record".
+    servers: z.record(ServerNameSchema, ServerSchema, { error: serverRecordError }).default({}),
     openapi: z
       .strictObject({
         enabled: z.boolean().default(true),

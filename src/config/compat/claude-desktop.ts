@@ -1,3 +1,5 @@
+import { renameServers } from './server-names.js';
+
 // Claude Desktop's `claude_desktop_config.json`: `{ "mcpServers": { NAME: {...} } }`.
 // Entries are stdio (`command`, `args`, `env`) or remote (`url`, `headers`, optional `type`).
 
@@ -26,11 +28,15 @@ export function convertServerEntry(entry: unknown): Doc {
   return out;
 }
 
-export function fromClaudeDesktop(doc: Doc): Doc {
-  const servers: Doc = {};
-  for (const [name, entry] of Object.entries(doc.mcpServers as Doc)) servers[name] = convertServerEntry(entry);
+/**
+ * The native document, and a warning for each server renamed because its name cannot be a
+ * route here ("My Server" is served as my-server: server-names.ts).
+ */
+export function fromClaudeDesktop(doc: Doc): { doc: Doc; warnings: string[] } {
+  const entries = Object.entries(doc.mcpServers as Doc).map(([name, entry]): [string, Doc] => [name, convertServerEntry(entry)]);
+  const renamed = renameServers(entries, (name) => `mcpServers.${name}`);
   // A desktop file names local tools for one person: it carries no auth of its own.
-  return { auth: { mode: 'none' }, servers };
+  return { doc: { auth: { mode: 'none' }, servers: Object.fromEntries(renamed.servers) }, warnings: renamed.warnings };
 }
 
 export function isRecord(v: unknown): v is Doc {
