@@ -233,7 +233,7 @@ describe('config check and migrate: auth.mode none where other machines can conn
 });
 
 describe('config check and migrate: a TBXark server without authTokens beside servers with them', () => {
-  it('warns, naming it, that auth.mode tokens leaves it unreachable where mcp-proxy left it open (v1 and v2)', () => {
+  it('migrates to auth.mode none with tokens on the protected server only, as mcp-proxy guards them (v1 and v2)', () => {
     const dir = freshDir();
     writeFileSync(
       join(dir, 'v1.json'),
@@ -248,18 +248,24 @@ describe('config check and migrate: a TBXark server without authTokens beside se
     writeFileSync(
       join(dir, 'v2.json'),
       JSON.stringify({
-        mcpProxy: { addr: '127.0.0.1:9090' },
+        mcpProxy: { addr: '0.0.0.0:9090' },
         mcpServers: { locked: { command: 'uvx', options: { authTokens: ['t1'] } }, open: { command: 'uvx' } },
       }),
     );
-    const v1 = gatehouse(['config', 'migrate', 'v1.json'], { cwd: dir });
+    const v1 = gatehouse(['config', 'migrate', 'v1.json', '--output', 'json'], { cwd: dir });
     expect(v1.status, v1.stderr).toBe(0);
-    expect(v1.stderr).toContain('warning: clients.open: no authTokens, so open to anyone in mcp-proxy; here auth.mode is tokens');
-    expect(v1.stderr).toContain('servers.open has none, so nobody can reach it');
-    expect(v1.stderr).not.toContain('clients.locked: no authTokens');
+    const doc = JSON.parse(v1.stdout) as { auth: Record<string, unknown>; servers: Record<string, Record<string, unknown>> };
+    expect(doc.auth).toEqual({ mode: 'none' });
+    expect(doc.servers.locked!.tokens).toEqual(['t1']);
+    expect(doc.servers.open!.tokens).toBeUndefined();
+    expect(v1.stderr).toBe('');
+    // On every interface, the warning names the open server only.
     const v2 = gatehouse(['config', 'check', 'v2.json'], { cwd: dir });
     expect(v2.status, v2.stderr).toBe(0);
-    expect(v2.stderr).toContain('warning: mcpServers.open: no authTokens, so open to anyone in mcp-proxy');
+    expect(v2.stdout).toContain('auth none');
+    expect(v2.stderr).toContain(
+      'anyone who reaches the port can use every tool of the servers without tokens of their own (servers.open; not servers.locked, which needs one of its tokens)',
+    );
   });
 });
 

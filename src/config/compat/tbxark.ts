@@ -52,6 +52,18 @@ const OAUTH2_KEYS = new Set(['enabled', 'users', 'persistenceDir', 'allowedIPs',
 const SERVER_KEYS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'timeout', 'type', 'transport', 'transportType', 'options']);
 const SERVER_TYPES = new Set(['stdio', 'sse', 'http', 'streamable-http', 'streamableHttp']);
 
+/** What guards one server name, over every key (`name`, `name/{token}`) that names it. */
+interface Guard {
+  /** The first key's path in the file. */
+  readonly where: string;
+  /** Header tokens (its own authTokens, else the proxy's) and path tokens, in file order. */
+  readonly tokens: string[];
+  /** A key naming it had neither: open to anyone in mcp-proxy (so here too). */
+  open: boolean;
+  /** Its tokens are not simply the proxy's defaults: written on the server itself. */
+  explicit: boolean;
+}
+
 export function fromTbxark(input: Doc): Converted {
   const warnings: string[] = [];
   const v1 = !(isRecord(input.mcpProxy) || isRecord(input.mcpServers));
@@ -76,13 +88,15 @@ export function fromTbxark(input: Doc): Converted {
   let tokenInUrl = false;
 
   const servers: Doc = {};
-  // Where each server is in the file the person wrote, for the warnings about it.
-  const written = new Map<string, string>();
+  // Per server name: what guards it in mcp-proxy, and where its first key is in the file.
+  const guards = new Map<string, Guard>();
   for (const [key, entry] of Object.entries(isRecord(doc.mcpServers) ? doc.mcpServers : {})) {
     // `name/{token}` keys put the token in the URL path for clients that cannot send headers.
-    const [name, ...rest] = key.split('/');
+    const [name = key, ...rest] = key.split('/');
     const pathToken = rest.join('/');
     const where = `mcpServers.${key}`;
+    // Where the person wrote it, for the warnings about the server as a whole.
+    const origin = v1 ? `clients.${key}` : where;
     const options = isRecord(entry) && isRecord(entry.options) ? entry.options : {};
     if (options.disabled === true) {
       warnings.push(`${where}: disabled in the mcp-proxy file, so left out`);
@@ -108,18 +122,32 @@ export function fromTbxark(input: Doc): Converted {
     const timeout = isRecord(entry) ? goDuration(entry.timeout) : undefined;
     if (timeout !== undefined && server.url !== undefined) server.timeout = timeout;
     else if (timeout !== undefined) warnings.push(dropped(`${where}.timeout`, 'timeout'));
-    const tokens = [...stringList(options.authTokens)];
-    if (pathToken) {
-      tokens.push(pathToken);
-      tokenInUrl = true;
-    }
-    if (tokens.length) server.tokens = tokens;
     const filter = isRecord(options.toolFilter) ? options.toolFilter : undefined;
     // TBXark ignores a filter whose mode is missing or unknown; so do we, but say so.
     if (filter && (filter.mode === 'allow' || filter.mode === 'block')) server.tools = { [filter.mode]: stringList(filter.list) };
     else if (filter) warnings.push(`${where}.options.toolFilter: mode is neither allow nor block, so the filter is ignored (as mcp-proxy does)`);
-    servers[name ?? key] = server;
-    written.set(name ?? key, v1 ? `clients.${key}` : where);
+    // mcp-proxy checks the Authorization header against the server's own authTokens, or the
+    // proxy's when it has none (`nil`: an empty list is its own, and checks nothing); the
+    // path token is a route only. Gatehouse takes either as the credential (auth.tokenInUrl).
+    const own = Array.isArray(options.authTokens) ? stringList(options.authTokens) : undefined;
+    const tokens = [...(own ?? defaultTokens), ...(pathToken ? [pathToken] : [])];
+    if (pathToken) tokenInUrl = true;
+    const first = guards.get(name);
+    if (!first) {
+      servers[name] = server;
+      guards.set(name, { where: origin, tokens, open: tokens.length === 0, explicit: own !== undefined || pathToken !== '' });
+    } else if (JSON.stringify(servers[name]) !== JSON.stringify(server)) {
+      // One name, one server here: `demo/a` and `demo/b` are two routes to the same one.
+      warnings.push(
+        `${origin}: names server ${JSON.stringify(name)} as ${first.where} does, but describes another server; Gatehouse serves one server per name ` +
+          `(the part before "/"), so this entry is left out${pathToken ? ' and its path token opens nothing' : ''}: give it a name of its own`,
+      );
+    } else {
+      // The same server under another path token: both tokens open it (mcp-proxy mounted each key).
+      for (const t of tokens) if (!first.tokens.includes(t)) first.tokens.push(t);
+      first.open ||= tokens.length === 0;
+      first.explicit ||= own !== undefined || pathToken !== '';
+    }
   }
 
   if (oauth2?.enabled === true) {
@@ -134,22 +162,22 @@ export function fromTbxark(input: Doc): Converted {
     if (Array.isArray(oauth2.allowedIPs)) auth.registration = { allowedIps: oauth2.allowedIPs };
     if (typeof oauth2.tokenExpirationMinutes === 'number') auth.accessTokenTtl = `${oauth2.tokenExpirationMinutes}m`;
     if (typeof oauth2.persistenceDir === 'string') out.dataDir = oauth2.persistenceDir;
-  } else {
-    const anyServerTokens = Object.values(servers).some((s) => isRecord(s) && Array.isArray(s.tokens));
-    auth.mode = defaultTokens.length || anyServerTokens ? 'tokens' : 'none';
-    // mcp-proxy let anyone reach a server without authTokens; under auth.mode tokens a server
-    // without its own tokens takes auth.tokens, and there are none: nobody reaches it.
-    if (auth.mode === 'tokens' && !defaultTokens.length) {
-      for (const [name, server] of Object.entries(servers)) {
-        if (isRecord(server) && Array.isArray(server.tokens)) continue;
-        warnings.push(
-          `${written.get(name) ?? name}: no authTokens, so open to anyone in mcp-proxy; here auth.mode is tokens (other servers have tokens) and ` +
-            `servers.${name} has none, so nobody can reach it: give it tokens, or serve it from a gatehouse of its own with auth.mode none`,
-        );
-      }
-    }
   }
-  if (defaultTokens.length) auth.tokens = defaultTokens;
+  const all = [...guards.values()];
+  const anyOpen = all.some((g) => g.open);
+  const anyGuarded = all.some((g) => !g.open);
+  if (auth.mode === undefined) {
+    // A server without authTokens is open in mcp-proxy, one with them is not. Beside guarded
+    // servers that is auth.mode none with per-server tokens (http/static-tokens.ts): under
+    // tokens mode an open server would take auth.tokens, or with none be reachable by nobody.
+    auth.mode = anyGuarded && !anyOpen ? 'tokens' : 'none';
+  }
+  // Under none, auth.tokens count for nothing: each guarded server carries its tokens itself.
+  const spelled = auth.mode === 'none';
+  for (const [name, g] of guards) {
+    if (!g.open && (g.explicit || spelled)) (servers[name] as Doc).tokens = g.tokens;
+  }
+  if (defaultTokens.length && !spelled) auth.tokens = defaultTokens;
   if (tokenInUrl) auth.tokenInUrl = true;
   out.auth = auth;
   out.servers = servers;
