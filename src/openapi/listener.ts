@@ -41,6 +41,8 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
   const { config, catalog, authenticator, edge, logger } = options;
   const allServers = config.servers.map((s) => s.name);
   const known = new Set(allServers);
+  // One server configured: bare tool names on the aggregate routes are its (rest-handler.ts targetOf).
+  const soleServer = allServers.length === 1 ? allServers[0] : undefined;
   const settings = {
     title: config.openapi.title,
     version: VERSION,
@@ -121,7 +123,7 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
       return toReply(problem(413, PROBLEM_TYPES.badRequest, 'Body too large', `request bodies are limited to ${config.maxBodySize} bytes`));
     }
     if (bare && body !== '') return unsupportedMediaType();
-    const answer = await handleToolCall({ server: route.server, tool: route.tool, allowedServers: decision.allowedServers, principal: decision.principal, body }, options);
+    const answer = await handleToolCall({ server: route.server, tool: route.tool, allowedServers: decision.allowedServers, principal: decision.principal, body, soleServer }, options);
     return toReply(answer);
   };
 

@@ -54,3 +54,40 @@ describe('handleToolCall', () => {
     expect(d.calls).toHaveLength(0);
   });
 });
+
+describe('aggregate names (the route names no server)', () => {
+  /** A catalog of one server's tools that records which server and tool each call reached. */
+  function recording(names: readonly string[]): RestCallDeps & { reached: string[] } {
+    const reached: string[] = [];
+    const catalog = {
+      tools: () => Promise.resolve(names.map((name) => ({ name, inputSchema: { type: 'object' } }))),
+      call: (server: string, tool: string) => {
+        reached.push(`${server}/${tool}`);
+        return Promise.resolve({ jsonrpc: '2.0' as const, id: 1, result: { content: [] } });
+      },
+    } as unknown as ToolCatalog;
+    return { catalog, validator: new ArgumentValidator(), reached };
+  }
+  const aggregate = (tool: string, soleServer: string | undefined, allowedServers = ['default']) => ({ server: undefined, tool, allowedServers, principal: 'p', body: '', soleServer });
+
+  it('with one server: a bare name is its tool; {server}__x is always tool x', async () => {
+    const d = recording(['x', 'default__x', 'a__b']);
+    for (const name of ['x', 'default__x', 'default__default__x', 'a__b']) {
+      expect((await handleToolCall(aggregate(name, 'default'), d)).status, name).toBe(200);
+    }
+    expect(d.reached).toEqual(['default/x', 'default/x', 'default/default__x', 'default/a__b']);
+  });
+
+  it('a server the caller may not use stays closed, by either name', async () => {
+    const d = recording(['x']);
+    for (const name of ['x', 'default__x']) expect((await handleToolCall(aggregate(name, 'default', []), d)).status, name).toBe(404);
+    expect(d.reached).toEqual([]);
+  });
+
+  it('without a sole server: only {server}__{tool} names a tool', async () => {
+    const d = recording(['x', 'a__b']);
+    for (const name of ['x', 'a__b', '__x', 'default__']) expect((await handleToolCall(aggregate(name, undefined), d)).status, name).toBe(404);
+    expect((await handleToolCall(aggregate('default__x', undefined), d)).status).toBe(200);
+    expect(d.reached).toEqual(['default/x']);
+  });
+});

@@ -18,6 +18,8 @@ export interface RestCall {
   readonly principal: string;
   /** The request body (JSON arguments; empty means none). */
   readonly body: string;
+  /** The only configured server, when there is exactly one: bare names on the aggregate routes are its tools. */
+  readonly soleServer?: string | undefined;
 }
 
 export interface RestCallDeps {
@@ -63,13 +65,24 @@ export async function handleToolCall(call: RestCall, deps: RestCallDeps): Promis
   return answerFromToolResult(reply.result, call.tool);
 }
 
+/**
+ * The server and tool a called name means. On `/{name}/api/tools/{tool}`, the server's own name.
+ * On the aggregate routes (`/api/tools/{tool}`, `/api/tools/call/{tool}`), `{server}__{tool}`;
+ * and, when exactly one server is configured, any other name is that server's tool as it names
+ * it (seed 000, an OAuth proxy for one server, calls `/api/tools/call/{toolName}`). The rule
+ * depends on the configuration only, never on which servers answer or what they list, so a
+ * name means the same thing on every call: `{server}__x` is always tool `x` (a tool the server
+ * itself calls `{server}__x` stays reachable as `{server}__{server}__x`), and with two servers
+ * or more a bare name is no tool.
+ */
 function targetOf(call: RestCall): { server: string; name: string } | undefined {
-  if (call.server !== undefined) return call.allowedServers.includes(call.server) ? { server: call.server, name: call.tool } : undefined;
+  const allowed = (server: string, name: string) => (call.allowedServers.includes(server) ? { server, name } : undefined);
+  if (call.server !== undefined) return allowed(call.server, call.tool);
   const i = call.tool.indexOf(NAME_SEPARATOR);
-  if (i <= 0) return undefined;
-  const server = call.tool.slice(0, i);
+  const server = i > 0 ? call.tool.slice(0, i) : undefined;
   const name = call.tool.slice(i + NAME_SEPARATOR.length);
-  return call.allowedServers.includes(server) && name !== '' ? { server, name } : undefined;
+  if (server !== undefined && name !== '' && (call.soleServer === undefined || server === call.soleServer)) return allowed(server, name);
+  return call.soleServer === undefined ? undefined : allowed(call.soleServer, call.tool);
 }
 
 function unknownTool(tool: string): RestAnswer {
