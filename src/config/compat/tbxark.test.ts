@@ -88,3 +88,20 @@ describe('TBXark: name/{token} keys', () => {
     ]);
   });
 });
+
+describe('TBXark: server names Gatehouse cannot serve', () => {
+  it('renames them as for Claude Desktop, path-token keys merged first, with a warning naming the new route', () => {
+    const { cfg, tokens, warnings } = resolve({
+      mcpProxy: {},
+      mcpServers: { 'My Server/tokA': { command: 'a' }, 'My Server/tokB': { command: 'a' }, api: { command: 'b' }, 'memory.v2': { command: 'c' } },
+    });
+    expect(cfg.servers.map((s) => s.name)).toEqual(['my-server', 'api-server', 'memory-v2']);
+    expect(tokens['my-server']).toEqual(['tokA', 'tokB']);
+    expect(cfg.auth).toMatchObject({ mode: 'none', tokenInUrl: true });
+    expect(warnings).toEqual([
+      expect.stringMatching(/^mcpServers\.My Server\/tokA: served as "my-server" at \/my-server\/mcp/),
+      expect.stringMatching(/^mcpServers\.api: served as "api-server" at \/api-server\/mcp/),
+      expect.stringMatching(/^mcpServers\.memory\.v2: served as "memory-v2" at \/memory-v2\/mcp/),
+    ]);
+  });
+});

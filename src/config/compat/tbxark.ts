@@ -1,6 +1,7 @@
 import { hashPassword } from '../../crypto/index.js';
 import { plainHttpElsewhere } from '../remote-url.js';
 import { convertServerEntry, isRecord } from './claude-desktop.js';
+import { renameServers } from './server-names.js';
 
 // TBXark mcp-proxy: `{ "mcpProxy": { addr, baseURL, type, options }, "mcpServers": {...} }`.
 // `options` (authTokens, toolFilter, oauth2) sit on the proxy (defaults) and on each server.
@@ -180,7 +181,11 @@ export function fromTbxark(input: Doc): Converted {
   if (defaultTokens.length && !spelled) auth.tokens = defaultTokens;
   if (tokenInUrl) auth.tokenInUrl = true;
   out.auth = auth;
-  out.servers = servers;
+  // mcp-proxy takes any key as a route ("My Server", "memory.v2"); a name Gatehouse cannot
+  // serve is renamed, with a warning naming the new route (server-names.ts, as for Claude Desktop).
+  const renamed = renameServers(Object.entries(servers), (name) => guards.get(name)?.where ?? `mcpServers.${name}`);
+  warnings.push(...renamed.warnings);
+  out.servers = Object.fromEntries(renamed.servers);
   return { doc: out, warnings };
 }
 
