@@ -94,6 +94,8 @@ function authOptions(command: Command): Command {
     .option('--token-store <kind>', 'keychain, file or memory (default: keychain where available, else file)')
     .option('--token-url <url>', 'token endpoint, for servers without discovery (env: OAUTH2_TOKEN_URL)')
     .option('--authorization-url <url>', 'authorization endpoint, for servers without discovery (env: OAUTH2_AUTHORIZATION_URL)')
+    .option('--audience <id>', "an audience parameter on token and authorization requests (Auth0's API identifier) (env: OAUTH2_AUDIENCE)")
+    .option('--auth-style <style>', 'how the client secret goes to the token endpoint: header (HTTP Basic) or body (default: as the server metadata prefers, else header) (env: OAUTH2_AUTH_STYLE)')
     .option('--trace-file <file>', 'append JSONL spans of every HTTP request and OAuth step (never a secret)')
     .option('--config <file>', 'a JSON file with these settings (env: MCP_PROXY_CONFIG)')
     .option('--expected-issuer <url>', 'use only this authorization server: another one is refused before it gets the client id or secret or registers a client (with or without --client-id)')

@@ -75,10 +75,12 @@ describe("mcp-oauth2-proxy's configuration (seed 001)", () => {
       logLevel: 'info',
       timeoutMs: 30_000,
       allowHttp: true,
+      audience: 'https://mcp.example.com',
+      authStyle: 'body',
     });
     // What Gatehouse does its own way is said, key by key; openServerStream: true needs no word.
-    expect(r.warnings.join('\n')).toMatch(/oauth2\.audience has no effect: .*resource/);
-    expect(r.warnings.join('\n')).toContain('oauth2.authStyle has no effect');
+    expect(r.warnings.join('\n')).not.toContain('audience');
+    expect(r.warnings.join('\n')).not.toContain('authStyle');
     expect(r.warnings.join('\n')).toContain('oauth2.refreshSkewSeconds has no effect');
     expect(r.warnings.join('\n')).not.toContain('openServerStream');
   });
@@ -132,9 +134,15 @@ describe("mcp-oauth2-proxy's configuration (seed 001)", () => {
 
   it('UPSTREAM_TIMEOUT_MS is --timeout in milliseconds; its other variables are named when set', () => {
     expect(resolveConnectFlags(URL_A, {}, { UPSTREAM_TIMEOUT_MS: '2500' }).timeoutMs).toBe(2500);
-    const r = resolveConnectFlags(URL_A, {}, { OAUTH2_AUDIENCE: 'https://api', UPSTREAM_OPEN_SERVER_STREAM: 'true' });
+    const r = resolveConnectFlags(URL_A, {}, { OAUTH2_EXTRA_PARAMS: 'a=b', UPSTREAM_OPEN_SERVER_STREAM: 'true' });
     expect(r.warnings).toHaveLength(1);
-    expect(r.warnings[0]).toMatch(/^OAUTH2_AUDIENCE \(mcp-oauth2-proxy's oauth2\.audience\) has no effect/);
+    expect(r.warnings[0]).toMatch(/^OAUTH2_EXTRA_PARAMS \(mcp-oauth2-proxy's oauth2\.extraParams\) has no effect/);
+  });
+
+  it('OAUTH2_AUDIENCE and OAUTH2_AUTH_STYLE are --audience and --auth-style; a style other than header or body is named', () => {
+    const r = resolveConnectFlags(URL_A, {}, { OAUTH2_AUDIENCE: 'https://api', OAUTH2_AUTH_STYLE: 'header' });
+    expect(r).toMatchObject({ audience: 'https://api', authStyle: 'header', warnings: [] });
+    expect(problems(() => resolveConnectFlags(URL_A, {}, { OAUTH2_AUTH_STYLE: 'basic' }))).toEqual(['--auth-style: must be header (HTTP Basic, client_secret_basic) or body (client_secret_post)']);
   });
 });
 
@@ -233,10 +241,10 @@ async function freePort(): Promise<number> {
 
 describe('as real processes', () => {
   it("its desktop config: MCP_PROXY_CONFIG in its shape, the real secret from the env block over the file's placeholder", async () => {
-    const file = writeJson({ upstream: { url: as.mcpUrl }, oauth2: { grant: 'client_credentials', clientId: CLIENT_ID, clientSecret: 'set-via-OAUTH2_CLIENT_SECRET', audience: 'x' }, log: { level: 'info' } });
+    const file = writeJson({ upstream: { url: as.mcpUrl }, oauth2: { grant: 'client_credentials', clientId: CLIENT_ID, clientSecret: 'set-via-OAUTH2_CLIENT_SECRET', refreshSkewSeconds: 30 }, log: { level: 'info' } });
     const { who, stderr } = await whoamiThrough([], { MCP_PROXY_CONFIG: file, OAUTH2_CLIENT_SECRET: CLIENT_SECRET });
     expect(who).toBe(`client ${CLIENT_ID}`);
-    expect(stderr).toContain('oauth2.audience has no effect');
+    expect(stderr).toContain('oauth2.refreshSkewSeconds has no effect');
     expect(as.counts.clientCredentials).toBe(1);
   }, 60_000);
 

@@ -31,6 +31,8 @@ export const ConnectFileSchema = z.strictObject({
   expectedIssuer: z.string().optional(),
   tokenUrl: z.string().optional(),
   authorizationUrl: z.string().optional(),
+  audience: z.string().optional(),
+  authStyle: z.string().optional(),
   traceFile: z.string().optional(),
   timeout: z.string().optional(),
   logLevel: z.string().optional(),
@@ -54,6 +56,8 @@ const SEED_KEYS: Readonly<Record<string, Readonly<Record<string, keyof ConnectFi
     tokenUrl: 'tokenUrl',
     authorizationUrl: 'authorizationUrl',
     callbackPort: 'callbackPort',
+    audience: 'audience',
+    authStyle: 'authStyle',
   },
   log: { level: 'logLevel' },
 };
@@ -68,8 +72,6 @@ export const SEED_IGNORED: Readonly<Record<string, Readonly<Record<string, { env
     protocolVersion: { env: 'UPSTREAM_PROTOCOL_VERSION', why: "the desktop client's own initialize is forwarded, with its protocol version" },
   },
   oauth2: {
-    audience: { env: 'OAUTH2_AUDIENCE', why: 'no audience parameter is sent; set resource (--resource) for the RFC 8707 resource indicator' },
-    authStyle: { env: 'OAUTH2_AUTH_STYLE', why: "the authorization server's metadata decides how the secret is sent" },
     refreshSkewSeconds: { env: 'OAUTH2_REFRESH_SKEW_SECONDS', why: 'tokens are refreshed a quarter of their lifetime (at most 60 s) before they expire' },
     extraParams: { env: 'OAUTH2_EXTRA_PARAMS', why: 'no extra parameters are sent' },
     authorizationCode: { env: 'OAUTH2_AUTHORIZATION_CODE', why: 'the browser login obtains its own code' },

@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, parseDuration, type ConfigIssue } from '../config/index.js';
 import { resolveReference } from '../config/references.js';
 import { redactUrl } from '../observability/index.js';
+import { AUTH_STYLES, type AuthStyle } from '../auth/client/token-request.js';
 import { readConnectFile, SEED_IGNORED, type ReadFile } from './connect-file.js';
 
 /** Flags of connect and login as commander hands them over (CONTRACT.md). */
@@ -35,6 +36,8 @@ export interface ConnectFlags {
   expectedIssuer?: string | undefined;
   tokenUrl?: string | undefined;
   authorizationUrl?: string | undefined;
+  audience?: string | undefined;
+  authStyle?: string | undefined;
   traceFile?: string | undefined;
   timeout?: string | undefined;
   logLevel?: string | undefined;
@@ -59,6 +62,8 @@ export const CONNECT_ENV: Readonly<Record<string, readonly string[]>> = {
   '--scope': ['OAUTH2_SCOPE'],
   '--token-url': ['OAUTH2_TOKEN_URL'],
   '--authorization-url': ['OAUTH2_AUTHORIZATION_URL'],
+  '--audience': ['OAUTH2_AUDIENCE'],
+  '--auth-style': ['OAUTH2_AUTH_STYLE'],
   '--callback-port': ['OAUTH2_CALLBACK_PORT'],
   '--browser-command': ['BROWSER'],
   '--allow-http': ['ALLOW_INSECURE_HTTP'],
@@ -95,6 +100,10 @@ export interface ResolvedConnect {
   readonly expectedIssuer: string | undefined;
   readonly tokenUrl: string | undefined;
   readonly authorizationUrl: string | undefined;
+  /** `--audience`: sent on the token request (client_credentials), the authorization request and the code exchange. */
+  readonly audience: string | undefined;
+  /** `--auth-style`: how the client secret goes to the token endpoint (auth/client/token-request.ts). */
+  readonly authStyle: AuthStyle | undefined;
   readonly traceFile: string | undefined;
   readonly timeoutMs: number;
   readonly logLevel: string;
@@ -246,6 +255,18 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
     issues.push({ path: '--token-url', message: 'device_code needs the device authorization endpoint from the server metadata; drop --token-url' });
   }
 
+  // mcp-oauth2-proxy's oauth2.audience and oauth2.authStyle (seed 001).
+  const audience = pick(flags.audience, file.audience, 'audience', 'OAUTH2_AUDIENCE', '--audience');
+  const authStyle = pick(flags.authStyle, file.authStyle, 'authStyle', 'OAUTH2_AUTH_STYLE', '--auth-style');
+  if (authStyle !== undefined && !(AUTH_STYLES as readonly string[]).includes(authStyle)) {
+    issues.push({ path: '--auth-style', message: 'must be header (HTTP Basic, client_secret_basic) or body (client_secret_post)' });
+  }
+  if (authStyle !== undefined && privateKeyFile !== undefined) issues.push({ path: '--auth-style', message: 'is for a client secret; --private-key signs a JWT instead' });
+  if (grant === 'device_code') {
+    if (audience !== undefined) issues.push({ path: '--audience', message: 'not sent by the device_code grant (use authorization_code or client_credentials)' });
+    if (authStyle !== undefined) issues.push({ path: '--auth-style', message: 'not used by the device_code grant (a client secret goes as HTTP Basic there)' });
+  }
+
   const portText = pick(flags.callbackPort, file.callbackPort === undefined ? undefined : String(file.callbackPort), 'callbackPort', 'OAUTH2_CALLBACK_PORT', '--callback-port');
   let callbackPort: number | undefined;
   if (portText !== undefined) {
@@ -307,6 +328,8 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
     expectedIssuer: pick(flags.expectedIssuer, file.expectedIssuer, 'expectedIssuer', undefined, '--expected-issuer'),
     tokenUrl,
     authorizationUrl,
+    audience,
+    authStyle: authStyle as AuthStyle | undefined,
     traceFile,
     timeoutMs,
     logLevel,

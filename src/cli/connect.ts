@@ -72,6 +72,8 @@ async function createSession(config: ResolvedConnect, logger: Logger, run: OAuth
     logger: logger.child({ component: 'oauth' }),
     clientId: config.clientId,
     clientSecret: config.clientSecret,
+    authStyle: config.authStyle,
+    audience: config.audience,
     // SEP-2352: a --client-id client's id and secret go to this authorization server only.
     expectedIssuer: config.expectedIssuer,
     clientMetadataUrl: config.clientMetadataUrl,
@@ -119,6 +121,8 @@ async function createMachineSession(config: ResolvedConnect, logger: Logger, run
     serverUrl: config.url,
     clientId: config.clientId!,
     clientSecret: config.clientSecret,
+    authStyle: config.authStyle,
+    audience: config.audience,
     privateKey,
     scope: config.scope,
     resource: config.resource,

@@ -9,6 +9,7 @@ export { OAuthSession, type OAuthSessionOptions } from './oauth-session.js';
 export { PkceNotSupportedError } from './pkce-required.js';
 export { parsePrivateKey, type ClientPrivateKey } from './private-key.js';
 export { staticDiscoveryState, type StaticEndpoints } from './static-discovery.js';
+export { AUTH_STYLES, failedOAuthRequest, labelledFetch, type AuthStyle, type FailedOAuthRequest } from './token-request.js';
 export {
   createFileTokenStore,
   createMemoryTokenStore,

@@ -95,3 +95,38 @@ describe('MachineSession: the authorization server its credentials go to', () =>
     expect(lines()).toEqual([]);
   });
 });
+
+describe('MachineSession: authStyle against the methods the metadata lists (RFC 8414 token_endpoint_auth_methods_supported)', () => {
+  /** The token request sent when the metadata lists `methods` and the style is `authStyle`. */
+  async function tokenRequest(methods: string[], authStyle: 'header' | 'body'): Promise<{ authorization: string | null; form: URLSearchParams }> {
+    let request: { authorization: string | null; form: URLSearchParams } | undefined;
+    const json = (value: unknown) => Promise.resolve(new Response(JSON.stringify(value), { status: 200, headers: { 'content-type': 'application/json' } }));
+    const fetchFn: FetchLike = (input, init) => {
+      const url = new URL(String(input));
+      if (url.pathname === '/.well-known/oauth-protected-resource/mcp') return json({ resource: MCP, authorization_servers: [FIRST] });
+      if (url.pathname === '/.well-known/oauth-authorization-server') {
+        return json({ issuer: FIRST, token_endpoint: `${FIRST}/token`, authorization_endpoint: `${FIRST}/authorize`, response_types_supported: ['code'], token_endpoint_auth_methods_supported: methods });
+      }
+      if (url.pathname === '/token') {
+        request = { authorization: new Headers(init?.headers).get('authorization'), form: new URLSearchParams(init?.body as URLSearchParams) };
+        return json({ access_token: 't', token_type: 'Bearer', expires_in: 3600 });
+      }
+      return Promise.resolve(new Response('not found', { status: 404 }));
+    };
+    const machine = new MachineSession({ serverUrl: MCP, clientId: 'robot', clientSecret: 'robot-secret', expectedIssuer: FIRST, authStyle, fetchFn, logger: logged().logger });
+    expect(await machine.token()).toBe('t');
+    return request!;
+  }
+
+  it('listed among others: the preferred one (body over the SDK default, Basic)', async () => {
+    const sent = await tokenRequest(['client_secret_basic', 'client_secret_post'], 'body');
+    expect(sent.authorization).toBeNull();
+    expect(sent.form.get('client_secret')).toBe('robot-secret');
+  });
+
+  it('not listed: the metadata wins, since the server would refuse it', async () => {
+    const sent = await tokenRequest(['client_secret_basic'], 'body');
+    expect(sent.authorization).toBe(`Basic ${Buffer.from('robot:robot-secret').toString('base64')}`);
+    expect(sent.form.get('client_secret')).toBeNull();
+  });
+});

@@ -15,14 +15,19 @@ import {
 type UnauthorizedContext = Parameters<NonNullable<AuthProvider['onUnauthorized']>>[0];
 
 import type { Logger } from '../../observability/index.js';
+import { authMethodOf, labelledFetch, withAudience, type AuthStyle } from './token-request.js';
 import { noTracer, traceStep, type Tracer } from './trace.js';
 
 export interface MachineSessionOptions {
   /** The MCP server (the protected resource). */
   readonly serverUrl: string;
   readonly clientId: string;
-  /** client_secret_basic / client_secret_post (the authorization server's metadata decides). */
+  /** client_secret_basic / client_secret_post (the authorization server's metadata decides, else `authStyle`). */
   readonly clientSecret?: string | undefined;
+  /** How the secret is sent when the metadata names no method, or names this one among others (token-request.ts). */
+  readonly authStyle?: AuthStyle | undefined;
+  /** An `audience` parameter on each token request (token-request.ts withAudience). */
+  readonly audience?: string | undefined;
   /** private_key_jwt (RFC 7523 §2.2) instead of a secret. */
   readonly privateKey?: { readonly key: string | Record<string, unknown>; readonly algorithm: string } | undefined;
   readonly scope?: string | undefined;
@@ -67,7 +72,7 @@ export class MachineSession implements AuthProvider {
   readonly #o: MachineSessionOptions;
   /** Made at the first renewal, once the issuer its credentials are bound to is known. */
   #provider: OAuthClientProvider | undefined;
-  readonly #fetch: FetchLike | undefined;
+  readonly #fetch: FetchLike;
   readonly #tracer: Tracer;
   #discovery: OAuthDiscoveryState | undefined;
   #tokens: StoredOAuthTokens | undefined;
@@ -77,7 +82,8 @@ export class MachineSession implements AuthProvider {
   constructor(options: MachineSessionOptions) {
     this.#o = options;
     this.#tracer = options.tracer ?? noTracer;
-    this.#fetch = options.fetchFn;
+    // A request that cannot reach the token endpoint says so (token-request.ts).
+    this.#fetch = labelledFetch(options.fetchFn);
     this.#discovery = options.discovery;
   }
 
@@ -110,7 +116,7 @@ export class MachineSession implements AuthProvider {
   async #fetchToken(rediscover: boolean, resourceMetadataUrl: URL | undefined): Promise<void> {
     if (rediscover && this.#o.discovery === undefined) this.#discovery = undefined;
     this.#provider ??= this.#bind(await this.#issuer(resourceMetadataUrl));
-    const result = await auth(this.#provider, { serverUrl: this.#o.serverUrl, scope: this.#o.scope, resourceMetadataUrl, ...(this.#fetch ? { fetchFn: this.#fetch } : {}) }).catch((error: unknown) => {
+    const result = await auth(this.#provider, { serverUrl: this.#o.serverUrl, scope: this.#o.scope, resourceMetadataUrl, fetchFn: this.#fetch }).catch((error: unknown) => {
       throw this.#advised(error);
     });
     const tokens = this.#provider.tokens() as StoredOAuthTokens | undefined;
@@ -130,7 +136,7 @@ export class MachineSession implements AuthProvider {
   async #issuer(resourceMetadataUrl: URL | undefined): Promise<string> {
     const known = this.#o.expectedIssuer ?? this.#discovery?.authorizationServerMetadata?.issuer;
     if (known !== undefined) return known;
-    const info = await discoverOAuthServerInfo(this.#o.serverUrl, { resourceMetadataUrl, ...(this.#fetch ? { fetchFn: this.#fetch } : {}) });
+    const info = await discoverOAuthServerInfo(this.#o.serverUrl, { resourceMetadataUrl, fetchFn: this.#fetch });
     this.#discovery = { ...info, resourceMetadataUrl: resourceMetadataUrl?.href };
     // What auth() takes for the issuer when the server published no metadata.
     const issuer = info.authorizationServerMetadata?.issuer ?? info.authorizationServerUrl;
@@ -166,6 +172,14 @@ export class MachineSession implements AuthProvider {
     };
     const resource = o.resource;
     if (resource !== undefined) extra.validateResourceURL = () => Promise.resolve(new URL(resource));
+    const method = o.privateKey ? undefined : authMethodOf(o.authStyle);
+    if (method !== undefined) {
+      extra.clientInformation = async (ctx) => {
+        const info = await inner.clientInformation(ctx);
+        return info && { ...info, token_endpoint_auth_method: method };
+      };
+    }
+    if (o.audience !== undefined) extra.prepareTokenRequest = async (scope) => withAudience((await inner.prepareTokenRequest!(scope))!, o.audience);
     return Object.assign(Object.create(inner) as OAuthClientProvider, extra);
   }
 

@@ -1,6 +1,7 @@
 import {
   auth,
   computeScopeUnion,
+  prepareAuthorizationCodeRequest,
   extractWWWAuthenticateParams,
   isStrictScopeSuperset,
   type AuthProvider,
@@ -14,57 +15,18 @@ import {
 } from '@modelcontextprotocol/client';
 
 import { randomToken } from '../../crypto/index.js';
-import type { Logger } from '../../observability/index.js';
 import { assertBrowsableUrl } from './browser.js';
 import { CallbackServer } from './callback-server.js';
 import { clientBinding, type ClientBinding } from './client-binding.js';
 import { deviceLogin } from './device-login.js';
 import { assertPkceS256 } from './pkce-required.js';
-import { noTracer, traceStep, type Tracer } from './trace.js';
-import { refreshDue, registeredCallbackPort, type IssuerRecord, type ServerRecord, type TokenStore } from './token-store.js';
+import { noTracer, traceStep } from './trace.js';
+import { refreshDue, registeredCallbackPort, type IssuerRecord, type ServerRecord } from './token-store.js';
 
-export interface OAuthSessionOptions {
-  /** The MCP server (the protected resource). */
-  readonly serverUrl: string;
-  readonly store: TokenStore;
-  readonly logger: Logger;
-  /** `--client-id` / `--client-secret`: a pre-registered client, used as is. */
-  readonly clientId?: string | undefined;
-  readonly clientSecret?: string | undefined;
-  /**
-   * `--expected-issuer`: the authorization server to use (SEP-2352, client-binding.ts). Another
-   * one is refused before it sees a `--client-id` client's id or secret, or before a client is
-   * registered there. Unset, a `--client-id` client goes to the one the store names for it,
-   * else the first one it is used with (kept in the store from then on); with
-   * `staticDiscovery`, the store's one must own both its URLs, and their issuer binds the run.
-   */
-  readonly expectedIssuer?: string | undefined;
-  /** `--client-metadata-url`: a Client ID Metadata Document (the URL is the client_id). */
-  readonly clientMetadataUrl?: string | undefined;
-  /** `--scope`: replaces the scope from the challenge or `scopes_supported`. */
-  readonly scope?: string | undefined;
-  /** `--resource`: the RFC 8707 resource indicator, instead of the discovered one. */
-  readonly resource?: string | undefined;
-  /** `--callback-port`; default any free port (or the port of the stored registration). */
-  readonly callbackPort?: number | undefined;
-  /** Tried when `callbackPort` is unset and no registration is stored; taken, any free port. */
-  readonly defaultCallbackPort?: number | undefined;
-  /** Sends a person to the authorization URL (prints it and opens a browser). */
-  readonly openBrowser: (url: URL) => Promise<void>;
-  /** How long a browser login may take (default 5 minutes). */
-  readonly loginTimeoutMs?: number;
-  readonly clientName?: string;
-  /** `--grant device_code` (RFC 8628) instead of the browser login. */
-  readonly grant?: 'authorization_code' | 'device_code';
-  /** Shows the device flow's verification URI and user code (stderr). */
-  readonly notify?: (line: string) => void;
-  /** `--token-url` / `--authorization-url`: endpoints instead of discovery (static-discovery.ts). */
-  readonly staticDiscovery?: OAuthDiscoveryState | undefined;
-  /** For discovery, registration and the token endpoint when no transport's fetch is at hand. */
-  readonly fetchFn?: FetchLike | undefined;
-  /** `--trace-file`: a span per login or refresh. */
-  readonly tracer?: Tracer | undefined;
-}
+import type { OAuthSessionOptions } from './oauth-session-options.js';
+import { authMethodOf, labelledFetch, withAudience } from './token-request.js';
+
+export type { OAuthSessionOptions } from './oauth-session-options.js';
 
 interface AuthorizeOptions {
   readonly resourceMetadataUrl?: URL | undefined;
@@ -95,6 +57,8 @@ export class OAuthSession implements OAuthClientProvider {
   #callback: CallbackServer | undefined;
   #redirectUrl: string | undefined;
   #codeVerifier: string | undefined;
+  /** The code being exchanged, while it is (for the exchange with an audience). */
+  #code: string | undefined;
   #state: string | undefined;
   #inFlight: Promise<void> | undefined;
   /** The access token the last refresh gave; refused again, it calls for a new login. */
@@ -117,10 +81,16 @@ export class OAuthSession implements OAuthClientProvider {
     // Only with --resource: otherwise the SDK's own rule applies (the metadata's resource must
     // cover the server URL, and is sent verbatim).
     if (resource !== undefined) this.validateResourceURL = () => Promise.resolve(new URL(resource));
+    // The code exchange with an audience: the SDK's own request (prepareAuthorizationCodeRequest) plus it.
+    const audience = options.audience;
+    if (audience !== undefined) {
+      this.prepareTokenRequest = () => (this.#code === undefined ? undefined : withAudience(prepareAuthorizationCodeRequest(this.#code, this.codeVerifier(), this.redirectUrl), audience));
+    }
   }
 
   clientMetadataUrl?: string;
   validateResourceURL?: (serverUrl: string | URL, resource?: string) => Promise<URL | undefined>;
+  prepareTokenRequest?: (scope?: string) => URLSearchParams | undefined;
 
   // --- what the SDK reads ------------------------------------------------------------------
 
@@ -188,7 +158,7 @@ export class OAuthSession implements OAuthClientProvider {
   }
 
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
-    const target = assertBrowsableUrl(authorizationUrl);
+    const target = assertBrowsableUrl(withAudienceParam(authorizationUrl, this.#o.audience));
     assertPkceS256(this.discoveryState()?.authorizationServerMetadata, target);
     await this.#o.openBrowser(target);
   }
@@ -329,7 +299,7 @@ export class OAuthSession implements OAuthClientProvider {
         serverUrl: this.#o.serverUrl,
         resourceMetadataUrl: options.resourceMetadataUrl,
         scope: options.exactScope ?? this.#o.scope ?? options.scope,
-        fetchFn: options.fetchFn ?? this.#o.fetchFn,
+        fetchFn: labelledFetch(options.fetchFn ?? this.#o.fetchFn),
       };
       const answer = this.#callback.wait(this.#o.loginTimeoutMs ?? 5 * 60_000);
       answer.catch(() => undefined); // observed below; never unhandled
@@ -339,11 +309,12 @@ export class OAuthSession implements OAuthClientProvider {
         return;
       }
       const { code, iss } = await answer;
+      this.#code = code;
       this.#o.logger.info('authorization code received; exchanging it for tokens');
       const second = await auth(this, { ...common, authorizationCode: code, iss });
       if (second !== 'AUTHORIZED') throw new Error('the authorization server did not issue tokens');
     } finally {
-      this.#codeVerifier = undefined;
+      this.#codeVerifier = this.#code = undefined;
       await this.#callback.close();
       this.#callback = undefined;
       this.#redirectUrl = undefined;
@@ -358,7 +329,7 @@ export class OAuthSession implements OAuthClientProvider {
       scope: options.exactScope ?? this.#o.scope ?? options.scope,
       resourceMetadataUrl: options.resourceMetadataUrl,
       force: options.force === true,
-      fetchFn: options.fetchFn ?? this.#o.fetchFn,
+      fetchFn: labelledFetch(options.fetchFn ?? this.#o.fetchFn),
       clientName: this.#o.clientName ?? 'Gatehouse',
       logger: this.#o.logger,
       notify: this.#o.notify ?? ((line) => process.stderr.write(`${line}\n`)),
@@ -375,8 +346,11 @@ export class OAuthSession implements OAuthClientProvider {
   async #preRegistered(clientId: string, current: string | undefined): Promise<StoredOAuthClientInformation> {
     const { issuer, changed } = (this.#binding as ClientBinding).bind(current, this.#record);
     if (changed) await this.#persist();
-    const info: StoredOAuthClientInformation = { client_id: clientId, issuer };
+    const info: StoredOAuthClientInformation & { token_endpoint_auth_method?: string } = { client_id: clientId, issuer };
     if (this.#o.clientSecret !== undefined) info.client_secret = this.#o.clientSecret;
+    // --auth-style: the SDK honours it where the metadata allows it (token-request.ts authMethodOf).
+    const method = this.#o.clientSecret === undefined ? undefined : authMethodOf(this.#o.authStyle);
+    if (method !== undefined) info.token_endpoint_auth_method = method;
     return info;
   }
 
@@ -394,4 +368,11 @@ export class OAuthSession implements OAuthClientProvider {
   async #persist(): Promise<void> {
     await this.#o.store.write(this.#o.serverUrl, this.#record);
   }
+}
+
+/** The authorization request with `audience` (token-request.ts withAudience), as a new URL. */
+function withAudienceParam(url: URL, audience: string | undefined): URL {
+  const copy = new URL(url);
+  withAudience(copy.searchParams, audience);
+  return copy;
 }

@@ -1,0 +1,82 @@
+import type { FetchLike } from '@modelcontextprotocol/client';
+
+// What the outbound OAuth client adds to the SDK's token and authorization requests, for
+// authorization servers that need more than the standard parameters (mcp-oauth2-proxy's
+// `oauth2.audience` and `oauth2.authStyle`, seed 001), and the label a failed request to one
+// of their endpoints carries, so that the error names that host rather than the MCP server's.
+
+/**
+ * How a client secret goes to the token endpoint (RFC 6749 §2.3.1): `header` is HTTP Basic
+ * (client_secret_basic), `body` puts client_id and client_secret in the form (client_secret_post).
+ */
+export const AUTH_STYLES = ['header', 'body'] as const;
+export type AuthStyle = (typeof AUTH_STYLES)[number];
+
+/** RFC 8414 `token_endpoint_auth_methods_supported` names of the styles. */
+const METHOD: Readonly<Record<AuthStyle, 'client_secret_basic' | 'client_secret_post'>> = { header: 'client_secret_basic', body: 'client_secret_post' };
+
+/**
+ * The client's `token_endpoint_auth_method` for a style. The SDK (selectClientAuthMethod) uses
+ * it when the server's metadata names no methods (e.g. with --token-url) or names this one;
+ * metadata that lists others wins, since the server would refuse it (RFC 8414 §2).
+ */
+export function authMethodOf(style: AuthStyle | undefined): 'client_secret_basic' | 'client_secret_post' | undefined {
+  return style === undefined ? undefined : METHOD[style];
+}
+
+/**
+ * `audience`: not an RFC 6749 parameter but the one Auth0 (and IdPs like it) read to choose the
+ * API a token is for; RFC 6749 §3.1 / §3.2 let a server define extra request parameters.
+ */
+export function withAudience<T extends URLSearchParams>(params: T, audience: string | undefined): T {
+  if (audience !== undefined) params.set('audience', audience);
+  return params;
+}
+
+/** A request the OAuth client sent that failed before any answer: which endpoint, and its URL. */
+export interface FailedOAuthRequest {
+  /** "the token endpoint", "the authorization server" (metadata, registration, ...). */
+  readonly what: string;
+  readonly url: string;
+}
+
+const failed = new WeakMap<object, FailedOAuthRequest>();
+
+/**
+ * `fetchFn` whose network failures (refused, DNS, TLS, timeout) remember the OAuth endpoint
+ * they were for. The error is the one fetch threw, unchanged: the SDK tells a discovery
+ * document it could not fetch (a TypeError) from other errors, and must still.
+ */
+export function labelledFetch(fetchFn: FetchLike | undefined): FetchLike {
+  const inner = fetchFn ?? fetch;
+  return async (input, init) => {
+    try {
+      return await inner(input, init);
+    } catch (error) {
+      if (error !== null && typeof error === 'object') {
+        const url = input instanceof Request ? input.url : String(input);
+        failed.set(error, { what: endpointOf(url, init), url });
+      }
+      throw error;
+    }
+  };
+}
+
+function endpointOf(url: string, init: RequestInit | undefined): string {
+  const body = init?.body;
+  const form = body instanceof URLSearchParams ? body : typeof body === 'string' && /(^|&)grant_type=/.test(body) ? new URLSearchParams(body) : undefined;
+  if (form?.has('grant_type')) return 'the token endpoint';
+  if (url.includes('/.well-known/oauth-protected-resource')) return 'the host of the resource metadata';
+  return 'the authorization server';
+}
+
+/** The OAuth request behind a failure (the error or one of its causes), if one is. */
+export function failedOAuthRequest(error: unknown): FailedOAuthRequest | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current !== null && typeof current === 'object'; depth++) {
+    const found = failed.get(current);
+    if (found !== undefined) return found;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

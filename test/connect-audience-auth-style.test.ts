@@ -1,0 +1,146 @@
+// mcp-oauth2-proxy's `oauth2.audience` and `oauth2.authStyle` (seed 001) reach the token
+// endpoint: a real `gatehouse connect` against a real `gatehouse serve` (static token mode, the
+// raw fixture as server `raw`), with a capture authorization server (node:http) that records
+// every request and issues the token the gateway accepts. Its metadata is never published, so
+// the endpoints are given (tokenUrl / --token-url) and nothing names the client auth method:
+// authStyle decides it (RFC 6749 §2.3.1: header = HTTP Basic, body = client_id and
+// client_secret in the form). Auth0 needs `audience` on the token request (client_credentials)
+// and on the authorization request of a browser login.
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { connectToolCall, startServe, tempRoot, type ServeRun } from './helpers/cli.js';
+import { RAW_FIXTURE } from './helpers/gateway.js';
+import { closeServer, requestText } from './helpers/http-stub.js';
+
+const TOKEN = 'token-from-the-capture-endpoint';
+const AUDIENCE = 'https://api.example.com/';
+const CLIENT_ID = 'svc-client';
+const SECRET = 'the-s3cret';
+
+interface Captured {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly form: URLSearchParams;
+}
+
+const { freshDir, remove } = tempRoot('gh-audience-');
+let gateway: ServeRun;
+let idp: Server;
+let idpBase: string;
+let captured: Captured[] = [];
+
+beforeAll(async () => {
+  const dir = freshDir();
+  const config = join(dir, 'gatehouse.json');
+  writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:0', dataDir: join(dir, 'data'), auth: { mode: 'tokens', tokens: [TOKEN] }, servers: { raw: { command: process.execPath, args: [RAW_FIXTURE] } } }));
+  gateway = await startServe(['--config', config], dir);
+  idp = createServer((req, res) => {
+    void requestText(req).then((body) => {
+      const url = new URL(req.url ?? '/', 'http://idp');
+      captured.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, form: new URLSearchParams(body) });
+      if (url.pathname === '/authorize') {
+        // The person logged in and allowed: back to the loopback callback with a code.
+        const back = new URL(url.searchParams.get('redirect_uri')!);
+        back.searchParams.set('code', 'the-code');
+        back.searchParams.set('state', url.searchParams.get('state') ?? '');
+        res.writeHead(302, { location: back.href }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: TOKEN, token_type: 'Bearer', expires_in: 3600 }));
+    });
+  });
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  idpBase = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+}, 60_000);
+
+afterAll(async () => {
+  gateway?.child.kill('SIGKILL');
+  if (idp) await closeServer(idp);
+  remove();
+});
+
+beforeEach(() => {
+  captured = [];
+});
+
+const mcpUrl = () => `${gateway.base}/raw/mcp`;
+const tokenRequests = () => captured.filter((c) => c.path === '/token');
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+describe('oauth2.audience and oauth2.authStyle of mcp-oauth2-proxy', () => {
+  it('its JSON file (MCP_PROXY_CONFIG), client_credentials, authStyle body: client_secret_post with the audience', async () => {
+    const file = join(freshDir(), 'proxy.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        upstream: { url: mcpUrl() },
+        oauth2: { grant: 'client_credentials', clientId: CLIENT_ID, clientSecret: SECRET, tokenUrl: `${idpBase}/token`, audience: AUDIENCE, authStyle: 'body' },
+      }),
+    );
+    const stderr = await connectToolCall(['--token-store', 'memory'], { MCP_PROXY_CONFIG: file });
+    expect(stderr).not.toContain('has no effect');
+    const [request] = tokenRequests();
+    expect(request, stderr).toBeDefined();
+    expect(request!.headers.authorization).toBeUndefined();
+    expect(Object.fromEntries(request!.form)).toEqual({ grant_type: 'client_credentials', audience: AUDIENCE, client_id: CLIENT_ID, client_secret: SECRET });
+  });
+
+  it('its variables (OAUTH2_AUDIENCE, OAUTH2_AUTH_STYLE=header): HTTP Basic, the secret not in the body', async () => {
+    const env = {
+      UPSTREAM_URL: mcpUrl(),
+      OAUTH2_GRANT: 'client_credentials',
+      OAUTH2_CLIENT_ID: CLIENT_ID,
+      OAUTH2_CLIENT_SECRET: SECRET,
+      OAUTH2_TOKEN_URL: `${idpBase}/token`,
+      OAUTH2_AUDIENCE: AUDIENCE,
+      OAUTH2_AUTH_STYLE: 'header',
+    };
+    const stderr = await connectToolCall(['--token-store', 'memory'], env);
+    expect(stderr).not.toContain('has no effect');
+    const [request] = tokenRequests();
+    expect(request, stderr).toBeDefined();
+    expect(request!.headers.authorization).toBe(basic(CLIENT_ID, SECRET));
+    expect(Object.fromEntries(request!.form)).toEqual({ grant_type: 'client_credentials', audience: AUDIENCE });
+  });
+
+  it('flags, browser login: the audience on the authorization request and the code exchange; --auth-style body', async () => {
+    const dir = freshDir();
+    // The browser: follows the authorization URL to the loopback callback, as a person's would.
+    const browser = join(dir, 'browser.mjs');
+    writeFileSync(browser, 'await fetch(process.argv[2]);\n');
+    const args = [
+      mcpUrl(),
+      ...['--token-url', `${idpBase}/token`, '--authorization-url', `${idpBase}/authorize`],
+      ...['--client-id', CLIENT_ID, '--client-secret', SECRET, '--audience', AUDIENCE, '--auth-style', 'body'],
+      ...['--token-store', 'memory', '--browser-command', `${process.execPath} ${browser}`],
+    ];
+    const stderr = await connectToolCall(args, {});
+    const authorize = captured.find((c) => c.path === '/authorize');
+    expect(authorize, stderr).toBeDefined();
+    expect(authorize!.query.get('audience')).toBe(AUDIENCE);
+    expect(authorize!.query.get('client_id')).toBe(CLIENT_ID);
+    const [exchange] = tokenRequests();
+    expect(exchange!.headers.authorization).toBeUndefined();
+    const form = Object.fromEntries(exchange!.form);
+    expect(form).toMatchObject({ grant_type: 'authorization_code', code: 'the-code', audience: AUDIENCE, client_id: CLIENT_ID, client_secret: SECRET });
+    expect(form.code_verifier).toMatch(/^[\w.~-]{43,128}$/);
+  });
+
+  it('without them: HTTP Basic and no audience, as before', async () => {
+    const stderr = await connectToolCall(
+      [mcpUrl(), '--grant', 'client_credentials', '--token-url', `${idpBase}/token`, '--client-id', CLIENT_ID, '--client-secret', SECRET, '--token-store', 'memory'],
+      {},
+    );
+    const [request] = tokenRequests();
+    expect(request, stderr).toBeDefined();
+    expect(request!.headers.authorization).toBe(basic(CLIENT_ID, SECRET));
+    expect(Object.fromEntries(request!.form)).toEqual({ grant_type: 'client_credentials' });
+  });
+});
