@@ -1,6 +1,7 @@
 import { OAuthError, SdkErrorCode, SdkHttpError, SseError, UnauthorizedError } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 
+import { labelledFetch } from '../../auth/client/token-request.js';
 import { closesLink, describeFailure, describeStatus, httpStatusOf, isLegacyServerAnswer, RemoteLinkError } from './errors.js';
 
 const URL_ = 'https://mcp.example.com/mcp';
@@ -110,5 +111,31 @@ describe('closesLink', () => {
     expect(closesLink(new RemoteLinkError('http-status', '', { status: 403 }))).toBe(false);
     expect(closesLink(new RemoteLinkError('timeout', ''))).toBe(false);
     expect(closesLink(new RemoteLinkError('connection-lost', ''))).toBe(false);
+  });
+});
+
+describe('describeFailure: a request of the OAuth client (token-request.ts labelledFetch)', () => {
+  /** What the labelled fetch throws when `url` cannot be reached. */
+  async function failedAt(url: string, code: string, body?: URLSearchParams): Promise<unknown> {
+    const fetchFn = labelledFetch(() => Promise.reject(fetchFailed(code)));
+    return fetchFn(url, { method: 'POST', ...(body ? { body } : {}) }).catch((error: unknown) => error);
+  }
+
+  it('on another host: names that host and the endpoint, for refused, DNS, TLS and timeouts', async () => {
+    const token = 'https://sso.example.org/oauth/token';
+    const grant = new URLSearchParams({ grant_type: 'client_credentials' });
+    expect(describeFailure(await failedAt(token, 'ECONNREFUSED', grant), URL_, 5000).message).toBe(
+      'connection refused by the token endpoint sso.example.org (https://sso.example.org/oauth/token): is it running?',
+    );
+    expect(describeFailure(await failedAt(token, 'ENOTFOUND', grant), URL_, 5000).message).toBe('cannot resolve host name sso.example.org of the token endpoint (https://sso.example.org/oauth/token)');
+    expect(describeFailure(await failedAt(token, 'CERT_HAS_EXPIRED', grant), URL_, 5000).message).toMatch(/^TLS error talking to the token endpoint sso.example.org: certificate has expired/);
+    expect(describeFailure(await failedAt(token, 'UND_ERR_CONNECT_TIMEOUT', grant), URL_, 5000).message).toBe('no connection to the token endpoint sso.example.org within 5000 ms (https://sso.example.org/oauth/token)');
+    const metadata = await failedAt('https://sso.example.org/.well-known/oauth-authorization-server', 'ECONNREFUSED');
+    expect(describeFailure(metadata, URL_, 5000).message).toContain('connection refused by the authorization server sso.example.org');
+  });
+
+  it("on the MCP server's own host: the MCP server, as before", async () => {
+    const failure = describeFailure(await failedAt('https://mcp.example.com/token', 'ECONNREFUSED', new URLSearchParams({ grant_type: 'client_credentials' })), URL_, 5000);
+    expect(failure.message).toBe('connection refused by mcp.example.com (https://mcp.example.com/mcp): is the server running?');
   });
 });

@@ -1,5 +1,6 @@
 import { InsufficientScopeError, OAuthError, SdkHttpError, SseError, UnauthorizedError } from '@modelcontextprotocol/client';
 
+import { failedOAuthRequest } from '../../auth/client/token-request.js';
 import { parseMessage, type JsonRpcMessage } from '../../jsonrpc/index.js';
 import { redactUrl } from '../../observability/index.js';
 
@@ -70,9 +71,15 @@ const TRUST_HINT = 'set tls.ca to the server certificate or its CA, or tls.rejec
  */
 export function describeFailure(error: unknown, url: string | URL, timeoutMs: number): RemoteLinkError {
   if (error instanceof RemoteLinkError) return error;
-  const target = new URL(url);
+  const server = new URL(url);
+  // A request of the OAuth client (token endpoint, discovery) on another host failed: that
+  // host is named, not the MCP server's (token-request.ts labelledFetch).
+  const oauth = failedOAuthRequest(error);
+  const elsewhere = oauth !== undefined && URL.canParse(oauth.url) && new URL(oauth.url).host !== server.host ? oauth : undefined;
+  const target = elsewhere === undefined ? server : new URL(elsewhere.url);
   const shown = redactUrl(target.href);
-  const hostPort = target.host;
+  const hostPort = elsewhere === undefined ? target.host : `${elsewhere.what} ${target.host}`;
+  const ofWhat = elsewhere === undefined ? '' : ` of ${elsewhere.what}`;
 
   const status = httpStatusOf(error);
   if (status !== undefined) return describeStatus(status, target, error);
@@ -101,10 +108,10 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
     }
     switch (code) {
       case 'ECONNREFUSED':
-        return new RemoteLinkError('connection-refused', `connection refused by ${hostPort} (${shown}): is the server running?`, { cause: error });
+        return new RemoteLinkError('connection-refused', `connection refused by ${hostPort} (${shown}): is ${elsewhere === undefined ? 'the server' : 'it'} running?`, { cause: error });
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
-        return new RemoteLinkError('dns', `cannot resolve host name ${target.hostname} (${shown})`, { cause: error });
+        return new RemoteLinkError('dns', `cannot resolve host name ${target.hostname}${ofWhat} (${shown})`, { cause: error });
       case 'UND_ERR_CONNECT_TIMEOUT':
       case 'WIRE_CONNECT_TIMEOUT':
       case 'ETIMEDOUT':
@@ -126,7 +133,7 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
         return new RemoteLinkError('closed', `the connection pool for ${shown} is closed`, { cause: error });
       case 'EHOSTUNREACH':
       case 'ENETUNREACH':
-        return new RemoteLinkError('connection-refused', `host ${target.hostname} is unreachable (${shown})`, { cause: error });
+        return new RemoteLinkError('connection-refused', `host ${target.hostname}${ofWhat} is unreachable (${shown})`, { cause: error });
       default:
         if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) {
           return new RemoteLinkError('tls', `TLS error talking to ${hostPort}: ${found.message}`, { cause: error });
