@@ -230,7 +230,8 @@ export async function connectCommand(urlArg: string | undefined, flags: ConnectF
     if (login) throw new CliExit(ExitCode.Failure, `login failed: ${login.message}`);
     // The OAuth client could not reach its authorization server: the MCP server is not to blame.
     const { failedOAuthRequest } = await import('../auth/client/index.js');
-    if (failedOAuthRequest(end.reason) !== undefined) throw new CliExit(ExitCode.Failure, `no access token for ${redactUrl(config.url)}: ${end.reason.message}`);
+    const oauth = failedOAuthRequest(end.reason);
+    if (oauth !== undefined && new URL(oauth.url).host !== new URL(config.url).host) throw new CliExit(ExitCode.Failure, `no access token for ${redactUrl(config.url)}: ${end.reason.message}`);
     throw new CliExit(ExitCode.Failure, `the connection to the remote MCP server ended: ${end.reason.message}`);
   }
   logger.info({ reason: end.kind }, 'bridge closed');
