@@ -355,15 +355,37 @@ describe('environment-only setup (seed 000)', () => {
         resource: '/api',
         requirePkce: false,
         grants: ['authorization_code', 'refresh_token', 'client_credentials'],
+        // The seed's machine token is used on /mcp/sse: its tokens open every route of `default`.
+        clientCredentialsResources: ['/mcp', '/default/mcp', '/api', '/default/api'],
       }),
     ]);
     const server = cfg.servers[0]!;
-    expect(server).toMatchObject({ name: 'default', kind: 'remote', url: 'https://downstream.example/mcp', headers: { Cookie: 'LtpaToken2=ltpa-value' }, tls: { rejectUnauthorized: false } });
+    // Seed 000: "static tokens (e.g. LtpaToken)": the header the older proxy sent, and the LTPA2 cookie.
+    expect(server).toMatchObject({ name: 'default', kind: 'remote', url: 'https://downstream.example/mcp', tls: { rejectUnauthorized: false } });
+    expect(server.kind === 'remote' && server.headers).toEqual({ LtpaToken: 'ltpa-value', Cookie: 'LtpaToken2=ltpa-value' });
+    expect(cfg.auth.tokenInUrl).toBe(false);
     expect(server.kind === 'remote' && server.oauth).toBeUndefined();
     // Secrets stay references in the document (what config migrate prints).
     const text = JSON.stringify(native.doc);
     expect(text).not.toContain('mcp-client-secret');
     expect(text).not.toContain('ltpa-value');
+  });
+
+  it('clientCredentialsResources (what the environment client gets) is only for a client with client_credentials', () => {
+    const client = { clientId: 'c', clientSecret: 's', redirectUris: ['https://a.example/cb'], clientCredentialsResources: ['/mcp'] };
+    const issues = issuesOf(() => resolveConfig(native({ auth: { clients: [client] }, servers: { a: { command: 'node' } } }), {}));
+    expect(issues).toContainEqual({ path: 'auth.clients[0].clientCredentialsResources', message: 'only for a client whose grants include client_credentials' });
+    const machine = { ...client, grants: ['client_credentials'] };
+    expect(resolveConfig(native({ auth: { clients: [machine] }, servers: { a: { command: 'node' } } }), {}).auth.clients[0]!.clientCredentialsResources).toEqual(['/mcp']);
+  });
+
+  it('TOKEN_IN_URL=true accepts ?token= (auth.tokenInUrl); anything but true/false is said and leaves it off', () => {
+    const on = { ...seed, TOKEN_IN_URL: 'true' };
+    expect(resolveConfig(environmentDocument(on, '/srv')!, on).auth.tokenInUrl).toBe(true);
+    const odd = { ...seed, TOKEN_IN_URL: 'sure' };
+    const native = environmentDocument(odd, '/srv')!;
+    expect(resolveConfig(native, odd).auth.tokenInUrl).toBe(false);
+    expect(native.warnings).toContain('TOKEN_IN_URL: "sure" is neither true nor false, so tokens in URLs stay refused');
   });
 
   it('PORT alone listens on every interface (with a warning); HOST narrows it; PUBLIC_URL (or Render\'s RENDER_EXTERNAL_URL) is the publicUrl', () => {

@@ -16,7 +16,7 @@ export {
 export { configJsonSchema } from './json-schema.js';
 export { issuerFor } from './issuer.js';
 export { protectedResourceList } from './serve-checks.js';
-export { ENVIRONMENT_CLIENT_REDIRECTS, ENVIRONMENT_VARIABLES } from './compat/index.js';
+export { ENVIRONMENT_CLIENT_REDIRECTS, ENVIRONMENT_VARIABLES, environmentRedirectAdvice } from './compat/index.js';
 export { GatehouseConfigSchema, PreRegisteredClientSchema, SERVER_NAME_PATTERN, type GatehouseConfigInput } from './schema.js';
 export type {
   ConfigFormat,

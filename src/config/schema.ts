@@ -249,6 +249,9 @@ export const PreRegisteredClientSchema = z.strictObject({
   // The resource its tokens are for when it sends no RFC 8707 `resource` (ChatGPT Actions
   // send none): a protected path such as `/api`, or its absolute URL.
   resource: z.string().regex(/^(?:\/|https?:\/\/)/, 'a protected path such as /api, or its absolute URL').optional(),
+  // What its client_credentials tokens may be for (instead of `resource` alone): one that names
+  // none opens all of these, one that names one of them opens that one (RFC 8707 §2).
+  clientCredentialsResources: z.array(z.string().regex(/^(?:\/|https?:\/\/)/, 'a protected path such as /mcp, or its absolute URL')).min(1).optional(),
   // RFC 9700 §2.1.1 lets an authorization server skip PKCE for confidential clients;
   // ChatGPT Actions cannot send a code_challenge. Only for clients with a secret.
   requirePkce: z.boolean().default(true),
@@ -263,6 +266,11 @@ export const PreRegisteredClientSchema = z.strictObject({
     path: ['requirePkce'],
     error: 'only a confidential client (with a clientSecret) may turn PKCE off',
     ...whenValid('requirePkce', 'clientSecret'),
+  })
+  .refine((c) => c.clientCredentialsResources === undefined || c.grants.includes('client_credentials'), {
+    path: ['clientCredentialsResources'],
+    error: 'only for a client whose grants include client_credentials',
+    ...whenValid('clientCredentialsResources', 'grants'),
   })
   .refine((c) => !c.grants.includes('client_credentials') || (c.clientSecret !== undefined && c.clientSecret !== ''), {
     path: ['grants'],

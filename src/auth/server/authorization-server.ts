@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type Provider from 'oidc-provider';
-import { issuerFor, type ResolvedConfig } from '../../config/index.js';
+import { environmentRedirectAdvice, issuerFor, type ResolvedConfig } from '../../config/index.js';
 import type { Authenticator } from '../../http/index.js';
 import { createStaticTokenAuthenticator, hasStaticTokens } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
@@ -127,6 +127,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
     logger,
     fetch: options.fetch,
     clientSecretMatches: options.clientSecretMatches,
+    redirectAdvice: config.source.format === 'environment' ? environmentRedirectAdvice(config.auth.clients.map((c) => c.clientId)) : undefined,
   });
 
   const bearerFor = (surface: 'mcp' | 'rest') => createBearerAuthenticator({

@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 import type { AccessDecision, Authenticator, Credentials } from '../../http/index.js';
 import { presentedToken } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
+import { EXTRA_AUDIENCES } from './provider-configuration.js';
 import type { ResolvedResource, ResourceSurface } from './resources.js';
 
 export interface BearerOptions {
@@ -92,8 +93,10 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
   const clientToken = async (token: string, now: number): Promise<Verified | undefined> => {
     const cc = await provider.ClientCredentials.find(token);
     if (!cc || cc.isSenderConstrained() || !cc.clientId) return undefined;
+    // A token of a client's `clientCredentialsResources` that named none is for all of them.
+    const extra: unknown = cc.extra?.[EXTRA_AUDIENCES];
     return {
-      audiences: audiencesOf(cc.aud),
+      audiences: [...audiencesOf(cc.aud), ...(Array.isArray(extra) ? extra.filter((a): a is string => typeof a === 'string') : [])],
       principal: `client:${cc.clientId}`,
       scopes: cc.scopes,
       grantId: undefined,

@@ -4,6 +4,7 @@ import { errors } from './oidc-provider-module.js';
 import type { ClientMetadata, KoaContextWithOIDC } from 'oidc-provider';
 import { PreRegisteredClientSchema, type ResolvedConfig } from '../../config/index.js';
 import { isLoopbackHttp, isPrivateUseScheme, type RedirectPolicy } from './redirect-policy.js';
+import type { ResolvedResource } from './resources.js';
 import { clientResourceUrl, STORED_REQUIRE_PKCE, STORED_RESOURCE, STORED_RULES } from './stored-client-rules.js';
 
 export { STORED_RULES } from './stored-client-rules.js';
@@ -69,9 +70,16 @@ export function staticClient(c: ConfigClient): ClientMetadata {
  */
 export function clientCredentialsTarget(
   defaultResource: (client: PolicyClient | undefined) => string | undefined,
+  listed: (client: PolicyClient | undefined) => readonly string[] | undefined = () => undefined,
 ): (grantType: unknown, client: PolicyClient | undefined, indicator: string) => void {
   return (grantType, client, indicator) => {
     if (grantType !== 'client_credentials') return;
+    // A config client's `clientCredentialsResources` replace its `resource` here.
+    const some = listed(client);
+    if (some !== undefined) {
+      if (!some.includes(indicator)) throw new errors.InvalidTarget(`this client's client_credentials tokens are only for ${some.join(', ')}`);
+      return;
+    }
     const only = defaultResource(client);
     if (only !== undefined && indicator !== only) {
       throw new errors.InvalidTarget(`this client's client_credentials tokens are only for ${only}`);
@@ -172,4 +180,29 @@ export function defaultResourceOf(
     if (!protectedUrls.has(url)) throw new errors.InvalidTarget(`this client's resource ${stored} is not a protected resource of this gateway`);
     return url;
   };
+}
+
+/**
+ * A config client's `clientCredentialsResources` as absolute URLs under the issuer, each with
+ * the resources that open the same server and surface (a token for `/a/mcp` opens `/a/sse`
+ * too, decision 0007; `/mcp` likewise `/sse` and `/mcp/sse`), so a client may name any of
+ * them. An environment-only setup lists every route of its one server: the older proxy's
+ * machine token opened them all. Checked at start like `resource`.
+ */
+export function clientCredentialsResourcesOf(
+  clients: readonly ConfigClient[],
+  issuer: string,
+  resources: readonly ResolvedResource[],
+): (client: PolicyClient | undefined) => readonly string[] | undefined {
+  const byClient = new Map<string, readonly string[]>();
+  for (const c of clients) {
+    if (c.clientCredentialsResources === undefined) continue;
+    const listed = c.clientCredentialsResources.map((r) => ({ name: r, resource: resources.find((p) => p.url === clientResourceUrl(r, issuer)) }));
+    const unknown = listed.filter((l) => l.resource === undefined).map((l) => l.name);
+    if (unknown.length) throw new Error(`auth.clients (${c.clientId}): clientCredentialsResources ${unknown.join(', ')}: not a protected resource of this gateway`);
+    const same = (a: ResolvedResource, b: ResolvedResource) => a.server === b.server && a.surface === b.surface;
+    const urls = listed.flatMap((l) => [l.resource!.url, ...resources.filter((r) => same(r, l.resource!)).map((r) => r.url)]);
+    byClient.set(c.clientId, [...new Set(urls)]);
+  }
+  return (client) => (client === undefined ? undefined : byClient.get(client.clientId));
 }

@@ -6,7 +6,7 @@ import type { ResolvedConfig } from '../../config/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { Federation } from '../providers/index.js';
 import { renderErrorPage, PAGE_HEADERS } from '../../web/index.js';
-import { applyClientPolicy, clientCredentialsTarget, defaultResourceOf, keepsToSelfRegisteredGrants, pkceRequirement, staticClient, STORED_RULES } from './client-policy.js';
+import { applyClientPolicy, clientCredentialsResourcesOf, clientCredentialsTarget, defaultResourceOf, keepsToSelfRegisteredGrants, pkceRequirement, staticClient, STORED_RULES } from './client-policy.js';
 import type { ConsentMemory } from './interactions.js';
 import type { ServerKeys } from './keys.js';
 import type { AdapterFactory } from './memory-adapter.js';
@@ -40,13 +40,22 @@ export interface ClientRules {
   readonly redirectPolicy: RedirectPolicy;
   readonly pkceRequired: ReturnType<typeof pkceRequirement>;
   readonly clientResource: ReturnType<typeof defaultResourceOf>;
+  readonly clientCredentialsResources: ReturnType<typeof clientCredentialsResourcesOf>;
 }
+
+/**
+ * Where a client_credentials token that named no resource keeps the other resources of its
+ * client's `clientCredentialsResources` (its `aud` is the first: oidc-provider allows one). The
+ * bearer check reads them as audiences too.
+ */
+export const EXTRA_AUDIENCES = 'gatehouse_audiences';
 
 export function clientRules(auth: ResolvedConfig['auth'], issuer: string, resources: readonly ResolvedResource[]): ClientRules {
   return {
     redirectPolicy: createRedirectPolicy(auth.registration.redirectPresets, auth.registration.allowedRedirectUris),
     pkceRequired: pkceRequirement(auth.clients),
     clientResource: defaultResourceOf(auth.clients, issuer, new Set(resources.map((r) => r.url))),
+    clientCredentialsResources: clientCredentialsResourcesOf(auth.clients, issuer, resources),
   };
 }
 
@@ -66,14 +75,25 @@ export interface ProviderSetup {
   readonly logger: Logger;
   readonly fetch?: typeof globalThis.fetch | undefined;
   readonly clientSecretMatches?: ((stored: string | undefined, presented: string) => boolean) | undefined;
+  /** What to add to an `invalid_redirect_uri` page for this client (an environment-only setup names its variable). */
+  readonly redirectAdvice?: ((clientId: string | undefined, redirectUri: unknown) => string | undefined) | undefined;
 }
 
 export function createProvider(options: ProviderSetup): Provider {
   const { issuer, auth, resources, adapterFactory, refreshGrace, keys, users, federation, consentStore, logger } = options;
   const { accessTtl, refreshTtl, grantTtl } = options.lifetimes;
-  const { redirectPolicy, pkceRequired, clientResource } = options.rules;
+  const { redirectPolicy, pkceRequired, clientResource, clientCredentialsResources } = options.rules;
   const byUrl = new Map(resources.map((r) => [r.url, r]));
-  const checkClientCredentialsTarget = clientCredentialsTarget(clientResource);
+  const checkClientCredentialsTarget = clientCredentialsTarget(clientResource, clientCredentialsResources);
+  // A client_credentials request that names no resource, from a client with
+  // `clientCredentialsResources`, is for all of them: said when the default resource is chosen
+  // (the token endpoint then sets params.resource to it), read when the token is minted.
+  const forAllListed = new WeakMap<object, readonly string[]>();
+  const untargetedMachineToken = (ctx: { oidc?: { params?: Record<string, unknown> } }, client: Parameters<typeof clientCredentialsResources>[0]) => {
+    const all = ctx.oidc?.params?.grant_type === 'client_credentials' && ctx.oidc.params.resource === undefined ? clientCredentialsResources(client) : undefined;
+    if (all !== undefined) forAllListed.set(ctx, all);
+    return all?.[0];
+  };
 
   const policy = interactionPolicy.base();
   // Without this, a request whose scopes are all granted (or empty) would skip the consent page
@@ -130,6 +150,11 @@ export function createProvider(options: ProviderSetup): Provider {
       }
       return undefined;
     },
+    // The rest of such a token's resources (EXTRA_AUDIENCES), stored with the opaque token.
+    extraTokenClaims: (ctx, token) => {
+      const all = token.kind === 'ClientCredentials' ? forAllListed.get(ctx) : undefined;
+      return all && all.length > 1 ? { [EXTRA_AUDIENCES]: all.slice(1) } : undefined;
+    },
     ttl: {
       AccessToken: accessTtl,
       ClientCredentials: accessTtl,
@@ -157,7 +182,8 @@ export function createProvider(options: ProviderSetup): Provider {
       ctx.set(PAGE_HEADERS);
       ctx.type = 'html';
       const description = typeof out.error_description === 'string' ? out.error_description : 'the request could not be completed';
-      ctx.body = renderErrorPage({ title: 'Sign-in failed', message: `${String(out.error)}: ${description}` });
+      const advice = out.error === 'invalid_redirect_uri' ? options.redirectAdvice?.(ctx.oidc?.client?.clientId, ctx.oidc?.params?.redirect_uri) : undefined;
+      ctx.body = renderErrorPage({ title: 'Sign-in failed', message: `${String(out.error)}: ${description}${advice ? `. ${advice}` : ''}` });
       if (ctx.status >= 500) logger.error({ err: error.message }, 'authorization server error');
     },
     features: {
@@ -179,7 +205,7 @@ export function createProvider(options: ProviderSetup): Provider {
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (ctx, client, oneOf) => oneOf ?? clientResource(client) ?? refuseUntargetedClientCredentials(ctx, resources),
+        defaultResource: (ctx, client, oneOf) => oneOf ?? untargetedMachineToken(ctx, client) ?? clientResource(client) ?? refuseUntargetedClientCredentials(ctx, resources),
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator, client) => {
           const resource = byUrl.get(indicator);

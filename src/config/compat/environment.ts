@@ -5,7 +5,7 @@ import { plainHttpElsewhere } from '../remote-url.js';
 // a `.env` file, or a hosting platform's variables): DOWNSTREAM_MCP_URL (or UPSTREAM_URL),
 // LTPA_TOKEN, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, REJECT_UNAUTHORIZED, PORT. They make one
 // remote server named `default`. Gatehouse adds HOST, PUBLIC_URL, OAUTH_REDIRECT_URIS,
-// GATEHOUSE_TOKEN and ALLOW_INSECURE_HTTP (docs/decisions/0004-configuration.md).
+// GATEHOUSE_TOKEN, TOKEN_IN_URL and ALLOW_INSECURE_HTTP (docs/decisions/0004-configuration.md).
 
 type Doc = Record<string, unknown>;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -24,8 +24,26 @@ export const ENVIRONMENT_VARIABLES = [
   'PUBLIC_URL',
   'RENDER_EXTERNAL_URL',
   'GATEHOUSE_TOKEN',
+  'TOKEN_IN_URL',
   'ALLOW_INSECURE_HTTP',
 ] as const;
+
+/**
+ * What the client OAUTH_CLIENT_ID names may get client_credentials tokens for: every route of
+ * server `default` (with their SSE twins: /sse, /mcp/sse, /default/sse). The seed's Claude
+ * Desktop recipe asks for one with no `resource` and uses it on `/mcp/sse?token=`; the older
+ * proxy's token opened everything it served, and such a token here opens all of these.
+ */
+export const ENVIRONMENT_MACHINE_RESOURCES: readonly string[] = ['/mcp', '/default/mcp', '/api', '/default/api'];
+
+/** A true/false variable: true, false, or undefined with a warning (unset: undefined, silently). */
+function flag(env: Env, name: string, warnings: string[], otherwise: string): boolean | undefined {
+  const value = env[name]?.trim();
+  if (value === undefined) return undefined;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (!/^(0|false|no)$/i.test(value)) warnings.push(`${name}: ${JSON.stringify(env[name])} is neither true nor false, so ${otherwise}`);
+  return false;
+}
 
 /**
  * Where Claude and ChatGPT send a person back after login, for the client that OAUTH_CLIENT_ID
@@ -33,6 +51,19 @@ export const ENVIRONMENT_VARIABLES = [
  * GPT's id, so it comes from OAUTH_REDIRECT_URIS).
  */
 export const ENVIRONMENT_CLIENT_REDIRECTS: readonly string[] = [...REDIRECT_PRESETS.claude, ...REDIRECT_PRESETS.chatgpt].filter((u) => !u.includes('*'));
+
+/**
+ * What the authorization page says when a redirect_uri of the client OAUTH_CLIENT_ID names is
+ * refused (a Custom GPT's callback holds the GPT's id, so no preset covers it): which variable
+ * to set. The refused URI is shown as the client sent it (escaped by the page), cut at 200.
+ */
+export function environmentRedirectAdvice(clientIds: readonly string[]): (clientId: string | undefined, redirectUri: unknown) => string | undefined {
+  return (clientId, redirectUri) => {
+    if (clientId === undefined || !clientIds.includes(clientId)) return undefined;
+    const uri = typeof redirectUri === 'string' && redirectUri !== '' ? redirectUri.slice(0, 200) : 'the callback';
+    return `This client comes from OAUTH_CLIENT_ID: add ${uri} to OAUTH_REDIRECT_URIS (comma separated) and restart gatehouse.`;
+  };
+}
 
 export function hasEnvironmentConfig(env: Env): boolean {
   return Boolean(env.DOWNSTREAM_MCP_URL ?? env.UPSTREAM_URL);
@@ -50,13 +81,13 @@ export function fromEnvironment(env: Env): { doc: Doc; warnings: string[] } {
   const urlVar = env.DOWNSTREAM_MCP_URL ? 'DOWNSTREAM_MCP_URL' : 'UPSTREAM_URL';
   const url = env[urlVar] ?? '';
   const server: Doc = { url: /[?@#]|\$\{/.test(url) ? `env:${urlVar}` : url };
-  if (env.LTPA_TOKEN) server.headers = { Cookie: 'LtpaToken2=env:LTPA_TOKEN' };
+  // Seed 000 says only that it reaches the downstream "using static tokens (e.g. LtpaToken)":
+  // the older proxy sent the header `LtpaToken: <value>`, and WebSphere/Domino-style servers
+  // read the LTPA2 cookie. Both go, so a downstream that took either still does.
+  if (env.LTPA_TOKEN) server.headers = { LtpaToken: 'env:LTPA_TOKEN', Cookie: 'LtpaToken2=env:LTPA_TOKEN' };
   // ALLOW_INSECURE_HTTP=true: what `connect` reads (seed 001's variable); the only way an
   // environment-only setup can allow plain http to another machine (servers.default.allowHttp).
-  if (env.ALLOW_INSECURE_HTTP !== undefined) {
-    if (/^(1|true|yes)$/i.test(env.ALLOW_INSECURE_HTTP.trim())) server.allowHttp = true;
-    else if (!/^(0|false|no)$/i.test(env.ALLOW_INSECURE_HTTP.trim())) warnings.push(`ALLOW_INSECURE_HTTP: ${JSON.stringify(env.ALLOW_INSECURE_HTTP)} is neither true nor false, so plain http stays refused`);
-  }
+  if (flag(env, 'ALLOW_INSECURE_HTTP', warnings, 'plain http stays refused')) server.allowHttp = true;
   if (server.allowHttp !== true && plainHttpElsewhere(url) !== undefined) {
     warnings.push(`${urlVar}: plain http to another machine is refused: use https, or set ALLOW_INSECURE_HTTP=true`);
   }
@@ -94,7 +125,10 @@ export function fromEnvironment(env: Env): { doc: Doc; warnings: string[] } {
         // names its MCP URL itself, so its tokens are for that.
         resource: '/api',
         // ChatGPT Actions send no PKCE; the older proxy did not require it. Only with a secret.
-        ...(secret ? { requirePkce: false, grants: ['authorization_code', 'refresh_token', 'client_credentials'] } : {}),
+        // Its client_credentials tokens open what the seed's users call with them (above).
+        ...(secret
+          ? { requirePkce: false, grants: ['authorization_code', 'refresh_token', 'client_credentials'], clientCredentialsResources: [...ENVIRONMENT_MACHINE_RESOURCES] }
+          : {}),
       },
     ];
     warnings.push(
@@ -112,6 +146,9 @@ export function fromEnvironment(env: Env): { doc: Doc; warnings: string[] } {
     if (!auth.mode) auth.mode = 'tokens';
     auth.tokens = ['env:GATEHOUSE_TOKEN'];
   }
+  // TOKEN_IN_URL=true: `?token=` on the SSE routes (auth.tokenInUrl), for the seed's Claude
+  // Desktop recipe (`.../mcp/sse?token=YOUR_ACCESS_TOKEN`), which the older proxy accepted.
+  if (flag(env, 'TOKEN_IN_URL', warnings, 'tokens in URLs stay refused')) auth.tokenInUrl = true;
   if (Object.keys(auth).length) doc.auth = auth;
   doc.servers = { default: server };
   return { doc, warnings };
