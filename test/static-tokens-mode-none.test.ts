@@ -76,7 +76,13 @@ describe('auth.mode none: a server with its own tokens', () => {
     expect(await call.text()).toContain('secret');
     const doc = await fetch(`${gw.base}/secret/openapi.json`, { headers: bearer(SECRET) });
     expect(doc.status).toBe(200);
-    expect(Object.keys(((await doc.json()) as { paths: object }).paths)).toEqual(['/secret/api/tools/echo']);
+    const secretDoc = (await doc.json()) as { paths: object; security?: unknown; components: { securitySchemes?: Record<string, unknown> } };
+    expect(Object.keys(secretDoc.paths)).toEqual(['/secret/api/tools/echo']);
+    // Its document says that its calls take a bearer token; an open server's says nothing of the kind.
+    expect(secretDoc.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(secretDoc.components.securitySchemes ?? {})).toEqual(['bearer']);
+    const openDoc = (await (await fetch(`${gw.base}/open/openapi.json`)).json()) as { security?: unknown };
+    expect(openDoc.security).toBeUndefined();
     const stop = new AbortController();
     const sse = await fetch(`${gw.base}/secret/sse`, { headers: bearer(SECRET), signal: stop.signal });
     expect(sse.status).toBe(200);

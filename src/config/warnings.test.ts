@@ -31,6 +31,7 @@ describe('configWarnings', () => {
     expect(warning).toContain(
       'anyone who reaches the port can use every tool of the servers without tokens of their own (servers.open, servers.other; not servers.secret, which needs one of its tokens), with no credential',
     );
+    expect(warning).toMatch(/; listen on 127\.0\.0\.1, give those servers tokens, or set auth\.mode to oauth or tokens$/);
     // Every server needs its own token: nothing is open to whoever reaches the port.
     expect(configWarnings({ listen: { host: '0.0.0.0', port: 9090 }, auth: { mode: 'none' }, servers: [{ name: 'secret', tokens: ['t1'] }] })).toEqual([]);
     // Servers without tokens: the plain wording.

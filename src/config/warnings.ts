@@ -43,7 +43,7 @@ export function configWarnings(config: WarnedConfig): string[] {
       : `anyone who reaches the port can use ${tools}, with no credential`;
     warnings.push(
       `auth.mode is none and listen is ${formatListen(config.listen)}, which other machines can reach: ${who}; ` +
-        'listen on 127.0.0.1, or set auth.mode to oauth or tokens',
+        `listen on 127.0.0.1, ${which ? 'give those servers tokens, ' : ''}or set auth.mode to oauth or tokens`,
     );
   }
   if (config.auth.tokens?.length) {

@@ -52,6 +52,10 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
       : undefined,
   };
   const documents = new DocumentSource(catalog, settings, logger);
+  // `auth.mode: none` with servers that have tokens of their own: a document showing one of
+  // them says that its calls take a bearer token (the others' documents stay without).
+  const guarded = new Set(config.auth.mode === 'none' ? config.servers.filter((s) => (s.tokens?.length ?? 0) > 0).map((s) => s.name) : []);
+  const guardedDocuments = guarded.size ? new DocumentSource(catalog, { ...settings, bearer: true }, logger) : undefined;
 
   const serve = async (req: IncomingMessage, res: ServerResponse, route: OpenApiRoute): Promise<Reply> => {
     const headers: HeaderView = headerView(req);
@@ -88,7 +92,8 @@ export function openApiListener(options: OpenApiListenerOptions): { listener: (r
       servers = servers.filter((s) => decision.allowedServers.includes(s));
     }
     const serverUrl = resolveBaseUrl(config.publicUrl, url, headers, trustedHop);
-    const doc = await documents.json({ server, servers, serverUrl });
+    const source = guardedDocuments && servers.some((s) => guarded.has(s)) ? guardedDocuments : documents;
+    const doc = await source.json({ server, servers, serverUrl });
     // Readable from browser tools (Swagger UI and the like) as RFC 9728 metadata is: no credentials involved.
     const cors = { 'access-control-allow-origin': '*' };
     return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }, body: method === 'HEAD' ? null : doc };
