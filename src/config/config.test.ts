@@ -377,6 +377,12 @@ describe('environment-only setup (seed 000)', () => {
     expect(issues).toContainEqual({ path: 'auth.clients[0].clientCredentialsResources', message: 'only for a client whose grants include client_credentials' });
     const machine = { ...client, grants: ['client_credentials'] };
     expect(resolveConfig(native({ auth: { clients: [machine] }, servers: { a: { command: 'node' } } }), {}).auth.clients[0]!.clientCredentialsResources).toEqual(['/mcp']);
+    // One the gateway does not protect is said at its path, as for `resource` (serve refuses it at start).
+    const wrong = { ...machine, clientCredentialsResources: ['/mcp', '/b/mcp'] };
+    expect(issuesOf(() => resolveConfig(native({ auth: { clients: [wrong] }, servers: { a: { command: 'node' } } }), {}))).toContainEqual({
+      path: 'auth.clients[0].clientCredentialsResources[1]',
+      message: 'client c: clientCredentialsResources entry /b/mcp is not a protected resource of this gateway; give one of /a/mcp, /a/sse, /mcp, /sse, /mcp/sse, /a/api, /api',
+    });
   });
 
   it('TOKEN_IN_URL=true accepts ?token= (auth.tokenInUrl); anything but true/false is said and leaves it off', () => {

@@ -111,8 +111,9 @@ function issuerOf(doc: Doc): string | undefined {
 }
 
 /**
- * `auth.clients[].resource` must be a resource the gateway protects (`serve` refuses to start
- * otherwise): a path such as /api, or its URL under the issuer. Only where the authorization
+ * `auth.clients[].resource`, and each `clientCredentialsResources` entry, must be a resource
+ * the gateway protects (`serve` refuses to start otherwise): a path such as /api, or its URL
+ * under the issuer. Only where the authorization
  * server runs (auth.mode oauth, the default).
  */
 function checkClientResources(doc: Doc, serverNames: readonly string[], issues: ConfigIssue[]): void {
@@ -122,9 +123,7 @@ function checkClientResources(doc: Doc, serverNames: readonly string[], issues: 
   const paths = protectedResourceList(serverNames, openapiEnabled).map((r) => r.path);
   const issuer = issuerOf(doc);
   const hasPublicUrl = typeof doc.publicUrl === 'string';
-  auth.clients.forEach((client: unknown, i) => {
-    if (!isRecord(client) || typeof client.resource !== 'string') return;
-    const resource = client.resource;
+  const checkOne = (resource: string, at: (string | number)[], clientId: unknown, key: string): void => {
     if (resource.startsWith('/')) {
       if (paths.includes(resource)) return;
     } else if (/^https?:\/\//.test(resource)) {
@@ -139,9 +138,19 @@ function checkClientResources(doc: Doc, serverNames: readonly string[], issues: 
     const why = !openapiEnabled && /^(?:.*\/)?api$/.test(resource) ? '; REST paths (/api) are served only with openapi.enabled' : '';
     const under = resource.startsWith('/') ? '' : hasPublicUrl ? ` under ${issuer}` : ` under the public URL (publicUrl, --public-url; ${issuer} without one)`;
     issues.push({
-      path: formatPath(['auth', 'clients', i, 'resource']),
-      message: `${typeof client.clientId === 'string' ? `client ${client.clientId}: ` : ''}resource ${resource} is not a protected resource of this gateway; give one of ${paths.join(', ')}${under}${why}`,
+      path: formatPath(at),
+      message: `${typeof clientId === 'string' ? `client ${clientId}: ` : ''}${key} ${resource} is not a protected resource of this gateway; give one of ${paths.join(', ')}${under}${why}`,
     });
+  };
+  auth.clients.forEach((client: unknown, i) => {
+    if (!isRecord(client)) return;
+    if (typeof client.resource === 'string') checkOne(client.resource, ['auth', 'clients', i, 'resource'], client.clientId, 'resource');
+    // clientCredentialsResources: serve refuses an unprotected one at start too (client-policy.ts).
+    if (Array.isArray(client.clientCredentialsResources)) {
+      client.clientCredentialsResources.forEach((r: unknown, j) => {
+        if (typeof r === 'string') checkOne(r, ['auth', 'clients', i, 'clientCredentialsResources', j], client.clientId, 'clientCredentialsResources entry');
+      });
+    }
   });
 }
 
