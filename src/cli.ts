@@ -21,7 +21,9 @@ function buildProgram(): Command {
     .option('--public-url <url>', 'the URL clients reach the gateway at (issuer and base of advertised URLs)')
     .option('--data-dir <dir>', 'where the database and keys live (default ./.gatehouse)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
-    .action(async (opts: Record<string, string | undefined>) => {
+    .option('--insecure', "skip TLS certificate checks for an https --config URL and for remote servers that set no tls.rejectUnauthorized (TBXark mcp-proxy's -insecure; warned about at start)")
+    .addHelpText('after', "\nTBXark mcp-proxy's single-dash flags work too: gatehouse serve -config config.json -insecure")
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
       const { serveCommand } = await import('./cli/serve.js');
       await serveCommand(opts);
     });
@@ -116,18 +118,31 @@ No variable: --transport, --resource, --header, --token-store, --client-metadata
     );
 }
 
+/** Go programs' long flags, by command: the Go mcp-proxy's (seed 002) and TBXark mcp-proxy's (seed 003). */
+const GO_FLAGS: Readonly<Record<string, { long: readonly string[]; booleans: readonly string[]; short: string }>> = {
+  connect: { long: ['url', 'client-id', 'client-secret'], booleans: [], short: 'uis' },
+  login: { long: ['url', 'client-id', 'client-secret'], booleans: [], short: 'uis' },
+  logout: { long: ['url', 'client-id', 'client-secret'], booleans: [], short: 'uis' },
+  serve: { long: ['config'], booleans: ['insecure', 'help'], short: 'c' },
+};
+
 /**
- * The Go mcp-proxy's command lines: Go's flag package also takes one dash before a long name
- * (`-url URL`) and `-u=URL`, which commander would read as `-u` with the value `rl` or `=URL`.
+ * Go command lines: Go's flag package also takes one dash before a long name (`-url URL`,
+ * `-config FILE`) and `-u=URL`, which commander would read as `-u` with the value `rl` or
+ * `=URL` (`-c` with `onfig`); a boolean may be written `-insecure=true` or `=false`.
  */
-function goStyleArgs(args: string[]): string[] {
+function goStyleArgs(args: string[], flags: (typeof GO_FLAGS)[string]): string[] {
   const end = args.indexOf('--');
-  return args.map((arg, i) => {
-    if (end !== -1 && i > end) return arg;
-    const long = /^-(url|client-id|client-secret)(=.*)?$/.exec(arg);
-    if (long) return `--${long[1]}${long[2] ?? ''}`;
-    const short = /^-([uis])=(.*)$/.exec(arg);
-    return short ? `-${short[1]}${short[2]}` : arg;
+  return args.flatMap((arg, i) => {
+    if (end !== -1 && i > end) return [arg];
+    const long = /^-([a-z-]+)(=.*)?$/.exec(arg);
+    if (long && flags.long.includes(long[1]!)) return [`--${long[1]}${long[2] ?? ''}`];
+    if (long && flags.booleans.includes(long[1]!)) {
+      if (long[2] === undefined || /^=(1|t|true|TRUE|True)$/.test(long[2])) return [`--${long[1]}`];
+      if (/^=(0|f|false|FALSE|False)$/.test(long[2])) return [];
+    }
+    const short = /^-([a-z])=(.*)$/.exec(arg);
+    return short && flags.short.includes(short[1]!) ? [`-${short[1]}${short[2]}`] : [arg];
   });
 }
 
@@ -274,7 +289,8 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     const command = argv[2];
-    await program.parseAsync(command === 'connect' || command === 'login' || command === 'logout' ? goStyleArgs(argv) : argv);
+    const goFlags = command === undefined ? undefined : GO_FLAGS[command];
+    await program.parseAsync(goFlags === undefined ? argv : goStyleArgs(argv, goFlags));
     return ExitCode.Ok;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -8,6 +8,7 @@ import { createLogger, routeSdkWarnings, type Logger } from '../observability/in
 import { openStore } from '../store/index.js';
 import { CliExit, ExitCode } from './exit.js';
 import { configOverrides } from './flags.js';
+import { loadInsecureConfig, warnInsecure } from './serve-insecure.js';
 
 export interface ServeFlags {
   config?: string | undefined;
@@ -15,13 +16,16 @@ export interface ServeFlags {
   publicUrl?: string | undefined;
   dataDir?: string | undefined;
   logLevel?: string | undefined;
+  /** TBXark mcp-proxy's -insecure (serve-insecure.ts). */
+  insecure?: boolean | undefined;
 }
 
 /** `gatehouse serve`: load config (or the zero-config demo), start, and stop cleanly on signals. */
 export async function serveCommand(flags: ServeFlags): Promise<void> {
   const overrides = configOverrides(flags);
 
-  let config = await loadConfig({ location: flags.config, overrides });
+  const insecure = flags.insecure === true ? await loadInsecureConfig(flags.config, overrides) : undefined;
+  let config = insecure !== undefined ? insecure.config : await loadConfig({ location: flags.config, overrides });
   let demo: DemoToken | undefined;
   if (!config) {
     // The demo's token is kept in its dataDir (found first), so clients set up with it still get in after a restart.
@@ -32,6 +36,7 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   // The SDK's own warnings ([mcp-sdk] ..., from upstream OAuth clients) become log lines too.
   routeSdkWarnings(logger);
+  if (insecure !== undefined) warnInsecure(logger, insecure, config.source.location);
   // A promise rejected with nobody waiting (a bug) is logged, not allowed to end the process
   // and every session with it (Node 20's default).
   process.on('unhandledRejection', (reason) => {

@@ -31,6 +31,8 @@ export interface LoadOptions {
   readonly overrides?: Readonly<Record<string, unknown>>;
   /** See ResolveOptions.optionalReferences. */
   readonly optionalReferences?: ResolveOptions['optionalReferences'];
+  /** `serve --insecure`: an https config URL is fetched without verifying its certificate. */
+  readonly insecure?: boolean | undefined;
 }
 
 /** A document as read, in its native form but with references still unresolved. */
@@ -63,6 +65,7 @@ export async function readNativeDocument(
   location: string,
   cwd = process.cwd(),
   env: Readonly<Record<string, string | undefined>> = {},
+  fetchOptions: { readonly insecure?: boolean | undefined } = {},
 ): Promise<NativeDocument> {
   const isUrl = /^https?:\/\//i.test(location);
   let text: string;
@@ -70,9 +73,13 @@ export async function readNativeDocument(
   if (isUrl) {
     let res: Response;
     try {
-      res = await fetch(location, { signal: AbortSignal.timeout(15_000), redirect: 'follow' });
+      res = await fetchConfig(location, fetchOptions.insecure === true);
     } catch (err) {
-      throw new ConfigError([{ path: '', message: `cannot fetch ${location}: ${(err as Error).message}` }]);
+      // undici says "fetch failed"; the reason (ECONNREFUSED, a certificate error) is its cause.
+      const cause = (err as Error).cause;
+      const why = cause instanceof Error ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
+      const hint = !fetchOptions.insecure && /certificate|self.signed/i.test(why) ? ' (serve --insecure skips the certificate check)' : '';
+      throw new ConfigError([{ path: '', message: `cannot fetch ${location}: ${why}${hint}` }]);
     }
     if (!res.ok) throw new ConfigError([{ path: '', message: `cannot fetch ${location}: HTTP ${res.status}` }]);
     text = await res.text();
@@ -92,6 +99,20 @@ export async function readNativeDocument(
   }
   const raw = parseDocument(text, location);
   return { ...toNative(raw), location, baseDir };
+}
+
+/** The config URL; with `insecure` (serve --insecure, TBXark's -insecure) its TLS certificate is not verified. */
+async function fetchConfig(location: string, insecure: boolean): Promise<Response> {
+  const init = { signal: AbortSignal.timeout(15_000), redirect: 'follow' as const };
+  if (!insecure) return fetch(location, init);
+  const { Agent, fetch: undiciFetch } = await import('undici');
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+  try {
+    const res = await undiciFetch(location, { ...init, dispatcher });
+    return new Response(await res.text(), { status: res.status, statusText: res.statusText });
+  } finally {
+    await dispatcher.close();
+  }
 }
 
 function parseDocument(text: string, location: string): Record<string, unknown> {
@@ -275,7 +296,7 @@ export async function findNativeDocument(options: LoadOptions = {}): Promise<Nat
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const location = options.location ?? env.MCP_GATEHOUSE_CONFIG ?? findDefaultConfig(cwd);
-  if (location) return readNativeDocument(location, cwd, env);
+  if (location) return readNativeDocument(location, cwd, env, { insecure: options.insecure });
   // `./.env` and the environment together, the environment winning (dotenv's rule).
   return localDotEnv(env, cwd) ?? environmentDocument(env, cwd);
 }
