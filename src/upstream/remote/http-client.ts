@@ -7,7 +7,7 @@ import { tracedFetch, type Tracer } from '../../auth/client/index.js';
 import { RemoteLinkError } from './errors.js';
 import { leanFetch } from './lean-fetch.js';
 import { relaySignal } from './signal-relay.js';
-import { WirePool } from './wire/index.js';
+import { headerProblem, WirePool } from './wire/index.js';
 
 export interface HttpClientOptions {
   /** The MCP server URL: its origin alone gets the static headers and the server's TLS settings. */
@@ -66,6 +66,9 @@ export function checkHeaders(headers: Readonly<Record<string, string>>): void {
     } catch {
       throw new RemoteLinkError('bad-config', `headers: "${name}" is not a valid HTTP header name, or its value holds characters a header cannot carry`);
     }
+    // What the wire pool would refuse on every request (wire-pool.ts headerProblem): said once, at start.
+    const problem = headerProblem(name, value);
+    if (problem !== undefined) throw new RemoteLinkError('bad-config', `headers: ${problem}`);
   }
 }
 
@@ -169,7 +172,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return options.tracer === undefined ? fetchFn : tracedFetch(fetchFn, options.tracer);
     },
     async close() {
-      await Promise.allSettled([serverAgent.close(), otherAgent.close(), wire.close()]);
+      // The links are closed by now: an answer still under way on the wire pool has no reader
+      // (a POST stream the server keeps open would hold a close() forever).
+      await Promise.allSettled([serverAgent.close(), otherAgent.close(), wire.destroy()]);
     },
   };
 }

@@ -123,7 +123,11 @@ class RawAnswer implements RawHandler, AnswerBody {
         const raw = rawHeaders[i]!;
         if (!KEPT_LENGTHS.has(raw.length)) continue; // header names are ASCII: bytes = characters
         const name = raw.toString().toLowerCase();
-        if (KEPT.has(name) && headers[name] === undefined) headers[name] = rawHeaders[i + 1]!.toString();
+        if (!KEPT.has(name) || headers[name] !== undefined) continue;
+        const value = rawHeaders[i + 1]!;
+        // The wire pool hands values over as latin1 (one character per byte, so a session id
+        // goes back out byte for byte); a Location's bytes are read as UTF-8, as undici's are.
+        headers[name] = typeof value === 'string' ? (name === 'location' ? Buffer.from(value, 'latin1').toString('utf8') : value) : value.toString();
       }
     }
     this.#answered = true;

@@ -1,2 +1,2 @@
-export { WirePool, type WireHandler, type WirePoolOptions, type WireRequest } from './wire-pool.js';
+export { headerProblem, WirePool, type WireHandler, type WirePoolOptions, type WireRequest } from './wire-pool.js';
 export { WireError, type WireErrorCode } from './wire-error.js';

@@ -8,6 +8,8 @@ import { WireError } from './wire-error.js';
 
 interface Read {
   status: number | undefined;
+  /** 1xx answers passed over. */
+  informational: number;
   headers: string[];
   body: string;
   /** -1 while unfinished, else the bytes left after the response. */
@@ -16,7 +18,7 @@ interface Read {
 }
 
 function read(bytes: string | Buffer, method = 'POST', splits: number[] = []): Read {
-  const out: Read = { status: undefined, headers: [], body: '', rest: -1, parser: undefined as unknown as ResponseParser };
+  const out: Read = { status: undefined, informational: 0, headers: [], body: '', rest: -1, parser: undefined as unknown as ResponseParser };
   const parts: Buffer[] = [];
   const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
   let from = 0;
@@ -31,6 +33,9 @@ function read(bytes: string | Buffer, method = 'POST', splits: number[] = []): R
     },
     data(chunk) {
       out.body += chunk.toString('latin1');
+    },
+    informational() {
+      out.informational++;
     },
   });
   out.parser = parser;
@@ -93,7 +98,7 @@ describe('ResponseParser', () => {
 
   it('passes over 1xx answers to the real one', () => {
     const bytes = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
-    for (const r of everySplit(bytes)) expect([r.status, r.headers, r.body, r.rest]).toEqual([200, ['Content-Length', '2'], 'ok', 0]);
+    for (const r of everySplit(bytes)) expect([r.informational, r.status, r.headers, r.body, r.rest]).toEqual([2, 200, ['Content-Length', '2'], 'ok', 0]);
   });
 
   it('ends HEAD, 204 and 304 answers with their header section whatever the headers say', () => {
@@ -126,6 +131,10 @@ describe('ResponseParser', () => {
     expect(read('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(true);
     const hinted = read('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 0\r\n\r\n').parser;
     expect([hinted.keepAlive, hinted.keepAliveSeconds]).toEqual([true, 5]);
+    // A 1xx answer's Keep-Alive is not the final answer's.
+    expect(read('HTTP/1.1 103 Early Hints\r\nKeep-Alive: timeout=9\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').parser.keepAliveSeconds).toBeUndefined();
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; close after it.
+    expect(read('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n').parser.keepAlive).toBe(false);
   });
 
   it('accepts repeated identical lengths and optional whitespace around values', () => {
@@ -148,6 +157,7 @@ describe('ResponseParser', () => {
       ['HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', 'header line without a name'],
       ['HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n', 'bad characters in header X-A'],
       ['HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n', 'bad characters in header X-A'],
+      ['HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\n\r\n', 'bad characters in header X-A'],
       ['HTTP/2 200 OK\r\n\r\n', 'bad status line'],
       ['HTTP/1.1 2000 OK\r\n\r\n', 'bad status line'],
       ['HTTP/1.1 099 Odd\r\n\r\n', 'bad status line'],
@@ -167,7 +177,7 @@ describe('ResponseParser', () => {
   it('gives up on a header section or chunk line that never ends', () => {
     const long = `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}`;
     expect(failure(long).message).toContain('header section longer than');
-    const parser = new ResponseParser({ head() {}, data() {} });
+    const parser = new ResponseParser({ head() {}, data() {}, informational() {} });
     parser.expect('POST');
     expect(parser.feed(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'))).toBe(-1);
     expect(() => parser.feed(Buffer.alloc(5000, 0x31))).toThrow(/chunk size line too long/);

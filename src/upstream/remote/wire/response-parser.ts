@@ -9,8 +9,10 @@ import { WireError } from './wire-error.js';
 
 /** What the parser hands over while it reads a response. */
 export interface ResponseSink {
-  /** The final status line and header section (1xx answers are passed over). Raw: [name, value, ...]. */
+  /** The final status line and header section. Raw: [name, value, ...], values as latin1 (one character per byte). */
   head(status: number, rawHeaders: string[]): void;
+  /** A 1xx answer was read and passed over (the server is still working: a wait for the answer starts again). */
+  informational(): void;
   /** A piece of the body, with transfer framing removed. Only valid during the call. */
   data(chunk: Buffer): void;
 }
@@ -33,8 +35,8 @@ type State = typeof HEAD | typeof LENGTH | typeof CHUNK_SIZE | typeof CHUNK_DATA
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9112 §4: `HTTP/1.x SP 3DIGIT SP reason` (the reason may be empty; some servers drop its SP). */
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: [^\r\n]*)?$/;
-/** A field value may not hold CR, LF or NUL (RFC 9110 §5.5). */
-const BAD_VALUE = /[\r\n\0]/;
+/** A field value holds HTAB, visible ASCII and obs-text only (RFC 9110 §5.5; undici's rule too). */
+export const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** RFC 9112 §7.1: `chunk-size [ chunk-ext ]`; the size is hex, at most 12 digits here (2^48 bytes). */
 const CHUNK_LINE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;[^\r\n]*)?$/;
 const DIGITS = /^\d{1,15}$/;
@@ -203,6 +205,7 @@ export class ResponseParser {
     let contentLength: number | undefined;
     let chunked = false;
     let close = http10;
+    let keepAlive: string | undefined;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
       const colon = line.indexOf(':');
@@ -225,10 +228,7 @@ export class ResponseParser {
             const tokens = value.toLowerCase().split(',').map((t) => t.trim());
             if (tokens.includes('close')) close = true;
             else if (http10 && tokens.includes('keep-alive')) close = false;
-          } else if (lower === 'keep-alive') {
-            const t = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(value);
-            if (t) this.keepAliveSeconds = Number(t[1]);
-          }
+          } else if (lower === 'keep-alive') keepAlive = value;
           break;
         }
         default:
@@ -238,11 +238,16 @@ export class ResponseParser {
     // body (RFC 9110 §15.2); 101 would switch protocols, which no request of ours asks for.
     if (status < 200) {
       if (status === 101) throw bad('101 Switching Protocols without an upgrade request');
+      this.#sink.informational();
       return; // still HEAD: the real answer follows
     }
-    // RFC 9112 §6.1: both fields "ought to be handled as an error" (request smuggling).
+    // RFC 9112 §6.1: both fields "ought to be handled as an error" (request smuggling); and
+    // an HTTP/1.0 message with Transfer-Encoding has faulty framing: close after it.
     if (chunked && contentLength !== undefined) throw bad('both Transfer-Encoding and Content-Length');
+    if (chunked && http10) close = true;
     this.keepAlive = !close;
+    const t = keepAlive === undefined ? null : /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(keepAlive);
+    if (t) this.keepAliveSeconds = Number(t[1]);
     this.#sink.head(status, raw);
     // RFC 9112 §6.3: HEAD, 204 and 304 answers end with their header section.
     if (this.#headRequest || status === 204 || status === 304) this.#state = DONE;

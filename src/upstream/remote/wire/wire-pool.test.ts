@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -196,17 +201,91 @@ describe('WirePool', () => {
     expect((error as unknown as { code: string }).code).toBe('ECONNREFUSED');
   });
 
-  it('refuses to send a header value with CR or LF (from a server-chosen session id) and sends nothing', async () => {
+  it('refuses to send a header value that could split the request (server-chosen session ids, event ids, versions) and sends nothing', async () => {
     const raw = await rawServer(() => json('{}'));
     const p = pool(raw.origin);
-    for (const value of ['a\r\nInjected: 1', 'a\nb', 'a\0b']) {
-      const error = await failureOf(dispatchRequest(p, post(raw.origin, '{}', { 'mcp-session-id': value })));
-      expect(error).toMatchObject({ code: 'WIRE_BAD_REQUEST', message: 'header mcp-session-id holds CR, LF or NUL' });
+    // U+010D U+010A would go out as CR LF if written as latin1 (one byte per character).
+    for (const value of ['a\r\nInjected: 1', 'a\nb', 'a\0b', '7\u010d\u010aX-Injected: yes', 'a\u0001b']) {
+      const error = await failureOf(dispatchRequest(p, post(raw.origin, '{}', { 'last-event-id': value })));
+      expect(error).toMatchObject({ code: 'WIRE_BAD_REQUEST', message: expect.stringContaining('header last-event-id holds characters a header cannot carry') });
     }
-    expect(await failureOf(dispatchRequest(p, post(raw.origin, '{}', { 'transfer-encoding': 'chunked' })))).toMatchObject({ code: 'WIRE_BAD_REQUEST' });
+    const framings: Array<Record<string, string>> = [{ 'transfer-encoding': 'chunked' }, { 'keep-alive': 'timeout=5' }, { upgrade: 'h2c' }, { expect: '100-continue' }, { connection: 'upgrade' }];
+    for (const framing of framings) {
+      expect(await failureOf(dispatchRequest(p, post(raw.origin, '{}', framing)))).toMatchObject({ code: 'WIRE_BAD_REQUEST' });
+    }
     expect(await failureOf(dispatchRequest(p, { ...post(raw.origin, '{}'), path: '/mcp x' }))).toMatchObject({ code: 'WIRE_BAD_REQUEST' });
     expect(await failureOf(dispatchRequest(p, post('http://127.0.0.1:1', '{}')))).toMatchObject({ code: 'WIRE_BAD_REQUEST' });
     expect(raw.connections.length).toBe(0);
+  });
+
+  it('sends Connection: close and TE as configured (as undici does), and does not reuse that connection', async () => {
+    const raw = await rawServer(() => json('{}'));
+    const p = pool(raw.origin);
+    for (let i = 0; i < 2; i++) await (await dispatchRequest(p, post(raw.origin, '{}', { Connection: 'close', TE: 'trailers', 'content-length': '999' }))).body.text();
+    expect(raw.connections.length).toBe(2);
+    expect(raw.connections[0]![0]).toContain('\r\nConnection: close\r\nTE: trailers\r\ncontent-length: 2\r\n\r\n{}');
+  });
+
+  it('does not reuse a connection whose request was still being written when the answer came (a 413 before the body)', async () => {
+    const raw = await rawServer((_req, n, socket) => {
+      if (n > 0) return json('{}');
+      socket.pause(); // reads no more of the big body, as a server that refuses it at once
+      return 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n';
+    });
+    const p = pool(raw.origin);
+    const big = await dispatchRequest(p, post(raw.origin, `"${'x'.repeat(16 * 1024 * 1024)}"`));
+    expect(big.statusCode).toBe(413);
+    await big.body.dump();
+    expect(await (await dispatchRequest(p, post(raw.origin, '{}'))).body.text()).toBe('{}');
+    expect(raw.connections.length).toBe(2);
+  });
+
+  it('does not hand out an idle connection past its keep-alive allowance, whenever the sweep runs', async () => {
+    // timeout=3: usable for 3 s minus the 2 s margin.
+    const raw = await rawServer(() => json('{}', 'Keep-Alive: timeout=3\r\n'));
+    const p = pool(raw.origin, 60_000);
+    await (await dispatchRequest(p, post(raw.origin, '{}'))).body.text();
+    await (await dispatchRequest(p, post(raw.origin, '{}'))).body.text();
+    expect(raw.connections.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_100));
+    await (await dispatchRequest(p, post(raw.origin, '{}'))).body.text();
+    expect(raw.connections.length).toBe(2);
+  });
+
+  it('timeout 0 is no timeout (as undici reads 0)', async () => {
+    const raw = await rawServer((_req, _n, socket) => {
+      setTimeout(() => socket.write(json('{}')), 1_300); // past the sweep's first tick (1 s)
+      return undefined;
+    });
+    expect(await (await dispatchRequest(pool(raw.origin, 0), post(raw.origin, '{}'))).body.text()).toBe('{}');
+  });
+
+  it('starts the wait for the answer again at each 1xx (102 Processing during a long call)', async () => {
+    const raw = await rawServer((_req, _n, socket) => {
+      const beat = setInterval(() => socket.write('HTTP/1.1 102 Processing\r\n\r\n'), 100);
+      setTimeout(() => {
+        clearInterval(beat);
+        socket.write(json('{"late":true}'));
+      }, 700);
+      return undefined;
+    });
+    expect(await (await dispatchRequest(pool(raw.origin, 300), post(raw.origin, '{}'))).body.text()).toBe('{"late":true}');
+  });
+
+  it("reads a Location's bytes as UTF-8, as the link did over undici", async () => {
+    const raw = await rawServer(() => `HTTP/1.1 307 Temporary Redirect\r\nLocation: ${Buffer.from('/mcp-ü').toString('latin1')}\r\nContent-Length: 0\r\n\r\n`);
+    const answer = await dispatchRequest(pool(raw.origin), post(raw.origin, '{}'));
+    expect(answer.headers.location).toBe('/mcp-ü');
+  });
+
+  it('resumes a socket its reader paused before the connection goes back to the pool', async () => {
+    const raw = await rawServer(() => json('{"a":1}'));
+    const p = pool(raw.origin);
+    await new Promise<void>((resolve, reject) => {
+      p.dispatch(post(raw.origin, '{}'), { onData: () => false, onComplete: () => resolve(), onError: reject });
+    });
+    expect(await (await dispatchRequest(p, post(raw.origin, '{}'))).body.text()).toBe('{"a":1}');
+    expect(raw.connections.length).toBe(1);
   });
 
   it('lets a configured Host header replace the origin', async () => {
@@ -247,5 +326,43 @@ describe('WirePool', () => {
     await pending;
     await q.destroy();
     await expect(reading).rejects.toMatchObject({ code: 'WIRE_POOL_CLOSED' });
+
+    // close() then destroy(): both resolve (a shutdown that escalates).
+    const r = pool(raw.origin);
+    const held = dispatchRequest(r, post(raw.origin, '{}')).then((a) => a.body.text()).catch(() => 'failed');
+    await new Promise((res) => setTimeout(res, 20));
+    const first = r.close();
+    const second = r.destroy();
+    await expect(Promise.all([first, second, held])).resolves.toEqual([undefined, undefined, 'failed']);
+  });
+});
+
+describe('WirePool over TLS', () => {
+  it('checks the certificate against a configured Host, and sends it as SNI, as undici does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-wire-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const keyPath = join(dir, 'key.pem');
+    const certPath = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=api.example.test', '-addext', 'subjectAltName=DNS:api.example.test'],
+      { stdio: 'ignore' },
+    );
+    const cert = readFileSync(certPath, 'utf8');
+    const names: Array<string | false | null> = [];
+    const server = createHttpsServer({ key: readFileSync(keyPath, 'utf8'), cert }, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    server.on('secureConnection', (socket) => names.push(socket.servername));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    cleanups.push(() => server.closeAllConnections());
+    const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const p = new WirePool({ url: new URL(`${origin}/mcp`), tls: { rejectUnauthorized: true, ca: cert }, timeoutMs: 5_000 });
+    cleanups.push(() => p.destroy());
+    // The certificate names api.example.test, not 127.0.0.1: without the Host it is refused.
+    const refused = await failureOf(dispatchRequest(p, post(origin, '{}')));
+    expect((refused as unknown as { code: string }).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+    const answer = await dispatchRequest(p, post(origin, '{}', { Host: 'api.example.test:443' }));
+    expect(await answer.body.text()).toBe('{}');
+    expect(names).toEqual(['api.example.test']); // the refused handshake never completed
   });
 });

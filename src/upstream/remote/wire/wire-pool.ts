@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
-import { ResponseParser, type ResponseSink } from './response-parser.js';
+import { BAD_VALUE, ResponseParser, type ResponseSink } from './response-parser.js';
 import { WireError } from './wire-error.js';
 
 // A keep-alive pool of HTTP/1.1 connections to one origin, for the lean Streamable HTTP
@@ -37,16 +37,18 @@ export interface WirePoolOptions {
   readonly timeoutMs: number;
 }
 
-/** An idle connection is closed this long after its last answer when the server named no keep-alive timeout (as undici). */
+/** An idle connection is not used again this long after its last answer when the server named no keep-alive timeout (as undici). */
 const DEFAULT_IDLE_MS = 4_000;
-/** Closed this much before the server's own `Keep-Alive: timeout`, so that a request never races the server's close. */
-const IDLE_MARGIN_MS = 1_000;
+/**
+ * Not used again this much before the server's own `Keep-Alive: timeout` (undici's threshold):
+ * the request must reach the server before its close. Checked when a connection is taken; the
+ * sweep only closes connections nobody took.
+ */
+const IDLE_MARGIN_MS = 2_000;
 const MAX_IDLE_MS = 600_000;
-/** Fields the pool writes itself, or that would change how the connection is framed. */
-const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer']);
+/** Fields that would change how the connection is framed; refused as undici refuses them. */
+const FRAMING = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** CR, LF or NUL in a value would end the field early (request splitting, RFC 9110 §5.5). */
-const BAD_VALUE = /[\r\n\0]/;
 /** Anything but HTAB and printable ASCII: such a head is written as latin1, byte per character. */
 const NON_ASCII = /[^\t -~]/;
 /** An origin-form request target (RFC 9112 §3.2.1): no spaces or controls. */
@@ -56,10 +58,29 @@ const METHOD = /^[A-Z]+$/;
 interface CheckedHeaders {
   /** `name: value\r\n` lines. */
   readonly lines: string;
-  /** A configured Host field replaces the origin's. */
+  /** A configured Host field replaces the origin's (and names the server for TLS, as with undici). */
   readonly host: string | undefined;
   /** The lines hold only ASCII (else written as latin1, as undici writes header values). */
   readonly ascii: boolean;
+  /** `Connection: close` was asked for: the connection carries this one request. */
+  readonly once: boolean;
+}
+
+/**
+ * Why a header cannot be sent as given, or undefined: the rule the pool applies to every
+ * request, and config checks apply to configured headers (http-client.ts checkHeaders).
+ * As undici's: a token name; HTAB, visible ASCII and obs-text in the value (a character past
+ * U+00FF would lose its high byte on the wire: U+010D U+010A becomes CR LF); no fields that
+ * frame the connection; `Connection` only `close` or `keep-alive`. Content-Length is the
+ * pool's own and replaced.
+ */
+export function headerProblem(name: string, value: string): string | undefined {
+  if (!TOKEN.test(name)) return `bad header name ${JSON.stringify(name.slice(0, 40))}`;
+  if (BAD_VALUE.test(value)) return `header ${name} holds characters a header cannot carry (CR, LF, NUL, other controls, or past U+00FF)`;
+  const lower = name.toLowerCase();
+  if (FRAMING.has(lower)) return `header ${name} is set by the HTTP client itself`;
+  if (lower === 'connection' && !/^(?:close|keep-alive)$/i.test(value.trim())) return 'header Connection may only be close or keep-alive';
+  return undefined;
 }
 
 export class WirePool {
@@ -75,7 +96,7 @@ export class WirePool {
   readonly #idle: WireConnection[] = [];
   readonly #all = new Set<WireConnection>();
   #sweep: NodeJS.Timeout | undefined;
-  #closed = false;
+  #closed: Promise<void> | undefined;
   #drained: (() => void) | undefined;
 
   constructor(options: WirePoolOptions) {
@@ -91,45 +112,47 @@ export class WirePool {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed !== undefined;
+  }
+
+  /** The header and connect timeout; 0 is none (as undici's 0). */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   /** Sends `request`; the handler hears the answer (or one onError). Same contract as undici's `dispatch`. */
   dispatch(request: WireRequest, handler: WireHandler): boolean {
-    if (this.#closed) {
+    if (this.#closed !== undefined) {
       handler.onError?.(new WireError('WIRE_POOL_CLOSED', 'the connection pool is closed'));
       return false;
     }
     let head: string;
-    let ascii: boolean;
+    let checked: CheckedHeaders;
     try {
       if (request.origin !== this.#origin) throw new WireError('WIRE_BAD_REQUEST', `this pool sends to ${this.#origin} only`);
       if (!PATH.test(request.path)) throw new WireError('WIRE_BAD_REQUEST', 'the request path holds spaces or control characters');
       if (!METHOD.test(request.method)) throw new WireError('WIRE_BAD_REQUEST', `bad method ${JSON.stringify(request.method)}`);
-      const checked = this.#check(request.headers);
+      checked = this.#check(request.headers);
       head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${checked.host ?? this.#hostField}\r\n${checked.lines}`;
       if (request.body !== undefined) head += `content-length: ${Buffer.byteLength(request.body)}\r\n`;
       head += '\r\n';
-      ascii = checked.ascii;
     } catch (error) {
       handler.onError?.(error as Error);
       return false;
     }
-    this.#take().send(handler, request.method, head, ascii, request.body);
+    this.#take(checked.host).send(handler, request.method, head, checked.ascii, request.body, checked.once);
     return true;
   }
 
   /** Stops taking requests; resolves when the answers under way are complete (their connections close). */
   close(): Promise<void> {
-    this.#closed = true;
-    for (const conn of this.#idle.splice(0)) conn.destroy();
-    if (this.#all.size === 0) {
-      this.#stopSweep();
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
+    if (this.#closed !== undefined) return this.#closed;
+    this.#closed = new Promise((resolve) => {
       this.#drained = resolve;
     });
+    for (const conn of this.#idle.splice(0)) conn.destroy();
+    if (this.#all.size === 0) this.#finish();
+    return this.#closed;
   }
 
   /** Closes at once: answers under way fail. */
@@ -143,7 +166,7 @@ export class WirePool {
 
   /** A connection finished an answer and may carry another. */
   release(conn: WireConnection): void {
-    if (this.#closed) {
+    if (this.#closed !== undefined) {
       conn.destroy();
       return;
     }
@@ -156,12 +179,7 @@ export class WirePool {
     this.#all.delete(conn);
     const at = this.#idle.indexOf(conn);
     if (at >= 0) this.#idle.splice(at, 1);
-    if (this.#all.size === 0) {
-      this.#stopSweep();
-      const drained = this.#drained;
-      this.#drained = undefined;
-      drained?.();
-    }
+    if (this.#all.size === 0) this.#finish();
   }
 
   // --- inside ----------------------------------------------------------------------------
@@ -172,39 +190,49 @@ export class WirePool {
     let lines = '';
     let host: string | undefined;
     let ascii = true;
+    let once = false;
     for (const name of Object.keys(headers)) {
       const value = headers[name]!;
-      if (!TOKEN.test(name)) throw new WireError('WIRE_BAD_REQUEST', `bad header name ${JSON.stringify(name.slice(0, 40))}`);
-      if (BAD_VALUE.test(value)) throw new WireError('WIRE_BAD_REQUEST', `header ${name} holds CR, LF or NUL`);
+      const problem = headerProblem(name, value);
+      if (problem !== undefined) throw new WireError('WIRE_BAD_REQUEST', problem);
       if (NON_ASCII.test(value)) ascii = false;
       const lower = name.toLowerCase();
       if (lower === 'host') host = value;
-      else if (OWN.has(lower)) throw new WireError('WIRE_BAD_REQUEST', `header ${name} is set by the HTTP client itself`);
-      else lines += `${name}: ${value}\r\n`;
+      else if (lower === 'content-length') continue; // the pool's own, from the body
+      else {
+        if (lower === 'connection' && /^close$/i.test(value.trim())) once = true;
+        lines += `${name}: ${value}\r\n`;
+      }
     }
-    const checked: CheckedHeaders = { lines, host, ascii };
+    const checked: CheckedHeaders = { lines, host, ascii, once };
     // Only frozen objects are remembered: a header object changed after its check would go out unchecked.
     if (Object.isFrozen(headers)) this.#checked.set(headers, checked);
     return checked;
   }
 
-  #take(): WireConnection {
+  /** An idle connection still safe to use (the newest first), else a new one. */
+  #take(hostField: string | undefined): WireConnection {
+    const now = Date.now();
     for (;;) {
       const conn = this.#idle.pop();
       if (conn === undefined) break;
-      if (conn.usable) return conn;
+      if (conn.usable && now - conn.idleSince < conn.idleMs) return conn;
+      conn.destroy();
     }
-    return this.#connect();
+    return this.#connect(hostField);
   }
 
-  #connect(): WireConnection {
+  #connect(hostField: string | undefined): WireConnection {
     let socket: Socket;
     if (this.#secure) {
+      // The name the certificate must hold: a configured Host's, else the URL's (as undici).
+      const name = hostField === undefined ? this.#host : serverName(hostField);
       socket = tlsConnect({
         host: this.#host,
         port: this.#port,
-        // SNI takes a host name, never an IP literal (RFC 6066 §3).
-        ...(isIP(this.#host) === 0 ? { servername: this.#host } : {}),
+        // SNI takes a host name, never an IP literal (RFC 6066 §3); Node checks the certificate
+        // against `servername` when set, else `host`.
+        ...(isIP(name) === 0 ? { servername: name } : {}),
         rejectUnauthorized: this.#tls.rejectUnauthorized,
         ...(this.#tls.ca === undefined ? {} : { ca: this.#tls.ca }),
         ALPNProtocols: ['http/1.1'],
@@ -218,7 +246,7 @@ export class WirePool {
     this.#all.add(conn);
     if (this.#sweep === undefined) {
       // One timer for the pool, not one per request: the timeouts are coarse (a quarter of the timeout, at most 1 s late).
-      const every = Math.max(50, Math.min(1_000, Math.floor(this.#timeoutMs / 4)));
+      const every = this.#timeoutMs > 0 ? Math.max(50, Math.min(1_000, Math.floor(this.#timeoutMs / 4))) : 1_000;
       this.#sweep = setInterval(() => this.#sweepNow(), every);
       this.#sweep.unref();
     }
@@ -229,7 +257,7 @@ export class WirePool {
     const now = Date.now();
     for (const conn of [...this.#all]) {
       if (conn.waitingSince !== undefined) {
-        if (now - conn.waitingSince > this.#timeoutMs) {
+        if (this.#timeoutMs > 0 && now - conn.waitingSince > this.#timeoutMs) {
           conn.fail(
             conn.connected
               ? new WireError('WIRE_HEADERS_TIMEOUT', `no answer within ${this.#timeoutMs} ms`)
@@ -242,10 +270,22 @@ export class WirePool {
     }
   }
 
-  #stopSweep(): void {
+  /** No connection left: the sweep stops, and a close waiting for the answers under way resolves. */
+  #finish(): void {
     if (this.#sweep !== undefined) clearInterval(this.#sweep);
     this.#sweep = undefined;
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.();
   }
+}
+
+/** The host name in a Host field (no port, no IPv6 brackets). */
+function serverName(hostField: string): string {
+  const value = hostField.trim();
+  if (value.startsWith('[')) return value.slice(1, value.indexOf(']') > 0 ? value.indexOf(']') : undefined);
+  const colon = value.lastIndexOf(':');
+  return colon > 0 ? value.slice(0, colon) : value;
 }
 
 /** One socket and the answer it is reading. */
@@ -254,6 +294,13 @@ class WireConnection implements ResponseSink {
   readonly #socket: Socket;
   readonly #parser = new ResponseParser(this);
   readonly #resume: () => void;
+  /** The request's bytes are still being written: an answer that comes first must not free the connection. */
+  #writing = false;
+  readonly #written = (): void => {
+    this.#writing = false;
+  };
+  /** The request asked for `Connection: close`. */
+  #once = false;
   #handler: WireHandler | undefined;
   #dead = false;
   connected = false;
@@ -268,6 +315,8 @@ class WireConnection implements ResponseSink {
     this.#resume = () => socket.resume();
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       this.connected = true;
+      // The wait for the answer starts once connected (the connect had its own bound).
+      if (this.waitingSince !== undefined) this.waitingSince = Date.now();
     });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.fail(err));
@@ -284,20 +333,22 @@ class WireConnection implements ResponseSink {
     return !this.#dead && !this.#socket.destroyed && this.#socket.readable;
   }
 
-  send(handler: WireHandler, method: string, head: string, ascii: boolean, body: string | undefined): void {
+  send(handler: WireHandler, method: string, head: string, ascii: boolean, body: string | undefined, once: boolean): void {
     this.#handler = handler;
+    this.#once = once;
     this.#parser.expect(method);
     this.waitingSince = Date.now();
     handler.onConnect?.((reason) => {
       if (this.#handler === handler) this.fail(reason ?? new Error('aborted'));
     });
     if (this.#handler !== handler) return; // aborted from onConnect
+    this.#writing = true;
     if (ascii) {
-      this.#socket.write(body === undefined ? head : head + body);
+      this.#socket.write(body === undefined ? head : head + body, this.#written);
     } else {
       this.#socket.cork();
       this.#socket.write(head, 'latin1');
-      if (body !== undefined) this.#socket.write(body, 'utf8');
+      this.#socket.write(body ?? '', 'utf8', this.#written);
       this.#socket.uncork();
     }
   }
@@ -307,6 +358,11 @@ class WireConnection implements ResponseSink {
   head(status: number, rawHeaders: string[]): void {
     this.waitingSince = undefined;
     this.#handler?.onHeaders?.(status, rawHeaders, this.#resume, '');
+  }
+
+  informational(): void {
+    // 102 Processing and the like: the server is alive; the wait starts again (as undici).
+    this.waitingSince = Date.now();
   }
 
   data(chunk: Buffer): void {
@@ -379,9 +435,13 @@ class WireConnection implements ResponseSink {
     this.waitingSince = undefined;
     const seconds = this.#parser.keepAliveSeconds;
     if (seconds !== undefined) this.idleMs = Math.min(MAX_IDLE_MS, Math.max(0, seconds * 1_000 - IDLE_MARGIN_MS));
-    // Back in the pool before the handler hears of it, so that a request it sends at once can use it.
-    if (reusable && this.idleMs > 0) this.#pool.release(this);
-    else this.destroy();
+    // Back in the pool before the handler hears of it, so that a request it sends at once can
+    // use it; not while the request is still being written (a server may answer early, a 413,
+    // and the rest of the body would reach it as the next request), nor paused by a reader.
+    if (reusable && !this.#writing && !this.#once && this.idleMs > 0) {
+      if (this.#socket.isPaused()) this.#socket.resume();
+      this.#pool.release(this);
+    } else this.destroy();
     handler.onComplete?.(null);
   }
 }
