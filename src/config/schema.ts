@@ -3,6 +3,7 @@ import { parseDuration, parseListen, parseSize } from './units.js';
 import { REDIRECT_PRESET_NAMES } from './redirect-presets.js';
 import { isPasswordHash } from '../crypto/index.js';
 import { ServerNameSchema, serverRecordError } from './server-name.js';
+import { cidr, cidrList } from './cidr-list.js';
 
 // The native configuration format (CONTRACT.md, "Config file"). Input shapes are what a
 // person writes; outputs are normalised values (milliseconds, bytes, host and port).
@@ -63,19 +64,6 @@ const corsOrigin = z.string().transform((v, ctx) => {
   return u.origin;
 });
 
-const cidr = z.string().refine(isCidrLike, 'must be an IP address or CIDR, e.g. 10.0.0.0/8 or ::1');
-
-/** IPv4/IPv6 address with an optional prefix length; precise parsing lives in http/. */
-export function isCidrLike(v: string): boolean {
-  const [addr, bits, ...rest] = v.split('/');
-  if (rest.length || !addr) return false;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  const max = v4 ? 32 : addr.includes(':') && /^[0-9a-fA-F:.]+$/.test(addr) ? 128 : 0;
-  if (!max) return false;
-  if (v4 && v4.slice(1).some((o) => Number(o) > 255)) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
-}
-
 /**
  * A hash `verifyPassword` (crypto/password.ts) can check: `scrypt$N$r$p$salt$hash` with N a power
  * of two up to 2^20, within its 64 MiB of scrypt memory, and a hash of 16 bytes or more. Anything
@@ -91,6 +79,7 @@ export function isUsablePasswordHash(value: string): boolean {
 
 // Server names (SERVER_NAME_PATTERN, RESERVED_SERVER_NAMES, ServerNameSchema) live in server-name.ts.
 export { RESERVED_SERVER_NAMES, SERVER_NAME_PATTERN } from './server-name.js';
+export { isCidrLike } from './cidr-list.js';
 
 export const ToolFilterSchema = z
   .strictObject({
@@ -307,11 +296,11 @@ export const AuthSchema = z.strictObject({
       clientMetadataDocuments: z.boolean().default(true),
       redirectPresets: z.array(z.enum(REDIRECT_PRESET_NAMES)).default([...REDIRECT_PRESET_NAMES]),
       allowedRedirectUris: z.array(z.string()).default([]),
-      allowedIps: z.array(cidr).default([]),
+      allowedIps: cidrList.default([]),
     })
     .prefault({}),
   clients: z.array(PreRegisteredClientSchema).default([]),
-  allowedIps: z.array(cidr).default([]),
+  allowedIps: cidrList.default([]),
 });
 
 export const GatehouseConfigSchema = z
