@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { HttpBindings } from '@hono/node-server';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
-import { redactUrl } from '../observability/index.js';
+import { redactPathToken, redactUrl } from '../observability/index.js';
 import { problemBody, type Edge } from './edge.js';
 
 export interface Readiness {
@@ -48,10 +48,10 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
     await next();
     if (logger.isLevelEnabled('debug')) {
       const url = new URL(c.req.url);
-      logger.debug(
-        { method: c.req.method, path: redactUrl(url.pathname + url.search), status: c.res.status, ms: Math.round(performance.now() - started), ip: admitted.ip },
-        'request',
-      );
+      // No route took it: with tokenInUrl it may be a misspelt /{server}/{token}/sse (mcp-listener.ts).
+      const path = redactUrl(url.pathname + url.search);
+      const shown = c.res.status === 404 && config.auth.tokenInUrl ? redactPathToken(path) : path;
+      logger.debug({ method: c.req.method, path: shown, status: c.res.status, ms: Math.round(performance.now() - started), ip: admitted.ip }, 'request');
     }
   });
 

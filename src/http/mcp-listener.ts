@@ -6,7 +6,7 @@ import { redactUrl } from '../observability/index.js';
 import { resolveBaseUrl } from './client-ip.js';
 import { headerView, readBody } from './node-request.js';
 import { CORS_ROUTE, problemBody, type Edge } from './edge.js';
-import type { Authenticator } from './static-tokens.js';
+import { queryToken as urlToken, type Authenticator } from './static-tokens.js';
 
 /** What the HTTP edge needs from the MCP gateway (implemented by gateway/). */
 export interface McpEndpoints {
@@ -204,8 +204,9 @@ class ListenerCall implements McpCall {
 }
 
 /**
- * The request's path for the log: `?token=` redacted (redactUrl), and the path token of
- * `/{server}/{token}/mcp` (auth.tokenInUrl) too. DESIGN.md: no credential reaches the logs.
+ * The request's path for the log: `?token=` redacted (redactUrl, by the key as decoded), and the
+ * path token of `/{server}/{token}/mcp` (auth.tokenInUrl) too; a path no route takes is app.ts's
+ * (redactPathToken). DESIGN.md: no credential reaches the logs.
  */
 function loggedPath(url: string | undefined, route: McpRoute): string {
   const path = redactUrl(url ?? '');
@@ -221,8 +222,8 @@ const METHODS: Readonly<Record<Kind, string>> = { mcp: 'GET, POST, DELETE, OPTIO
 
 /** The `?token=` that authenticated a request, when it was that and not a header or the path. */
 function queryToken(tokenInUrl: boolean, route: McpRoute, headers: InboundRequest['headers'], url: string): string | undefined {
-  if (!tokenInUrl || route.pathToken !== undefined || headers.get('authorization') !== null || !url.includes('token=')) return undefined;
-  return new URL(url).searchParams.get('token') ?? undefined;
+  if (!tokenInUrl || route.pathToken !== undefined || headers.get('authorization') !== null) return undefined;
+  return urlToken(url);
 }
 
 function problem(status: number, error: string, description: string, headers: Record<string, string> = {}): Reply {

@@ -47,6 +47,15 @@ describe('static tokens', () => {
     expect(presentedToken(new Request('http://x', { headers: { authorization: 'Bearer abc' } }), false)).toBe('abc');
     expect(presentedToken(new Request('http://x', { headers: { authorization: 'Basic abc' } }), true)).toBeUndefined();
   });
+  it('reads ?token= under that key as written only, never a key that decodes to it (the log redacts the written key)', () => {
+    const query = (q: string) => presentedToken({ url: `http://x/a/sse?${q}`, headers: { get: () => null } }, true);
+    expect(query('x=token=&%74oken=s3cret')).toBeUndefined();
+    expect(query('%74oken=s3cret')).toBeUndefined();
+    expect(query('Token=s3cret')).toBeUndefined();
+    expect(query('x=1&token=a%2Bb+c&token=second')).toBe('a+b c');
+    expect(query('xtoken=no&token=yes')).toBe('yes');
+    expect(query('token=')).toBe('');
+  });
   it('reads the Authorization header in each form RFC 6750 allows, and nothing else', () => {
     const token = (authorization: string) => presentedToken({ url: 'http://x/a/mcp', headers: { get: (n) => (n === 'authorization' ? authorization : null) } }, false);
     expect(token('Bearer abc.DEF-_~+/=')).toBe('abc.DEF-_~+/=');

@@ -37,9 +37,24 @@ export function presentedToken(request: Credentials, tokenInUrl: boolean, pathTo
   }
   if (!tokenInUrl) return undefined;
   if (pathToken) return pathToken;
-  if (!request.url.includes('token=')) return undefined;
-  const q = new URL(request.url).searchParams.get('token');
-  return q ?? undefined;
+  return queryToken(request.url);
+}
+
+/**
+ * The value of the first query parameter whose key is spelled `token` exactly, decoded as a
+ * query value is. A key that only decodes to `token` (`%74oken=`) is no token: a credential
+ * comes in one spelling only, the one the log redaction and every proxy on the way know.
+ */
+export function queryToken(url: string): string | undefined {
+  // The usual request carries no `token=` at all: nothing is parsed for it.
+  if (!url.includes('token=')) return undefined;
+  const start = url.indexOf('?');
+  if (start === -1) return undefined;
+  const end = url.indexOf('#', start);
+  for (const pair of url.slice(start + 1, end === -1 ? undefined : end).split('&')) {
+    if (pair.startsWith('token=')) return new URLSearchParams(pair).get('token') ?? undefined;
+  }
+  return undefined;
 }
 
 /**

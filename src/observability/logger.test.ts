@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from './index.js';
+import { createLogger, redactPathToken, redactUrl } from './index.js';
 
 function capture() {
   const lines: string[] = [];
@@ -37,6 +37,21 @@ describe('logger', () => {
   it('redacts secret query parameters in URLs', () => {
     expect(redactUrl('/a/mcp?token=abc&x=1')).toBe('/a/mcp?token=[REDACTED]&x=1');
     expect(redactUrl('https://h/cb?code=c1&state=s1')).toBe('https://h/cb?code=[REDACTED]&state=[REDACTED]');
+  });
+
+  it('redacts a query key by what it decodes to, keeping it as written', () => {
+    expect(redactUrl('/secret/sse?x=token=&%74oken=s3cret')).toBe('/secret/sse?x=token=&%74oken=[REDACTED]');
+    expect(redactUrl('/a/sse?TOKEN=s3cret&%61pi%5Fkey=k2&acc%65ss_token=t3')).toBe('/a/sse?TOKEN=[REDACTED]&%61pi%5Fkey=[REDACTED]&acc%65ss_token=[REDACTED]');
+    expect(redactUrl('/a/sse?x=1?token=s3cret#code=c1')).toBe('/a/sse?x=1?token=[REDACTED]#code=[REDACTED]');
+    expect(redactUrl('/a/sse?x=%zz&tokens=visible&token')).toBe('/a/sse?x=%zz&tokens=visible&token');
+    expect(redactUrl('/token=path/only')).toBe('/token=path/only');
+  });
+
+  it('redacts the second path segment, where a path token sits (/{server}/{token}/sse)', () => {
+    expect(redactPathToken('/secret/s3cret/sse/')).toBe('/secret/[REDACTED]/sse/');
+    expect(redactPathToken('//secret/s3cret/sse?x=1')).toBe('//secret/[REDACTED]/sse?x=1');
+    expect(redactPathToken('/secret/s3cret')).toBe('/secret/[REDACTED]');
+    expect(redactPathToken('/nothing')).toBe('/nothing');
   });
 
   it('writes one readable line per event in pretty format', () => {

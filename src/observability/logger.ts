@@ -20,11 +20,52 @@ export const REDACTED_PATHS = [
   'password', '*.password', 'secret', '*.secret', 'tokens', '*.tokens', 'env', '*.env',
 ];
 
-const SECRET_QUERY = /([?&](?:token|access_token|code|client_secret|refresh_token|state|key|api_key)=)[^&#\s]*/gi;
+const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'access_token', 'code', 'client_secret', 'refresh_token', 'state', 'key', 'api_key']);
+// One `key=value` of a query (or fragment): after `?`, `&` or `#` (and after a stray second `?`,
+// which a reader may take for a separator too), up to the next of them.
+const PARAM = /([?&#])([^?&#=]*)=([^?&#]*)/g;
 
-/** Strips secret-looking query parameters from a URL before it is logged. */
+/**
+ * Strips secret-looking query parameters from a URL before it is logged. A key counts by what
+ * it decodes to, as a server reads it (`%74oken=` and `TOKEN=` are `token` too); the key stays
+ * as written, its value becomes `[REDACTED]`.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+  const question = url.indexOf('?');
+  const hash = url.indexOf('#');
+  const start = question === -1 ? hash : hash === -1 ? question : Math.min(question, hash);
+  if (start === -1) return url;
+  const tail = url.slice(start).replace(PARAM, (whole, separator: string, key: string) =>
+    SECRET_KEYS.has(decodedKey(key).toLowerCase()) ? `${separator}${key}=[REDACTED]` : whole,
+  );
+  return url.slice(0, start) + tail;
+}
+
+/** A query key as URLSearchParams reads it (`+` is a space, bad `%` sequences stay as they are). */
+function decodedKey(key: string): string {
+  if (!key.includes('%') && !key.includes('+')) return key;
+  return new URLSearchParams(`${key}=`).keys().next().value ?? key;
+}
+
+/**
+ * A request path no route took (a 404), for the log, when `auth.tokenInUrl` is on: a path token
+ * is the second segment (`/{server}/{token}/mcp`), and a misspelt route (`/{server}/{token}/sse/`,
+ * `/{server}/{token}`) is still one. The second non-empty segment becomes `[REDACTED]`; the query
+ * is left to redactUrl.
+ */
+export function redactPathToken(pathAndQuery: string): string {
+  const cut = pathAndQuery.search(/[?#]/);
+  const path = cut === -1 ? pathAndQuery : pathAndQuery.slice(0, cut);
+  const parts = path.split('/');
+  let seen = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i] === '') continue;
+    if (++seen === 2) {
+      parts[i] = '[REDACTED]';
+      break;
+    }
+  }
+  return parts.join('/') + (cut === -1 ? '' : pathAndQuery.slice(cut));
 }
 
 export function createLogger(settings: LoggerSettings = {}): Logger {
