@@ -90,6 +90,30 @@ describe('config check and migrate: TBXark mcp-proxy', () => {
     expect(migrated.stderr).toContain('warning: clients.fetch.panicIfInvalid: not supported, dropped');
   });
 
+  it('migrates the v1 server block beside mcpServers as the proxy (addr, globalAuthTokens), and says a path segment beside header tokens is not carried over', () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        server: { addr: '127.0.0.1:18713', globalAuthTokens: ['G'] },
+        mcpServers: { a: { command: 'node', args: ['demo.js'] }, 'demo/pathsecret': { command: 'node', args: ['demo.js'], options: { authTokens: ['HEADERTOKEN'] } } },
+      }),
+    );
+    const check = gatehouse(['config', 'check', 'config.json'], { cwd: dir });
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toContain('valid (tbxark format); 2 servers: a (stdio), demo (stdio); auth tokens');
+    const migrated = gatehouse(['config', 'migrate', 'config.json', '--output', 'json'], { cwd: dir });
+    expect(migrated.status, migrated.stderr).toBe(0);
+    expect(JSON.parse(migrated.stdout)).toEqual({
+      listen: '127.0.0.1:18713',
+      auth: { mode: 'tokens', tokens: ['G'] },
+      servers: { a: { command: 'node', args: ['demo.js'] }, demo: { command: 'node', args: ['demo.js'], tokens: ['HEADERTOKEN'] } },
+    });
+    expect(migrated.stderr).toContain(
+      'warning: mcpServers.demo/pathsecret: the path segment "pathsecret" is not carried over (mcp-proxy asked for the Authorization header on that route too, so the path was no secret): the server is at /demo/mcp, opened by its header token',
+    );
+  });
+
   it('warns for the seed example\'s keys that Gatehouse drops (name, version, logEnabled, templateDir, panicIfInvalid)', () => {
     const dir = freshDir();
     writeFileSync(

@@ -123,10 +123,11 @@ describe('compatible formats', () => {
     const cfg = resolveConfig({ format, location: undefined, baseDir: '.', doc }, {});
     expect(cfg.listen).toEqual({ host: '0.0.0.0', port: 9090 });
     expect(cfg.publicUrl).toBe('https://mcp.example.com');
-    expect(cfg.auth).toMatchObject({ mode: 'tokens', tokens: ['Default'], tokenInUrl: true });
+    // fetch's route asks for its header token too: the path segment is no credential (tbxark.test.ts).
+    expect(cfg.auth).toMatchObject({ mode: 'tokens', tokens: ['Default'], tokenInUrl: false });
     const byName = Object.fromEntries(cfg.servers.map((s) => [s.name, s]));
     expect(byName.github?.tools).toEqual({ block: ['create_or_update_file'] });
-    expect(byName.fetch?.tokens).toEqual(['Specific', 'secret-path-token']);
+    expect(byName.fetch?.tokens).toEqual(['Specific']);
     expect(byName.ignored?.tools).toBeUndefined();
   });
 

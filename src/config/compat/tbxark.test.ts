@@ -1,9 +1,11 @@
 // TBXark mcp-proxy's authTokens and `name/{token}` keys, converted so that each server is
 // guarded as mcp-proxy guards it: a server with authTokens (its own, else the proxy's) needs
-// one, one without is open, and a `name/{token}` key adds a path token to the same server.
+// one, one without is open, and a `name/{token}` key adds its path token to the same server
+// only where that route asks for no header token. The v1 `server` and `clients` keys are
+// read as mcp-proxy's load() reads them, beside the v2 ones too.
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../index.js';
-import { fromTbxark } from './tbxark.js';
+import { fromTbxark, isTbxarkDocument } from './tbxark.js';
 
 const resolve = (input: Record<string, unknown>) => {
   const { doc, warnings } = fromTbxark(input);
@@ -55,14 +57,34 @@ describe('TBXark: servers with and without authTokens side by side', () => {
 });
 
 describe('TBXark: name/{token} keys', () => {
-  it('merges the path tokens of keys naming the same server, and keeps the inherited header tokens', () => {
+  it('beside header tokens (inherited here) the path tokens are no credential: the header token alone, no tokenInUrl, a warning per key', () => {
     const { cfg, tokens, warnings } = resolve({
       mcpProxy: { options: { authTokens: ['DefaultTokens'] } },
       mcpServers: { 'demo/tokA': { command: 'uvx', args: ['x'] }, 'demo/tokB': { command: 'uvx', args: ['x'] } },
     });
-    expect(cfg.auth).toMatchObject({ mode: 'tokens', tokenInUrl: true });
-    expect(tokens).toEqual({ demo: ['DefaultTokens', 'tokA', 'tokB'] });
-    expect(warnings).toEqual([]);
+    expect(cfg.auth).toMatchObject({ mode: 'tokens', tokens: ['DefaultTokens'], tokenInUrl: false });
+    expect(tokens).toEqual({ demo: undefined });
+    expect(warnings).toEqual(
+      ['tokA', 'tokB'].map(
+        (t) =>
+          `mcpServers.demo/${t}: the path segment "${t}" is not carried over (mcp-proxy asked for the Authorization header on that route too, ` +
+          'so the path was no secret): the server is at /demo/mcp, opened by its header token',
+      ),
+    );
+  });
+
+  it('beside its own header tokens the path token opens nothing; a key with no header token anywhere keeps its path as the credential', () => {
+    const { cfg, tokens, warnings } = resolve({
+      mcpProxy: {},
+      mcpServers: { 'demo/pathsecret': { command: 'uvx', options: { authTokens: ['HEADERTOKEN'] } }, 'hidden/onlypath': { command: 'uvx' } },
+    });
+    expect(cfg.auth).toMatchObject({ mode: 'tokens', tokens: [], tokenInUrl: true });
+    expect(tokens).toEqual({ demo: ['HEADERTOKEN'], hidden: ['onlypath'] });
+    expect(warnings).toEqual([expect.stringMatching(/^mcpServers\.demo\/pathsecret: the path segment "pathsecret" is not carried over/)]);
+    // Alone, nothing needs a token in the URL.
+    const alone = resolve({ mcpProxy: {}, mcpServers: { 'demo/pathsecret': { command: 'uvx', options: { authTokens: ['HEADERTOKEN'] } } } });
+    expect(alone.cfg.auth).toMatchObject({ mode: 'tokens', tokenInUrl: false });
+    expect(alone.tokens).toEqual({ demo: ['HEADERTOKEN'] });
   });
 
   it('keeps a server open when one of its keys is (a path token then only names a route to it)', () => {
@@ -81,10 +103,12 @@ describe('TBXark: name/{token} keys', () => {
       mcpProxy: { options: { authTokens: ['D'] } },
       mcpServers: { 'demo/tokA': { command: 'uvx', args: ['one'] }, 'demo/tokB': { command: 'uvx', args: ['two'] } },
     });
-    expect(cfg.servers.map((s) => [s.name, s.kind === 'stdio' ? s.args : undefined, s.tokens])).toEqual([['demo', ['one'], ['D', 'tokA']]]);
+    expect(cfg.servers.map((s) => [s.name, s.kind === 'stdio' ? s.args : undefined, s.tokens])).toEqual([['demo', ['one'], undefined]]);
+    expect(cfg.auth).toMatchObject({ mode: 'tokens', tokens: ['D'] });
     expect(warnings).toEqual([
       'mcpServers.demo/tokB: names server "demo" as mcpServers.demo/tokA does, but describes another server; Gatehouse serves one server per name ' +
         '(the part before "/"), so this entry is left out and its path token opens nothing: give it a name of its own',
+      expect.stringMatching(/^mcpServers\.demo\/tokA: the path segment "tokA" is not carried over/),
     ]);
   });
 });
@@ -102,6 +126,58 @@ describe('TBXark: server names Gatehouse cannot serve', () => {
       expect.stringMatching(/^mcpServers\.My Server\/tokA: served as "my-server" at \/my-server\/mcp/),
       expect.stringMatching(/^mcpServers\.api: served as "api-server" at \/api-server\/mcp/),
       expect.stringMatching(/^mcpServers\.memory\.v2: served as "memory-v2" at \/memory-v2\/mcp/),
+    ]);
+  });
+});
+
+describe('TBXark: the v1 server and clients beside the v2 keys, as mcp-proxy\'s load() reads them', () => {
+  it('server without mcpProxy is the proxy: its addr, baseURL, and globalAuthTokens as the default tokens, with or without server options', () => {
+    for (const a of [{ command: 'node', args: ['demo.js'], options: { logEnabled: false } }, { command: 'node', args: ['demo.js'] }]) {
+      const input = { server: { addr: '127.0.0.1:18713', baseURL: 'https://mcp.example.com/', globalAuthTokens: ['G'] }, mcpServers: { a } };
+      expect(isTbxarkDocument(input)).toBe(true);
+      const { cfg, tokens, warnings } = resolve(input);
+      expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 18713 });
+      expect(cfg.publicUrl).toBe('https://mcp.example.com');
+      expect(cfg.auth).toMatchObject({ mode: 'tokens', tokens: ['G'] });
+      expect(tokens).toEqual({ a: undefined });
+      expect(warnings.filter((w) => !w.startsWith('mcpServers.a.options.logEnabled'))).toEqual([]);
+    }
+    // A server with authTokens of its own keeps them; one with an empty list is open, as in mcp-proxy.
+    const mixed = resolve({ server: { globalAuthTokens: ['G'] }, mcpServers: { own: { command: 'a', options: { authTokens: ['O'] } }, open: { command: 'b', options: { authTokens: [] } }, g: { command: 'c' } } });
+    expect(mixed.tokens).toEqual({ own: ['O'], open: undefined, g: ['G'] });
+  });
+
+  it('mcpProxy with clients and no (or empty) mcpServers serves the clients: the proxy tokens for one without its own, the global ones appended', () => {
+    for (const mcpServers of [undefined, {}]) {
+      const { cfg, tokens, warnings } = resolve({
+        mcpProxy: { addr: '127.0.0.1:9090', options: { authTokens: ['P'] } },
+        server: { globalAuthTokens: ['G'] },
+        ...(mcpServers ? { mcpServers } : {}),
+        clients: { c: { type: 'stdio', config: { command: 'uvx' } }, own: { type: 'stdio', config: { command: 'uvx' }, authTokens: ['O'] } },
+      });
+      expect(cfg.servers.map((s) => s.name)).toEqual(['c', 'own']);
+      expect(tokens).toEqual({ c: ['G'], own: ['O', 'G'] });
+      expect(warnings).toEqual([]);
+    }
+    const noGlobal = resolve({ mcpProxy: { options: { authTokens: ['P'] } }, clients: { c: { type: 'stdio', config: { command: 'uvx' } } } });
+    expect(noGlobal.cfg.auth).toMatchObject({ mode: 'tokens', tokens: ['P'] });
+    expect(noGlobal.tokens).toEqual({ c: undefined });
+  });
+
+  it('names what mcp-proxy does not read: clients beside servers in mcpServers, server beside mcpProxy', () => {
+    const { cfg, warnings } = resolve({
+      mcpProxy: { addr: '127.0.0.1:9090' },
+      server: { addr: ':1', globalAuthTokens: ['G'] },
+      mcpServers: { a: { command: 'a' } },
+      clients: { c: { type: 'stdio', config: { command: 'c' } } },
+    });
+    expect(cfg.servers.map((s) => s.name)).toEqual(['a']);
+    expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(cfg.auth.mode).toBe('none');
+    expect(warnings).toEqual([
+      'clients: not read beside mcpServers (as mcp-proxy does), so left out',
+      'server.addr: not read beside mcpProxy (as mcp-proxy does), so dropped',
+      'server.globalAuthTokens: not read beside mcpProxy (as mcp-proxy does), so dropped',
     ]);
   });
 });

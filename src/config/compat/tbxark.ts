@@ -5,9 +5,11 @@ import { renameServers } from './server-names.js';
 
 // TBXark mcp-proxy: `{ "mcpProxy": { addr, baseURL, type, options }, "mcpServers": {...} }`.
 // `options` (authTokens, toolFilter, oauth2) sit on the proxy (defaults) and on each server.
-// Its older v1 format, `{ "server": { addr, baseURL, globalAuthTokens }, "clients": { NAME:
-// { type, config, authTokens } } }`, is turned into v2 first, the way mcp-proxy does it.
-// A key Gatehouse has no use for is dropped with a warning that names it.
+// Its older v1 keys, `"server": { addr, baseURL, globalAuthTokens }` and `"clients": { NAME:
+// { type, config, authTokens } }`, are read the way mcp-proxy's load() (config.go) reads them,
+// alone or beside the v2 keys: `server` stands in for a missing `mcpProxy`, `clients` for a
+// missing or empty `mcpServers`. A key Gatehouse has no use for is dropped with a warning
+// that names it.
 
 type Doc = Record<string, unknown>;
 
@@ -18,17 +20,19 @@ export interface Converted {
 }
 
 export function isTbxarkDocument(doc: Doc): boolean {
+  if (isRecord(doc.mcpProxy)) return true;
+  // The native format has none of `server`, `clients` and `mcpServers`.
+  if ('servers' in doc) return false;
   return (
-    isRecord(doc.mcpProxy) ||
-    isTbxarkV1Document(doc) ||
+    isRecord(doc.clients) ||
+    isV1Server(doc.server) ||
     (isRecord(doc.mcpServers) && Object.values(doc.mcpServers).some((s) => isRecord(s) && isRecord(s.options)))
   );
 }
 
-/** v1: `server` and/or `clients` at the top (the native format has neither key). */
-function isTbxarkV1Document(doc: Doc): boolean {
-  if ('servers' in doc || 'mcpServers' in doc || 'mcpProxy' in doc) return false;
-  return isRecord(doc.clients) || (isRecord(doc.server) && ['addr', 'baseURL', 'globalAuthTokens'].some((k) => k in (doc.server as Doc)));
+/** v1's `server` block: mcp-proxy builds its proxy from it when `mcpProxy` is missing. */
+function isV1Server(value: unknown): value is Doc {
+  return isRecord(value) && ['addr', 'baseURL', 'globalAuthTokens'].some((k) => k in value);
 }
 
 // What Gatehouse does instead, for keys it has no use for.
@@ -57,7 +61,7 @@ const SERVER_TYPES = new Set(['stdio', 'sse', 'http', 'streamable-http', 'stream
 interface Guard {
   /** The first key's path in the file. */
   readonly where: string;
-  /** Header tokens (its own authTokens, else the proxy's) and path tokens, in file order. */
+  /** Its credentials, in file order: header tokens (its own authTokens, else the proxy's), or a path token where the key asks for no header. */
   readonly tokens: string[];
   /** A key naming it had neither: open to anyone in mcp-proxy (so here too). */
   open: boolean;
@@ -65,11 +69,19 @@ interface Guard {
   explicit: boolean;
 }
 
+/** One server entry as mcp-proxy reads it, with its paths in the file for warnings. */
+interface Entry {
+  readonly key: string;
+  readonly entry: unknown;
+  /** Where its settings are (`mcpServers.NAME`, `clients.NAME.config`). */
+  readonly where: string;
+  /** Where the person wrote it, for the warnings about the server as a whole. */
+  readonly origin: string;
+}
+
 export function fromTbxark(input: Doc): Converted {
   const warnings: string[] = [];
-  const v1 = !(isRecord(input.mcpProxy) || isRecord(input.mcpServers));
-  const doc = v1 ? fromV1(input, warnings) : input;
-  const proxy = isRecord(doc.mcpProxy) ? doc.mcpProxy : {};
+  const { proxy, entries } = readFile(input, warnings);
   const proxyOptions = isRecord(proxy.options) ? proxy.options : {};
   for (const key of Object.keys(proxy)) if (!PROXY_KEYS.has(key)) warnings.push(dropped(`mcpProxy.${key}`, key));
   for (const key of Object.keys(proxyOptions)) {
@@ -91,13 +103,12 @@ export function fromTbxark(input: Doc): Converted {
   const servers: Doc = {};
   // Per server name: what guards it in mcp-proxy, and where its first key is in the file.
   const guards = new Map<string, Guard>();
-  for (const [key, entry] of Object.entries(isRecord(doc.mcpServers) ? doc.mcpServers : {})) {
+  // `name/{token}` keys whose path segment guarded nothing in mcp-proxy, for a warning each.
+  const unguardedPaths: Array<{ name: string; origin: string; segment: string }> = [];
+  for (const { key, entry, where, origin } of entries) {
     // `name/{token}` keys put the token in the URL path for clients that cannot send headers.
     const [name = key, ...rest] = key.split('/');
     const pathToken = rest.join('/');
-    const where = `mcpServers.${key}`;
-    // Where the person wrote it, for the warnings about the server as a whole.
-    const origin = v1 ? `clients.${key}` : where;
     const options = isRecord(entry) && isRecord(entry.options) ? entry.options : {};
     if (options.disabled === true) {
       warnings.push(`${where}: disabled in the mcp-proxy file, so left out`);
@@ -128,26 +139,35 @@ export function fromTbxark(input: Doc): Converted {
     if (filter && (filter.mode === 'allow' || filter.mode === 'block')) server.tools = { [filter.mode]: stringList(filter.list) };
     else if (filter) warnings.push(`${where}.options.toolFilter: mode is neither allow nor block, so the filter is ignored (as mcp-proxy does)`);
     // mcp-proxy checks the Authorization header against the server's own authTokens, or the
-    // proxy's when it has none (`nil`: an empty list is its own, and checks nothing); the
-    // path token is a route only. Gatehouse takes either as the credential (auth.tokenInUrl).
+    // proxy's when it has none (`nil`: an empty list is its own, and checks nothing). A
+    // `name/{token}` key is a route with that same header check, and mcp-proxy lists every
+    // route at /paths to anyone: the path is a secret only where no header token is asked.
+    // There it is the credential here (auth.tokenInUrl); beside header tokens it adds
+    // nothing, and the header tokens alone open the server at /NAME/mcp.
     const own = Array.isArray(options.authTokens) ? stringList(options.authTokens) : undefined;
-    const tokens = [...(own ?? defaultTokens), ...(pathToken ? [pathToken] : [])];
-    if (pathToken) tokenInUrl = true;
+    const header = own ?? defaultTokens;
+    const pathGuards = pathToken !== '' && header.length === 0;
+    const tokens = pathGuards ? [pathToken] : header;
     const first = guards.get(name);
-    if (!first) {
-      servers[name] = server;
-      guards.set(name, { where: origin, tokens, open: tokens.length === 0, explicit: own !== undefined || pathToken !== '' });
-    } else if (JSON.stringify(servers[name]) !== JSON.stringify(server)) {
+    if (first && JSON.stringify(servers[name]) !== JSON.stringify(server)) {
       // One name, one server here: `demo/a` and `demo/b` are two routes to the same one.
       warnings.push(
         `${origin}: names server ${JSON.stringify(name)} as ${first.where} does, but describes another server; Gatehouse serves one server per name ` +
           `(the part before "/"), so this entry is left out${pathToken ? ' and its path token opens nothing' : ''}: give it a name of its own`,
       );
+      continue;
+    }
+    if (pathGuards) tokenInUrl = true;
+    else if (pathToken) unguardedPaths.push({ name, origin, segment: pathToken });
+    const explicit = own !== undefined || pathGuards;
+    if (!first) {
+      servers[name] = server;
+      guards.set(name, { where: origin, tokens: [...tokens], open: tokens.length === 0, explicit });
     } else {
-      // The same server under another path token: both tokens open it (mcp-proxy mounted each key).
+      // The same server under another key: whatever opened one route opens it (mcp-proxy mounted each key).
       for (const t of tokens) if (!first.tokens.includes(t)) first.tokens.push(t);
       first.open ||= tokens.length === 0;
-      first.explicit ||= own !== undefined || pathToken !== '';
+      first.explicit ||= explicit;
     }
   }
 
@@ -185,30 +205,54 @@ export function fromTbxark(input: Doc): Converted {
   // serve is renamed, with a warning naming the new route (server-names.ts, as for Claude Desktop).
   const renamed = renameServers(Object.entries(servers), (name) => guards.get(name)?.where ?? `mcpServers.${name}`);
   warnings.push(...renamed.warnings);
+  const servedAs = new Map(Object.keys(servers).map((name, i) => [name, renamed.servers[i]![0]]));
+  for (const { name, origin, segment } of unguardedPaths) {
+    warnings.push(
+      `${origin}: the path segment ${JSON.stringify(segment)} is not carried over (mcp-proxy asked for the Authorization header on that route too, ` +
+        `so the path was no secret): the server is at /${servedAs.get(name) ?? name}/mcp, opened by its header token`,
+    );
+  }
   out.servers = Object.fromEntries(renamed.servers);
   return { doc: out, warnings };
 }
 
 /**
- * mcp-proxy's v1 file in its v2 shape, as its own loader adapts it: `server` becomes `mcpProxy`
- * (`globalAuthTokens` the default tokens), each of `clients` a server whose tokens are its own
- * `authTokens` plus the global ones. A client of an unknown type is left out (with a warning).
+ * What mcp-proxy's load() serves from the file: `mcpProxy`, or the v1 `server` in its place
+ * (addr, baseURL, `globalAuthTokens` the default authTokens); `mcpServers`, or when that is
+ * missing or empty the v1 `clients`, each with its own `authTokens` plus the global ones. A
+ * v1 key load() does not read beside the v2 one is named in a warning.
  */
-function fromV1(doc: Doc, warnings: string[]): Doc {
-  const server = isRecord(doc.server) ? doc.server : {};
-  const global = stringList(server.globalAuthTokens);
-  const mcpProxy: Doc = {};
-  for (const [key, value] of Object.entries(server)) {
-    if (key === 'globalAuthTokens') continue;
-    if (key === 'baseURL' || key === 'addr') mcpProxy[key] = value;
-    else warnings.push(dropped(`server.${key}`, key));
+function readFile(doc: Doc, warnings: string[]): { proxy: Doc; entries: Entry[] } {
+  const v1 = isRecord(doc.server) ? doc.server : undefined;
+  const servers = isRecord(doc.mcpServers) ? Object.entries(doc.mcpServers) : [];
+  const clients = isRecord(doc.clients) ? Object.entries(doc.clients) : [];
+  const fromClients = servers.length === 0 && clients.length > 0;
+  if (!fromClients && clients.length) warnings.push('clients: not read beside mcpServers (as mcp-proxy does), so left out');
+  let proxy: Doc = {};
+  if (isRecord(doc.mcpProxy)) {
+    proxy = doc.mcpProxy;
+    // load() still appends server.globalAuthTokens to each client's tokens.
+    for (const key of Object.keys(v1 ?? {})) {
+      if (!(key === 'globalAuthTokens' && fromClients)) warnings.push(`server.${key}: not read beside mcpProxy (as mcp-proxy does), so dropped`);
+    }
+  } else if (v1) {
+    for (const [key, value] of Object.entries(v1)) {
+      if (key === 'baseURL' || key === 'addr') proxy[key] = value;
+      else if (key !== 'globalAuthTokens') warnings.push(dropped(`server.${key}`, key));
+    }
+    if (Array.isArray(v1.globalAuthTokens)) proxy.options = { authTokens: v1.globalAuthTokens };
   }
-  if (global.length) mcpProxy.options = { authTokens: global };
-  const mcpServers: Doc = {};
-  for (const [name, client] of Object.entries(isRecord(doc.clients) ? doc.clients : {})) {
-    const where = `clients.${name}`;
+  if (!fromClients) return { proxy, entries: servers.map(([key, entry]) => ({ key, entry, where: `mcpServers.${key}`, origin: `mcpServers.${key}` })) };
+  return { proxy, entries: clientEntries(clients, stringList(v1?.globalAuthTokens), warnings) };
+}
+
+/** v1 `clients` as v2 server entries, as load() adapts them. A client of an unknown type is left out (with a warning). */
+function clientEntries(clients: Array<[string, unknown]>, global: string[], warnings: string[]): Entry[] {
+  const entries: Entry[] = [];
+  for (const [name, client] of clients) {
+    const origin = `clients.${name}`;
     if (!isRecord(client)) {
-      warnings.push(`${where}: not an object, so left out`);
+      warnings.push(`${origin}: not an object, so left out`);
       continue;
     }
     const config = isRecord(client.config) ? client.config : {};
@@ -223,17 +267,19 @@ function fromV1(doc: Doc, warnings: string[]): Doc {
         if (config.timeout !== undefined) entry.timeout = config.timeout;
       }
     } else {
-      warnings.push(`${where}.type: ${JSON.stringify(type)} is not stdio, sse or streamable-http, so the client is left out (as mcp-proxy does)`);
+      warnings.push(`${origin}.type: ${JSON.stringify(type)} is not stdio, sse or streamable-http, so the client is left out (as mcp-proxy does)`);
       continue;
     }
     for (const k of Object.keys(client)) {
-      if (k !== 'type' && k !== 'config' && k !== 'authTokens') warnings.push(dropped(`${where}.${k}`, k));
+      if (k !== 'type' && k !== 'config' && k !== 'authTokens') warnings.push(dropped(`${origin}.${k}`, k));
     }
-    const tokens = [...stringList(client.authTokens), ...global];
-    if (tokens.length) entry.options = { authTokens: tokens };
-    mcpServers[name] = entry;
+    // Its own authTokens with the global ones appended; with neither (nil), the proxy's defaults.
+    const own = Array.isArray(client.authTokens) ? stringList(client.authTokens) : undefined;
+    const tokens = global.length ? [...(own ?? []), ...global] : own;
+    if (tokens) entry.options = { authTokens: tokens };
+    entries.push({ key: name, entry, where: `${origin}.config`, origin });
   }
-  return { mcpProxy, mcpServers };
+  return entries;
 }
 
 /**
