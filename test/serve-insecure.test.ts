@@ -4,7 +4,7 @@
 // config (`--config https://...`) and a remote MCP server (SDK v2, stateless JSON) that the
 // config lists without any tls setting: --insecure fetches the config and reaches the server,
 // with a warning at start naming both; without it, both are refused.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +17,7 @@ import { McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 
-import { runCli, servesKilledAfterEach, startServe, tempRoot } from './helpers/cli.js';
+import { CLI, runCli, servesKilledAfterEach, startServe, tempRoot, TSX } from './helpers/cli.js';
 import { closeServer, requestText } from './helpers/http-stub.js';
 
 const hasOpenssl = (() => {
@@ -82,6 +82,34 @@ async function echoThrough(base: string): Promise<string> {
   }
 }
 
+/**
+ * `gatehouse serve ARGS...` until a whole line of its stderr matches `until`, then stopped: at
+ * log level error there is no "listening" line for startServe to wait for.
+ */
+async function serveStderrUntil(args: string[], cwd: string, until: RegExp): Promise<string> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'MCP_GATEHOUSE_CONFIG'));
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', ...args], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no line matching ${until} within 20 s:\n${err}`)), 20_000);
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.split('\n').slice(0, -1).some((line) => until.test(line))) {
+          clearTimeout(timer);
+          resolve(err);
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`serve exited with ${code}:\n${err}`));
+      });
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 describe.skipIf(!hasOpenssl)('serve -config FILE -insecure (TBXark mcp-proxy)', () => {
   it('-config FILE -insecure: the file is read, the self-signed server is reached, and the start warns naming it', async () => {
     const dir = freshDir();
@@ -90,6 +118,21 @@ describe.skipIf(!hasOpenssl)('serve -config FILE -insecure (TBXark mcp-proxy)', 
     serving.push(run);
     expect(await echoThrough(run.base)).toContain('echo: through');
     expect(run.stderr()).toMatch(/"level":"warn"[^\n]*INSECURE: --insecure is on: TLS certificates are not verified for remote server sec;/);
+    // An OAuth token endpoint on the server's own origin goes through the same unverified agent (http-client.ts).
+    expect(run.stderr()).toContain(
+      "anyone on the network path can read and change that traffic (an OAuth token endpoint on another origin stays verified; one on the server's own origin shares its TLS settings: client secrets go over the unverified connection)",
+    );
+  });
+
+  it('warns whatever the log level: with --log-level error or log.level silent, as a plain line on stderr', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'tbx.json'), JSON.stringify(tbxark()));
+    const quiet = await serveStderrUntil(['--config', 'tbx.json', '--insecure', '--log-level', 'error'], dir, /INSECURE/);
+    expect(quiet).toMatch(/^warning: INSECURE: --insecure is on: TLS certificates are not verified for remote server sec;/m);
+    const native = { listen: '127.0.0.1:0', auth: { mode: 'none' }, log: { level: 'silent' }, servers: { sec: { url: `${origin}/mcp` } } };
+    writeFileSync(join(dir, 'gatehouse.json'), JSON.stringify(native));
+    const silent = await serveStderrUntil(['--config', 'gatehouse.json', '--insecure'], dir, /INSECURE/);
+    expect(silent).toMatch(/^warning: INSECURE: --insecure is on: TLS certificates are not verified for remote server sec;/m);
   });
 
   it('without -insecure the same file starts, but the self-signed server is refused (tls.rejectUnauthorized stays true)', async () => {

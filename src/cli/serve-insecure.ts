@@ -2,8 +2,10 @@
 // by skipping TLS certificate verification", seed 003). Here it relaxes two things, and the
 // start says which: the fetch of a `--config https://...` URL, and the default of
 // `tls.rejectUnauthorized` of every remote server that does not set it (one that sets it keeps
-// its value). As with a server's own tls settings (http-client.ts), that applies to the remote
-// server's origin only, never to an authorization server its OAuth client talks to.
+// its value). As with a server's own tls settings (http-client.ts), that applies to everything
+// on the remote server's origin: an authorization server on another origin stays verified, but
+// a token endpoint on the server's own origin shares its TLS settings, so a client secret sent
+// there goes over the unverified connection. The start says so.
 import { findNativeDocument, resolveConfig, type ResolvedConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 
@@ -43,17 +45,25 @@ export function relaxRemoteServers(doc: Record<string, unknown>): { doc: Record<
   return { doc: { ...doc, servers: next }, relaxed };
 }
 
-/** The warning at start: what goes unverified, so that nobody leaves the flag on unknowingly. */
-export function warnInsecure(logger: Logger, loaded: InsecureConfig, location: string | undefined): void {
+/**
+ * The warning at start: what goes unverified, so that nobody leaves the flag on unknowingly.
+ * Whatever the log level: a log line when warnings are logged, else a plain line on stderr
+ * (`--log-level error` or `log.level: silent` must not hide it).
+ */
+export function warnInsecure(logger: Logger, loaded: InsecureConfig, location: string | undefined, stderr: NodeJS.WritableStream = process.stderr): void {
   const what = [
     ...(location !== undefined && /^https:/i.test(location) ? [`the config URL ${location}`] : []),
     ...(loaded.relaxed.length > 0 ? [`remote server${loaded.relaxed.length > 1 ? 's' : ''} ${loaded.relaxed.join(', ')}`] : []),
   ];
-  logger.warn(
-    { relaxed: loaded.relaxed, alreadyRelaxed: loaded.alreadyRelaxed },
+  const oauth =
+    loaded.relaxed.length > 0
+      ? ' (an OAuth token endpoint on another origin stays verified; one on the server\'s own origin shares its TLS settings: client secrets go over the unverified connection)'
+      : '';
+  const message =
     `INSECURE: --insecure is on: TLS certificates are not verified for ${what.length > 0 ? what.join(' and ') : 'nothing here (no https config URL, no remote server without its own tls.rejectUnauthorized)'}; ` +
-      'anyone on the network path can read and change that traffic. Set tls.ca (or tls.rejectUnauthorized per server) and drop --insecure',
-  );
+    `anyone on the network path can read and change that traffic${oauth}. Set tls.ca (or tls.rejectUnauthorized per server) and drop --insecure`;
+  if (logger.isLevelEnabled('warn')) logger.warn({ relaxed: loaded.relaxed, alreadyRelaxed: loaded.alreadyRelaxed }, message);
+  else stderr.write(`warning: ${message}\n`);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -134,6 +134,18 @@ describe('describeFailure: a request of the OAuth client (token-request.ts label
     expect(describeFailure(metadata, URL_, 5000).message).toContain('connection refused by the authorization server sso.example.org');
   });
 
+  it("a TLS error on another host does not advise the MCP server's tls settings, which do not apply there", async () => {
+    const grant = new URLSearchParams({ grant_type: 'client_credentials' });
+    const elsewhere = describeFailure(await failedAt('https://sso.example.org/oauth/token', 'DEPTH_ZERO_SELF_SIGNED_CERT', grant), URL_, 5000);
+    expect(elsewhere.message).toBe(
+      "TLS error talking to the token endpoint sso.example.org: self-signed certificate; the MCP server's tls settings do not apply to it, so it needs a certificate the system trusts (NODE_EXTRA_CA_CERTS=FILE adds a CA to the gatehouse process)",
+    );
+    expect(elsewhere.message).not.toContain('rejectUnauthorized');
+    // On the server's own origin its tls settings do apply (http-client.ts), so the hint stays.
+    const own = describeFailure(await failedAt('https://mcp.example.com/token', 'DEPTH_ZERO_SELF_SIGNED_CERT', grant), URL_, 5000);
+    expect(own.message).toContain('set tls.ca to the server certificate or its CA, or tls.rejectUnauthorized: false for testing');
+  });
+
   it("on the MCP server's own host: the MCP server, as before", async () => {
     const failure = describeFailure(await failedAt('https://mcp.example.com/token', 'ECONNREFUSED', new URLSearchParams({ grant_type: 'client_credentials' })), URL_, 5000);
     expect(failure.message).toBe('connection refused by mcp.example.com (https://mcp.example.com/mcp): is the server running?');

@@ -64,6 +64,10 @@ const TLS_REASONS: Readonly<Record<string, string>> = {
 };
 
 const TRUST_HINT = 'set tls.ca to the server certificate or its CA, or tls.rejectUnauthorized: false for testing';
+// A host of the OAuth client on another origin (authorization server, token endpoint) is reached
+// with the default trust store: the server's tls settings (and serve --insecure) do not apply.
+const ELSEWHERE_TRUST_HINT =
+  "the MCP server's tls settings do not apply to it, so it needs a certificate the system trusts (NODE_EXTRA_CA_CERTS=FILE adds a CA to the gatehouse process)";
 
 /**
  * Turns a failed HTTP exchange into a RemoteLinkError a person can act on:
@@ -103,7 +107,7 @@ export function describeFailure(error: unknown, url: string | URL, timeoutMs: nu
     const { code } = found;
     const tls = TLS_REASONS[code];
     if (tls) {
-      const hint = code.startsWith('ERR_SSL') || code === 'EPROTO' ? '' : `; ${TRUST_HINT}`;
+      const hint = code.startsWith('ERR_SSL') || code === 'EPROTO' ? '' : `; ${elsewhere === undefined ? TRUST_HINT : ELSEWHERE_TRUST_HINT}`;
       return new RemoteLinkError('tls', `TLS error talking to ${hostPort}: ${tls}${hint}`, { cause: error });
     }
     switch (code) {
