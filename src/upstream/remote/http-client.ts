@@ -107,8 +107,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     bodyTimeout: 0,
   };
   // The server's own TLS settings (its CA replaces the default trust store, as Node's `ca`
-  // does; `rejectUnauthorized: false`) apply to its origin only, never to an authorization
-  // server or anything else an auth provider may fetch.
+  // does; `rejectUnauthorized: false`) apply to its origin only: an authorization server on
+  // another origin, or anything else an auth provider fetches there, keeps the default trust
+  // (one on the server's own origin shares them).
   const serverAgent = new Agent({
     ...timeouts,
     connect: {
