@@ -55,6 +55,19 @@ describe('address lists from files', () => {
     expect((error as ConfigError).issues).toEqual([{ path: 'auth.allowedIps[1]', message: 'must be an IP address or CIDR, e.g. 10.0.0.0/8 or ::1' }]);
   });
 
+  it('refuses a file that yields no address: an empty allowlist would let everyone in', async () => {
+    for (const text of ['', '   \n', '# only comments\n# here\n', '{"prefixes": []}', '[]']) {
+      const dir = configDir({ 'ranges.txt': text, 'gatehouse.yaml': 'auth: { mode: tokens, tokens: [t], allowedIps: file:ranges.txt, registration: { allowedIps: [10.0.0.0/8, file:ranges.txt] } }\nservers: { a: { command: node } }\n' });
+      const error = await loadConfig({ location: join(dir, 'gatehouse.yaml'), cwd: dir, env: {} }).catch((e: unknown) => e);
+      expect(error, JSON.stringify(text)).toBeInstanceOf(ConfigError);
+      const issues = (error as ConfigError).issues.filter((i) => i.message.includes('holds no address'));
+      expect(issues.map((i) => i.path).sort(), JSON.stringify(text)).toEqual(['auth.allowedIps', 'auth.registration.allowedIps']);
+    }
+    // Written in the config, an empty list is what it says.
+    const open = configDir({ 'gatehouse.yaml': 'auth: { mode: tokens, tokens: [t], allowedIps: [] }\nservers: { a: { command: node } }\n' });
+    expect((await loadConfig({ location: join(open, 'gatehouse.yaml'), cwd: open, env: {} }))!.auth.allowedIps).toEqual([]);
+  });
+
   it('leaves text that is not a list whole, so that the error shows where it went wrong', () => {
     expect(expandAddressList('{"not": "prefixes"}')).toEqual(['{"not": "prefixes"}']);
     expect(expandAddressList('{broken')).toEqual(['{broken']);

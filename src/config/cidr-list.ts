@@ -47,8 +47,20 @@ export function expandAddressList(text: string): unknown[] {
 /** Text that holds more than one entry, or a JSON document, rather than one address. */
 const LIST_TEXT = /[\s,{[]/;
 
-export const cidrList = z.preprocess((value) => {
-  if (typeof value === 'string') return expandAddressList(value);
-  if (Array.isArray(value)) return value.flatMap((entry: unknown) => (typeof entry === 'string' && LIST_TEXT.test(entry.trim()) ? expandAddressList(entry) : [entry]));
+/**
+ * An empty allowlist admits every address, so text (a file) that yields none is an error, not
+ * an empty list: a truncated download or a file of comments must not open the gateway. An
+ * empty list written in the config itself (`[]`) stays what it says.
+ */
+const EMPTY_TEXT = 'the address list read here holds no address (an empty list would let every address in); write [] in the config to allow all';
+
+export const cidrList = z.preprocess((value, ctx) => {
+  const expand = (text: string): unknown[] => {
+    const entries = expandAddressList(text);
+    if (entries.length === 0) ctx.addIssue({ code: 'custom', message: EMPTY_TEXT, input: text });
+    return entries;
+  };
+  if (typeof value === 'string') return expand(value);
+  if (Array.isArray(value)) return value.flatMap((entry: unknown) => (typeof entry === 'string' && (entry.trim() === '' || LIST_TEXT.test(entry.trim())) ? expand(entry) : [entry]));
   return value;
 }, z.array(cidr));
