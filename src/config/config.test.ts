@@ -177,6 +177,9 @@ describe('configJsonSchema', () => {
     expect(schema.type).toBe('object');
     const props = schema.properties as Record<string, unknown>;
     expect(Object.keys(props)).toEqual(expect.arrayContaining(['listen', 'auth', 'servers', 'publicUrl', 'openapi']));
+    // allowedIps may be a list or one string (file:chatgpt-actions.json): an editor must not flag the string.
+    const auth = props.auth as { properties: Record<string, { anyOf?: Array<{ type?: string }> }> };
+    expect(auth.properties.allowedIps?.anyOf?.map((s) => s.type)).toEqual(['array', 'string']);
   });
 });
 
