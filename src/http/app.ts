@@ -33,8 +33,16 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
   const { config, edge, logger } = options;
   const app = new Hono<HttpEnv>();
 
+  // A request's path for the log: `?token=` redacted, and with tokenInUrl the path token of
+  // `/{server}/{token}/...` whatever the status (a misspelt MCP route is a 404 here, a large
+  // body a 413 before any route), and of `/.well-known/{name}/{server}/{token}/...` (redactPathToken).
+  const logged = (pathAndQuery: string): string => {
+    const path = redactUrl(pathAndQuery);
+    return config.auth.tokenInUrl ? redactPathToken(path) : path;
+  };
+
   app.onError((err, c) => {
-    logger.error({ err: err.message, path: redactUrl(c.req.path) }, 'unhandled error');
+    logger.error({ err: err.message, path: logged(c.req.path) }, 'unhandled error');
     return problem(500, 'server_error', 'internal error');
   });
   app.notFound((c) => problem(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
@@ -48,10 +56,7 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
     await next();
     if (logger.isLevelEnabled('debug')) {
       const url = new URL(c.req.url);
-      // No route took it: with tokenInUrl it may be a misspelt /{server}/{token}/sse (mcp-listener.ts).
-      const path = redactUrl(url.pathname + url.search);
-      const shown = c.res.status === 404 && config.auth.tokenInUrl ? redactPathToken(path) : path;
-      logger.debug({ method: c.req.method, path: shown, status: c.res.status, ms: Math.round(performance.now() - started), ip: admitted.ip }, 'request');
+      logger.debug({ method: c.req.method, path: logged(url.pathname + url.search), status: c.res.status, ms: Math.round(performance.now() - started), ip: admitted.ip }, 'request');
     }
   });
 

@@ -54,6 +54,17 @@ describe('logger', () => {
     expect(redactPathToken('/nothing')).toBe('/nothing');
   });
 
+  it('under /.well-known/{name}/ redacts the second segment of the suffix, and keeps the name', () => {
+    expect(redactPathToken('/.well-known/oauth-protected-resource/secret/s3cret/mcp')).toBe('/.well-known/oauth-protected-resource/secret/[REDACTED]/mcp');
+    expect(redactPathToken('/.well-known/oauth-authorization-server/secret/s3cret/sse?x=1')).toBe('/.well-known/oauth-authorization-server/secret/[REDACTED]/sse?x=1');
+    expect(redactPathToken('//.well-known//oauth-protected-resource//secret/s3cret')).toBe('//.well-known//oauth-protected-resource//secret/[REDACTED]');
+    expect(redactPathToken('/.Well-Known/x/secret/s3cret/mcp')).toBe('/.Well-Known/x/secret/[REDACTED]/mcp');
+    expect(redactPathToken('/%2Ewell-known/x/secret/s3cret/mcp')).toBe('/%2Ewell-known/x/secret/[REDACTED]/mcp');
+    // No token to hide: the name alone, or one segment after it.
+    expect(redactPathToken('/.well-known/oauth-protected-resource')).toBe('/.well-known/oauth-protected-resource');
+    expect(redactPathToken('/.well-known/oauth-protected-resource/mcp')).toBe('/.well-known/oauth-protected-resource/mcp');
+  });
+
   it('writes one readable line per event in pretty format', () => {
     const { lines, destination } = capture();
     createLogger({ format: 'pretty', destination }).warn({ upstream: 'files' }, 'restarting');

@@ -48,24 +48,37 @@ function decodedKey(key: string): string {
 }
 
 /**
- * A request path no route took (a 404), for the log, when `auth.tokenInUrl` is on: a path token
- * is the second segment (`/{server}/{token}/mcp`), and a misspelt route (`/{server}/{token}/sse/`,
- * `/{server}/{token}`) is still one. The second non-empty segment becomes `[REDACTED]`; the query
- * is left to redactUrl.
+ * A request path for the log when `auth.tokenInUrl` is on, whatever its status: a path token is
+ * the second segment (`/{server}/{token}/mcp`), and a misspelt route (`/{server}/{token}/sse/`,
+ * `/{server}/{token}`) or one refused before any route (a 413) still carries it. The second
+ * non-empty segment becomes `[REDACTED]`. Under `/.well-known/{name}/` the same rule applies to
+ * what follows the name instead: clients build those paths from the server's URL (RFC 9728's
+ * `/.well-known/oauth-protected-resource/{server}/{token}/mcp`, RFC 8414's likewise), so the
+ * token is the second segment of that suffix, and `{name}` is no token (`.well-known` is no
+ * server name: config/server-name.ts). The query is left to redactUrl.
  */
 export function redactPathToken(pathAndQuery: string): string {
   const cut = pathAndQuery.search(/[?#]/);
   const path = cut === -1 ? pathAndQuery : pathAndQuery.slice(0, cut);
   const parts = path.split('/');
-  let seen = 0;
-  for (let i = 0; i < parts.length; i++) {
-    if (parts[i] === '') continue;
-    if (++seen === 2) {
-      parts[i] = '[REDACTED]';
-      break;
-    }
-  }
+  const segments: number[] = [];
+  for (let i = 0; i < parts.length; i++) if (parts[i] !== '') segments.push(i);
+  const wellKnown = segments.length > 0 && isWellKnown(parts[segments[0]!]!);
+  // The token's place among the non-empty segments: {server}/{token}, or .well-known/{name}/{server}/{token}.
+  const token = segments[wellKnown ? 3 : 1];
+  if (token !== undefined) parts[token] = '[REDACTED]';
   return parts.join('/') + (cut === -1 ? '' : pathAndQuery.slice(cut));
+}
+
+/** `.well-known` in any case or percent-encoding (a reader may fold both). */
+function isWellKnown(segment: string): boolean {
+  let decoded = segment;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    // A bad % sequence: compared as written.
+  }
+  return decoded.toLowerCase() === '.well-known';
 }
 
 export function createLogger(settings: LoggerSettings = {}): Logger {
