@@ -333,3 +333,34 @@ describe('config migrate and check: plain http upstreams the older proxies allow
     expect(check.status, check.stderr).toBe(0);
   });
 });
+
+describe('config check and migrate: TBXark token lists mcp-proxy refuses to read', () => {
+  it('exit 2 naming the path of an authTokens or globalAuthTokens that is not a list of strings (never an open gateway)', () => {
+    const dir = freshDir();
+    const files: Record<string, [Record<string, unknown>, string]> = {
+      'proxy.json': [{ mcpProxy: { addr: '127.0.0.1:9090', options: { authTokens: 'DefaultTokens' } }, mcpServers: { fetch: { command: 'uvx' } } }, 'mcpProxy.options.authTokens'],
+      'number.json': [{ mcpProxy: { options: { authTokens: [12345] } }, mcpServers: { fetch: { command: 'uvx' } } }, 'mcpProxy.options.authTokens'],
+      'server.json': [{ mcpProxy: {}, mcpServers: { fetch: { command: 'uvx', options: { authTokens: 'SpecificToken' } } } }, 'mcpServers.fetch.options.authTokens'],
+      'v1.json': [{ server: { addr: '127.0.0.1:9090', globalAuthTokens: 'G' }, clients: { fetch: { type: 'stdio', config: { command: 'uvx' } } } }, 'server.globalAuthTokens'],
+    };
+    for (const [file, [doc, path]] of Object.entries(files)) {
+      writeFileSync(join(dir, file), JSON.stringify(doc));
+      for (const args of [['config', 'check', file], ['config', 'migrate', file]]) {
+        const r = gatehouse(args, { cwd: dir });
+        expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`${path}: must be a list of strings, as mcp-proxy reads it`);
+        expect(r.stdout).not.toContain('mode: none');
+      }
+    }
+  });
+
+  it('leaves out a server with options.enabled: false, as disabled: true, with a warning', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ mcpProxy: {}, mcpServers: { off: { command: 'uvx', options: { enabled: false } }, on: { command: 'uvx', options: { authTokens: ['T'] } } } }));
+    const r = gatehouse(['config', 'migrate', 'config.json'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: mcpServers.off: switched off in the mcp-proxy file (options.enabled: false), so left out');
+    expect(parseYaml(r.stdout)).toMatchObject({ auth: { mode: 'tokens' }, servers: { on: { command: 'uvx' } } });
+    expect(parseYaml(r.stdout).servers).not.toHaveProperty('off');
+  });
+});

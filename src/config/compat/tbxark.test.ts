@@ -4,7 +4,7 @@
 // only where that route asks for no header token. The v1 `server` and `clients` keys are
 // read as mcp-proxy's load() reads them, beside the v2 ones too.
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../index.js';
+import { ConfigError, resolveConfig } from '../index.js';
 import { fromTbxark, isTbxarkDocument } from './tbxark.js';
 
 const resolve = (input: Record<string, unknown>) => {
@@ -179,5 +179,69 @@ describe('TBXark: the v1 server and clients beside the v2 keys, as mcp-proxy\'s 
       'server.addr: not read beside mcpProxy (as mcp-proxy does), so dropped',
       'server.globalAuthTokens: not read beside mcpProxy (as mcp-proxy does), so dropped',
     ]);
+  });
+});
+
+describe('TBXark: token lists mcp-proxy would refuse to read', () => {
+  const issues = (input: Record<string, unknown>) => {
+    try {
+      fromTbxark(input);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+      throw err;
+    }
+    return [];
+  };
+  const notList = (path: string) => `${path}: must be a list of strings, as mcp-proxy reads it`;
+
+  it('stops at the path of an authTokens or globalAuthTokens that is not a list of strings, instead of serving the gateway open', () => {
+    const cmd = { command: 'uvx' };
+    expect(issues({ mcpProxy: { options: { authTokens: 'DefaultTokens' } }, mcpServers: { a: cmd } })).toEqual([notList('mcpProxy.options.authTokens')]);
+    expect(issues({ mcpProxy: { options: { authTokens: [12345] } }, mcpServers: { a: cmd } })).toEqual([notList('mcpProxy.options.authTokens')]);
+    expect(issues({ mcpProxy: {}, mcpServers: { a: { ...cmd, options: { authTokens: 'SpecificToken' } } } })).toEqual([notList('mcpServers.a.options.authTokens')]);
+    expect(issues({ server: { globalAuthTokens: 'G' }, mcpServers: { a: cmd } })).toEqual([notList('server.globalAuthTokens')]);
+    expect(issues({ server: { globalAuthTokens: 'G' }, clients: { c: { type: 'stdio', config: cmd } } })).toEqual([notList('server.globalAuthTokens')]);
+    expect(issues({ server: {}, clients: { c: { type: 'stdio', config: cmd, authTokens: ['ok', null] } } })).toEqual([notList('clients.c.authTokens')]);
+    // A block list that is not a list would block nothing.
+    expect(issues({ mcpProxy: {}, mcpServers: { a: { ...cmd, options: { toolFilter: { mode: 'block', list: 'delete_all' } } } } })).toEqual([
+      notList('mcpServers.a.options.toolFilter.list'),
+    ]);
+    // Every one at once, in entries mcp-proxy reads but does not serve (disabled, clients beside mcpServers) too.
+    expect(
+      issues({
+        mcpProxy: { options: { authTokens: 'P' } },
+        server: { globalAuthTokens: 7 },
+        mcpServers: { off: { ...cmd, options: { disabled: true, authTokens: { t: 'x' } } } },
+        clients: { c: { type: 'stdio', config: cmd, authTokens: 'C' } },
+      }),
+    ).toEqual([notList('mcpProxy.options.authTokens'), notList('server.globalAuthTokens'), notList('mcpServers.off.options.authTokens'), notList('clients.c.authTokens')]);
+  });
+
+  it('reads null as absent (Go nil) and a list of strings as it is', () => {
+    const { tokens } = resolve({ mcpProxy: { options: { authTokens: ['D'] } }, mcpServers: { a: { command: 'a', options: { authTokens: null } }, b: { command: 'b', options: { authTokens: ['B'] } } } });
+    expect(tokens).toEqual({ a: undefined, b: ['B'] });
+    expect(issues({ server: { globalAuthTokens: null }, clients: { c: { type: 'stdio', config: { command: 'c' }, authTokens: null } } })).toEqual([]);
+  });
+});
+
+describe('TBXark: options.enabled', () => {
+  it('leaves out a server with enabled: false, as disabled: true, with a warning saying so', () => {
+    const { cfg, tokens, warnings } = resolve({
+      mcpProxy: {},
+      mcpServers: { off: { command: 'a', options: { enabled: false } }, on: { command: 'b', options: { enabled: true, authTokens: ['T'] } } },
+    });
+    expect(cfg.servers.map((s) => s.name)).toEqual(['on']);
+    expect(tokens).toEqual({ on: ['T'] });
+    expect(cfg.auth.mode).toBe('tokens');
+    expect(warnings).toEqual(['mcpServers.off: switched off in the mcp-proxy file (options.enabled: false), so left out']);
+  });
+
+  it('stops at an enabled or disabled that is not true or false', () => {
+    expect(() => fromTbxark({ mcpProxy: {}, mcpServers: { a: { command: 'a', options: { enabled: 'false' } } } })).toThrow(
+      'mcpServers.a.options.enabled: must be true or false, as mcp-proxy reads it',
+    );
+    expect(() => fromTbxark({ mcpProxy: {}, mcpServers: { a: { command: 'a', options: { disabled: 'yes' } } } })).toThrow(
+      'mcpServers.a.options.disabled: must be true or false, as mcp-proxy reads it',
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { hashPassword } from '../../crypto/index.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
 import { plainHttpElsewhere } from '../remote-url.js';
 import { convertServerEntry, isRecord } from './claude-desktop.js';
 import { renameServers } from './server-names.js';
@@ -46,12 +47,13 @@ const WHY: Record<string, string> = {
   templateDir: 'page templates live in <dataDir>/templates (gatehouse templates eject)',
   toolFilter: 'mcp-proxy applies toolFilter per server only',
   disabled: 'mcp-proxy applies disabled per server only',
+  enabled: 'mcp-proxy applies enabled per server only',
   timeout: 'a timeout is for remote servers only',
 };
 const dropped = (path: string, key: string) => `${path}: not supported, dropped (${WHY[key] ?? 'Gatehouse has no such setting'})`;
 
 const PROXY_KEYS = new Set(['baseURL', 'addr', 'type', 'options']);
-const OPTION_KEYS = new Set(['authTokens', 'toolFilter', 'oauth2', 'disabled']);
+const OPTION_KEYS = new Set(['authTokens', 'toolFilter', 'oauth2', 'disabled', 'enabled']);
 const OAUTH2_KEYS = new Set(['enabled', 'users', 'persistenceDir', 'allowedIPs', 'tokenExpirationMinutes']);
 // `type`, `transport` and `cwd` are the Claude Desktop spellings convertServerEntry honours too.
 const SERVER_KEYS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'timeout', 'type', 'transport', 'transportType', 'options']);
@@ -80,13 +82,14 @@ interface Entry {
 }
 
 export function fromTbxark(input: Doc): Converted {
+  checkLists(input);
   const warnings: string[] = [];
   const { proxy, entries } = readFile(input, warnings);
   const proxyOptions = isRecord(proxy.options) ? proxy.options : {};
   for (const key of Object.keys(proxy)) if (!PROXY_KEYS.has(key)) warnings.push(dropped(`mcpProxy.${key}`, key));
   for (const key of Object.keys(proxyOptions)) {
-    // mcp-proxy reads toolFilter and disabled per server only.
-    if (!OPTION_KEYS.has(key) || key === 'toolFilter' || key === 'disabled') warnings.push(dropped(`mcpProxy.options.${key}`, key));
+    // mcp-proxy reads toolFilter, disabled and enabled per server only.
+    if (!OPTION_KEYS.has(key) || key === 'toolFilter' || key === 'disabled' || key === 'enabled') warnings.push(dropped(`mcpProxy.options.${key}`, key));
   }
   const out: Doc = {};
   if (typeof proxy.addr === 'string' || typeof proxy.addr === 'number') {
@@ -112,6 +115,11 @@ export function fromTbxark(input: Doc): Converted {
     const options = isRecord(entry) && isRecord(entry.options) ? entry.options : {};
     if (options.disabled === true) {
       warnings.push(`${where}: disabled in the mcp-proxy file, so left out`);
+      continue;
+    }
+    // One mcp-proxy version switches a server off with `enabled: false` instead.
+    if (options.enabled === false) {
+      warnings.push(`${where}: switched off in the mcp-proxy file (options.enabled: false), so left out`);
       continue;
     }
     if (isRecord(entry)) {
@@ -293,6 +301,43 @@ function goDuration(value: unknown): unknown {
   return `${Math.max(1, Math.round(value / 1e6))}ms`;
 }
 
+/**
+ * mcp-proxy reads authTokens, globalAuthTokens and toolFilter.list into Go's []string, and
+ * refuses to start on a file where one is anything else (a string, a number in the list).
+ * Filtering here would turn `"authTokens": "Secret"` into no token at all: an open gateway,
+ * or a block list that blocks nothing. So such a file is a config error at the key's path,
+ * whether or not the entry is served (mcp-proxy reads every one); null is Go's nil (absent).
+ * `disabled` and `enabled` switch a server off, so they must be true or false too.
+ */
+function checkLists(doc: Doc): void {
+  const issues: ConfigIssue[] = [];
+  const list = (value: unknown, path: string) => {
+    if (value !== undefined && value !== null && !(Array.isArray(value) && value.every((x) => typeof x === 'string'))) {
+      issues.push({ path, message: 'must be a list of strings, as mcp-proxy reads it' });
+    }
+  };
+  const options = (value: unknown, path: string, server: boolean) => {
+    if (!isRecord(value)) return;
+    list(value.authTokens, `${path}.authTokens`);
+    if (isRecord(value.toolFilter)) list(value.toolFilter.list, `${path}.toolFilter.list`);
+    if (!server) return;
+    for (const key of ['disabled', 'enabled'] as const) {
+      const v = value[key];
+      if (v !== undefined && v !== null && typeof v !== 'boolean') issues.push({ path: `${path}.${key}`, message: 'must be true or false, as mcp-proxy reads it' });
+    }
+  };
+  if (isRecord(doc.mcpProxy)) options(doc.mcpProxy.options, 'mcpProxy.options', false);
+  if (isRecord(doc.server)) list(doc.server.globalAuthTokens, 'server.globalAuthTokens');
+  for (const [name, entry] of Object.entries(isRecord(doc.mcpServers) ? doc.mcpServers : {})) {
+    if (isRecord(entry)) options(entry.options, `mcpServers.${name}.options`, true);
+  }
+  for (const [name, client] of Object.entries(isRecord(doc.clients) ? doc.clients : {})) {
+    if (isRecord(client)) list(client.authTokens, `clients.${name}.authTokens`);
+  }
+  if (issues.length) throw new ConfigError(issues);
+}
+
+/** A list checkLists has let through: null (or absent) is the empty list. */
 function stringList(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  return Array.isArray(v) ? (v as string[]) : [];
 }
