@@ -139,6 +139,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
     staticTokens: options.staticTokens ?? (hasStaticTokens(config) ? createStaticTokenAuthenticator(config) : undefined),
     tokenInUrl: auth.tokenInUrl,
     cacheMs: options.tokenCacheMs ?? 10_000,
+    clientRules: rules,
     logger,
   });
   const bearer = bearerFor('mcp');

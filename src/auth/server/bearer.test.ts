@@ -11,13 +11,23 @@ interface StoredToken {
   aud: string;
   scopes: Set<string>;
   exp: number;
+  extra?: Record<string, unknown>;
 }
 
 function harness(tokenCacheMs = 60_000) {
   const tokens = new Map<string, StoredToken>();
+  /** The clients as they are now: id -> grants; `listed` their clientCredentialsResources. */
+  const clients = new Map<string, string[]>([['c', ['client_credentials']]]);
+  const listed = new Map<string, string[]>();
   let finds = 0;
   const provider = {
     AccessToken: { find: () => Promise.resolve(undefined) },
+    Client: {
+      find: (id: string) => {
+        const grants = clients.get(id);
+        return Promise.resolve(grants && { clientId: id, grantTypeAllowed: (g: string) => grants.includes(g) });
+      },
+    },
     ClientCredentials: {
       find: (t: string) => {
         finds++;
@@ -33,11 +43,12 @@ function harness(tokenCacheMs = 60_000) {
     staticTokens: undefined,
     tokenInUrl: false,
     cacheMs: tokenCacheMs,
+    clientRules: { clientResource: () => undefined, clientCredentialsResources: (client) => (client ? listed.get(client.clientId) : undefined) },
     logger: { error: () => undefined } as never,
   });
   const ask = async (token: string, server: string | undefined) =>
     bearer.authenticate({ url: `${ISSUER}/x`, headers: { get: (n: string) => (n === 'authorization' ? `Bearer ${token}` : null) } }, server);
-  return { tokens, bearer, ask, finds: () => finds };
+  return { tokens, clients, listed, bearer, ask, finds: () => finds };
 }
 
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
@@ -79,5 +90,28 @@ describe('bearer authenticator', () => {
     expect(await h.ask('agg', undefined)).toMatchObject({ ok: true });
     h.bearer.forgetToken('agg');
     expect(await h.ask('agg', undefined)).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('holds a client_credentials token to its client as it is now: gone, without the grant, or its list narrowed', async () => {
+    const h = harness();
+    const all = { clientId: 'c', aud: `${ISSUER}/a/mcp`, scopes: new Set(['mcp']), exp: inAnHour(), extra: { gatehouse_audiences: [`${ISSUER}/b/mcp`] } };
+    h.listed.set('c', [`${ISSUER}/a/mcp`, `${ISSUER}/b/mcp`]);
+    h.tokens.set('t1', all);
+    expect(await h.ask('t1', 'a')).toMatchObject({ ok: true });
+    expect(await h.ask('t1', 'b')).toMatchObject({ ok: true });
+
+    h.listed.set('c', [`${ISSUER}/a/mcp`]);
+    h.tokens.set('t2', all);
+    expect(await h.ask('t2', 'a')).toMatchObject({ ok: true });
+    expect(await h.ask('t2', 'b')).toMatchObject({ ok: false, status: 401, error: 'invalid_token' });
+
+    h.clients.set('c', ['authorization_code']);
+    h.tokens.set('t3', all);
+    expect(await h.ask('t3', 'a')).toMatchObject({ ok: false, status: 401, error: 'invalid_token' });
+
+    h.clients.delete('c');
+    h.tokens.set('t4', all);
+    expect(await h.ask('t4', 'a')).toMatchObject({ ok: false, status: 401, error: 'invalid_token' });
+    expect(await h.ask('t4', 'b')).toMatchObject({ ok: false, status: 401, error: 'invalid_token' });
   });
 });

@@ -2,7 +2,7 @@ import type Provider from 'oidc-provider';
 import type { AccessDecision, Authenticator, Credentials } from '../../http/index.js';
 import { presentedToken } from '../../http/index.js';
 import type { Logger } from '../../observability/index.js';
-import { EXTRA_AUDIENCES } from './provider-configuration.js';
+import { EXTRA_AUDIENCES, type ClientRules } from './provider-configuration.js';
 import type { ResolvedResource, ResourceSurface } from './resources.js';
 
 export interface BearerOptions {
@@ -17,6 +17,12 @@ export interface BearerOptions {
   readonly tokenInUrl: boolean;
   /** How long a verified token is trusted without asking the store again; revocation elsewhere shows after at most this. */
   readonly cacheMs: number;
+  /**
+   * The config's rules for a client's client_credentials tokens (`clientCredentialsResources`,
+   * `resource`), read when such a token is checked: a token opens what its client may have now,
+   * not what it was given when minted (the store keeps tokens across a restart with another config).
+   */
+  readonly clientRules: Pick<ClientRules, 'clientResource' | 'clientCredentialsResources'>;
   readonly logger: Logger;
 }
 
@@ -89,14 +95,44 @@ export function createBearerAuthenticator(options: BearerOptions): BearerAuthent
     };
   };
 
-  /** A client_credentials token (confidential clients): the client is the principal. */
+  /**
+   * The resources a client's client_credentials tokens may be for now: its
+   * `clientCredentialsResources`, else its `resource` (config or store), else any (`undefined`);
+   * `null` when it may have none (a stored `resource` this gateway no longer protects).
+   */
+  const machineAudiences = (client: Parameters<ClientRules['clientResource']>[0]): readonly string[] | undefined | null => {
+    try {
+      const listed = options.clientRules.clientCredentialsResources(client);
+      if (listed !== undefined) return listed;
+      const only = options.clientRules.clientResource(client);
+      return only === undefined ? undefined : [only];
+    } catch {
+      return null;
+    }
+  };
+
+  /**
+   * A client_credentials token (confidential clients): the client is the principal. Its client
+   * must still exist (config or store) and still have the client_credentials grant, and the
+   * token opens only the audiences that client's rules still allow: the store keeps tokens
+   * across a restart, the config they were minted under may not be the one in force. There is
+   * no grant behind such a token to revoke, so this is where a removed client's tokens die.
+   * Only on a cache miss: a cached answer lasts `cacheMs` and dies with the process.
+   */
   const clientToken = async (token: string, now: number): Promise<Verified | undefined> => {
     const cc = await provider.ClientCredentials.find(token);
     if (!cc || cc.isSenderConstrained() || !cc.clientId) return undefined;
+    const client = await provider.Client.find(cc.clientId);
+    if (!client || !client.grantTypeAllowed('client_credentials')) return undefined;
+    const allowed = machineAudiences(client);
+    if (allowed === null) return undefined;
     // A token of a client's `clientCredentialsResources` that named none is for all of them.
     const extra: unknown = cc.extra?.[EXTRA_AUDIENCES];
+    const stored = [...audiencesOf(cc.aud), ...(Array.isArray(extra) ? extra.filter((a): a is string => typeof a === 'string') : [])];
+    const audiences = allowed === undefined ? stored : stored.filter((a) => allowed.includes(a));
+    if (audiences.length === 0) return undefined;
     return {
-      audiences: [...audiencesOf(cc.aud), ...(Array.isArray(extra) ? extra.filter((a): a is string => typeof a === 'string') : [])],
+      audiences,
       principal: `client:${cc.clientId}`,
       scopes: cc.scopes,
       grantId: undefined,
