@@ -245,3 +245,16 @@ describe('TBXark: options.enabled', () => {
     );
   });
 });
+
+describe('TBXark: oauth2 settings mcp-proxy would refuse to read', () => {
+  it('stops at an oauth2.enabled that is not true or false (else no login at all) and an allowedIPs that is not a list (else any address registers)', () => {
+    expect(() => fromTbxark({ mcpProxy: { options: { oauth2: { enabled: 'true', users: { admin: 'pw' } } } }, mcpServers: { a: { command: 'a' } } })).toThrow(
+      'mcpProxy.options.oauth2.enabled: must be true or false, as mcp-proxy reads it',
+    );
+    expect(() => fromTbxark({ mcpProxy: { options: { oauth2: { enabled: true, allowedIPs: '10.0.0.0/8' } } }, mcpServers: { a: { command: 'a' } } })).toThrow(
+      'mcpProxy.options.oauth2.allowedIPs: must be a list of strings, as mcp-proxy reads it',
+    );
+    const { doc } = fromTbxark({ mcpProxy: { options: { oauth2: { enabled: true, allowedIPs: ['10.0.0.0/8'] } } }, mcpServers: { a: { command: 'a' } } });
+    expect(doc.auth).toMatchObject({ mode: 'oauth', registration: { allowedIps: ['10.0.0.0/8'] } });
+  });
+});

@@ -302,12 +302,12 @@ function goDuration(value: unknown): unknown {
 }
 
 /**
- * mcp-proxy reads authTokens, globalAuthTokens and toolFilter.list into Go's []string, and
+ * mcp-proxy reads authTokens, globalAuthTokens, toolFilter.list and oauth2.allowedIPs into Go's []string, and
  * refuses to start on a file where one is anything else (a string, a number in the list).
  * Filtering here would turn `"authTokens": "Secret"` into no token at all: an open gateway,
  * or a block list that blocks nothing. So such a file is a config error at the key's path,
  * whether or not the entry is served (mcp-proxy reads every one); null is Go's nil (absent).
- * `disabled` and `enabled` switch a server off, so they must be true or false too.
+ * `disabled` and `enabled` switch a server off, and oauth2.enabled turns the login on, so they must be true or false too.
  */
 function checkLists(doc: Doc): void {
   const issues: ConfigIssue[] = [];
@@ -326,7 +326,17 @@ function checkLists(doc: Doc): void {
       if (v !== undefined && v !== null && typeof v !== 'boolean') issues.push({ path: `${path}.${key}`, message: 'must be true or false, as mcp-proxy reads it' });
     }
   };
-  if (isRecord(doc.mcpProxy)) options(doc.mcpProxy.options, 'mcpProxy.options', false);
+  const proxyOptions = isRecord(doc.mcpProxy) ? doc.mcpProxy.options : undefined;
+  options(proxyOptions, 'mcpProxy.options', false);
+  // `oauth2.enabled: "true"` read as not enabled would serve the gateway with no login at all,
+  // and an allowedIPs that is not a list would let any address register.
+  const oauth2 = isRecord(proxyOptions) ? proxyOptions.oauth2 : undefined;
+  if (isRecord(oauth2)) {
+    if (oauth2.enabled !== undefined && oauth2.enabled !== null && typeof oauth2.enabled !== 'boolean') {
+      issues.push({ path: 'mcpProxy.options.oauth2.enabled', message: 'must be true or false, as mcp-proxy reads it' });
+    }
+    list(oauth2.allowedIPs, 'mcpProxy.options.oauth2.allowedIPs');
+  }
   if (isRecord(doc.server)) list(doc.server.globalAuthTokens, 'server.globalAuthTokens');
   for (const [name, entry] of Object.entries(isRecord(doc.mcpServers) ? doc.mcpServers : {})) {
     if (isRecord(entry)) options(entry.options, `mcpServers.${name}.options`, true);
