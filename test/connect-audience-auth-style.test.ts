@@ -6,6 +6,8 @@
 // authStyle decides it (RFC 6749 §2.3.1: header = HTTP Basic, body = client_id and
 // client_secret in the form). Auth0 needs `audience` on the token request (client_credentials)
 // and on the authorization request of a browser login.
+// The last describe has it publish metadata and play the MCP server too: a server that accepts
+// no secret method gets no secret, and a device flow sends none in clear to another machine.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { connectToolCall, startServe, tempRoot, type ServeRun } from './helpers/cli.js';
+import { connectToolCall, connectUntilExit, startServe, tempRoot, tracedUrls, type ServeRun } from './helpers/cli.js';
 import { RAW_FIXTURE } from './helpers/gateway.js';
 import { closeServer, requestText } from './helpers/http-stub.js';
 
@@ -35,6 +37,8 @@ let gateway: ServeRun;
 let idp: Server;
 let idpBase: string;
 let captured: Captured[] = [];
+/** The authorization server metadata the capture server publishes, if any. */
+let published: Record<string, unknown> | undefined;
 
 beforeAll(async () => {
   const dir = freshDir();
@@ -45,6 +49,21 @@ beforeAll(async () => {
     void requestText(req).then((body) => {
       const url = new URL(req.url ?? '/', 'http://idp');
       captured.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, form: new URLSearchParams(body) });
+      // The metadata-driven cases: the capture server is the MCP server too (always 401), and
+      // publishes resource and authorization server metadata (`published`).
+      if (url.pathname === '/mcp') {
+        res.writeHead(401, { 'www-authenticate': `Bearer resource_metadata="${idpBase}/.well-known/oauth-protected-resource/mcp"` }).end();
+        return;
+      }
+      if (url.pathname === '/.well-known/oauth-protected-resource/mcp') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ resource: `${idpBase}/mcp`, authorization_servers: [idpBase] }));
+        return;
+      }
+      if (url.pathname.startsWith('/.well-known/')) {
+        if (url.pathname === '/.well-known/oauth-authorization-server' && published !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(published));
+        else res.writeHead(404).end();
+        return;
+      }
       if (url.pathname === '/authorize') {
         // The person logged in and allowed: back to the loopback callback with a code.
         const back = new URL(url.searchParams.get('redirect_uri')!);
@@ -68,6 +87,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   captured = [];
+  published = undefined;
 });
 
 const mcpUrl = () => `${gateway.base}/raw/mcp`;
@@ -143,4 +163,69 @@ describe('oauth2.audience and oauth2.authStyle of mcp-oauth2-proxy', () => {
     expect(request!.headers.authorization).toBe(basic(CLIENT_ID, SECRET));
     expect(Object.fromEntries(request!.form)).toEqual({ grant_type: 'client_credentials' });
   });
+});
+
+// The capture server as the MCP server and its authorization server, with metadata: what it
+// lists decides where, and whether, the secret goes.
+describe('the client secret only where the authorization server metadata allows it', () => {
+  const metadata = (extra: Record<string, unknown>) => ({
+    issuer: idpBase,
+    authorization_endpoint: `${idpBase}/authorize`,
+    token_endpoint: `${idpBase}/token`,
+    device_authorization_endpoint: `${idpBase}/device`,
+    response_types_supported: ['code'],
+    code_challenge_methods_supported: ['S256'],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
+    ...extra,
+  });
+  const basicOf = (header: string | undefined) => (header?.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : '');
+  const secretSent = () => captured.some((c) => c.form.get('client_secret') === SECRET || basicOf(c.headers.authorization).includes(SECRET));
+
+  it.each([
+    ['client_credentials', ['--auth-style', 'header']],
+    ['client_credentials', []],
+    ['device_code', []],
+  ])('--grant %s %j: only private_key_jwt listed, no request carries the secret and the error says why', async (grant, extra) => {
+    published = metadata({ token_endpoint_auth_methods_supported: ['private_key_jwt'] });
+    const dir = freshDir();
+    const args = [`${idpBase}/mcp`, '--grant', grant, '--client-id', CLIENT_ID, '--client-secret', SECRET, ...extra, '--token-store', 'memory', '--expected-issuer', idpBase];
+    const { status, stderr } = await connectUntilExit(args, {}, dir);
+    expect(status, stderr).toBe(1);
+    expect(stderr).toContain('the authorization server accepts none of the secret methods: its token_endpoint_auth_methods_supported is private_key_jwt');
+    expect(stderr).toContain('use --private-key');
+    expect(captured.filter((c) => c.path === '/token' || c.path === '/device')).toEqual([]);
+    expect(secretSent()).toBe(false);
+    expect(stderr).not.toContain(SECRET);
+    if (grant === 'device_code') expect(stderr).toContain('gatehouse: login failed: the authorization server accepts none');
+  }, 60_000);
+
+  it('browser login (--auth-style header): the code exchange refused without sending the secret', async () => {
+    published = metadata({ token_endpoint_auth_methods_supported: ['private_key_jwt'] });
+    const dir = freshDir();
+    const browser = join(dir, 'browser.mjs');
+    writeFileSync(browser, 'await fetch(process.argv[2]);\n');
+    const args = [`${idpBase}/mcp`, '--client-id', CLIENT_ID, '--client-secret', SECRET, '--auth-style', 'header', '--token-store', 'memory', '--expected-issuer', idpBase, '--browser-command', `${process.execPath} ${browser}`];
+    const { status, stderr } = await connectUntilExit(args, {}, dir);
+    expect(status, stderr).toBe(1);
+    expect(captured.some((c) => c.path === '/authorize'), stderr).toBe(true);
+    expect(stderr).toContain('the authorization server accepts none of the secret methods: its token_endpoint_auth_methods_supported is private_key_jwt');
+    expect(captured.filter((c) => c.path === '/token')).toEqual([]);
+    expect(secretSent()).toBe(false);
+  }, 60_000);
+
+  it('--grant device_code with a secret: plain http to a device and token endpoint on another machine is refused before anything is sent', async () => {
+    // example.invalid never resolves: a request sent would fail on DNS, not with this error.
+    published = metadata({ device_authorization_endpoint: 'http://example.invalid/device', token_endpoint: 'http://example.invalid/token', token_endpoint_auth_methods_supported: ['client_secret_basic'] });
+    const dir = freshDir();
+    const traceFile = join(dir, 'trace.jsonl');
+    const args = [`${idpBase}/mcp`, '--grant', 'device_code', '--client-id', 'robot', '--client-secret', 'TOPSECRET', '--token-store', 'memory', '--trace-file', traceFile];
+    const { status, stderr } = await connectUntilExit(args, {}, dir);
+    expect(status, stderr).toBe(1);
+    expect(stderr).toContain(
+      `gatehouse: login failed: refusing to send the client secret to the non-https device authorization endpoint http://example.invalid/device of the authorization server ${idpBase}: OAuth requests must use TLS`,
+    );
+    expect(tracedUrls(traceFile).some((u) => u.includes('example.invalid')), tracedUrls(traceFile).join('\n')).toBe(false);
+    expect(tracedUrls(traceFile).some((u) => u.includes('oauth-authorization-server'))).toBe(true);
+    expect(stderr).not.toContain('TOPSECRET');
+  }, 60_000);
 });

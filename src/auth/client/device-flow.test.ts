@@ -74,4 +74,48 @@ describe('runDeviceAuthorization (RFC 8628)', () => {
     const evil = server([], { verification_uri: 'javascript:alert(1)' });
     await expect(runDeviceAuthorization({ metadata, clientId: 'c', fetchFn: evil.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).rejects.toThrow(/not an http\(s\) URL/);
   });
+
+  it('refuses plain http to an authorization server on another machine before sending anything, as the SDK does for token requests', async () => {
+    const far = { issuer: 'http://192.0.2.2:8080', token_endpoint: 'http://192.0.2.2:8080/token', device_authorization_endpoint: 'http://192.0.2.2:8080/device' };
+    for (const endpoints of [far, { ...metadata, token_endpoint: far.token_endpoint }, { ...metadata, device_authorization_endpoint: far.device_authorization_endpoint }]) {
+      const as = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+      const run = runDeviceAuthorization({ metadata: endpoints, clientId: 'robot', clientSecret: 'TOPSECRET', fetchFn: as.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() });
+      await expect(run).rejects.toThrow(/^refusing to send the client secret to the non-https (device authorization|token) endpoint http:\/\/192\.0\.2\.2:8080\/(device|token) of the authorization server .*must use TLS/);
+      await expect(run).rejects.toMatchObject({ name: 'DeviceFlowError', code: 'insecure_endpoint' });
+      expect(as.forms).toEqual([]);
+    }
+    // A public client too: the device code and the tokens would cross in clear.
+    const as = server([]);
+    await expect(runDeviceAuthorization({ metadata: far, clientId: 'cli', fetchFn: as.fetchFn, notify: () => undefined })).rejects.toThrow(/^refusing to send the device code to the non-https device authorization endpoint/);
+    expect(as.forms).toEqual([]);
+  });
+
+  it.each(['http://127.0.0.1:9', 'http://localhost:9', 'http://[::1]:9'])('allows plain http on this machine (%s)', async (base) => {
+    const local = { issuer: base, token_endpoint: `${base}/token`, device_authorization_endpoint: `${base}/device` };
+    const forms: string[] = [];
+    const fetchFn: FetchLike = (input) => {
+      forms.push(String(input));
+      return Promise.resolve(
+        String(input).endsWith('/device')
+          ? Response.json({ device_code: 'dc', user_code: 'U', verification_uri: `${base}/activate`, expires_in: 60 })
+          : Response.json({ access_token: 'at', token_type: 'Bearer' }),
+      );
+    };
+    await expect(runDeviceAuthorization({ metadata: local, clientId: 'c', clientSecret: 's', fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).resolves.toMatchObject({ access_token: 'at' });
+    expect(forms).toEqual([`${base}/device`, `${base}/token`]);
+  });
+
+  it('sends no secret to a server that accepts no secret method (token_endpoint_auth_methods_supported)', async () => {
+    const as = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+    const jwtOnly = { ...metadata, token_endpoint_auth_methods_supported: ['private_key_jwt'] };
+    const run = runDeviceAuthorization({ metadata: jwtOnly, clientId: 'robot', clientSecret: 'TOPSECRET', fetchFn: as.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() });
+    await expect(run).rejects.toThrow(/^the authorization server accepts none of the secret methods: .*private_key_jwt .*use --private-key/);
+    await expect(run).rejects.toMatchObject({ name: 'DeviceFlowError', code: 'unsupported_auth_method' });
+    expect(as.forms).toEqual([]);
+    // A public client, or a server that lists a secret method, goes on.
+    const publicClient = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+    await expect(runDeviceAuthorization({ metadata: { ...jwtOnly, token_endpoint_auth_methods_supported: ['private_key_jwt', 'none'] }, clientId: 'cli', fetchFn: publicClient.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).resolves.toMatchObject({ access_token: 'at' });
+    const basicListed = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+    await expect(runDeviceAuthorization({ metadata: { ...jwtOnly, token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'] }, clientId: 'robot', clientSecret: 'TOPSECRET', fetchFn: basicListed.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).resolves.toMatchObject({ access_token: 'at' });
+  });
 });

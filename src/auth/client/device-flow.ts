@@ -1,5 +1,7 @@
 import type { FetchLike, OAuthTokens } from '@modelcontextprotocol/client';
 
+import { assertSecretMethodAccepted, isSecureOAuthEndpoint } from './token-request.js';
+
 /** RFC 8628 §3.4: the grant type of the token request. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -9,6 +11,7 @@ export interface DeviceFlowEndpoints {
   readonly token_endpoint: string;
   readonly device_authorization_endpoint?: string | undefined;
   readonly grant_types_supported?: readonly string[] | undefined;
+  readonly token_endpoint_auth_methods_supported?: readonly string[] | undefined;
 }
 
 export interface DeviceFlowOptions {
@@ -76,6 +79,7 @@ const SLOW_DOWN_S = 5;
 export async function runDeviceAuthorization(o: DeviceFlowOptions): Promise<OAuthTokens> {
   const endpoint = o.metadata.device_authorization_endpoint;
   if (!endpoint) throw deviceGrantNotOffered(o.metadata);
+  refuseUnsafeEndpoints(o, endpoint);
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const start = formFor(o, {});
@@ -117,6 +121,33 @@ export async function runDeviceAuthorization(o: DeviceFlowOptions): Promise<OAut
       default:
         throw new DeviceFlowError(body.error ?? 'invalid_response', `the token endpoint refused the device code (HTTP ${answer.status}${body.error ? `, ${body.error}` : ''})`);
     }
+  }
+}
+
+/**
+ * Before anything is sent: both endpoints by the SDK's rule for token requests (token-request.ts
+ * isSecureOAuthEndpoint: https, or this machine), since the secret (HTTP Basic), the device code
+ * and the tokens would cross the network in clear; and a secret only to a server that accepts
+ * one (assertSecretMethodAccepted): Basic is what this client sends.
+ */
+function refuseUnsafeEndpoints(o: DeviceFlowOptions, deviceEndpoint: string): void {
+  const endpoints: Array<[string, string]> = [
+    ['device authorization endpoint', deviceEndpoint],
+    ['token endpoint', o.metadata.token_endpoint],
+  ];
+  for (const [what, url] of endpoints) {
+    if (isSecureOAuthEndpoint(url)) continue;
+    throw new DeviceFlowError(
+      'insecure_endpoint',
+      `refusing to send ${o.clientSecret !== undefined ? 'the client secret' : 'the device code'} to the non-https ${what} ${url} of the authorization server ${o.metadata.issuer}: ` +
+        'OAuth requests must use TLS (only this machine, localhost / 127.0.0.1 / ::1, may use plain http; --allow-http is for the MCP server and does not cover OAuth endpoints)',
+    );
+  }
+  if (o.clientSecret === undefined) return;
+  try {
+    assertSecretMethodAccepted(o.metadata.token_endpoint_auth_methods_supported);
+  } catch (error) {
+    throw new DeviceFlowError('unsupported_auth_method', (error as Error).message);
   }
 }
 

@@ -45,7 +45,14 @@ export async function deviceLogin(session: DeviceLoginSession, o: DeviceLoginOpt
   const stored = await session.tokens({ issuer });
   if (!o.force && client && stored?.refresh_token) {
     try {
-      const tokens = await refreshAuthorization(state.authorizationServerUrl, { metadata, clientInformation: client, refreshToken: stored.refresh_token, resource, fetchFn });
+      const tokens = await refreshAuthorization(state.authorizationServerUrl, {
+        metadata,
+        clientInformation: client,
+        refreshToken: stored.refresh_token,
+        resource,
+        addClientAuthentication: session.addClientAuthentication,
+        fetchFn,
+      });
       await session.saveTokens({ ...tokens, issuer }, { issuer });
       return 'refreshed';
     } catch (error) {

@@ -15,7 +15,7 @@ import {
 type UnauthorizedContext = Parameters<NonNullable<AuthProvider['onUnauthorized']>>[0];
 
 import type { Logger } from '../../observability/index.js';
-import { authMethodOf, labelledFetch, withAudience, type AuthStyle } from './token-request.js';
+import { authMethodOf, labelledFetch, secretClientAuthentication, withAudience, type AuthStyle } from './token-request.js';
 import { noTracer, traceStep, type Tracer } from './trace.js';
 
 export interface MachineSessionOptions {
@@ -180,7 +180,10 @@ export class MachineSession implements AuthProvider {
       };
     }
     if (o.audience !== undefined) extra.prepareTokenRequest = async (scope) => withAudience((await inner.prepareTokenRequest!(scope))!, o.audience);
-    return Object.assign(Object.create(inner) as OAuthClientProvider, extra);
+    const provider = Object.assign(Object.create(inner) as OAuthClientProvider, extra);
+    // The secret goes only by a method the server lists, when it lists any (token-request.ts).
+    if (!o.privateKey) provider.addClientAuthentication = secretClientAuthentication(async () => provider.clientInformation({ issuer: expectedIssuer }));
+    return provider;
   }
 
   #expiresAt(): number {

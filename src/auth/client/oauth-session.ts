@@ -1,5 +1,6 @@
 import {
   auth,
+  type AddClientAuthentication,
   computeScopeUnion,
   prepareAuthorizationCodeRequest,
   extractWWWAuthenticateParams,
@@ -24,7 +25,7 @@ import { noTracer, traceStep } from './trace.js';
 import { refreshDue, registeredCallbackPort, type IssuerRecord, type ServerRecord } from './token-store.js';
 
 import type { OAuthSessionOptions } from './oauth-session-options.js';
-import { authMethodOf, labelledFetch, withAudience } from './token-request.js';
+import { authMethodOf, labelledFetch, secretClientAuthentication, withAudience } from './token-request.js';
 
 export type { OAuthSessionOptions } from './oauth-session-options.js';
 
@@ -86,7 +87,15 @@ export class OAuthSession implements OAuthClientProvider {
     if (audience !== undefined) {
       this.prepareTokenRequest = () => (this.#code === undefined ? undefined : withAudience(prepareAuthorizationCodeRequest(this.#code, this.codeVerifier(), this.redirectUrl), audience));
     }
+    // --client-secret goes only by a method the authorization server lists, when it lists any
+    // (token-request.ts): the code exchange and every refresh.
+    const clientId = options.clientId;
+    if (clientId !== undefined && options.clientSecret !== undefined) {
+      this.addClientAuthentication = secretClientAuthentication((metadata) => this.#preRegistered(clientId, metadata?.issuer));
+    }
   }
+
+  addClientAuthentication?: AddClientAuthentication;
 
   clientMetadataUrl?: string;
   validateResourceURL?: (serverUrl: string | URL, resource?: string) => Promise<URL | undefined>;

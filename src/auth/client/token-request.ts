@@ -1,4 +1,10 @@
-import type { FetchLike } from '@modelcontextprotocol/client';
+import {
+  selectClientAuthMethod,
+  type AddClientAuthentication,
+  type AuthorizationServerMetadata,
+  type FetchLike,
+  type OAuthClientInformationMixed,
+} from '@modelcontextprotocol/client';
 
 // What the outbound OAuth client adds to the SDK's token and authorization requests, for
 // authorization servers that need more than the standard parameters (mcp-oauth2-proxy's
@@ -22,6 +28,74 @@ const METHOD: Readonly<Record<AuthStyle, 'client_secret_basic' | 'client_secret_
  */
 export function authMethodOf(style: AuthStyle | undefined): 'client_secret_basic' | 'client_secret_post' | undefined {
   return style === undefined ? undefined : METHOD[style];
+}
+
+/**
+ * The client secret has nowhere to go: the authorization server's metadata lists the client
+ * authentication methods it accepts (RFC 8414 §2 `token_endpoint_auth_methods_supported`) and
+ * neither secret method is among them (e.g. only private_key_jwt). The SDK's last fallback
+ * would put client_id and client_secret in the form anyway (and --auth-style header would be
+ * overridden without a word); the secret is not sent, the login stops with this.
+ */
+export class ClientAuthMethodError extends Error {
+  readonly supported: readonly string[];
+  constructor(supported: readonly string[]) {
+    super(
+      `the authorization server accepts none of the secret methods: its token_endpoint_auth_methods_supported is ${supported.join(', ')} ` +
+        `(neither client_secret_basic nor client_secret_post), so the client secret was not sent; ` +
+        (supported.includes('private_key_jwt')
+          ? 'use --private-key (private_key_jwt, RFC 7523) with the key registered for this client instead of --client-secret'
+          : 'use a client registered for a method it lists (--private-key for private_key_jwt) instead of --client-secret'),
+    );
+    this.name = 'ClientAuthMethodError';
+    this.supported = supported;
+  }
+}
+
+/** Throws ClientAuthMethodError when metadata lists methods and no secret method is among them. */
+export function assertSecretMethodAccepted(supported: readonly string[] | undefined): void {
+  if (supported === undefined || supported.length === 0) return;
+  if (supported.includes('client_secret_basic') || supported.includes('client_secret_post')) return;
+  throw new ClientAuthMethodError(supported);
+}
+
+/**
+ * The SDK's client authentication (selectClientAuthMethod, applyClientAuthentication) for a
+ * client with a secret, except that a server accepting no secret method gets no secret
+ * (assertSecretMethodAccepted). As a provider's `addClientAuthentication`, it replaces the
+ * SDK's own on every token request (code exchange, refresh, client_credentials).
+ */
+export function secretClientAuthentication(client: (metadata: AuthorizationServerMetadata | undefined) => Promise<OAuthClientInformationMixed | undefined>): AddClientAuthentication {
+  return async (headers, params, _url, metadata) => {
+    const info = await client(metadata);
+    if (info === undefined) return;
+    const supported = metadata?.token_endpoint_auth_methods_supported ?? [];
+    if (info.client_secret !== undefined) assertSecretMethodAccepted(supported);
+    const method = selectClientAuthMethod(info, supported);
+    // As the SDK's applyClientAuthentication (not exported) does.
+    if (method === 'client_secret_basic') {
+      if (!info.client_secret) throw new Error('client_secret_basic authentication requires a client_secret');
+      headers.set('Authorization', `Basic ${btoa(`${info.client_id}:${info.client_secret}`)}`);
+    } else if (method === 'client_secret_post') {
+      params.set('client_id', info.client_id);
+      if (info.client_secret) params.set('client_secret', info.client_secret);
+    } else if (method === 'none') params.set('client_id', info.client_id);
+    else throw new Error(`unsupported client authentication method: ${String(method)}`);
+  };
+}
+
+/**
+ * The SDK's rule for where credentials may go in clear (assertSecureTokenEndpoint): https, or
+ * a host on this machine (localhost, *.localhost, 127.0.0.1, ::1). `--allow-http` does not
+ * widen it: it is about the MCP server, and the SDK's token requests (client_credentials, the
+ * code exchange, every refresh) refuse plain http elsewhere whatever it says.
+ */
+export function isSecureOAuthEndpoint(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const { protocol, hostname } = new URL(url);
+  if (protocol === 'https:') return true;
+  if (protocol !== 'http:') return false;
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '127.0.0.1' || hostname === '[::1]' || hostname === '::1';
 }
 
 /**
