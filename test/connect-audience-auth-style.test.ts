@@ -196,7 +196,9 @@ describe('the client secret only where the authorization server metadata allows 
     expect(captured.filter((c) => c.path === '/token' || c.path === '/device')).toEqual([]);
     expect(secretSent()).toBe(false);
     expect(stderr).not.toContain(SECRET);
-    if (grant === 'device_code') expect(stderr).toContain('gatehouse: login failed: the authorization server accepts none');
+    // A login that cannot go on, said as one (not as the MCP server's connection ending).
+    expect(stderr).toContain('gatehouse: login failed: the authorization server accepts none');
+    expect(stderr).not.toContain('the connection to the remote MCP server ended');
   }, 60_000);
 
   it('browser login (--auth-style header): the code exchange refused without sending the secret', async () => {
@@ -209,6 +211,7 @@ describe('the client secret only where the authorization server metadata allows 
     expect(status, stderr).toBe(1);
     expect(captured.some((c) => c.path === '/authorize'), stderr).toBe(true);
     expect(stderr).toContain('the authorization server accepts none of the secret methods: its token_endpoint_auth_methods_supported is private_key_jwt');
+    expect(stderr).toContain('gatehouse: login failed: the authorization server accepts none');
     expect(captured.filter((c) => c.path === '/token')).toEqual([]);
     expect(secretSent()).toBe(false);
   }, 60_000);

@@ -141,7 +141,7 @@ async function createMachineSession(config: ResolvedConnect, logger: Logger, run
 function loginFailure(error: unknown): Error | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
-    if (['DeviceFlowError', 'AuthorizationResponseError', 'PkceNotSupportedError', 'AuthorizationServerMismatchError'].includes(current.name)) return current;
+    if (['DeviceFlowError', 'AuthorizationResponseError', 'PkceNotSupportedError', 'AuthorizationServerMismatchError', 'ClientAuthMethodError'].includes(current.name)) return current;
     current = current.cause;
   }
   return undefined;
