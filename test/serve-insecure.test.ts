@@ -19,15 +19,8 @@ import * as z from 'zod';
 
 import { CLI, runCli, servesKilledAfterEach, startServe, tempRoot, TSX } from './helpers/cli.js';
 import { closeServer, requestText } from './helpers/http-stub.js';
+import { hasOpenssl } from './helpers/openssl.js';
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const { freshDir, remove } = tempRoot('gh-insecure-');
 const serving = servesKilledAfterEach();

@@ -23,6 +23,7 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonRpcSuccess } from 
 import { silentLogger } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { createRemoteLinkFactory, RemoteLinkError, type RemoteLinkFactory, type RemoteLinkFactoryOptions } from './index.js';
+import { hasOpenssl } from '../../../test/helpers/openssl.js';
 
 // --- servers ----------------------------------------------------------------------------
 
@@ -693,14 +694,6 @@ describe('legacy HTTP+SSE', () => {
 
 // --- TLS --------------------------------------------------------------------------------
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe.skipIf(!hasOpenssl)('https with a self-signed certificate', () => {
   let dir: string;
