@@ -349,6 +349,7 @@ describe('config check and migrate: TBXark token lists mcp-proxy refuses to read
         const r = gatehouse(args, { cwd: dir });
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
         expect(r.stderr).toContain(`${path}: must be a list of strings, as mcp-proxy reads it`);
+        expect(r.stderr).toContain(`invalid configuration in ${file}`);
         expect(r.stdout).not.toContain('mode: none');
       }
     }

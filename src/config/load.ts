@@ -98,7 +98,13 @@ export async function readNativeDocument(
     return native;
   }
   const raw = parseDocument(text, location);
-  return { ...toNative(raw), location, baseDir };
+  try {
+    return { ...toNative(raw), location, baseDir };
+  } catch (error) {
+    // A converter's refusal (a TBXark token list mcp-proxy would not read) names the file too.
+    if (error instanceof ConfigError && !error.message.startsWith('invalid configuration in ')) throw new ConfigError(error.issues, location);
+    throw error;
+  }
 }
 
 /** The config URL; with `insecure` (serve --insecure, TBXark's -insecure) its TLS certificate is not verified. */
