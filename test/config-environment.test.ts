@@ -12,6 +12,7 @@ import type { GatehouseApp } from '../src/app.js';
 import { CLI, connectToolCall, runCli, TSX, tempRoot } from './helpers/cli.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
 import { loginAndConsent, tokenRequest } from './helpers/oauth.js';
+import { openSse } from './helpers/sse.js';
 
 const { freshDir, remove } = tempRoot('gh-config-env-');
 const CLIENT_ID = 'mcp-client-id';
@@ -46,22 +47,6 @@ async function capturingDownstream(target: string): Promise<{ base: string; seen
   capturing.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
-}
-
-/** Opens a legacy SSE stream, reads its `endpoint` event (the message URL), and aborts the stream. */
-async function openSse(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; endpoint?: string; close: () => void }> {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  if (res.status !== 200) return { status: res.status, body: await res.text(), close: () => controller.abort() };
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!/event: endpoint\ndata: [^\n]+\n/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value as Uint8Array, { stream: true });
-  }
-  return { status: res.status, body: text, endpoint: /event: endpoint\ndata: ([^\n]+)\n/.exec(text)?.[1], close: () => controller.abort() };
 }
 
 /** `gatehouse serve` in `dir` with no flags; resolves with its URL once it says it is listening. */

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshRequest } from './helpers/contract.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
+import { openSse } from './helpers/sse.js';
 
 type Gateway = Awaited<ReturnType<typeof startTestGateway>>;
 
@@ -12,26 +13,6 @@ const TOKEN = 'contract-allowed-ips-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const INSIDE = { 'x-forwarded-for': '203.0.113.7' };
 const OUTSIDE = { 'x-forwarded-for': '198.51.100.9' };
-
-/** Opens a legacy SSE stream, reads its `endpoint` event, and aborts the stream. */
-async function openSse(url: string, headers: Record<string, string>): Promise<{ status: number; endpoint?: string; close: () => void }> {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    return { status: res.status, close: () => controller.abort() };
-  }
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!/event: endpoint\ndata: [^\n]+\n/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value as Uint8Array, { stream: true });
-  }
-  const endpoint = /event: endpoint\ndata: ([^\n]+)\n/.exec(text)?.[1];
-  return { status: res.status, endpoint, close: () => controller.abort() };
-}
 
 describe('auth.allowedIps through a trusted proxy (X-Forwarded-For from loopback)', () => {
   let gw: Gateway;
