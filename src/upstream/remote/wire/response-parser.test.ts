@@ -142,6 +142,11 @@ describe('ResponseParser', () => {
     expect(read('HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n').status).toBe(200);
   });
 
+  it('keeps empty values, inner whitespace and obs-text, and every token character in names', () => {
+    const r = read("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Blank: \t \r\nX-Inner: a \t b\r\nX-Latin: caf\xe9\xff\r\n!#$%&'*+-.^_`|~09azAZ: t\r\nContent-Length: 0\r\n\r\n");
+    expect(r.headers).toEqual(['X-Empty', '', 'X-Blank', '', 'X-Inner', 'a \t b', 'X-Latin', 'caf\xe9\xff', "!#$%&'*+-.^_`|~09azAZ", 't', 'Content-Length', '0']);
+  });
+
   it('refuses what would make the end of a response a guess (RFC 9112 §6)', () => {
     const cases: Array<[string, string]> = [
       ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n', 'both Transfer-Encoding and Content-Length'],
@@ -158,6 +163,14 @@ describe('ResponseParser', () => {
       ['HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n', 'bad characters in header X-A'],
       ['HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n', 'bad characters in header X-A'],
       ['HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\n\r\n', 'bad characters in header X-A'],
+      ['HTTP/1.1 200 OK\r\nX-A: a\u007fb\r\n\r\n', 'bad characters in header X-A'],
+      ['HTTP/1.1 200 OK\r\nX-A: a\nb\r\n\r\n', 'bad characters in header X-A'],
+      ['HTTP/1.1 200 OK\r\nX-A: ok\r\nX-B: \x1b\r\n\r\n', 'bad characters in header X-B'],
+      ['HTTP/1.1 200 OK\r\nX@A: 1\r\n\r\n', 'bad header name "X@A"'],
+      ['HTTP/1.1 200 OK\r\nX A: 1\r\n\r\n', 'bad header name "X A"'],
+      ['HTTP/1.1 200 OK\r\n: no name\r\n\r\n', 'header line without a name'],
+      ['HTTP/1.1 200 OK\r\n\tX-A: 1\r\n\r\n', 'folded header line'],
+      ['HTTP/1.1 200 OK\r\nX-A\n: 1\r\n\r\n', 'bad header name'],
       ['HTTP/2 200 OK\r\n\r\n', 'bad status line'],
       ['HTTP/1.1 2000 OK\r\n\r\n', 'bad status line'],
       ['HTTP/1.1 099 Odd\r\n\r\n', 'bad status line'],

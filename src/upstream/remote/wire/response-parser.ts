@@ -32,7 +32,10 @@ const DONE = 7;
 type State = typeof HEAD | typeof LENGTH | typeof CHUNK_SIZE | typeof CHUNK_DATA | typeof CHUNK_END | typeof TRAILERS | typeof UNTIL_CLOSE | typeof DONE;
 
 /** RFC 9110 §5.6.2 token characters: a header name. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** 1 for each character code that may appear in a token. */
+const IS_TOKEN = new Uint8Array(256);
+for (let i = 0; i < TOKEN_CHARS.length; i++) IS_TOKEN[TOKEN_CHARS.charCodeAt(i)] = 1;
 /** RFC 9112 §4: `HTTP/1.x SP 3DIGIT SP reason` (the reason may be empty; some servers drop its SP). */
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: [^\r\n]*)?$/;
 /** A field value holds HTAB, visible ASCII and obs-text only (RFC 9110 §5.5; undici's rule too). */
@@ -40,6 +43,9 @@ export const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** RFC 9112 §7.1: `chunk-size [ chunk-ext ]`; the size is hex, at most 12 digits here (2^48 bytes). */
 const CHUNK_LINE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;[^\r\n]*)?$/;
 const DIGITS = /^\d{1,15}$/;
+/** Needles for Buffer.indexOf, made once (a string needle is encoded on every search). */
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 function bad(message: string): WireError {
   return new WireError('WIRE_BAD_RESPONSE', `the server's answer is not valid HTTP/1.1: ${message}`);
@@ -99,7 +105,7 @@ export class ResponseParser {
     for (;;) {
       switch (this.#state) {
         case HEAD: {
-          const end = buf.indexOf('\r\n\r\n', pos, 'latin1');
+          const end = buf.indexOf(HEAD_END, pos);
           if (end < 0) {
             if (buf.length - pos > MAX_HEAD_BYTES) throw bad(`header section longer than ${MAX_HEAD_BYTES} bytes`);
             this.#pending = buf.subarray(pos);
@@ -140,7 +146,7 @@ export class ResponseParser {
         }
         case CHUNK_SIZE:
         case TRAILERS: {
-          const eol = buf.indexOf('\r\n', pos, 'latin1');
+          const eol = buf.indexOf(CRLF, pos);
           if (eol < 0) {
             if (buf.length - pos > MAX_LINE_BYTES) throw bad(this.#state === CHUNK_SIZE ? 'chunk size line too long' : 'trailer line too long');
             if (buf.length > pos) this.#pending = buf.subarray(pos);
@@ -195,8 +201,9 @@ export class ResponseParser {
   }
 
   #readHead(text: string): void {
-    const lines = text.split('\r\n');
-    const statusLine = lines[0]!;
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = text.length;
+    const statusLine = text.slice(0, eol);
     const m = STATUS_LINE.exec(statusLine);
     if (m === null) throw bad(`bad status line ${JSON.stringify(statusLine.slice(0, 60))}`);
     const status = Number(m[2]);
@@ -206,15 +213,33 @@ export class ResponseParser {
     let chunked = false;
     let close = http10;
     let keepAlive: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      // A line folded onto the previous one starts with whitespace: no colon-led name (RFC 9112 §5.2).
-      if (colon <= 0) throw bad(line.startsWith(' ') || line.startsWith('\t') ? 'folded header line' : 'header line without a name');
-      const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) throw bad(`bad header name ${JSON.stringify(name.slice(0, 40))}`);
-      const value = trimOws(line.slice(colon + 1));
-      if (BAD_VALUE.test(value)) throw bad(`bad characters in header ${name}`);
+    // One pass per line over its characters (no split, no regular expression per field: this
+    // runs for every answer on the hot path); the rules are TOKEN and BAD_VALUE's.
+    for (let start = eol + 2; start < text.length; start = eol + 2) {
+      eol = text.indexOf('\r\n', start);
+      if (eol < 0) eol = text.length;
+      let colon = start;
+      while (colon < eol && IS_TOKEN[text.charCodeAt(colon)] === 1) colon++;
+      if (colon === start || colon === eol || text.charCodeAt(colon) !== 0x3a) {
+        // A line folded onto the previous one starts with whitespace: no colon-led name (RFC 9112 §5.2).
+        const c = text.charCodeAt(start);
+        if (c === 0x20 || c === 0x09) throw bad('folded header line');
+        const first = text.indexOf(':', start);
+        if (first <= start || first > eol) throw bad('header line without a name');
+        throw bad(`bad header name ${JSON.stringify(text.slice(start, first).slice(0, 40))}`);
+      }
+      const name = text.slice(start, colon);
+      // The value without optional whitespace (SP, HTAB) around it; every character checked.
+      let from = -1;
+      let to = -1;
+      for (let i = colon + 1; i < eol; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x20 || c === 0x09) continue;
+        if (c < 0x20 || c === 0x7f || c > 0xff) throw bad(`bad characters in header ${name}`);
+        if (from < 0) from = i;
+        to = i + 1;
+      }
+      const value = from < 0 ? '' : text.slice(from, to);
       raw.push(name, value);
       switch (name.length) {
         case 10: // connection, keep-alive
@@ -222,10 +247,10 @@ export class ResponseParser {
         case 17: {
           // transfer-encoding
           const lower = name.toLowerCase();
-          if (lower === 'content-length') contentLength = mergeLength(contentLength, value);
+          if (lower === 'content-length') contentLength = contentLength === undefined && DIGITS.test(value) ? Number(value) : mergeLength(contentLength, value);
           else if (lower === 'transfer-encoding') chunked = mergeCoding(chunked, value);
           else if (lower === 'connection') {
-            const tokens = value.toLowerCase().split(',').map((t) => t.trim());
+            const tokens = value.includes(',') ? value.toLowerCase().split(',').map((t) => t.trim()) : [value.toLowerCase()];
             if (tokens.includes('close')) close = true;
             else if (http10 && tokens.includes('keep-alive')) close = false;
           } else if (lower === 'keep-alive') keepAlive = value;
