@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dispatchRequest } from './post-answer.js';
+import { WirePool } from './wire/index.js';
 
-// The raw dispatch handler on a real socket: what the lean link relies on when it reads an
-// answer without undici's request() (held chunks, the kept headers, errors, destroy, reuse).
+// The raw handler on the wire pool and a real socket: what the lean link relies on when it
+// reads an answer without undici's request() (held chunks, the kept headers, errors, destroy, reuse).
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -20,10 +20,10 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-function agent(): Agent {
-  const a = new Agent({ headersTimeout: 5_000, bodyTimeout: 0 });
-  cleanups.push(() => a.destroy());
-  return a;
+function pool(origin: string): WirePool {
+  const p = new WirePool({ url: new URL(`${origin}/mcp`), tls: { rejectUnauthorized: true, ca: undefined }, timeoutMs: 5_000 });
+  cleanups.push(() => p.destroy());
+  return p;
 }
 
 const post = (origin: string, body = '{}') => ({ origin, path: '/mcp', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body });
@@ -36,7 +36,7 @@ describe('dispatchRequest', () => {
       res.setHeader('X-Other', 'dropped');
       res.end('{"ok":true}');
     });
-    const answer = await dispatchRequest(agent(), post(origin));
+    const answer = await dispatchRequest(pool(origin), post(origin));
     expect(answer.statusCode).toBe(200);
     expect(answer.headers).toEqual({ 'content-type': 'application/json', 'mcp-session-id': 'abc' });
     expect(await answer.body.text()).toBe('{"ok":true}');
@@ -48,7 +48,7 @@ describe('dispatchRequest', () => {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       });
     });
-    const answer = await dispatchRequest(agent(), post(origin));
+    const answer = await dispatchRequest(pool(origin), post(origin));
     expect(answer.statusCode).toBe(200);
     expect(answer.headers['content-type']).toBe('application/json');
     expect(await answer.body.text()).toBe('{"ok":true}');
@@ -62,7 +62,7 @@ describe('dispatchRequest', () => {
       res.write(bytes.subarray(0, 1)); // half of the first 'é'
       setTimeout(() => res.end(bytes.subarray(1)), 20);
     });
-    const answer = await dispatchRequest(agent(), post(origin));
+    const answer = await dispatchRequest(pool(origin), post(origin));
     await new Promise((r) => setTimeout(r, 100)); // the whole body arrives before any reader
     expect(await answer.body.text()).toBe(text);
   });
@@ -73,7 +73,7 @@ describe('dispatchRequest', () => {
       res.write('retry: 250\nid: 1\ndata: {"a":');
       setTimeout(() => res.end('1}\n\nid: 2\ndata: {"b":2}\n\n'), 20);
     });
-    const answer = await dispatchRequest(agent(), post(origin));
+    const answer = await dispatchRequest(pool(origin), post(origin));
     const events: string[] = [];
     let retry: number | undefined;
     await answer.body.events(
@@ -86,7 +86,7 @@ describe('dispatchRequest', () => {
 
   it('rejects the answer when the connection fails before a status line', async () => {
     const { origin } = await serve((req) => req.socket.destroy());
-    await expect(dispatchRequest(agent(), post(origin))).rejects.toThrow();
+    await expect(dispatchRequest(pool(origin), post(origin))).rejects.toThrow();
   });
 
   it('rejects the reader when the body breaks after the headers', async () => {
@@ -95,7 +95,7 @@ describe('dispatchRequest', () => {
       res.write('data: {"a":1}\n\n');
       setTimeout(() => res.socket?.destroy(), 20);
     });
-    const answer = await dispatchRequest(agent(), post(origin));
+    const answer = await dispatchRequest(pool(origin), post(origin));
     const events: string[] = [];
     await expect(answer.body.events((e) => events.push(e.data))).rejects.toThrow();
     expect(events).toEqual(['{"a":1}']);
@@ -109,7 +109,7 @@ describe('dispatchRequest', () => {
       res.write(': open\n\n');
       res.on('close', () => closed());
     });
-    const answer = await dispatchRequest(agent(), post(origin));
+    const answer = await dispatchRequest(pool(origin), post(origin));
     const reading = answer.body.events(() => undefined);
     answer.body.destroy();
     await expect(reading).resolves.toBeUndefined();
@@ -122,14 +122,13 @@ describe('dispatchRequest', () => {
       sockets.add(req.socket);
       res.writeHead(202).end();
     });
-    const a = agent();
+    const a = pool(origin);
     for (let i = 0; i < 10; i++) {
       const answer = await dispatchRequest(a, post(origin));
       expect(answer.statusCode).toBe(202);
       await answer.body.dump();
     }
-    // As with request(): the pool opens a second connection when the next request comes before
-    // the first connection is marked free, and uses those two from then on.
-    expect(sockets.size).toBeLessThanOrEqual(2);
+    // The connection is free once the answer is read: every request goes over the first one.
+    expect(sockets.size).toBe(1);
   });
 });

@@ -3,11 +3,13 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { readEventStream } from './event-stream.js';
+import type { WireHandler, WirePool, WireRequest } from './wire/index.js';
 
-// The answer to one of the lean link's requests, the same whichever undici API carried it:
-// `request()` (its body a Readable; what an OAuth dispatcher wraps), or `dispatch()` with the
-// raw handler below, which skips the Readable, the header object and the promise plumbing of
-// `request()` on the hot path (docs/decisions/0005-performance.md, session 4).
+// The answer to one of the lean link's requests, the same whichever client carried it:
+// undici's `request()` (its body a Readable; what an OAuth dispatcher wraps), or the wire pool
+// (wire/, decision 0017) driving the raw handler below, which skips the Readable, the header
+// object and the promise plumbing of `request()` on the hot path
+// (docs/decisions/0005-performance.md, sessions 4 and 7).
 
 export type AnswerHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -48,32 +50,10 @@ export function fromResponseData(res: Dispatcher.ResponseData): Answer {
   };
 }
 
-/** What takes a request with a raw handler: an undici pool, or the wire pool (wire/wire-pool.ts). */
-export interface RawDispatcher {
-  dispatch(options: RawRequest, handler: RawHandler): boolean;
-}
-
-/** undici's legacy dispatch handler, as RawAnswer implements it (header names and values as Buffers or strings). */
-export interface RawHandler {
-  onConnect(abort: (reason?: Error) => void): void;
-  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean;
-  onData(chunk: Buffer): boolean;
-  onComplete(): void;
-  onError(err: Error): void;
-}
-
-export interface RawRequest {
-  readonly origin: string;
-  readonly path: string;
-  readonly method: 'GET' | 'POST';
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string | undefined;
-}
-
-/** An answer read through `dispatch()` with a raw handler; rejects when no status line came. */
-export function dispatchRequest(dispatcher: RawDispatcher, options: RawRequest): Promise<Answer> {
+/** An answer read off the wire pool with the raw handler; rejects when no status line came. */
+export function dispatchRequest(pool: WirePool, options: WireRequest): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
-    dispatcher.dispatch(options, new RawAnswer(resolve, reject));
+    pool.dispatch(options, new RawAnswer(resolve, reject));
   });
 }
 
@@ -87,11 +67,11 @@ const DUMP_LIMIT = 128 * 1024;
 type Sink = (chunk: Buffer) => void;
 
 /**
- * undici's legacy handler interface (onConnect .. onComplete; no wrapping layer on a plain
- * Agent): the status and the kept headers resolve the answer, body chunks are held until a
- * reader is chosen and then handed to it as they come.
+ * The wire pool's handler (onConnect .. onComplete, undici's legacy dispatch shape): the
+ * status and the kept headers resolve the answer, body chunks are held until a reader is
+ * chosen and then handed to it as they come.
  */
-class RawAnswer implements RawHandler, AnswerBody {
+class RawAnswer implements WireHandler, AnswerBody {
   readonly #resolve: (answer: Answer) => void;
   readonly #reject: (err: Error) => void;
   #abort: ((reason?: Error) => void) | undefined;
@@ -108,27 +88,25 @@ class RawAnswer implements RawHandler, AnswerBody {
     this.#reject = reject;
   }
 
-  // --- undici's side ---------------------------------------------------------------------
+  // --- the pool's side ---------------------------------------------------------------------
 
   onConnect(abort: (reason?: Error) => void): void {
     this.#abort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[]): boolean {
     // 1xx (102 Processing, 103 Early Hints) come before the answer; request() hides them too.
     if (statusCode < 200) return true;
     const headers: Record<string, string> = {};
-    if (rawHeaders) {
-      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-        const raw = rawHeaders[i]!;
-        if (!KEPT_LENGTHS.has(raw.length)) continue; // header names are ASCII: bytes = characters
-        const name = raw.toString().toLowerCase();
-        if (!KEPT.has(name) || headers[name] !== undefined) continue;
-        const value = rawHeaders[i + 1]!;
-        // The wire pool hands values over as latin1 (one character per byte, so a session id
-        // goes back out byte for byte); a Location's bytes are read as UTF-8, as undici's are.
-        headers[name] = typeof value === 'string' ? (name === 'location' ? Buffer.from(value, 'latin1').toString('utf8') : value) : value.toString();
-      }
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const raw = rawHeaders[i]!;
+      if (!KEPT_LENGTHS.has(raw.length)) continue;
+      const name = raw.toLowerCase();
+      if (!KEPT.has(name) || headers[name] !== undefined) continue;
+      const value = rawHeaders[i + 1]!;
+      // Values come as latin1 (one character per byte, so a session id goes back out byte for
+      // byte); a Location's bytes are read as UTF-8, as undici reads them.
+      headers[name] = name === 'location' ? Buffer.from(value, 'latin1').toString('utf8') : value;
     }
     this.#answered = true;
     this.#resolve({ statusCode, headers, body: this });

@@ -12,7 +12,6 @@ import type { JsonRpcMessage } from '../../jsonrpc/index.js';
 import { silentLogger } from '../../observability/index.js';
 import type { LinkHandlers } from '../types.js';
 import { createRemoteLinkFactory, type RemoteLinkError } from './index.js';
-import type { RawDispatcher } from './post-answer.js';
 import { StreamableHttpLink } from './streamable-link.js';
 import { WirePool } from './wire/index.js';
 
@@ -56,16 +55,15 @@ class Recorder implements LinkHandlers {
   }
 }
 
-type Carrier = 'request()' | 'undici dispatch()' | 'wire pool';
+type Carrier = 'request()' | 'wire pool';
 /** What carries the POSTs of the running block's links (set per block below). */
 let carrier: Carrier = 'request()';
 
 function leanLink(url: string, handlers: LinkHandlers): { link: StreamableHttpLink; agent: Agent } {
   const agent = new Agent({ headersTimeout: 5_000, bodyTimeout: 0 });
   cleanups.push(() => agent.destroy());
-  let raw: RawDispatcher | undefined;
-  if (carrier === 'undici dispatch()') raw = agent;
-  else if (carrier === 'wire pool') {
+  let raw: WirePool | undefined;
+  if (carrier === 'wire pool') {
     const wire = new WirePool({ url: new URL(url), tls: { rejectUnauthorized: true, ca: undefined }, timeoutMs: 5_000 });
     cleanups.push(() => wire.destroy());
     raw = wire;
@@ -96,9 +94,9 @@ async function initialized(link: StreamableHttpLink, rec: Recorder, withStream =
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Each behaviour holds whichever carries the requests: undici's request() (what an OAuth
-// dispatcher wraps), undici's dispatch() with the raw handler (post-answer.ts), and the wire
-// pool with the same handler (wire/wire-pool.ts; what a plain server uses).
-for (const each of ['request()', 'undici dispatch()', 'wire pool'] as const) {
+// dispatcher wraps) and the wire pool with the raw handler (wire/, post-answer.ts; what a
+// plain server uses).
+for (const each of ['request()', 'wire pool'] as const) {
   describe(`over ${each}`, () => {
     beforeAll(() => {
       carrier = each;

@@ -5,7 +5,8 @@ import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, jsonRpcError, publicReason, RemoteLinkError } from './errors.js';
 import type { EventSourceMessage } from './event-stream.js';
-import { dispatchRequest, fromResponseData, type Answer, type AnswerBody, type AnswerHeaders, type RawDispatcher } from './post-answer.js';
+import { dispatchRequest, fromResponseData, type Answer, type AnswerBody, type AnswerHeaders } from './post-answer.js';
+import type { WirePool } from './wire/index.js';
 import { readPostStream, type PostStreamHost } from './post-stream.js';
 import { header, StandaloneStream, streamStatusFailure } from './standalone-stream.js';
 import type { RemoteLinkEvents } from './link-context.js';
@@ -36,12 +37,11 @@ export interface StreamableLinkOptions {
    */
   readonly onLegacyAnswer?: ((first: JsonRpcMessage, status: number) => void) | undefined;
   /**
-   * When set, POSTs and stream resumptions go through its `dispatch` with a raw handler
-   * (post-answer.ts) instead of `dispatcher.request()`: less CPU per call. The server's wire
-   * pool (wire/wire-pool.ts), or a plain undici pool; never with an OAuth dispatcher
-   * (oauth-dispatcher.ts), which authorizes `request()` alone.
+   * When set, POSTs and stream resumptions go over this wire pool (wire/, decision 0017) with
+   * the raw handler (post-answer.ts) instead of `dispatcher.request()`: less CPU per call.
+   * Never with an OAuth dispatcher (oauth-dispatcher.ts), which authorizes `request()` alone.
    */
-  readonly raw?: RawDispatcher | undefined;
+  readonly raw?: WirePool | undefined;
 }
 
 /** Reconnection delays when the server sent no `retry:` field (as the SDK's defaults). */
@@ -179,7 +179,7 @@ export class StreamableHttpLink implements Link {
     }
   }
 
-  /** One request to the endpoint, through the cheaper undici API when the dispatcher allows it. */
+  /** One request to the endpoint, over the wire pool when the link has one. */
   #exchange(method: 'POST' | 'GET', headers: Readonly<Record<string, string>>, body?: string): Promise<Answer> {
     const options = { origin: this.#origin, path: this.#path, method, headers, body };
     if (this.#o.raw !== undefined) return dispatchRequest(this.#o.raw, options);

@@ -7,8 +7,8 @@ import { WireError } from './wire-error.js';
 
 // A keep-alive pool of HTTP/1.1 connections to one origin, for the lean Streamable HTTP
 // link's POSTs (docs/decisions/0017-wire-client.md): a request is one string written to a
-// socket, the answer is framed by ResponseParser and handed to the same raw handler undici's
-// `dispatch()` drives (post-answer.ts), so the link does not know which carried it. No
+// socket, the answer is framed by ResponseParser and handed to a raw handler in the shape of
+// undici's legacy `dispatch()` handler (post-answer.ts RawAnswer). No
 // pipelining (one request per connection at a time), no retries (a POST may have been
 // acted on), no redirects (the link follows same-origin ones itself).
 
