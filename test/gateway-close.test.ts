@@ -18,6 +18,7 @@ import { startGatehouse, type GatehouseApp } from '../src/app.js';
 import { resolveConfig } from '../src/config/index.js';
 import { silentLogger } from '../src/observability/index.js';
 import { INIT, rawPost, rawStdio } from './helpers/gateway.js';
+import { openSse } from './helpers/sse.js';
 
 let gw: GatehouseApp | undefined;
 const cleanups: (() => unknown)[] = [];
@@ -63,19 +64,10 @@ describe('closing the gateway', () => {
       unsubscribe('undici:client:sendHeaders', onSend);
     });
 
-    const controller = new AbortController();
-    const sse = await fetch(`${app.url}/raw/sse`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    const sse = await openSse(`${app.url}/raw/sse`);
     expect(sse.status).toBe(200);
-    const reader = sse.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (!/event: endpoint\ndata: [^\n]+\n/.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value as Uint8Array, { stream: true });
-    }
-    expect(text).toMatch(/event: endpoint\n/);
-    controller.abort();
+    expect(sse.endpoint).toMatch(/\/raw\/message\?sessionId=/);
+    sse.close();
     const init = await rawPost(`${app.url}/raw/mcp`, INIT());
     expect(init.status).toBe(200);
 
