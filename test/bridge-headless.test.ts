@@ -12,7 +12,9 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { OAuthStandIn } from './helpers/oauth-stand-in.js';
+import { DEVICE_GRANT, OAuthStandIn } from './helpers/oauth-stand-in.js';
+
+type StandInRequest = OAuthStandIn['requests'][number];
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const BROWSER = fileURLToPath(new URL('../scripts/conformance/fake-browser.mjs', import.meta.url));
@@ -233,6 +235,32 @@ describe('--grant device_code (RFC 8628)', () => {
     as.expireDeviceCodes();
     expect(await exit).toBe(1);
     expect(stderr).toContain('expired');
+  }, 60_000);
+
+  // The stand-in's metadata lists client_secret_basic, client_secret_post and none: --auth-style
+  // picks, for the device authorization request and every poll alike (RFC 8628 §3.1, §3.4).
+  it.each([
+    ['body', (r: StandInRequest) => r.authorization === undefined && r.form.get('client_id') === CLIENT_ID && r.form.get('client_secret') === CLIENT_SECRET],
+    ['header', (r: StandInRequest) => r.authorization === `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}` && !r.form.has('client_secret') && !r.form.has('client_id')],
+  ])('a --client-id client with --client-secret and --auth-style %s: the device request and the polls authenticate that way', async (style, sentThatWay) => {
+    const first = as.requests.length;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'login', as.mcpUrl, '--grant', 'device_code', '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, '--auth-style', style, '--token-store', 'memory'],
+      { env: { ...process.env, XDG_CONFIG_HOME: tempDir() }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const userCode = await waitFor(() => /enter the code (\S+)\s/.exec(stderr)?.[1], 'the user code');
+    expect(as.approve(userCode)).toBe(true);
+    expect(await exit, stderr).toBe(0);
+    const sent = as.requests.slice(first);
+    const start = sent.filter((r) => r.path === '/device_authorization');
+    const polls = sent.filter((r) => r.path === '/token' && r.form.get('grant_type') === DEVICE_GRANT);
+    expect(start).toHaveLength(1);
+    expect(polls.length).toBeGreaterThanOrEqual(1);
+    for (const request of [...start, ...polls]) expect(sentThatWay(request), JSON.stringify({ path: request.path, authorization: request.authorization, form: [...request.form.keys()] })).toBe(true);
   }, 60_000);
 });
 

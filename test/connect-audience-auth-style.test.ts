@@ -11,7 +11,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -201,15 +201,21 @@ describe('the client secret only where the authorization server metadata allows 
     expect(stderr).not.toContain('the connection to the remote MCP server ended');
   }, 60_000);
 
-  it('browser login (--auth-style header): the code exchange refused without sending the secret', async () => {
+  it('browser login (--auth-style header): refused before the browser opens, so nobody logs in for nothing, and the secret not sent', async () => {
     published = metadata({ token_endpoint_auth_methods_supported: ['private_key_jwt'] });
     const dir = freshDir();
+    // The browser: notes the URL it was given, and follows it as a person's would.
+    const opened = join(dir, 'opened.txt');
     const browser = join(dir, 'browser.mjs');
-    writeFileSync(browser, 'await fetch(process.argv[2]);\n');
+    writeFileSync(browser, `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(opened)}, process.argv[2] + '\\n');\nawait fetch(process.argv[2]);\n`);
     const args = [`${idpBase}/mcp`, '--client-id', CLIENT_ID, '--client-secret', SECRET, '--auth-style', 'header', '--token-store', 'memory', '--expected-issuer', idpBase, '--browser-command', `${process.execPath} ${browser}`];
     const { status, stderr } = await connectUntilExit(args, {}, dir);
     expect(status, stderr).toBe(1);
-    expect(captured.some((c) => c.path === '/authorize'), stderr).toBe(true);
+    // No authorization URL was opened, nor printed for the person to open.
+    expect(existsSync(opened), stderr).toBe(false);
+    expect(stderr).not.toContain('Open this URL to log in');
+    expect(stderr).not.toContain(`${idpBase}/authorize`);
+    expect(captured.some((c) => c.path === '/authorize'), stderr).toBe(false);
     expect(stderr).toContain('the authorization server accepts none of the secret methods: its token_endpoint_auth_methods_supported is private_key_jwt');
     expect(stderr).toContain('gatehouse: login failed: the authorization server accepts none');
     expect(captured.filter((c) => c.path === '/token')).toEqual([]);

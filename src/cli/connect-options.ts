@@ -262,10 +262,8 @@ export function resolveConnectFlags(urlArg: string | undefined, flags: ConnectFl
     issues.push({ path: '--auth-style', message: 'must be header (HTTP Basic, client_secret_basic) or body (client_secret_post)' });
   }
   if (authStyle !== undefined && privateKeyFile !== undefined) issues.push({ path: '--auth-style', message: 'is for a client secret; --private-key signs a JWT instead' });
-  if (grant === 'device_code') {
-    if (audience !== undefined) issues.push({ path: '--audience', message: 'not sent by the device_code grant (use authorization_code or client_credentials)' });
-    if (authStyle !== undefined) issues.push({ path: '--auth-style', message: 'not used by the device_code grant (a client secret goes as HTTP Basic there)' });
-  }
+  // --auth-style applies to the device flow's requests too (device-flow.ts); --audience does not.
+  if (grant === 'device_code' && audience !== undefined) issues.push({ path: '--audience', message: 'not sent by the device_code grant (use authorization_code or client_credentials)' });
 
   const portText = pick(flags.callbackPort, file.callbackPort === undefined ? undefined : String(file.callbackPort), 'callbackPort', 'OAUTH2_CALLBACK_PORT', '--callback-port');
   let callbackPort: number | undefined;

@@ -58,6 +58,53 @@ describe('runDeviceAuthorization (RFC 8628)', () => {
   });
 
   it.each([
+    // [the client's method (--auth-style), methods the metadata lists, what both requests carry]
+    ['client_secret_post', undefined, 'post'],
+    ['client_secret_basic', undefined, 'basic'],
+    ['client_secret_post', ['client_secret_basic', 'client_secret_post'], 'post'],
+    // Not listed: the metadata's method wins, as the SDK's selectClientAuthMethod has it.
+    ['client_secret_basic', ['client_secret_post', 'none'], 'post'],
+    [undefined, ['client_secret_post'], 'post'],
+    [undefined, undefined, 'basic'],
+  ] as const)('a confidential client with method %s, metadata listing %j: %s on the device request and the poll', async (authMethod, supported, expected) => {
+    const as = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+    await runDeviceAuthorization({
+      metadata: { ...metadata, ...(supported ? { token_endpoint_auth_methods_supported: [...supported] } : {}) },
+      clientId: 'robot',
+      clientSecret: 'TOPSECRET',
+      authMethod,
+      scope: 'mcp',
+      fetchFn: as.fetchFn,
+      notify: () => undefined,
+      sleep: () => Promise.resolve(),
+    });
+    expect(as.forms).toHaveLength(2);
+    for (const [i, form] of as.forms.entries()) {
+      if (expected === 'post') {
+        expect(as.auth[i]).toBeNull();
+        expect(form.get('client_id')).toBe('robot');
+        expect(form.get('client_secret')).toBe('TOPSECRET');
+      } else {
+        expect(as.auth[i]).toBe(`Basic ${Buffer.from('robot:TOPSECRET').toString('base64')}`);
+        expect(form.has('client_id')).toBe(false);
+        expect(form.has('client_secret')).toBe(false);
+      }
+    }
+    expect(Object.fromEntries(as.forms[0]!)).toMatchObject({ scope: 'mcp' });
+    expect(Object.fromEntries(as.forms[1]!)).toMatchObject({ grant_type: DEVICE_CODE_GRANT, device_code: 'dc-1' });
+  });
+
+  it('a public client (no secret) sends its client_id alone (none), whatever method it names', async () => {
+    const as = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+    await runDeviceAuthorization({ metadata: { ...metadata, token_endpoint_auth_methods_supported: ['client_secret_post', 'none'] }, clientId: 'cli', authMethod: 'client_secret_post', fetchFn: as.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() });
+    expect(as.auth).toEqual([null, null]);
+    expect(as.forms.map((f) => [f.get('client_id'), f.has('client_secret')])).toEqual([
+      ['cli', false],
+      ['cli', false],
+    ]);
+  });
+
+  it.each([
     ['expired_token', /expired/],
     ['access_denied', /denied/],
     ['invalid_grant', /refused the device code/],

@@ -1,6 +1,6 @@
 import type { FetchLike, OAuthTokens } from '@modelcontextprotocol/client';
 
-import { assertSecretMethodAccepted, isSecureOAuthEndpoint } from './token-request.js';
+import { assertSecretMethodAccepted, clientAuthMethod, isSecureOAuthEndpoint } from './token-request.js';
 
 /** RFC 8628 §3.4: the grant type of the token request. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -17,8 +17,15 @@ export interface DeviceFlowEndpoints {
 export interface DeviceFlowOptions {
   readonly metadata: DeviceFlowEndpoints;
   readonly clientId: string;
-  /** A confidential client authenticates with HTTP Basic (RFC 6749 §2.3.1). */
+  /** A confidential client's secret: HTTP Basic or the form (RFC 6749 §2.3.1), by `authMethod` and the metadata. */
   readonly clientSecret?: string | undefined;
+  /**
+   * The client's `token_endpoint_auth_method`: `--auth-style`'s (token-request.ts authMethodOf)
+   * for a `--client-id` client, what registration gave for a registered one. Chosen as the other
+   * flows choose it (token-request.ts clientAuthMethod): used when the metadata lists it or lists
+   * none; unset, client_secret_basic, else client_secret_post, as the metadata allows.
+   */
+  readonly authMethod?: string | undefined;
   readonly scope?: string | undefined;
   /** RFC 8707 resource indicator, on both requests. */
   readonly resource?: string | undefined;
@@ -126,9 +133,9 @@ export async function runDeviceAuthorization(o: DeviceFlowOptions): Promise<OAut
 
 /**
  * Before anything is sent: both endpoints by the SDK's rule for token requests (token-request.ts
- * isSecureOAuthEndpoint: https, or this machine), since the secret (HTTP Basic), the device code
- * and the tokens would cross the network in clear; and a secret only to a server that accepts
- * one (assertSecretMethodAccepted): Basic is what this client sends.
+ * isSecureOAuthEndpoint: https, or this machine), since the secret, the device code and the
+ * tokens would cross the network in clear; and a secret only to a server that accepts a secret
+ * method (assertSecretMethodAccepted).
  */
 function refuseUnsafeEndpoints(o: DeviceFlowOptions, deviceEndpoint: string): void {
   const endpoints: Array<[string, string]> = [
@@ -151,14 +158,23 @@ function refuseUnsafeEndpoints(o: DeviceFlowOptions, deviceEndpoint: string): vo
   }
 }
 
-/** A form body with client authentication (Basic for a confidential client, client_id for a public one) and the resource. */
+/**
+ * A form body with client authentication and the resource: the device authorization request
+ * (RFC 8628 §3.1: authenticated as at the token endpoint) and every poll go the same way,
+ * client_secret_basic, client_secret_post or none (client_id only), as clientAuthMethod chooses.
+ */
 function formFor(o: DeviceFlowOptions, fields: Record<string, string>): { headers: Record<string, string>; body: URLSearchParams } {
   const body = new URLSearchParams(fields);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  if (o.clientSecret !== undefined) {
+  const info = { client_id: o.clientId, client_secret: o.clientSecret, ...(o.authMethod === undefined ? {} : { token_endpoint_auth_method: o.authMethod }) };
+  const method = clientAuthMethod(info, o.metadata.token_endpoint_auth_methods_supported);
+  if (method === 'client_secret_basic' && o.clientSecret !== undefined) {
     // RFC 6749 §2.3.1: form-urlencode id and secret before Base64.
     const credentials = `${encodeURIComponent(o.clientId)}:${encodeURIComponent(o.clientSecret)}`;
     headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  } else if (method === 'client_secret_post' && o.clientSecret !== undefined) {
+    body.set('client_id', o.clientId);
+    body.set('client_secret', o.clientSecret);
   } else {
     body.set('client_id', o.clientId);
   }

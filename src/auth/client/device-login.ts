@@ -82,6 +82,8 @@ export async function deviceLogin(session: DeviceLoginSession, o: DeviceLoginOpt
     metadata,
     clientId: client.client_id,
     clientSecret: client.client_secret,
+    // --auth-style for a --client-id client (oauth-session.ts stamps it), else what registration gave.
+    authMethod: (client as { token_endpoint_auth_method?: string }).token_endpoint_auth_method,
     scope,
     resource: resource?.href,
     fetchFn: fetchFn ?? fetch,

@@ -79,3 +79,65 @@ describe('OAuthSession with a pre-registered client (--client-id)', () => {
     await expect(next.clientInformation({ issuer: 'https://as-two.example' })).rejects.toThrow(AuthorizationServerMismatchError);
   });
 });
+
+describe('OAuthSession browser login with a --client-secret the authorization server accepts by no method', () => {
+  it('fails before any authorization URL is opened, with the message the code exchange would have given', async () => {
+    // AS1 lists only private_key_jwt (RFC 8414 token_endpoint_auth_methods_supported).
+    const jwtOnly: FetchLike = (input, init) => {
+      if (String(input) === `${AS1}/.well-known/oauth-authorization-server`) {
+        return Promise.resolve(
+          Response.json({ issuer: AS1, authorization_endpoint: `${AS1}/authorize`, token_endpoint: `${AS1}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] }),
+        );
+      }
+      return fetchFn(input, init);
+    };
+    const opened: URL[] = [];
+    const s = new OAuthSession({
+      serverUrl: MCP,
+      store: createMemoryTokenStore(),
+      fetchFn: jwtOnly,
+      logger: silentLogger(),
+      clientId: 'desk-app',
+      clientSecret: 'desk-secret',
+      authStyle: 'header',
+      loginTimeoutMs: 2_000,
+      openBrowser: (url) => {
+        opened.push(url);
+        return Promise.resolve();
+      },
+    });
+    await s.load();
+    const login = s.authorize({ force: true });
+    await expect(login).rejects.toMatchObject({ name: 'ClientAuthMethodError', supported: ['private_key_jwt'] });
+    await expect(login).rejects.toThrow(/^the authorization server accepts none of the secret methods: its token_endpoint_auth_methods_supported is private_key_jwt .*use --private-key/);
+    expect(opened).toEqual([]);
+  });
+
+  it('a public client (no secret) goes on to the browser', async () => {
+    const jwtAndNone: FetchLike = (input, init) => {
+      if (String(input) === `${AS1}/.well-known/oauth-authorization-server`) {
+        return Promise.resolve(
+          Response.json({ issuer: AS1, authorization_endpoint: `${AS1}/authorize`, token_endpoint: `${AS1}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'], token_endpoint_auth_methods_supported: ['private_key_jwt', 'none'] }),
+        );
+      }
+      return fetchFn(input, init);
+    };
+    const opened: URL[] = [];
+    const s = new OAuthSession({
+      serverUrl: MCP,
+      store: createMemoryTokenStore(),
+      fetchFn: jwtAndNone,
+      logger: silentLogger(),
+      clientId: 'desk-app',
+      loginTimeoutMs: 200,
+      openBrowser: (url) => {
+        opened.push(url);
+        return Promise.resolve();
+      },
+    });
+    await s.load();
+    // Nobody follows the URL here: the login times out after it was opened.
+    await expect(s.authorize({ force: true })).rejects.toThrow();
+    expect(opened.map((u) => u.origin + u.pathname)).toEqual([`${AS1}/authorize`]);
+  });
+});

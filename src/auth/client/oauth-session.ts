@@ -25,7 +25,7 @@ import { noTracer, traceStep } from './trace.js';
 import { refreshDue, registeredCallbackPort, type IssuerRecord, type ServerRecord } from './token-store.js';
 
 import type { OAuthSessionOptions } from './oauth-session-options.js';
-import { authMethodOf, labelledFetch, secretClientAuthentication, withAudience } from './token-request.js';
+import { assertSecretMethodAccepted, authMethodOf, labelledFetch, secretClientAuthentication, withAudience } from './token-request.js';
 
 export type { OAuthSessionOptions } from './oauth-session-options.js';
 
@@ -167,8 +167,12 @@ export class OAuthSession implements OAuthClientProvider {
   }
 
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
+    const metadata = this.discoveryState()?.authorizationServerMetadata;
+    // A --client-secret the server accepts by no method would stop the code exchange
+    // (secretClientAuthentication): said now, before the person logs in for nothing.
+    if (this.#o.clientId !== undefined && this.#o.clientSecret !== undefined) assertSecretMethodAccepted(metadata?.token_endpoint_auth_methods_supported);
     const target = assertBrowsableUrl(withAudienceParam(authorizationUrl, this.#o.audience));
-    assertPkceS256(this.discoveryState()?.authorizationServerMetadata, target);
+    assertPkceS256(metadata, target);
     await this.#o.openBrowser(target);
   }
 

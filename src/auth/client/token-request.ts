@@ -2,6 +2,7 @@ import {
   selectClientAuthMethod,
   type AddClientAuthentication,
   type AuthorizationServerMetadata,
+  type ClientAuthMethod,
   type FetchLike,
   type OAuthClientInformationMixed,
 } from '@modelcontextprotocol/client';
@@ -60,6 +61,21 @@ export function assertSecretMethodAccepted(supported: readonly string[] | undefi
 }
 
 /**
+ * How a client authenticates at the token endpoint, chosen as the SDK chooses it
+ * (selectClientAuthMethod): the client's own `token_endpoint_auth_method` (`--auth-style`,
+ * authMethodOf, or what registration gave) when the metadata lists it or lists none, else
+ * client_secret_basic, client_secret_post, none, in that order, of those it lists. A client
+ * without a secret is public (none); one with a secret gets it sent only by a method listed
+ * (assertSecretMethodAccepted). Every flow goes through this one rule: the SDK's token
+ * requests (secretClientAuthentication) and the device flow's own (device-flow.ts).
+ */
+export function clientAuthMethod(info: OAuthClientInformationMixed, supported: readonly string[] | undefined): ClientAuthMethod {
+  if (info.client_secret === undefined) return 'none';
+  assertSecretMethodAccepted(supported);
+  return selectClientAuthMethod(info, [...(supported ?? [])]);
+}
+
+/**
  * The SDK's client authentication (selectClientAuthMethod, applyClientAuthentication) for a
  * client with a secret, except that a server accepting no secret method gets no secret
  * (assertSecretMethodAccepted). As a provider's `addClientAuthentication`, it replaces the
@@ -69,9 +85,7 @@ export function secretClientAuthentication(client: (metadata: AuthorizationServe
   return async (headers, params, _url, metadata) => {
     const info = await client(metadata);
     if (info === undefined) return;
-    const supported = metadata?.token_endpoint_auth_methods_supported ?? [];
-    if (info.client_secret !== undefined) assertSecretMethodAccepted(supported);
-    const method = selectClientAuthMethod(info, supported);
+    const method = clientAuthMethod(info, metadata?.token_endpoint_auth_methods_supported);
     // As the SDK's applyClientAuthentication (not exported) does.
     if (method === 'client_secret_basic') {
       if (!info.client_secret) throw new Error('client_secret_basic authentication requires a client_secret');
