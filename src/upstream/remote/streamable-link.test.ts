@@ -3,13 +3,14 @@
 // streams that end at once or are web pages, redirects, late answers after close. Real
 // sockets and undici; nothing under test is mocked.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { remoteServer } from '../../../test/helpers/remote-server.js';
 import type { JsonRpcMessage } from '../../jsonrpc/index.js';
-import { silentLogger } from '../../observability/index.js';
+import { createLogger, silentLogger, type Logger } from '../../observability/index.js';
 import type { LinkHandlers } from '../types.js';
 import { createRemoteLinkFactory, type RemoteLinkError } from './index.js';
 import { StreamableHttpLink } from './streamable-link.js';
@@ -59,7 +60,7 @@ type Carrier = 'request()' | 'wire pool';
 /** What carries the POSTs of the running block's links (set per block below). */
 let carrier: Carrier = 'request()';
 
-function leanLink(url: string, handlers: LinkHandlers): { link: StreamableHttpLink; agent: Agent } {
+function leanLink(url: string, handlers: LinkHandlers, logger: Logger = silentLogger()): { link: StreamableHttpLink; agent: Agent } {
   const agent = new Agent({ headersTimeout: 5_000, bodyTimeout: 0 });
   cleanups.push(() => agent.destroy());
   let raw: WirePool | undefined;
@@ -68,7 +69,7 @@ function leanLink(url: string, handlers: LinkHandlers): { link: StreamableHttpLi
     cleanups.push(() => wire.destroy());
     raw = wire;
   }
-  const link = new StreamableHttpLink({ name: 'r', url: new URL(url), timeoutMs: 5_000, dispatcher: agent, raw, headers: {}, logger: silentLogger() }, handlers);
+  const link = new StreamableHttpLink({ name: 'r', url: new URL(url), timeoutMs: 5_000, dispatcher: agent, raw, headers: {}, logger }, handlers);
   cleanups.push(() => link.close());
   return { link, agent };
 }
@@ -191,6 +192,65 @@ for (const each of ['request()', 'wire pool'] as const) {
         await sleep(400);
         expect(rec.closes).toHaveLength(1);
         expect(rec.afterClose).toEqual([]);
+      });
+    });
+
+    describe('answers to a request that hold no answer', () => {
+      // MCP 2025-03-26+ transports: a POST with a request is answered with JSON or an event
+      // stream. An answer without the request's response fails that request at once (not after
+      // the request timeout); the link stays up for the next one.
+      const cases: Array<[string, (res: ServerResponse, id: number) => void, string]> = [
+        ['202 with no body', (res) => res.writeHead(202).end(), 'answered HTTP 202 with no body'],
+        ['204', (res) => res.writeHead(204).end(), 'answered HTTP 204 with no body'],
+        ['an empty JSON body', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(' '), 'answered with an empty JSON body'],
+        ['JSON answering another id', (res, id) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: id + 1000, result: {} })), 'answered with JSON that holds no answer to the request'],
+        ['JSON with a notification only', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } })), 'answered with JSON that holds no answer to the request'],
+      ];
+      for (const [what, answer, said] of cases) {
+        it(`${what}: the request fails at once, and the next one is answered`, async () => {
+          const url = await listen((req, res, body) => {
+            if (body?.method === 'initialize') answerInitialize(res, body.id, 's-none');
+            else if (body?.method === 'tools/call' && body.id === 2) answer(res, body.id);
+            else if (body?.method === 'tools/call') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, result: { content: [] } }));
+            else res.writeHead(req.method === 'GET' ? 405 : 202).end();
+          });
+          const rec = new Recorder();
+          const logged: string[] = [];
+          const destination = new Writable({ write: (chunk: Buffer, _enc, done) => (logged.push(chunk.toString()), done()) });
+          const { link } = leanLink(url, rec, createLogger({ level: 'warn', destination }));
+          await initialized(link, rec);
+          await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+          // No request timeout here (the multiplexer above the link has it): without the rule, no answer ever comes.
+          await expect.poll(() => rec.messages.some((m) => 'error' in m && m.id === 2), { timeout: 2_000 }).toBe(true);
+          const failed = rec.messages.find((m) => 'error' in m && m.id === 2) as { error: { message: string } };
+          // The client hears that the server misbehaved (never its URL); the log says how.
+          expect(failed.error.message).toBe('upstream "r" sent an answer that is not MCP');
+          expect(logged.join('')).toContain(`${url} ${said}`);
+          await link.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'x', arguments: {} } });
+          await expect.poll(() => rec.messages.some((m) => 'result' in m && m.id === 3)).toBe(true);
+          expect(rec.closes).toEqual([]);
+        });
+      }
+
+      it('a JSON batch with a notification and the answer delivers both, and no error', async () => {
+        const url = await listen((req, res, body) => {
+          if (body?.method === 'initialize') answerInitialize(res, body.id, 's-batch');
+          else if (body?.method === 'tools/call') {
+            res.writeHead(200, { 'content-type': 'application/json' }).end(
+              JSON.stringify([{ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } }, { jsonrpc: '2.0', id: body.id, result: { content: [] } }]),
+            );
+          } else res.writeHead(req.method === 'GET' ? 405 : 202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+        await expect.poll(() => rec.messages.length).toBe(3);
+        await sleep(50);
+        expect(rec.messages.slice(1)).toEqual([
+          { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } },
+          { jsonrpc: '2.0', id: 2, result: { content: [] } },
+        ]);
       });
     });
 

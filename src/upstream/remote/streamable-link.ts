@@ -5,6 +5,7 @@ import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, jsonRpcError, publicReason, RemoteLinkError } from './errors.js';
 import type { EventSourceMessage } from './event-stream.js';
+import { readJsonAnswer } from './json-answer.js';
 import { dispatchRequest, fromResponseData, type Answer, type AnswerBody, type AnswerHeaders } from './post-answer.js';
 import type { WirePool } from './wire/index.js';
 import { readPostStream, type PostStreamHost } from './post-stream.js';
@@ -224,6 +225,9 @@ export class StreamableHttpLink implements Link {
       await res.body.dump();
       this.#markDelivered();
       if ('method' in message && message.method === 'notifications/initialized') this.#standalone.open();
+      // MCP 2025-03-26+ transports: a request's POST MUST get JSON or an event stream (202 is for
+      // responses and notifications). No answer can follow: fail it now, not at the timeout.
+      if (id !== undefined) this.#noAnswer(message, id, `answered HTTP ${status} with no body`);
       return;
     }
     const type = header(res.headers, 'content-type') ?? '';
@@ -245,8 +249,16 @@ export class StreamableHttpLink implements Link {
       return;
     }
     this.#markDelivered();
-    if (text.trim() === '') return;
-    this.#deliverJson(text, id);
+    if (text.trim() === '') {
+      if (id !== undefined) this.#noAnswer(message, id, 'answered with an empty JSON body');
+      return;
+    }
+    if (!this.#deliverJson(text, id) && id !== undefined) this.#noAnswer(message, id, 'answered with JSON that holds no answer to the request');
+  }
+
+  /** A request's POST was answered, but not with its answer (none can come later on this POST). */
+  #noAnswer(message: JsonRpcMessage, id: JsonRpcId, what: string): void {
+    this.#requestFailed(message, id, new RemoteLinkError('protocol', `${redactUrl(this.#o.url.href)} ${what}`));
   }
 
   #statusFailed(status: number, text: string, message: JsonRpcMessage, id: JsonRpcId | undefined): void {
@@ -305,21 +317,17 @@ export class StreamableHttpLink implements Link {
     this.#o.events?.delivered('streamable-http');
   }
 
-  #deliverJson(text: string, id: JsonRpcId | undefined): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
+  /** Hands a JSON answer's messages on; false when none of them answers request `id` (and it has not been answered otherwise). */
+  #deliverJson(text: string, id: JsonRpcId | undefined): boolean {
+    const read = readJsonAnswer(text, id);
+    if (read === undefined) {
       this.#o.logger.warn('upstream sent a body that is not JSON');
       if (id !== undefined) this.#handlers.onMessage(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream "${this.#o.name}" sent an answer that is not MCP`));
-      return;
+      return true;
     }
-    if (this.#closed) return;
-    for (const item of Array.isArray(value) ? value : [value]) {
-      const parsed = parseMessage(item);
-      if (parsed.ok) this.#handlers.onMessage(parsed.message);
-      else this.#o.logger.warn({ reason: parsed.reason }, 'upstream sent a malformed message');
-    }
+    for (const reason of read.malformed) this.#o.logger.warn({ reason }, 'upstream sent a malformed message');
+    for (const m of read.messages) if (!this.#closed) this.#handlers.onMessage(m);
+    return read.answers || this.#closed !== undefined;
   }
 
   /** One SSE event to the handlers; true when it is the answer to `requestId`. */
