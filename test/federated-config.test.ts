@@ -5,19 +5,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveProviders } from '../src/auth/providers/index.js';
-import { ConfigError, resolveConfig } from '../src/config/index.js';
+import { ConfigError, configJsonSchema, resolveConfig } from '../src/config/index.js';
 import { runCli, tempRoot } from './helpers/cli.js';
 
 const root = tempRoot('gh-fedcfg-');
 afterAll(() => root.remove());
 
-function load(auth: Record<string, unknown>, env: Record<string, string> = {}) {
-  return resolveConfig({ format: 'native', location: 'test', baseDir: root.root, doc: { auth } }, env);
+function load(auth: Record<string, unknown>, env: Record<string, string> = {}, rest: Record<string, unknown> = {}) {
+  return resolveConfig({ format: 'native', location: 'test', baseDir: root.root, doc: { ...rest, auth } }, env);
 }
 
-function issuesOf(auth: Record<string, unknown>): string[] {
+function issuesOf(auth: Record<string, unknown>, rest: Record<string, unknown> = {}): string[] {
   try {
-    load(auth);
+    load(auth, {}, rest);
   } catch (err) {
     if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
     throw err;
@@ -76,6 +76,45 @@ describe('auth.providers config', () => {
     expect(text).toContain('auth.providers[1].allow.teams: teams are GitHub teams');
     expect(text).toContain('auth.providers[2].allow.claims: GitHub gives no ID token claims');
     expect(text).toContain('a local user name may not contain "|"');
+  });
+
+  it('takes a callbackPath per provider, and keeps /oauth/callback/{id} without one', () => {
+    const cfg = load({
+      providers: [
+        { type: 'github', clientId: 'a', clientSecret: 's', callbackPath: '/auth/callback', allow: { users: ['x'] } },
+        { type: 'github', id: 'ghe', clientId: 'b', clientSecret: 's', allow: { users: ['x'] } },
+        { type: 'oidc', issuer: 'https://sso.acme.test', clientId: 'c', callbackPath: '/oauth/callback/oidc', allow: { users: ['x'] } },
+      ],
+    });
+    expect(resolveProviders(cfg.auth.providers).map((p) => p.callbackPath)).toEqual(['/auth/callback', '/oauth/callback/ghe', '/oauth/callback/oidc']);
+  });
+
+  it('refuses callback paths that are no plain path, that Gatehouse serves itself, or that two providers share', () => {
+    const provider = (callbackPath: string, id: string) => ({ type: 'oidc', id, issuer: 'https://sso.acme.test', clientId: id, callbackPath, allow: { users: ['x'] } });
+    const issues = (callbackPath: string) => issuesOf({ providers: [provider(callbackPath, 'a')] }, { servers: { files: { command: 'true' } } }).join('\n');
+    expect(issues('auth/callback')).toContain('auth.providers[0].callbackPath: must start with /');
+    expect(issues('https://gw.example/auth/callback')).toContain('auth.providers[0].callbackPath: a path, not a URL');
+    expect(issues('/auth/callback?x=1')).toContain('auth.providers[0].callbackPath: no query (?) or fragment (#)');
+    expect(issues('/auth/callback#x')).toContain('auth.providers[0].callbackPath: no query (?) or fragment (#)');
+    expect(issues('/auth/../callback')).toContain('auth.providers[0].callbackPath: no ".."');
+    for (const route of ['/mcp', '/oauth/token', '/oauth/callback/b', '/.well-known/x', '/healthz', '/readyz', '/metrics', '/api/cb', '/login/cb', '/consent']) {
+      expect(issues(route), route).toMatch(/^auth\.providers\[0\]\.callbackPath: \/[^ ]+ is Gatehouse's own/);
+    }
+    expect(issues('/files/callback')).toContain('auth.providers[0].callbackPath: /files/... holds the routes of server "files"');
+    expect(issues('/auth/mcp')).toContain("auth.providers[0].callbackPath: has the shape of a server's route");
+    // Its own default, written out, is no collision.
+    expect(issues('/oauth/callback/a')).toBe('');
+
+    const shared = issuesOf({ providers: [provider('/auth/callback', 'a'), provider('/auth/callback', 'b'), provider('/Auth/Callback/', 'c')] });
+    expect(shared).toEqual([
+      'auth.providers[1].callbackPath: providers 0 and 1 both have the callback path /auth/callback: give each its own',
+      'auth.providers[2].callbackPath: providers 0 and 2 both have the callback path /Auth/Callback/: give each its own',
+    ]);
+  });
+
+  it('describes callbackPath in the JSON Schema (`gatehouse config schema`)', () => {
+    const text = JSON.stringify(configJsonSchema());
+    expect(text).toMatch(/"callbackPath":\{"description":"The path the provider sends the browser back to: the redirect_uri is publicUrl \+ this path/);
   });
 
   it('accepts http only towards a loopback host (local stand-ins)', () => {

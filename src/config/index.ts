@@ -13,6 +13,7 @@ export {
   type ResolveOptions,
   type NativeDocument,
 } from './load.js';
+export { CALLBACK_PREFIX, defaultCallbackPath } from './callback-path.js';
 export { configJsonSchema } from './json-schema.js';
 export { issuerFor } from './issuer.js';
 export { protectedResourceList } from './serve-checks.js';

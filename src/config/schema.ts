@@ -4,6 +4,7 @@ import { REDIRECT_PRESET_NAMES } from './redirect-presets.js';
 import { isPasswordHash } from '../crypto/index.js';
 import { ServerNameSchema, serverRecordError } from './server-name.js';
 import { cidr, cidrList } from './cidr-list.js';
+import { callbackPathCollision, callbackPathSyntaxProblem, defaultCallbackPath } from './callback-path.js';
 
 // The native configuration format (CONTRACT.md, "Config file"). Input shapes are what a
 // person writes; outputs are normalised values (milliseconds, bytes, host and port).
@@ -183,13 +184,24 @@ const allowBlock = z.strictObject({
 });
 
 const providerCommon = {
-  /** The callback path segment (`/oauth/callback/{id}`) and the identity prefix (`{id}|subject`). Default: the type. */
+  /** The identity prefix (`{id}|subject`) and the default callback's last segment (`/oauth/callback/{id}`). Default: the type. */
   id: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'an id holds 1-32 lowercase letters, digits and -')
     .optional(),
   /** The login button's text. Default: GitHub, Google, or the issuer's host. */
   name: z.string().min(1).max(60).optional(),
+  /** The redirect_uri's path (callback-path.ts): what a provider app already registered, e.g. seed 004's /auth/callback. */
+  callbackPath: z
+    .string()
+    .superRefine((path, ctx) => {
+      const problem = callbackPathSyntaxProblem(path);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe(
+      'The path the provider sends the browser back to: the redirect_uri is publicUrl + this path, so it must be the callback URL registered at the provider (e.g. /auth/callback). Default /oauth/callback/{id}; outside Gatehouse\'s own routes, one per provider',
+    ),
   clientId: z.string().min(1),
   allow: allowBlock.optional(),
 };
@@ -350,7 +362,7 @@ export const GatehouseConfigSchema = z
       .prefault({}),
   })
   .superRefine((cfg, ctx) => {
-    checkProviders(cfg.auth.providers, (path, message) => ctx.addIssue({ code: 'custom', path: ['auth', 'providers', ...path], message }));
+    checkProviders(cfg.auth.providers, Object.keys(cfg.servers), (path, message) => ctx.addIssue({ code: 'custom', path: ['auth', 'providers', ...path], message }));
     for (const name of Object.keys(cfg.auth.users)) {
       // `|` separates a federated identity's provider and subject (github|12345): a local name may not look like one.
       if (name.includes('|')) ctx.addIssue({ code: 'custom', path: ['auth', 'users', name], message: 'a local user name may not contain "|"' });
@@ -365,14 +377,28 @@ export const GatehouseConfigSchema = z
 
 type ProviderInput = z.output<typeof ProviderSchema>;
 
-/** What the schema alone cannot say: ids are unique, and each rule kind belongs to a provider type that has it. */
-function checkProviders(providers: readonly ProviderInput[], issue: (path: (string | number)[], message: string) => void): void {
+/**
+ * What the schema alone cannot say: ids and callback paths are unique, a callbackPath is no route
+ * of Gatehouse's own, and each rule kind belongs to a provider type that has it.
+ */
+function checkProviders(providers: readonly ProviderInput[], serverNames: readonly string[], issue: (path: (string | number)[], message: string) => void): void {
   const seen = new Map<string, number>();
+  const callbacks = new Map<string, number>();
   providers.forEach((p, i) => {
     const id = p.id ?? p.type;
     const first = seen.get(id);
     if (first !== undefined) issue([i, 'id'], `providers ${first} and ${i} both have the id "${id}": give each its own \`id\``);
     else seen.set(id, i);
+    // Its own default path is no collision; any other one under /oauth/ is the authorization server's.
+    const own = p.callbackPath;
+    const collision = own === undefined || own === defaultCallbackPath(id) || callbackPathSyntaxProblem(own) ? undefined : callbackPathCollision(own, serverNames);
+    if (collision) issue([i, 'callbackPath'], collision);
+    // The path tells Gatehouse which provider answered. Spellings that differ only in case or a trailing slash count as one.
+    const callback = (p.callbackPath ?? defaultCallbackPath(id)).toLowerCase().replace(/(.)\/$/, '$1');
+    const sharer = callbacks.get(callback);
+    if (sharer !== undefined && p.callbackPath !== undefined) {
+      issue([i, 'callbackPath'], `providers ${sharer} and ${i} both have the callback path ${p.callbackPath}: give each its own`);
+    } else if (sharer === undefined) callbacks.set(callback, i);
     if (p.type !== 'github') {
       if (p.allow?.orgs) issue([i, 'allow', 'orgs'], 'orgs are GitHub organisations: only for type github');
       if (p.allow?.teams) issue([i, 'allow', 'teams'], 'teams are GitHub teams: only for type github');

@@ -15,7 +15,8 @@ const API_PATH = /^\/(?:oauth\/|\.well-known\/)/;
 
 /**
  * Puts the edge checks (IP allowlist, DNS-rebinding guard) and `registration.allowedIps`
- * in front of the authorization server's own listener, which runs on raw Node req/res.
+ * in front of the authorization server's own listener, which runs on raw Node req/res. Its
+ * paths are AUTH_PATH's and the providers' own callback paths (`auth.providers[].callbackPath`).
  */
 export function guardAuthRoutes(
   config: Pick<ResolvedConfig, 'auth'>,
@@ -23,6 +24,9 @@ export function guardAuthRoutes(
   listener: (req: IncomingMessage, res: ServerResponse) => boolean,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const registrants = config.auth.registration.allowedIps.length ? new IpSet(config.auth.registration.allowedIps) : undefined;
+  // Exact paths, as the provider sends the browser back to exactly the redirect_uri it was given;
+  // one under /oauth/ (a provider's own default, written out) is an AUTH_PATH already.
+  const callbacks = new Set(config.auth.providers.flatMap((p) => (p.callbackPath === undefined || AUTH_PATH.test(p.callbackPath) ? [] : [p.callbackPath])));
   // Brute-force guards per client address: password attempts, token and registration calls.
   const limits: [RegExp, RateLimiter][] = [
     [/^\/login(?:\/|$)/, new RateLimiter(10, 60_000)],
@@ -36,16 +40,19 @@ export function guardAuthRoutes(
   return (req, res) => {
     const url = req.url ?? '/';
     // Every request passes here first (the MCP routes too): AUTH_PATH's second characters are
-    // enough to let the others go without splitting the URL.
-    if (!AUTH_SECOND_CHAR.has(url.charCodeAt(1))) return false;
+    // enough to let the others go without splitting the URL, unless a provider has its own callback path.
+    const maybeAuth = AUTH_SECOND_CHAR.has(url.charCodeAt(1));
+    if (!maybeAuth && callbacks.size === 0) return false;
     const path = url.split('?', 1)[0]!;
-    if (!AUTH_PATH.test(path)) return false;
+    const callback = callbacks.has(path);
+    if (!callback && !(maybeAuth && AUTH_PATH.test(path))) return false;
     // oidc-provider's router ignores case and one trailing slash; the authorization server answers
     // 404 to any spelling of its paths but the exact one, and the guards below compare this
     // canonical form as well, so no spelling of a guarded path gets past them.
     const guarded = canonicalPath(path);
     const headers = headerView(req);
-    const admitted = edge(req.socket.remoteAddress, headers, { checkOrigin: !API_PATH.test(path) });
+    // A provider's redirect back is a cross-site navigation, like a callback under /oauth/.
+    const admitted = edge(req.socket.remoteAddress, headers, { checkOrigin: !callback && !API_PATH.test(path) });
     // Each refusal carries its route's CORS headers and no-store (guardRefusalHeaders, decision 0015).
     if (!admitted.ok) return refuse(res, admitted.status, admitted.error, admitted.description, guardRefusalHeaders(guarded, req.headers.origin));
     if (registrants && guarded === '/oauth/register' && req.method === 'POST' && !registrants.has(admitted.ip)) {

@@ -9,6 +9,7 @@ import type { ResolvedProvider, UpstreamLogin } from './types.js';
 const PROVIDER: ResolvedProvider = {
   type: 'oidc',
   id: 'idp',
+  callbackPath: '/oauth/callback/idp',
   name: 'IdP',
   clientId: 'c',
   clientSecret: 's',

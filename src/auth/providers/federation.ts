@@ -12,13 +12,11 @@ import { createOidcLogin } from './oidc.js';
 import { createPendingLogins, type ExpiringRecords } from './pending-logins.js';
 import { FederationError, type FederationFailure, type ResolvedProvider, type UpstreamLogin } from './types.js';
 
-export const CALLBACK_PREFIX = '/oauth/callback/';
-
 export interface FederationOptions {
   readonly providers: readonly ResolvedProvider[];
   /** Where pending sign-ins wait for their callback (an oidc-provider adapter). */
   readonly records: ExpiringRecords;
-  /** Our issuer; callbacks are `{issuer}/oauth/callback/{id}`. */
+  /** Our issuer; callbacks are `{issuer}{provider.callbackPath}`. */
   readonly issuer: string;
   /** How long a person may take at the provider (default 600 s). */
   readonly pendingSeconds?: number | undefined;
@@ -51,7 +49,12 @@ export interface Federation {
   readonly buttons: readonly { readonly id: string; readonly name: string }[];
   /** Starts a sign-in at `providerId` for interaction `uid`: where to send the browser and the cookie to set. Throws FederationError. */
   begin(providerId: string, uid: string): Promise<{ location: string; setCookie: string }>;
-  /** Checks a callback (`pathAndQuery` as requested) and decides; never throws for the provider's faults. */
+  /** The provider whose callback path `path` is (exactly), if any. */
+  providerAt(path: string): string | undefined;
+  /**
+   * Checks a callback (`pathAndQuery` as requested) and decides; never throws for the provider's faults.
+   * The path must be the provider's callback path: the default one of a provider given another is not its.
+   */
   complete(providerId: string, pathAndQuery: string, cookieHeader: string | undefined): Promise<{ result: FederatedSignIn | FederatedFailure; setCookie: string | undefined }>;
   /** Whether an account id is a federated identity of a configured provider. */
   knows(accountId: string): boolean;
@@ -70,7 +73,7 @@ export function createFederation(options: FederationOptions): Federation {
   const issuers = createIssuerBindings(options.records);
   const loginFor = options.loginFor ?? ((p: ResolvedProvider) => (p.type === 'github' ? createGitHubLogin(p) : createOidcLogin(p)));
   const logins = new Map(options.providers.map((p) => [p.id, loginFor(p)]));
-  const callbackPath = (id: string): string => `${CALLBACK_PREFIX}${id}`;
+  const byCallback = new Map(options.providers.map((p) => [p.callbackPath, p.id]));
   const fail = (failure: FederationFailure, detail: string, uid?: string): FederatedFailure => ({ ok: false, failure, detail, uid });
 
   return {
@@ -84,11 +87,11 @@ export function createFederation(options: FederationOptions): Federation {
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
       const codeVerifier = oidc.randomPKCECodeVerifier();
-      const cookie = newBindingCookie(state, callbackPath(providerId), secure, pendingSeconds);
+      const cookie = newBindingCookie(state, login.provider.callbackPath, secure, pendingSeconds);
       let location: URL;
       try {
         location = await login.authorizationUrl({
-          redirectUri: `${issuer}${callbackPath(providerId)}`,
+          redirectUri: `${issuer}${login.provider.callbackPath}`,
           state,
           nonce,
           codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
@@ -100,13 +103,21 @@ export function createFederation(options: FederationOptions): Federation {
       return { location: location.href, setCookie: cookie.setCookie };
     },
 
+    providerAt(path) {
+      return byCallback.get(path);
+    },
+
     async complete(providerId, pathAndQuery, cookieHeader) {
       const login = logins.get(providerId);
       if (!login) return { result: fail({ kind: 'unknown_provider' }, `no provider ${providerId}`), setCookie: undefined };
       const callbackUrl = new URL(pathAndQuery, `${issuer}/`);
+      const { callbackPath } = login.provider;
+      if (callbackUrl.pathname !== callbackPath) {
+        return { result: fail({ kind: 'unknown_provider' }, `callback of ${providerId} at ${callbackUrl.pathname}, not at its callbackPath ${callbackPath}`), setCookie: undefined };
+      }
       const state = callbackUrl.searchParams.get('state');
       if (!state) return { result: fail({ kind: 'bad_state' }, 'callback without state'), setCookie: undefined };
-      const setCookie = clearBindingCookie(state, callbackPath(providerId), secure);
+      const setCookie = clearBindingCookie(state, callbackPath, secure);
       const found = await pending.take(state);
       if (!found || found.providerId !== providerId) {
         return { result: fail({ kind: 'bad_state' }, found ? `state of provider ${found.providerId} at ${providerId}` : 'unknown, expired or used state'), setCookie };
@@ -120,7 +131,7 @@ export function createFederation(options: FederationOptions): Federation {
       if (!bound.ok) return { result: fail({ kind: 'issuer_changed' }, bound.message, found.uid), setCookie };
       try {
         // openid-client takes redirect_uri from the URL minus its query: it must be exactly the one sent.
-        const profile = await login.identify(new URL(`${issuer}${callbackPath(providerId)}${callbackUrl.search}`), {
+        const profile = await login.identify(new URL(`${issuer}${callbackPath}${callbackUrl.search}`), {
           state,
           codeVerifier: found.codeVerifier,
           nonce: found.nonce,

@@ -2,7 +2,7 @@
 export { decideAllowed, hasAnyRule, type AllowDecision } from './allow-policy.js';
 export { providerWarnings } from './config-warnings.js';
 export { failurePage, type FailurePage } from './failure-pages.js';
-export { CALLBACK_PREFIX, createFederation, type FederatedFailure, type FederatedSignIn, type Federation, type FederationOptions } from './federation.js';
+export { createFederation, type FederatedFailure, type FederatedSignIn, type Federation, type FederationOptions } from './federation.js';
 export { federatedAccountId, parseFederatedAccountId } from './identity.js';
 export { profileFromClaims } from './oidc.js';
 export type { ExpiringRecords } from './pending-logins.js';

@@ -1,4 +1,4 @@
-import type { ResolvedAuth } from '../../config/index.js';
+import { defaultCallbackPath, type ResolvedAuth } from '../../config/index.js';
 import type { ResolvedProvider } from './types.js';
 
 type ProviderConfig = ResolvedAuth['providers'][number];
@@ -16,7 +16,8 @@ export function resolveProviders(providers: readonly ProviderConfig[]): Resolved
 }
 
 export function resolveProvider(p: ProviderConfig): ResolvedProvider {
-  const common = { type: p.type, id: p.id ?? p.type, clientId: p.clientId, allow: p.allow };
+  const id = p.id ?? p.type;
+  const common = { type: p.type, id, callbackPath: p.callbackPath ?? defaultCallbackPath(id), clientId: p.clientId, allow: p.allow };
   switch (p.type) {
     case 'github': {
       const web = trimSlash(p.baseUrl ?? GITHUB_WEB);

@@ -16,8 +16,10 @@ export interface AllowRules {
 /** One configured provider after defaults (resolve.ts). */
 export interface ResolvedProvider {
   readonly type: ProviderType;
-  /** Path segment of the callback (`/oauth/callback/{id}`) and prefix of identities (`{id}|subject`). */
+  /** Prefix of identities (`{id}|subject`), and the last segment of the default callback path. */
   readonly id: string;
+  /** Where the provider sends the browser back (the redirect_uri's path): config `callbackPath`, else `/oauth/callback/{id}`. */
+  readonly callbackPath: string;
   /** The login button's text. */
   readonly name: string;
   readonly clientId: string;

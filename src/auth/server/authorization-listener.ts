@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../../observability/index.js';
 import { renderErrorPage, PAGE_HEADERS } from '../../web/index.js';
-import { CALLBACK_PREFIX, type FederatedLogin } from './federated-login.js';
+import type { FederatedLogin } from './federated-login.js';
 import { sendJson } from './http-util.js';
 import type { createInteractionHandler } from './interactions.js';
 import { isJsonContentType, jsonTokenRequest, PROVIDER_BODY_LIMIT, tokenEndpointCors } from './json-token-request.js';
@@ -101,7 +101,7 @@ export function createAuthorizationListener(options: AuthorizationListenerOption
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q);
-    if (federatedLogin && path.startsWith(CALLBACK_PREFIX)) {
+    if (federatedLogin?.handles(path)) {
       federatedLogin.callback(req, res).catch((err: unknown) => {
         logger.error({ err: (err as Error).message }, 'federated sign-in failed');
         if (!res.headersSent) {

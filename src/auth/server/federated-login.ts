@@ -1,14 +1,14 @@
 // Federated sign-in at the HTTP edge: the provider buttons of the login page start it, the
-// callback `/oauth/callback/{provider}` finishes the oidc-provider interaction it belongs to.
+// callback (`/oauth/callback/{provider}`, or the provider's callbackPath) finishes the
+// oidc-provider interaction it belongs to.
 // Every outcome other than success is an HTML page (the page layout and its headers), never a
 // stack trace; the decisions themselves are made in auth/providers/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import type { ResolvedConfig } from '../../config/index.js';
+import { CALLBACK_PREFIX, type ResolvedConfig } from '../../config/index.js';
 import type { Logger } from '../../observability/index.js';
 import { renderErrorPage } from '../../web/index.js';
 import {
-  CALLBACK_PREFIX,
   createFederation,
   failurePage,
   FederationError,
@@ -20,13 +20,13 @@ import {
 } from '../providers/index.js';
 import { redirect303, sendHtml } from './http-util.js';
 
-export { CALLBACK_PREFIX };
-
 export interface FederatedLogin {
   readonly federation: Federation;
   /** POST /login/{uid} with `provider=ID`: off to the provider. */
   start(res: ServerResponse, uid: string, providerId: string): Promise<void>;
-  /** GET /oauth/callback/{id}. */
+  /** Whether `path` is a callback's: a provider's callbackPath, or anything under /oauth/callback/ (an unknown provider gets a page). */
+  handles(path: string): boolean;
+  /** GET {callbackPath}: /oauth/callback/{id} unless the provider has its own. */
   callback(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
@@ -65,10 +65,16 @@ export function createFederatedLogin(options: { provider: Provider; federation: 
       }
     },
 
+    handles(path) {
+      return path.startsWith(CALLBACK_PREFIX) || federation.providerAt(path) !== undefined;
+    },
+
     async callback(req, res) {
       const url = req.url ?? '/';
-      // Provider ids are [a-z0-9-] (config schema): anything else names no provider.
-      const providerId = url.slice(CALLBACK_PREFIX.length).split('?', 1)[0]!;
+      const path = url.split('?', 1)[0]!;
+      // Provider ids are [a-z0-9-] (config schema): anything else under the prefix names no provider,
+      // nor does the default path of a provider that has its own callbackPath (complete() says so).
+      const providerId = federation.providerAt(path) ?? path.slice(CALLBACK_PREFIX.length);
       // GET only: a HEAD (a link preview) must not spend the single-use state.
       if (req.method !== 'GET') {
         res.writeHead(405, { allow: 'GET', 'content-length': '0' });
