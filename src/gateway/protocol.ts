@@ -3,8 +3,14 @@
 import { MODERN_PROTOCOL_VERSION } from '../mcp/index.js';
 
 export { MODERN_PROTOCOL_VERSION };
-/** Session-era revisions we serve, newest first. */
-export const LEGACY_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
+/**
+ * Session-era revisions we serve, newest first, on both transports (Streamable HTTP and legacy
+ * HTTP+SSE): an initialize asking for one of them is answered with it, any other with the first
+ * (docs/decisions/0018-session-era-versions.md). 2024-11-05 is the legacy SSE transport's own
+ * revision, which older SDK clients and mcp-remote speak, and mcp-remote relays it over
+ * Streamable HTTP too.
+ */
+export const LEGACY_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
 /** What a client that sends no MCP-Protocol-Version header is assumed to speak (2025-06-18 transports). */
 export const DEFAULT_LEGACY_VERSION = '2025-03-26';
 
@@ -60,15 +66,19 @@ export function nestedDeeperThan(text: string, limit = MAX_JSON_DEPTH): boolean 
   return false;
 }
 
-/** The revision to answer an initialize with: the client's if we speak it, else our newest. */
+/**
+ * The revision to answer an initialize with (basic/lifecycle, "Version Negotiation"): the
+ * client's if we support it, else our newest. Exactly the versions isSupportedLegacyVersion
+ * accepts can come out of it, so a client that sends the negotiated one back in the
+ * MCP-Protocol-Version header is never refused.
+ */
 export function negotiateLegacyVersion(requested: unknown): string {
-  return typeof requested === 'string' && (LEGACY_PROTOCOL_VERSIONS as readonly string[]).includes(requested)
-    ? requested
-    : LEGACY_PROTOCOL_VERSIONS[0];
+  return typeof requested === 'string' && isSupportedLegacyVersion(requested) ? requested : LEGACY_PROTOCOL_VERSIONS[0];
 }
 
+/** Whether `v` is a session-era revision we serve (LEGACY_PROTOCOL_VERSIONS): exact, no trimming. */
 export function isSupportedLegacyVersion(v: string): boolean {
-  return (LEGACY_PROTOCOL_VERSIONS as readonly string[]).includes(v) || v === '2024-11-05';
+  return (LEGACY_PROTOCOL_VERSIONS as readonly string[]).includes(v);
 }
 
 export const META = {

@@ -13,7 +13,9 @@ export function primes(version: string): boolean {
 /**
  * 2025-06-18 transports ("Protocol Version Header"): an invalid or unsupported version MUST
  * get 400. Any session-era version we serve passes, not only the session's own
- * (docs/decisions/0013-inbound-guard-rails.md); a malformed or unknown one does not.
+ * (docs/decisions/0013-inbound-guard-rails.md): the same set an initialize can be answered
+ * with (negotiateLegacyVersion, docs/decisions/0018-session-era-versions.md); a malformed or
+ * unknown one does not.
  */
 export function unsupportedVersionHeader(request: InboundRequest): Reply | undefined {
   const version = request.headers.get('mcp-protocol-version');
