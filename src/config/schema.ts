@@ -4,7 +4,8 @@ import { REDIRECT_PRESET_NAMES } from './redirect-presets.js';
 import { isPasswordHash } from '../crypto/index.js';
 import { ServerNameSchema, serverRecordError } from './server-name.js';
 import { cidr, cidrList } from './cidr-list.js';
-import { callbackPathCollision, callbackPathSyntaxProblem, defaultCallbackPath } from './callback-path.js';
+import { callbackPathSyntaxProblem } from './callback-path.js';
+import { checkProviders } from './provider-checks.js';
 
 // The native configuration format (CONTRACT.md, "Config file"). Input shapes are what a
 // person writes; outputs are normalised values (milliseconds, bytes, host and port).
@@ -374,39 +375,6 @@ export const GatehouseConfigSchema = z
       }
     }
   });
-
-type ProviderInput = z.output<typeof ProviderSchema>;
-
-/**
- * What the schema alone cannot say: ids and callback paths are unique, a callbackPath is no route
- * of Gatehouse's own, and each rule kind belongs to a provider type that has it.
- */
-function checkProviders(providers: readonly ProviderInput[], serverNames: readonly string[], issue: (path: (string | number)[], message: string) => void): void {
-  const seen = new Map<string, number>();
-  const callbacks = new Map<string, number>();
-  providers.forEach((p, i) => {
-    const id = p.id ?? p.type;
-    const first = seen.get(id);
-    if (first !== undefined) issue([i, 'id'], `providers ${first} and ${i} both have the id "${id}": give each its own \`id\``);
-    else seen.set(id, i);
-    // Its own default path is no collision; any other one under /oauth/ is the authorization server's.
-    const own = p.callbackPath;
-    const collision = own === undefined || own === defaultCallbackPath(id) || callbackPathSyntaxProblem(own) ? undefined : callbackPathCollision(own, serverNames);
-    if (collision) issue([i, 'callbackPath'], collision);
-    // The path tells Gatehouse which provider answered. Spellings that differ only in case or a trailing slash count as one.
-    const callback = (p.callbackPath ?? defaultCallbackPath(id)).toLowerCase().replace(/(.)\/$/, '$1');
-    const sharer = callbacks.get(callback);
-    if (sharer !== undefined && p.callbackPath !== undefined) {
-      issue([i, 'callbackPath'], `providers ${sharer} and ${i} both have the callback path ${p.callbackPath}: give each its own`);
-    } else if (sharer === undefined) callbacks.set(callback, i);
-    if (p.type !== 'github') {
-      if (p.allow?.orgs) issue([i, 'allow', 'orgs'], 'orgs are GitHub organisations: only for type github');
-      if (p.allow?.teams) issue([i, 'allow', 'teams'], 'teams are GitHub teams: only for type github');
-    } else if (p.allow?.claims) {
-      issue([i, 'allow', 'claims'], 'GitHub gives no ID token claims: use users, emails, domains, orgs or teams');
-    }
-  });
-}
 
 /** The config as a person writes it. */
 export type GatehouseConfigInput = z.input<typeof GatehouseConfigSchema>;
