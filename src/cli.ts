@@ -233,6 +233,11 @@ function addClientsAndTokensCommands(program: Command): void {
     .option('--grants <list>', 'its grants exactly, comma separated: authorization_code,refresh_token (default), client_credentials')
     .option('--resource <path|url>', 'the resource its tokens are for when it names none, e.g. /api for ChatGPT Actions (a protected path or its URL)')
     .option('--no-pkce', 'let it sign in without PKCE (ChatGPT Actions send none); only with --confidential')
+    .option(
+      '--client-credentials-resource <path|url>',
+      'with client_credentials: a resource its client_credentials tokens may be for, instead of --resource alone (repeatable; a protected path or its URL)',
+      collect,
+    )
     .addHelpText('after', '\nChatGPT Actions: gatehouse clients add --name ChatGPT --redirect-uri https://chatgpt.com/aip/g-.../oauth/callback --confidential --resource /api --no-pkce')
     .action(async (opts: Opts) => {
       const { clientsAdd } = await import('./cli/clients.js');
@@ -251,6 +256,13 @@ function addClientsAndTokensCommands(program: Command): void {
     .option('--pkce', 'require PKCE again')
     .option('--no-pkce', 'let it sign in without PKCE; only for a confidential client')
     .option('--grants <list>', 'its grants exactly, comma separated: authorization_code,refresh_token, client_credentials (confidential clients only)')
+    .option(
+      '--client-credentials-resource <path|url>',
+      'replace the resources its client_credentials tokens may be for with these (repeatable; a protected path or its URL)',
+      // After --no-client-credentials-resource the previous value is false (refused below as contradicting).
+      (value: string, previous: unknown) => [...(Array.isArray(previous) ? (previous as string[]) : []), value],
+    )
+    .option('--no-client-credentials-resource', 'no such list any more: its client_credentials tokens are held to --resource, if it has one')
     .option('--rotate-secret', 'give a confidential client a new secret, printed once; the old one stops working (tokens already issued stay)')
     .addHelpText(
       'after',
@@ -259,9 +271,10 @@ function addClientsAndTokensCommands(program: Command): void {
     );
   // Opposite flags given together: commander keeps the last; refused instead (bad usage, exit 2).
   const given = new Set<string>();
-  for (const flag of ['resource', 'no-resource', 'pkce', 'no-pkce']) update.on(`option:${flag}`, () => given.add(flag));
+  const opposed = ['resource', 'pkce', 'client-credentials-resource'];
+  for (const flag of opposed.flatMap((f) => [f, `no-${f}`])) update.on(`option:${flag}`, () => given.add(flag));
   update.action(async (id: string, opts: Opts) => {
-    const contradicting = ['resource', 'pkce'].filter((f) => given.has(f) && given.has(`no-${f}`)).map((f) => `--${f} and --no-${f}`);
+    const contradicting = opposed.filter((f) => given.has(f) && given.has(`no-${f}`)).map((f) => `--${f} and --no-${f}`);
     const { clientsUpdate } = await import('./cli/clients.js');
     await clientsUpdate(id, { ...opts, contradicting });
   });

@@ -2,7 +2,7 @@
 // rules it is held to, whether added or changed by `clients update`, and the record the store
 // keeps for it, in the shape oidc-provider reads from its `Client` adapter.
 import { isLoopbackHttp, isPrivateUseScheme } from '../auth/server/redirect-policy.js';
-import { STORED_REQUIRE_PKCE, STORED_RESOURCE } from '../auth/server/stored-client-rules.js';
+import { STORED_CLIENT_CREDENTIALS_RESOURCES, STORED_REQUIRE_PKCE, STORED_RESOURCE } from '../auth/server/stored-client-rules.js';
 import { PreRegisteredClientSchema, type ResolvedConfig } from '../config/index.js';
 import type { OAuthPayload } from '../store/index.js';
 
@@ -46,6 +46,11 @@ export interface ClientSettings {
   /** The resource its tokens are for when it names none (--resource). */
   resource: string | undefined;
   requirePkce: boolean;
+  /**
+   * What its client_credentials tokens may be for, instead of `resource` alone (the config's
+   * `clientCredentialsResources`; --client-credentials-resource, repeatable). undefined: not set.
+   */
+  clientCredentialsResources: readonly string[] | undefined;
 }
 
 /** How a message names what gave a value: the flag, or (for `update`) the stored record. */
@@ -56,7 +61,13 @@ interface ProblemLabels {
   grants: string;
   /** Said after a rule that needs a secret the client does not have. */
   needsSecret: string;
+  /** `--client-credentials-resource`, or (for `update`, when no flag gave it) the stored list. */
+  clientCredentialsResources: string;
+  /** Said after "only for a client whose grants include client_credentials". */
+  needsClientCredentials: string;
 }
+
+export const CC_RESOURCE_FLAG = '--client-credentials-resource';
 
 const RULE_FLAGS: Readonly<Record<string, string>> = { resource: '--resource', requirePkce: '--no-pkce' };
 
@@ -100,6 +111,7 @@ function configRuleProblems(c: ClientSettings, labels: ProblemLabels): string[] 
     ...(c.confidential ? { clientSecret: 'generated' } : {}),
     redirectUris: ['checked above'],
     ...(c.resource !== undefined ? { resource: c.resource } : {}),
+    ...(c.clientCredentialsResources !== undefined ? { clientCredentialsResources: c.clientCredentialsResources } : {}),
     requirePkce: c.requirePkce,
     grants: c.grants,
   });
@@ -110,6 +122,12 @@ function configRuleProblems(c: ClientSettings, labels: ProblemLabels): string[] 
     const hint = !c.confidential && issue.message.includes('clientSecret') ? labels.needsSecret : '';
     if (field === 'grants') return `${labels.grants}${typeof index === 'number' ? ` ${c.grants[index]}` : ''}: ${issue.message}${hint}`;
     if (field === 'resource') return `--resource ${c.resource}: ${issue.message}`;
+    if (field === 'clientCredentialsResources') {
+      // An entry (its form), or the list (client_credentials not among the grants).
+      if (typeof index === 'number') return `${CC_RESOURCE_FLAG} ${c.clientCredentialsResources?.[index]}: ${issue.message}`;
+      const hint = issue.message.includes('client_credentials') ? labels.needsClientCredentials : '';
+      return `${labels.clientCredentialsResources}: ${issue.message}${hint}`;
+    }
     return `${RULE_FLAGS[String(field)] ?? String(field)}: ${issue.message}${hint}`;
   });
 }
@@ -138,6 +156,24 @@ export async function storedResource(resource: string, config: ResolvedConfig): 
   return { problem: `not a protected resource of this gateway (its config has ${paths.join(', ')})` };
 }
 
+/**
+ * `--client-credentials-resource` values as the store keeps them: each checked and kept as a
+ * path like `--resource` (storedResource), duplicates dropped. Problems name the value.
+ */
+export async function storedResources(
+  resources: readonly string[],
+  config: ResolvedConfig,
+): Promise<{ paths: string[]; problems: string[] }> {
+  const paths: string[] = [];
+  const problems: string[] = [];
+  for (const resource of resources) {
+    const checked = await storedResource(resource, config);
+    if ('problem' in checked) problems.push(`${CC_RESOURCE_FLAG} ${resource}: ${checked.problem}`);
+    else paths.push(checked.path);
+  }
+  return { paths: [...new Set(paths)], problems };
+}
+
 /** `--grants a,b` as a list. */
 export const grantList = (flag: string): string[] => [...new Set(flag.split(',').map((g) => g.trim()).filter(Boolean))];
 
@@ -157,6 +193,7 @@ export const RECORD_FIELDS: ReadonlySet<string> = new Set([
   'application_type',
   STORED_RESOURCE,
   STORED_REQUIRE_PKCE,
+  STORED_CLIENT_CREDENTIALS_RESOURCES,
   'client_secret',
   'client_secret_expires_at',
 ]);
@@ -175,6 +212,7 @@ export function clientRecord(clientId: string, issuedAt: number, c: ClientSettin
     // Only when set, so that a record without them reads as the defaults (as older records do).
     ...(c.resource !== undefined ? { [STORED_RESOURCE]: c.resource } : {}),
     ...(c.requirePkce ? {} : { [STORED_REQUIRE_PKCE]: false }),
+    ...(c.clientCredentialsResources !== undefined ? { [STORED_CLIENT_CREDENTIALS_RESOURCES]: [...c.clientCredentialsResources] } : {}),
     // A new secret is replaced by sha256$... before it is written; a stored hash stays as it is.
     ...(c.confidential ? secret : {}),
   };
@@ -191,6 +229,7 @@ export function settingsOf(c: OAuthPayload): ClientSettings {
     grants: Array.isArray(c.grant_types) ? strings(c.grant_types) : CODE_FLOW,
     resource: typeof c[STORED_RESOURCE] === 'string' ? c[STORED_RESOURCE] : undefined,
     requirePkce: c[STORED_REQUIRE_PKCE] !== false,
+    clientCredentialsResources: Array.isArray(c[STORED_CLIENT_CREDENTIALS_RESOURCES]) ? strings(c[STORED_CLIENT_CREDENTIALS_RESOURCES]) : undefined,
   };
 }
 
@@ -205,6 +244,7 @@ export function jsonView(clientId: string, c: ClientSettings, secret: string | u
     grants: c.grants,
     resource: c.resource ?? null,
     requirePkce: c.requirePkce,
+    clientCredentialsResources: c.clientCredentialsResources ?? null,
     applicationType: applicationType(c.redirectUris),
   };
 }

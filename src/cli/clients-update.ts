@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ResolvedConfig } from '../config/index.js';
 import type { OAuthPayload } from '../store/index.js';
-import { clientRecord, grantList, jsonView, RECORD_FIELDS, settingsOf, settingsProblems, storedResource, type ClientSettings } from './clients-settings.js';
+import { CC_RESOURCE_FLAG, clientRecord, grantList, jsonView, RECORD_FIELDS, settingsOf, settingsProblems, storedResource, storedResources, type ClientSettings } from './clients-settings.js';
 import { CliExit, ExitCode } from './exit.js';
 import { withStore, type StoreFlags } from './tokens.js';
 
@@ -18,12 +18,15 @@ export interface ClientsUpdateFlags extends StoreFlags {
   /** `--pkce` true, `--no-pkce` false. */
   pkce?: boolean | undefined;
   grants?: string | undefined;
+  /** Replaces the client_credentials resources (repeatable); false: `--no-client-credentials-resource`. */
+  clientCredentialsResource?: string[] | false | undefined;
   rotateSecret?: boolean | undefined;
   /** Opposite flags given together (`--pkce and --no-pkce`), which the parser would settle by their order. */
   contradicting?: readonly string[] | undefined;
 }
 
-const UPDATE_FLAGS = '--name, --redirect-uri, --add-redirect-uri, --resource, --no-resource, --pkce, --no-pkce, --grants, --rotate-secret';
+const UPDATE_FLAGS =
+  '--name, --redirect-uri, --add-redirect-uri, --resource, --no-resource, --pkce, --no-pkce, --grants, --client-credentials-resource, --no-client-credentials-resource, --rotate-secret';
 
 /**
  * Why client `id` cannot be updated here, or undefined when `stored` is a client this command
@@ -54,7 +57,7 @@ const sameList = (a: readonly string[], b: readonly string[]): boolean => a.leng
  */
 export async function clientsUpdate(id: string, flags: ClientsUpdateFlags): Promise<void> {
   if (!id) throw new CliExit(ExitCode.Usage, 'say which client to update: gatehouse clients update ID (see gatehouse clients list)');
-  const asked = [flags.name, flags.redirectUri, flags.addRedirectUri, flags.resource, flags.pkce, flags.grants, flags.rotateSecret];
+  const asked = [flags.name, flags.redirectUri, flags.addRedirectUri, flags.resource, flags.pkce, flags.grants, flags.clientCredentialsResource, flags.rotateSecret];
   if (asked.every((v) => v === undefined)) throw new CliExit(ExitCode.Usage, `say what to change in client ${id}: one or more of ${UPDATE_FLAGS}`);
   const usage = (flags.contradicting ?? []).map((pair) => `${pair}: give one`);
   if (flags.redirectUri !== undefined && flags.addRedirectUri !== undefined) {
@@ -75,7 +78,14 @@ export async function clientsUpdate(id: string, flags: ClientsUpdateFlags): Prom
       grants: flags.grants !== undefined ? grantList(flags.grants) : before.grants,
       resource: flags.resource === false ? undefined : (flags.resource ?? before.resource),
       requirePkce: flags.pkce ?? before.requirePkce,
+      clientCredentialsResources:
+        flags.clientCredentialsResource === false
+          ? undefined
+          : flags.clientCredentialsResource !== undefined
+            ? [...new Set(flags.clientCredentialsResource)]
+            : before.clientCredentialsResources,
     };
+    const newList = Array.isArray(flags.clientCredentialsResource);
     const problems = [...usage];
     if (flags.rotateSecret && !before.confidential) problems.push(`--rotate-secret: client ${id} is public: it has no secret`);
     problems.push(
@@ -84,6 +94,8 @@ export async function clientsUpdate(id: string, flags: ClientsUpdateFlags): Prom
           flags.redirectUri?.includes(uri) ? `--redirect-uri ${uri}` : flags.addRedirectUri?.includes(uri) ? `--add-redirect-uri ${uri}` : `stored redirect URI ${uri}`,
         grants: '--grants',
         needsSecret: ` (client ${id} is public, and stays so: a client with a secret is added with gatehouse clients add --confidential)`,
+        clientCredentialsResources: newList ? CC_RESOURCE_FLAG : `its stored ${CC_RESOURCE_FLAG} list (${before.clientCredentialsResources?.join(', ') ?? ''})`,
+        needsClientCredentials: newList ? ' (give --grants with client_credentials)' : ' (clear it with --no-client-credentials-resource)',
       }),
     );
     if (typeof flags.resource === 'string' && !problems.some((p) => p.startsWith('--resource '))) {
@@ -91,6 +103,14 @@ export async function clientsUpdate(id: string, flags: ClientsUpdateFlags): Prom
       const checked = await storedResource(flags.resource, config);
       if ('problem' in checked) problems.push(`--resource ${flags.resource}: ${checked.problem}`);
       else after.resource = checked.path;
+    }
+    if (newList && after.clientCredentialsResources !== undefined) {
+      // Kept as paths, as `clients add` keeps them; values the schema refused are named once, by it.
+      const listed = after.clientCredentialsResources;
+      const wellFormed = listed.filter((r) => !problems.some((p) => p.startsWith(`${CC_RESOURCE_FLAG} ${r}:`)));
+      const checked = await storedResources(wellFormed, config);
+      problems.push(...checked.problems);
+      if (wellFormed.length === listed.length) after.clientCredentialsResources = checked.paths;
     }
     if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
 
@@ -101,6 +121,10 @@ export async function clientsUpdate(id: string, flags: ClientsUpdateFlags): Prom
     if (!sameList(after.grants, before.grants)) changed.push(`grants ${after.grants.join(', ')}`);
     if (after.resource !== before.resource) changed.push(after.resource === undefined ? 'no resource' : `resource ${after.resource}`);
     if (after.requirePkce !== before.requirePkce) changed.push(after.requirePkce ? 'PKCE required' : 'PKCE not required');
+    const [cc, ccBefore] = [after.clientCredentialsResources, before.clientCredentialsResources];
+    if (cc === undefined ? ccBefore !== undefined : ccBefore === undefined || !sameList(cc, ccBefore)) {
+      changed.push(cc === undefined ? 'no client_credentials resource list' : `client_credentials tokens only for ${cc.join(', ')}`);
+    }
     if (secret) changed.push('a new secret');
     if (changed.length) {
       const issuedAt = typeof stored.client_id_issued_at === 'number' ? stored.client_id_issued_at : Math.floor(Date.now() / 1000);
@@ -120,6 +144,10 @@ export async function clientsUpdate(id: string, flags: ClientsUpdateFlags): Prom
     }
     console.error(`updated client ${name} (${id}) in ${store.location}: ${changed.join('; ')}`);
     console.error('A running gatehouse serve uses it from the next request; its grants and tokens stay valid.');
+    if (after.grants.includes('client_credentials') && changed.some((c) => c.includes('client_credentials') || c.includes('resource'))) {
+      // bearer.ts reads the client's current rules whenever it checks a client_credentials token.
+      console.error('Its client_credentials tokens open only what it may have now (a token serve checked in the last 10 s may keep its old reach for up to 10 s more).');
+    }
     if (secret) {
       console.error(
         `The old secret no longer works. The new one is shown only this once (the store keeps its hash): paste it where the client keeps it. ` +

@@ -1,10 +1,10 @@
 // `gatehouse clients add|list|remove` (`update`: clients-update.ts): pre-registered OAuth clients
 // kept in the store `serve` would use with the same --config / --data-dir. They are written in the
 // shape oidc-provider reads from its `Client` adapter, like the ones dynamic registration creates,
-// plus what a config client says in `resource` and `requirePkce` (stored-client-rules.ts); a secret
-// is printed once and the store keeps only its hash.
+// plus what a config client says in `resource`, `requirePkce` and `clientCredentialsResources`
+// (stored-client-rules.ts); a secret is printed once and the store keeps only its hash.
 import { randomBytes } from 'node:crypto';
-import { clientRecord, CODE_FLOW, grantList, jsonView, settingsOf, settingsProblems, storedResource, type ClientSettings } from './clients-settings.js';
+import { CC_RESOURCE_FLAG, clientRecord, CODE_FLOW, grantList, jsonView, settingsOf, settingsProblems, storedResource, storedResources, type ClientSettings } from './clients-settings.js';
 import { CliExit, ExitCode } from './exit.js';
 import { storeConfig } from './store-command.js';
 import { revokeTokens, withStore, type StoreFlags } from './tokens.js';
@@ -24,6 +24,8 @@ export interface ClientsAddFlags extends StoreFlags {
   resource?: string | undefined;
   /** `--no-pkce` sets it false (the config's `requirePkce: false`). */
   pkce?: boolean | undefined;
+  /** The config's `clientCredentialsResources` (repeatable): paths or their URLs (kept as paths). */
+  clientCredentialsResource?: string[] | undefined;
 }
 
 export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
@@ -40,28 +42,41 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
     grants,
     resource: flags.resource,
     requirePkce: flags.pkce !== false,
+    clientCredentialsResources: flags.clientCredentialsResource === undefined ? undefined : [...new Set(flags.clientCredentialsResource)],
   };
   problems.push(
     ...settingsProblems(settings, {
       uri: (uri) => `--redirect-uri ${uri}`,
       grants: flags.grants !== undefined ? '--grants' : '--grant',
       needsSecret: ' (add --confidential)',
+      clientCredentialsResources: CC_RESOURCE_FLAG,
+      needsClientCredentials: flags.grants !== undefined ? ' (list client_credentials in --grants)' : ' (add --grant client_credentials)',
     }),
   );
-  // Whether --resource is this gateway's needs its config: read (without the store) before any
-  // refusal, so that one refusal names every problem and a refused add creates no store.
+  // Whether --resource and --client-credentials-resource are this gateway's needs its config:
+  // read (without the store) before any refusal, so that one refusal names every problem and a
+  // refused add creates no store.
   const given = settings.resource;
-  if (given !== undefined && !problems.some((p) => p.startsWith('--resource '))) {
-    const checked = await storedResource(given, await storeConfig(flags));
+  const listed = settings.clientCredentialsResources;
+  const config = given !== undefined || listed !== undefined ? await storeConfig(flags) : undefined;
+  if (config && given !== undefined && !problems.some((p) => p.startsWith('--resource '))) {
+    const checked = await storedResource(given, config);
     if ('problem' in checked) problems.push(`--resource ${given}: ${checked.problem}`);
     else settings.resource = checked.path;
+  }
+  if (config && listed !== undefined) {
+    // Values the schema refused (their form) are named once, by the schema.
+    const wellFormed = listed.filter((r) => !problems.some((p) => p.startsWith(`${CC_RESOURCE_FLAG} ${r}:`)));
+    const checked = await storedResources(wellFormed, config);
+    problems.push(...checked.problems);
+    if (wellFormed.length === listed.length) settings.clientCredentialsResources = checked.paths;
   }
   if (problems.length) throw new CliExit(ExitCode.Usage, problems.join('\n'));
 
   // Hex: an id must never start with "-", or `gatehouse clients remove ID` would read it as a flag.
   const clientId = randomBytes(16).toString('hex');
   const secret = settings.confidential ? randomBytes(32).toString('base64url') : undefined;
-  const { name, confidential, requirePkce } = settings;
+  const { name, confidential, requirePkce, clientCredentialsResources } = settings;
   await withStore(flags, 'clients', async (store) => {
     const { resource } = settings;
     const payload = clientRecord(clientId, Math.floor(Date.now() / 1000), settings, { client_secret: secret, client_secret_expires_at: 0 });
@@ -73,7 +88,8 @@ export async function clientsAdd(flags: ClientsAddFlags): Promise<void> {
       if (secret) console.log(`client_secret: ${secret}`);
     }
     const kept = resource === given ? '' : ` (${given}, kept as its path: serve resolves it against its issuer)`;
-    const rules = `${resource !== undefined ? `; resource: ${resource}${kept}` : ''}${requirePkce ? '' : '; PKCE not required'}`;
+    const machineFor = clientCredentialsResources === undefined ? '' : `; client_credentials tokens only for: ${clientCredentialsResources.join(', ')}`;
+    const rules = `${resource !== undefined ? `; resource: ${resource}${kept}` : ''}${requirePkce ? '' : '; PKCE not required'}${machineFor}`;
     console.error(`added ${confidential ? 'confidential' : 'public'} client ${JSON.stringify(name)} to ${store.location}; grants: ${grants.join(', ')}${rules}`);
     if (machine) console.error('client_credentials: anyone holding the secret gets tokens with no sign-in and no consent. Keep it on a machine you control.');
     if (secret) console.error(`The secret is shown only this once: the store keeps its hash. Lost it? gatehouse clients update ${clientId} --rotate-secret gives the client a new one.`);
@@ -89,6 +105,8 @@ interface ClientView {
   /** The resource its tokens are for when it names none (--resource); null: none. */
   resource: string | null;
   requirePkce: boolean;
+  /** What its client_credentials tokens may be for (--client-credentials-resource); null: not set. */
+  clientCredentialsResources: string[] | null;
   createdAt: string;
 }
 
@@ -109,6 +127,7 @@ export async function clientsList(flags: StoreFlags): Promise<void> {
         grants: [...c.grants],
         resource: c.resource ?? null,
         requirePkce: c.requirePkce,
+        clientCredentialsResources: c.clientCredentialsResources === undefined ? null : [...c.clientCredentialsResources],
         createdAt: new Date(typeof stored.client_id_issued_at === 'number' ? stored.client_id_issued_at * 1000 : record.createdAt).toISOString(),
       });
     }
@@ -121,7 +140,8 @@ export async function clientsList(flags: StoreFlags): Promise<void> {
         const codeFlow = CODE_FLOW.every((g) => c.grants.includes(g));
         // The usual grants say nothing; the code flow plus more says what more; anything else, all of them.
         const grants = codeFlow ? extra.map((g) => ` +${g}`).join('') : `  grants ${c.grants.join(',')}`;
-        const rules = `${c.resource === null ? '' : `  resource ${c.resource}`}${c.requirePkce ? '' : '  no PKCE'}`;
+        const machineFor = c.clientCredentialsResources === null ? '' : `  client_credentials for ${c.clientCredentialsResources.join(',')}`;
+        const rules = `${c.resource === null ? '' : `  resource ${c.resource}`}${c.requirePkce ? '' : '  no PKCE'}${machineFor}`;
         console.log(`${c.clientId}  ${c.name ?? '(no name)'}  ${c.confidential ? 'confidential' : 'public'}${grants}${rules}  created ${c.createdAt}`);
         for (const uri of c.redirectUris) console.log(`    ${uri}`);
       }

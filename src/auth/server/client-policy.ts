@@ -5,7 +5,7 @@ import type { ClientMetadata, KoaContextWithOIDC } from 'oidc-provider';
 import { PreRegisteredClientSchema, type ResolvedConfig } from '../../config/index.js';
 import { isLoopbackHttp, isPrivateUseScheme, type RedirectPolicy } from './redirect-policy.js';
 import type { ResolvedResource } from './resources.js';
-import { clientResourceUrl, STORED_REQUIRE_PKCE, STORED_RESOURCE, STORED_RULES } from './stored-client-rules.js';
+import { clientResourceUrl, STORED_CLIENT_CREDENTIALS_RESOURCES, STORED_REQUIRE_PKCE, STORED_RESOURCE, STORED_RULES } from './stored-client-rules.js';
 
 export { STORED_RULES } from './stored-client-rules.js';
 
@@ -19,17 +19,30 @@ export interface PolicyClient {
   readonly clientAuthMethod?: string | undefined;
 }
 
+interface StoredRules {
+  resource: string | undefined;
+  requirePkce: boolean;
+  clientCredentialsResources: readonly string[] | undefined;
+}
+
 /** The rules a stored client carries; never a metadata document's (it is anyone's). */
-function storedRules(client: PolicyClient): { resource: string | undefined; requirePkce: boolean } {
+function storedRules(client: PolicyClient): StoredRules {
   const c = client as PolicyClient & Record<string, unknown>;
-  if (c.clientIdMetadataDocument === true) return { resource: undefined, requirePkce: true };
+  if (c.clientIdMetadataDocument === true) return { resource: undefined, requirePkce: true, clientCredentialsResources: undefined };
   const resource = c[STORED_RESOURCE];
-  return { resource: typeof resource === 'string' ? resource : undefined, requirePkce: c[STORED_REQUIRE_PKCE] !== false };
+  const listed = c[STORED_CLIENT_CREDENTIALS_RESOURCES];
+  return {
+    resource: typeof resource === 'string' ? resource : undefined,
+    requirePkce: c[STORED_REQUIRE_PKCE] !== false,
+    // Judged as the config's list when the client is loaded (applyClientPolicy): strings, at least one.
+    clientCredentialsResources: Array.isArray(listed) ? listed.filter((r): r is string => typeof r === 'string') : undefined,
+  };
 }
 
 /**
  * A stored client's metadata in the shape of a config client, so that the config's rules
- * (PreRegisteredClientSchema) judge its `resource` and `requirePkce` the same way.
+ * (PreRegisteredClientSchema) judge its `resource`, `requirePkce` and
+ * `clientCredentialsResources` the same way.
  */
 function asConfigClient(metadata: Record<string, unknown>): Record<string, unknown> {
   const defined = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
@@ -39,6 +52,7 @@ function asConfigClient(metadata: Record<string, unknown>): Record<string, unkno
     redirectUris: metadata.redirect_uris,
     resource: metadata[STORED_RESOURCE],
     requirePkce: metadata[STORED_REQUIRE_PKCE],
+    clientCredentialsResources: metadata[STORED_CLIENT_CREDENTIALS_RESOURCES],
     grants: metadata.grant_types,
   });
 }
@@ -183,26 +197,45 @@ export function defaultResourceOf(
 }
 
 /**
- * A config client's `clientCredentialsResources` as absolute URLs under the issuer, each with
- * the resources that open the same server and surface (a token for `/a/mcp` opens `/a/sse`
- * too, decision 0007; `/mcp` likewise `/sse` and `/mcp/sse`), so a client may name any of
- * them. An environment-only setup lists every route of its one server: the older proxy's
- * machine token opened them all. Checked at start like `resource`.
+ * A client's `clientCredentialsResources` (config) or `--client-credentials-resource` list
+ * (`clients add|update`, stored) as absolute URLs under the issuer, each with the resources
+ * that open the same server and surface (a token for `/a/mcp` opens `/a/sse` too, decision
+ * 0007; `/mcp` likewise `/sse` and `/mcp/sse`), so a client may name any of them. An
+ * environment-only setup lists every route of its one server: the older proxy's machine token
+ * opened them all. A config client's list is checked at start like `resource`; a stored
+ * client's is read at each request (the CLI checked it against the config of its day), and
+ * one that names a resource this gateway no longer protects gives nothing (invalid_target at
+ * the token endpoint; its tokens open nothing), as a stored `resource` does.
  */
 export function clientCredentialsResourcesOf(
   clients: readonly ConfigClient[],
   issuer: string,
   resources: readonly ResolvedResource[],
 ): (client: PolicyClient | undefined) => readonly string[] | undefined {
+  const same = (a: ResolvedResource, b: ResolvedResource) => a.server === b.server && a.surface === b.surface;
+  const resolve = (names: readonly string[]): { urls: string[]; unknown: string[] } => {
+    const listed = names.map((r) => ({ name: r, resource: resources.find((p) => p.url === clientResourceUrl(r, issuer)) }));
+    const unknown = listed.filter((l) => l.resource === undefined).map((l) => l.name);
+    const urls = listed.flatMap((l) => (l.resource ? [l.resource.url, ...resources.filter((r) => same(r, l.resource!)).map((r) => r.url)] : []));
+    return { urls: [...new Set(urls)], unknown };
+  };
   const byClient = new Map<string, readonly string[]>();
   for (const c of clients) {
     if (c.clientCredentialsResources === undefined) continue;
-    const listed = c.clientCredentialsResources.map((r) => ({ name: r, resource: resources.find((p) => p.url === clientResourceUrl(r, issuer)) }));
-    const unknown = listed.filter((l) => l.resource === undefined).map((l) => l.name);
+    const { urls, unknown } = resolve(c.clientCredentialsResources);
     if (unknown.length) throw new Error(`auth.clients (${c.clientId}): clientCredentialsResources ${unknown.join(', ')}: not a protected resource of this gateway`);
-    const same = (a: ResolvedResource, b: ResolvedResource) => a.server === b.server && a.surface === b.surface;
-    const urls = listed.flatMap((l) => [l.resource!.url, ...resources.filter((r) => same(r, l.resource!)).map((r) => r.url)]);
-    byClient.set(c.clientId, [...new Set(urls)]);
+    byClient.set(c.clientId, urls);
   }
-  return (client) => (client === undefined ? undefined : byClient.get(client.clientId));
+  return (client) => {
+    if (client === undefined) return undefined;
+    const configured = byClient.get(client.clientId);
+    if (configured !== undefined) return configured;
+    const stored = storedRules(client).clientCredentialsResources;
+    if (stored === undefined || stored.length === 0) return undefined;
+    const { urls, unknown } = resolve(stored);
+    if (unknown.length) {
+      throw new errors.InvalidTarget(`this client's client_credentials resources ${unknown.join(', ')}: not a protected resource of this gateway`);
+    }
+    return urls;
+  };
 }
