@@ -124,10 +124,12 @@ export function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata:
     }
   }
   if (ctx?.oidc?.route !== 'registration') return;
-  const grants: readonly string[] = metadata.grant_types ?? [];
+  // Checked here before their values are read: this runs ahead of oidc-provider's own type
+  // checks, and a string or a number must be invalid_client_metadata (RFC 7591 §3.2.2), not a 500.
+  const grants = stringList(metadata.grant_types, 'grant_types');
   const refused = grants.filter((g) => !SELF_REGISTERED_GRANTS.has(g));
   if (refused.length) throw new errors.InvalidClientMetadata(`self-registered clients may only use authorization_code and refresh_token, not ${refused.join(', ')}`);
-  if ((metadata.response_types ?? []).some((t) => t !== 'code')) throw new errors.InvalidClientMetadata('self-registered clients may only use response_type code');
+  if (stringList(metadata.response_types, 'response_types').some((t) => t !== 'code')) throw new errors.InvalidClientMetadata('self-registered clients may only use response_type code');
   const bad = uris.find((u) => !policy.allows(u));
   if (bad !== undefined) {
     // InvalidRedirectUri takes no description (its constructor keeps a fixed one); set it after.
@@ -135,6 +137,13 @@ export function applyClientPolicy(ctx: KoaContextWithOIDC | undefined, metadata:
     refused.error_description = `redirect_uri ${bad} is not allowed here (see auth.registration.redirectPresets and allowedRedirectUris)`;
     throw refused;
   }
+}
+
+/** A registration's list field (RFC 7591 §2: arrays of strings), absent = empty; else invalid_client_metadata. */
+function stringList(value: unknown, field: string): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) throw new errors.InvalidClientMetadata(`${field} must be an array of strings`);
+  return value;
 }
 
 /**
