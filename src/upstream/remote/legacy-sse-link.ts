@@ -1,4 +1,5 @@
-import { InsufficientScopeError, SSEClientTransport, SseError, type JSONRPCMessage } from '@modelcontextprotocol/client';
+import { InsufficientScopeError, SSEClientTransport, SseError, type FetchLike, type JSONRPCMessage } from '@modelcontextprotocol/client';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 import { ErrorCode, errorResponse, isRequest, type JsonRpcId, type JsonRpcMessage } from '../../jsonrpc/index.js';
 import { redactUrl } from '../../observability/index.js';
@@ -9,6 +10,13 @@ import type { RemoteLinkContext, RemoteLinkEvents } from './link-context.js';
 
 /** Step-up authorizations one request may cause before it fails (the conformance suite allows 3 logins in all). */
 const STEP_UP_RETRIES = 2;
+
+/**
+ * The most one event of the stream may hold, in characters (a stdio line's limit, stdio-link.ts):
+ * the EventSource under the SDK transport buffers an event without bound, so a server that never
+ * ends one would fill the gateway's memory. A longer event ends the link.
+ */
+export const MAX_EVENT_LENGTH = 64 * 1024 * 1024;
 
 /**
  * One session with a server of the 2024-11-05 HTTP+SSE transport, over the SDK's
@@ -78,7 +86,7 @@ export class LegacySseLink implements Link {
 
   async #openStream(): Promise<void> {
     const transport = new SSEClientTransport(this.#ctx.url, {
-      fetch: this.#ctx.http.fetchFor(this.#observer),
+      fetch: this.#guardedFetch(this.#ctx.http.fetchFor(this.#observer)),
       authProvider: this.#ctx.authProvider,
     });
     this.#wire(transport);
@@ -262,6 +270,69 @@ export class LegacySseLink implements Link {
     } else {
       this.#ctx.logger.debug({ reason: error.message }, 'remote transport reported an error');
     }
+  }
+
+  // --- the stream guard -----------------------------------------------------------------
+
+  /** `fetch`, with the event stream's body read through #guard before the EventSource sees it. */
+  #guardedFetch(fetchFn: FetchLike): FetchLike {
+    return async (input, init) => {
+      const response = await fetchFn(input, init);
+      const method = (init?.method ?? 'GET').toUpperCase();
+      const url = input instanceof URL ? input : new URL(input);
+      if (method !== 'GET' || response.status !== 200 || !response.body || !this.#isStreamUrl(url)) return response;
+      if (!response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
+      return new Response(response.body.pipeThrough(this.#guard()), { status: response.status, statusText: response.statusText, headers: response.headers });
+    };
+  }
+
+  /**
+   * Parses the stream and hands the EventSource only well-formed events of bounded size
+   * (MAX_EVENT_LENGTH; a longer one errors the stream, which ends the link), and only the first
+   * `endpoint` event: 2024-11-05 HTTP+SSE, "When a client connects, the server MUST send an
+   * endpoint event [...] All subsequent client messages MUST be sent as HTTP POST requests to
+   * this endpoint", while the SDK transport moves its POSTs to whatever a later one names (on
+   * the same origin; on another, it drops the session). `id:` and `retry:` are left out: they
+   * serve reconnection, and a legacy session cannot be resumed (the link never reconnects).
+   */
+  #guard(): TransformStream<Uint8Array, Uint8Array> {
+    const decoder = new TextDecoder();
+    const encoder = new TextEncoder();
+    let endpointSeen = false;
+    let tooLong = false;
+    let out = '';
+    const onEvent = (event: EventSourceMessage): void => {
+      if (event.event === 'endpoint') {
+        if (endpointSeen) {
+          this.#ctx.logger.warn({ endpoint: URL.canParse(event.data, this.#ctx.url.href) ? redactUrl(new URL(event.data, this.#ctx.url).href) : '(not a URL)' }, 'ignored a second endpoint event: the session keeps its first endpoint');
+          return;
+        }
+        endpointSeen = true;
+      }
+      const name = event.event === undefined ? '' : `event: ${event.event}\n`;
+      out += `${name}data: ${event.data.split('\n').join('\ndata: ')}\n\n`;
+    };
+    const parser = createParser({
+      onEvent,
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') tooLong = true;
+      },
+      maxBufferSize: MAX_EVENT_LENGTH,
+    });
+    const feed = (text: string, controller: TransformStreamDefaultController<Uint8Array>): void => {
+      parser.feed(text);
+      if (tooLong) {
+        const failure = new RemoteLinkError('protocol', `${redactUrl(this.#ctx.url.href)} sent an event longer than ${MAX_EVENT_LENGTH} characters`);
+        if (!this.#closed) this.#streamFailure = failure;
+        throw failure;
+      }
+      if (out !== '') controller.enqueue(encoder.encode(out));
+      out = '';
+    };
+    return new TransformStream({
+      transform: (chunk, controller) => feed(decoder.decode(chunk, { stream: true }), controller),
+      flush: (controller) => feed(decoder.decode(), controller),
+    });
   }
 
   // --- closing ---------------------------------------------------------------------------
