@@ -6,11 +6,14 @@ import { Gateway, type GatewayOptions } from './gateway/index.js';
 import type { AuthorizationServer } from './auth/server/index.js';
 import { forwardedHostWatch } from './auth/server/public-url-warnings.js';
 import {
+  basePathShadows,
   createEdge,
   createHttpApp,
   createMcpListener,
   createStaticTokenAuthenticator,
   guardAuthRoutes,
+  requestedPathLogger,
+  servedBasePath,
   startHttpServer,
   type RunningServer,
 } from './http/index.js';
@@ -98,6 +101,14 @@ export async function buildUpstream(
 }
 
 export async function startGatehouse({ config, logger, gateway: tuning }: StartOptions): Promise<GatehouseApp> {
+  // publicUrl's path, served under as well as at the root (http/base-path.ts); a path that
+  // cannot be is refused before any server starts.
+  const basePath = servedBasePath(config.publicUrl);
+  const shadowed = basePathShadows(basePath, {
+    servers: config.servers.map((s) => s.name),
+    callbackPaths: config.auth.providers.flatMap((p) => (p.callbackPath === undefined ? [] : [p.callbackPath])),
+  });
+  if (shadowed !== undefined) logger.warn({ event: 'base_path_shadows_routes', basePath }, shadowed);
   const releases: (() => Promise<void>)[] = [];
   const upstreams = new Map<string, Upstream>();
   for (const s of config.servers) upstreams.set(s.name, await buildUpstream(s, logger, releases, config.secretEnvNames));
@@ -121,22 +132,23 @@ export async function startGatehouse({ config, logger, gateway: tuning }: StartO
   metrics.gauge('gatehouse_upstream_up', 'Whether each upstream is ready (1) or not (0).', () =>
     [...upstreams].map(([server, u]) => [{ server }, u.state === 'ready' ? 1 : 0] as [Record<string, string>, number]),
   );
-  const app = createHttpApp({
-    config,
-    edge,
-    readiness: { check: () => Object.fromEntries([...upstreams].map(([name, u]) => [name, u.state])) },
-    logger,
-    metrics,
-  });
+  const readiness = { check: () => Object.fromEntries([...upstreams].map(([name, u]) => [name, u.state])) };
+  const app = createHttpApp({ config, edge, readiness, logger, metrics });
+  // Requests under publicUrl's path get the same routes, logging the path as requested.
+  const underLogger = basePath ? requestedPathLogger(logger, basePath) : undefined;
+  const appUnder = underLogger ? createHttpApp({ config, edge, readiness, logger: underLogger, metrics }) : undefined;
   // Listen first: with `listen: ...:0` and no publicUrl, the issuer needs the real port.
   let route: (req: IncomingMessage, res: ServerResponse) => boolean = (_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":"starting"}');
     return true;
   };
+  let routeUnder = route;
   let server: RunningServer;
   let openapi: OpenApiBridge | undefined;
   try {
-    server = await startHttpServer(app.fetch, (req, res) => route(req, res), config.listen.host, config.listen.port);
+    server = await startHttpServer(app.fetch, (req, res) => route(req, res), config.listen.host, config.listen.port, {
+      basePath: appUnder ? { path: basePath, fetch: appUnder.fetch, fast: (req, res) => routeUnder(req, res) } : undefined,
+    });
   } catch (err) {
     await closeUpstreams();
     throw err;
@@ -144,15 +156,17 @@ export async function startGatehouse({ config, logger, gateway: tuning }: StartO
   try {
     const bound = config.publicUrl || config.listen.port !== 0 ? config : { ...config, listen: { ...config.listen, port: server.port } };
     const as = config.auth.mode === 'oauth' ? await startAuthorizationServer(bound, logger, releases) : undefined;
-    const mcp = createMcpListener({
-      config,
-      mcp: gateway,
-      authenticator: as?.authenticator ?? createStaticTokenAuthenticator(config),
-      edge,
-      logger,
-      requests,
-      ...(as ? { challenge: (path: string, error?: Parameters<AuthorizationServer['challenge']>[1]) => as.challenge(path, error) } : {}),
-    });
+    const authenticator = as?.authenticator ?? createStaticTokenAuthenticator(config);
+    const mcpFor = (log: Logger) =>
+      createMcpListener({
+        config,
+        mcp: gateway,
+        authenticator,
+        edge,
+        logger: log,
+        requests,
+        ...(as ? { challenge: (path: string, error?: Parameters<AuthorizationServer['challenge']>[1]) => as.challenge(path, error) } : {}),
+      });
     const auth = as ? guardAuthRoutes(config, edge, (req, res) => as.listener(req, res)) : undefined;
     openapi = config.openapi.enabled
       ? createOpenApiBridge({
@@ -166,13 +180,18 @@ export async function startGatehouse({ config, logger, gateway: tuning }: StartO
           challenge: as ? (path, error) => as.challenge(path, error) : undefined,
         })
       : undefined;
-    const rest = openapi?.listener;
     // OAuth without publicUrl behind a proxy naming another host: said once (public-url-warnings.ts).
     const watch = as ? forwardedHostWatch(config, as.issuer, logger.child({ component: 'oauth' })) : undefined;
-    route = (req, res) => {
-      watch?.(req);
-      return (auth?.(req, res) ?? false) || (rest?.(req, res) ?? false) || mcp(req, res);
+    // The authorization server's guards (rate limits) and listener are one for both: neither logs paths.
+    const routesFor = (log: Logger, rest: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined) => {
+      const mcp = mcpFor(log);
+      return (req: IncomingMessage, res: ServerResponse): boolean => {
+        watch?.(req);
+        return (auth?.(req, res) ?? false) || (rest?.(req, res) ?? false) || mcp(req, res);
+      };
     };
+    route = routesFor(logger, openapi?.listener);
+    if (underLogger) routeUnder = routesFor(underLogger, openapi?.listenerFor(underLogger));
   } catch (err) {
     await server.close(0);
     await closeUpstreams();

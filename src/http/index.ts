@@ -5,6 +5,7 @@ export { createMcpListener, matchMcpRoute, writeReply, type McpEndpoints, type M
 export { createStaticTokenAuthenticator, hasStaticTokens, presentedToken, type AccessDecision, type Authenticator, type Credentials } from './static-tokens.js';
 export { resolveBaseUrl, resolveClientIp, type HeaderSource } from './client-ip.js';
 export { IpSet, isLoopback } from './ip.js';
-export { startHttpServer, type RunningServer } from './server.js';
+export { startHttpServer, type BasePathRoutes, type HttpServerOptions, type RunningServer } from './server.js';
+export { basePathOf, basePathShadows, requestedPathLogger, servedBasePath, underBasePath } from './base-path.js';
 export { guardAuthRoutes } from './auth-routes.js';
 export { headerView, readBody } from './node-request.js';

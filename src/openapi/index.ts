@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway/index.js';
+import type { Logger } from '../observability/index.js';
 import { VERSION } from '../version.js';
 import { ArgumentValidator } from './arguments.js';
 import { createOpenApiListener, type OpenApiListenerOptions } from './listener.js';
@@ -17,6 +18,8 @@ export { createOpenApiListener, type OpenApiListenerOptions } from './listener.j
 export interface OpenApiBridge {
   /** Serves the bridge's routes; false for any other path. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The same routes on the same tools, logging through `logger` (requests under publicUrl's path: http/base-path.ts). */
+  listenerFor(logger: Logger): (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Lets REST calls in flight finish (up to `graceMs`), then closes the upstream sessions the bridge holds. */
   close(graceMs?: number): Promise<void>;
 }
@@ -36,6 +39,7 @@ export function createOpenApiBridge(options: OpenApiBridgeOptions): OpenApiBridg
     logger: options.logger.child({ component: 'openapi' }),
     callTimeoutMs: options.config.openapi.callTimeout,
   });
-  const listener = createOpenApiListener({ ...options, catalog, validator: new ArgumentValidator() });
-  return { listener, close: (graceMs) => catalog.close(graceMs) };
+  const validator = new ArgumentValidator();
+  const listenerFor = (logger: Logger) => createOpenApiListener({ ...options, logger, catalog, validator });
+  return { listener: listenerFor(options.logger), listenerFor, close: (graceMs) => catalog.close(graceMs) };
 }

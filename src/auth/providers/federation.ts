@@ -68,6 +68,8 @@ export interface Federation {
 export function createFederation(options: FederationOptions): Federation {
   const issuer = options.issuer.replace(/\/+$/, '');
   const secure = issuer.startsWith('https:');
+  // The browser comes back to `{issuer}{callbackPath}`: under the issuer's path, when it has one.
+  const cookiePath = (callbackPath: string): string => `${new URL(issuer).pathname.replace(/\/+$/, '')}${callbackPath}`;
   const pendingSeconds = options.pendingSeconds ?? 600;
   const pending = createPendingLogins(options.records, pendingSeconds);
   const issuers = createIssuerBindings(options.records);
@@ -87,7 +89,7 @@ export function createFederation(options: FederationOptions): Federation {
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
       const codeVerifier = oidc.randomPKCECodeVerifier();
-      const cookie = newBindingCookie(state, login.provider.callbackPath, secure, pendingSeconds);
+      const cookie = newBindingCookie(state, cookiePath(login.provider.callbackPath), secure, pendingSeconds);
       let location: URL;
       try {
         location = await login.authorizationUrl({
@@ -117,7 +119,7 @@ export function createFederation(options: FederationOptions): Federation {
       }
       const state = callbackUrl.searchParams.get('state');
       if (!state) return { result: fail({ kind: 'bad_state' }, 'callback without state'), setCookie: undefined };
-      const setCookie = clearBindingCookie(state, callbackPath, secure);
+      const setCookie = clearBindingCookie(state, cookiePath(callbackPath), secure);
       const found = await pending.take(state);
       if (!found || found.providerId !== providerId) {
         return { result: fail({ kind: 'bad_state' }, found ? `state of provider ${found.providerId} at ${providerId}` : 'unknown, expired or used state'), setCookie };

@@ -29,11 +29,19 @@ export interface AuthorizationListenerOptions {
   readonly logger: Logger;
 }
 
+const AS_METADATA = '/.well-known/oauth-authorization-server';
+
 /** Handles the authorization server's routes on raw Node req/res; false for any other path. */
 export function createAuthorizationListener(options: AuthorizationListenerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { issuer, provider, context, resources, interact, federatedLogin, logger } = options;
   const issuerUrl = new URL(issuer);
   const callback = provider.callback();
+  // RFC 8414 §3 (and §5 for openid-configuration): the metadata of issuer https://h/proxy is at
+  // /.well-known/oauth-authorization-server/proxy, the well-known path inserted before the
+  // issuer's. At /.well-known/oauth-authorization-server too: an issuer at the root has it
+  // there, and `{issuer}/.well-known/...` (OIDC's appended form) arrives as that, its path taken off.
+  const mount = issuerUrl.pathname.replace(/\/+$/, '');
+  const metadataPaths = new Set([AS_METADATA, ...(mount ? [`${AS_METADATA}${mount}`, `${OIDC_DISCOVERY}${mount}`] : [])]);
 
   const toProvider = (req: IncomingMessage, res: ServerResponse): void => {
     req.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1);
@@ -124,7 +132,7 @@ export function createAuthorizationListener(options: AuthorizationListenerOption
       toProvider(req, res);
       return true;
     }
-    if (path === '/.well-known/oauth-authorization-server') {
+    if (metadataPaths.has(path)) {
       // RFC 8414 metadata: the same document as OIDC discovery.
       req.url = `${OIDC_DISCOVERY}${query}`;
       toProvider(req, res);

@@ -91,10 +91,9 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   // A wildcard bind without publicUrl: clients elsewhere are given a localhost issuer; say what to set.
   const unreachable = unreachableIssuerWarning(config, issuer);
   if (unreachable !== undefined) logger.warn({ event: 'issuer_not_public', issuer }, unreachable);
+  // A publicUrl with a path (`https://h/proxy`) is the issuer as it is: every route is served under
+  // that path too (http/base-path.ts), and every URL and cookie path the server gives names it.
   const issuerUrl = new URL(issuer);
-  if (issuerUrl.pathname !== '/' && issuerUrl.pathname !== '') {
-    throw new Error(`publicUrl with a path (${issuerUrl.pathname}) is not supported by the authorization server yet`);
-  }
   const resources = resolveResources(issuer, options.resources);
   const refreshGrace = options.refreshGraceSeconds ?? 10;
   const now = options.now ?? Date.now;
@@ -171,7 +170,7 @@ function buildAuthorizationServer(options: AuthorizationServerOptions, context: 
   });
 
   const resourceMetadataUrl = (resourcePath: string): string =>
-    resources.find((r) => r.path === resourcePath)?.metadataUrl ?? `${issuerUrl.origin}${PRM_PATH}${resourcePath}`;
+    resources.find((r) => r.path === resourcePath)?.metadataUrl ?? `${issuerUrl.origin}${PRM_PATH}${issuerUrl.pathname.replace(/\/+$/, '')}${resourcePath}`;
 
   return {
     issuer,

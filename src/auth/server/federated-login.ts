@@ -43,7 +43,9 @@ const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 export function createFederatedLogin(options: { provider: Provider; federation: Federation; logger: Logger }): FederatedLogin {
   const { provider, federation, logger } = options;
   const nameOf = (id: string): string | undefined => federation.buttons.find((b) => b.id === id)?.name;
-  const loginPage = (uid: string): string => `/login/${encodeURIComponent(uid)}`;
+  // The issuer's path: the pages are served under it (http/base-path.ts).
+  const mount = new URL(provider.issuer).pathname.replace(/\/+$/, '');
+  const loginPage = (uid: string): string => `${mount}/login/${encodeURIComponent(uid)}`;
 
   const showFailure = (res: ServerResponse, providerId: string, failed: FederatedFailure, link?: { href: string; text: string }): void => {
     const page = failurePage(failed.failure, nameOf(providerId));

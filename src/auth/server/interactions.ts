@@ -49,6 +49,8 @@ const WRONG_CREDENTIALS = 'Wrong username or password.';
 /** `/login/{uid}` and `/consent/{uid}`: GET shows the page, POST takes the answer. */
 export function createInteractionHandler(options: InteractionOptions): (req: IncomingMessage, res: ServerResponse, kind: 'login' | 'consent', uid: string) => Promise<void> {
   const { provider, users, logger } = options;
+  // The issuer's path: the pages are served under it (http/base-path.ts).
+  const mount = new URL(provider.issuer).pathname.replace(/\/+$/, '');
   const csrfFor = (uid: string): string => createHmac('sha256', options.csrfKey).update(`gatehouse-csrf\n${uid}`).digest('base64url');
 
   const details = async (req: IncomingMessage, res: ServerResponse, uid: string): Promise<Interaction | undefined> => {
@@ -167,7 +169,7 @@ export function createInteractionHandler(options: InteractionOptions): (req: Inc
     const promptName = interaction.prompt.name === 'login' ? 'login' : 'consent';
     if (promptName !== kind) {
       if (method === 'POST') req.resume();
-      redirect303(res, `/${promptName}/${encodeURIComponent(uid)}`);
+      redirect303(res, `${mount}/${promptName}/${encodeURIComponent(uid)}`);
       return;
     }
     let form: URLSearchParams | undefined;

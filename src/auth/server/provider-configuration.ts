@@ -84,6 +84,9 @@ export function createProvider(options: ProviderSetup): Provider {
   const { accessTtl, refreshTtl, grantTtl } = options.lifetimes;
   const { redirectPolicy, pkceRequired, clientResource, clientCredentialsResources } = options.rules;
   const byUrl = new Map(resources.map((r) => [r.url, r]));
+  // The issuer's path (`/proxy` for https://h/proxy, else ''): the provider is served under it
+  // (http/base-path.ts), so its pages, redirects and cookies name it.
+  const mount = new URL(issuer).pathname.replace(/\/+$/, '');
   const checkClientCredentialsTarget = clientCredentialsTarget(clientResource, clientCredentialsResources);
   // A client_credentials request that names no resource, from a client with
   // `clientCredentialsResources`, is for all of them: said when the default resource is chosen
@@ -125,7 +128,8 @@ export function createProvider(options: ProviderSetup): Provider {
     },
     responseTypes: ['code'],
     jwks: keys.jwks,
-    cookies: { keys: [...keys.cookieKeys] },
+    // The session cookie is the issuer's (its path); the interaction cookies get their pages' paths.
+    cookies: { keys: [...keys.cookieKeys], ...(mount ? { long: { path: mount } } : {}) },
     scopes: ['openid', 'offline_access', RESOURCE_SCOPE],
     claims: { openid: ['sub'] },
     routes: ROUTES,
@@ -167,7 +171,7 @@ export function createProvider(options: ProviderSetup): Provider {
     },
     interactions: {
       policy,
-      url: (_ctx, interaction) => `/${interaction.prompt.name === 'login' ? 'login' : 'consent'}/${interaction.uid}`,
+      url: (_ctx, interaction) => `${mount}/${interaction.prompt.name === 'login' ? 'login' : 'consent'}/${interaction.uid}`,
     },
     extraClientMetadata: {
       // STORED_RULES: what `gatehouse clients add` stores for `resource` and `requirePkce`; checked in applyClientPolicy.
@@ -235,6 +239,14 @@ export function createProvider(options: ProviderSetup): Provider {
   const provider = new Provider(issuer, configuration);
   // Our listener overwrites the forwarding headers with the issuer's, so URLs always name the issuer.
   provider.proxy = true;
+  // Its requests reach it with the issuer's path taken off (`/oauth/token`); oidc-provider builds
+  // its endpoint URLs (metadata, the resume after login) from the host and ctx.mountPath.
+  if (mount) {
+    provider.use(async (ctx, next) => {
+      (ctx as { mountPath?: string }).mountPath = mount;
+      await next();
+    });
+  }
   // RFC 6749 §5.2: a grant type the client may not use is unauthorized_client (oidc-provider answers invalid_request).
   provider.use(async (ctx, next) => {
     await next();

@@ -258,3 +258,19 @@ describe('TBXark: oauth2 settings mcp-proxy would refuse to read', () => {
     expect(doc.auth).toMatchObject({ mode: 'oauth', registration: { allowedIps: ['10.0.0.0/8'] } });
   });
 });
+
+describe('TBXark: a baseURL with a path', () => {
+  it('is publicUrl with that path, read as mcp-proxy reads it (path.Join: no empty or dot segment, no trailing slash)', () => {
+    const at = (baseURL: string) => resolve({ mcpProxy: { baseURL, addr: '127.0.0.1:9090' }, mcpServers: { fetch: { command: 'uvx' } } });
+    expect(at('https://example.com/proxy').cfg.publicUrl).toBe('https://example.com/proxy');
+    expect(at('https://example.com/proxy/').cfg.publicUrl).toBe('https://example.com/proxy');
+    expect(at('https://example.com/proxy/').warnings).toEqual([]);
+    expect(at('https://example.com/').cfg.publicUrl).toBe('https://example.com');
+    const messy = at('https://example.com//tools/./old/../proxy/');
+    expect(messy.cfg.publicUrl).toBe('https://example.com/tools/proxy');
+    expect(messy.warnings).toEqual(['mcpProxy.baseURL: its path "//tools/./old/../proxy/" is read as "/tools/proxy", as mcp-proxy reads it']);
+    const v1 = resolve({ server: { baseURL: 'https://example.com/a//b', addr: '127.0.0.1:9090' }, mcpServers: { fetch: { command: 'uvx' } } });
+    expect(v1.cfg.publicUrl).toBe('https://example.com/a/b');
+    expect(v1.warnings).toEqual(['server.baseURL: its path "/a//b" is read as "/a/b", as mcp-proxy reads it']);
+  });
+});

@@ -96,7 +96,10 @@ export function fromTbxark(input: Doc): Converted {
     // Go's `:9090` means every interface.
     out.listen = typeof proxy.addr === 'string' && proxy.addr.startsWith(':') ? `0.0.0.0${proxy.addr}` : proxy.addr;
   }
-  if (typeof proxy.baseURL === 'string') out.publicUrl = proxy.baseURL.replace(/\/+$/, '');
+  if (typeof proxy.baseURL === 'string') {
+    const where = isRecord(input.mcpProxy) ? 'mcpProxy.baseURL' : 'server.baseURL';
+    out.publicUrl = publicUrlOf(proxy.baseURL, where, warnings);
+  }
 
   const defaultTokens = stringList(proxyOptions.authTokens);
   const oauth2 = isRecord(proxyOptions.oauth2) ? proxyOptions.oauth2 : undefined;
@@ -252,6 +255,27 @@ function readFile(doc: Doc, warnings: string[]): { proxy: Doc; entries: Entry[] 
   }
   if (!fromClients) return { proxy, entries: servers.map(([key, entry]) => ({ key, entry, where: `mcpServers.${key}`, origin: `mcpServers.${key}` })) };
   return { proxy, entries: clientEntries(clients, stringList(v1?.globalAuthTokens), warnings) };
+}
+
+/**
+ * baseURL as publicUrl. mcp-proxy serves each server at `path.Join(baseURL.Path, name)`, so its
+ * path is read as Go's path.Clean reads it (no empty or `.` segment, `..` resolved); Gatehouse
+ * then serves under that path (http/base-path.ts) as mcp-proxy did, and at the root for a
+ * reverse proxy that strips it. A path that reads otherwise than written is said.
+ */
+function publicUrlOf(baseURL: string, where: string, warnings: string[]): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*)([^?#]*)(.*)$/s.exec(baseURL.trim());
+  if (!m) return baseURL.replace(/\/+$/, '');
+  const [, origin, path, rest] = m as unknown as [string, string, string, string];
+  const segments: string[] = [];
+  for (const s of path.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') segments.pop();
+    else segments.push(s);
+  }
+  const cleaned = segments.length ? `/${segments.join('/')}` : '';
+  if (cleaned !== path.replace(/\/+$/, '')) warnings.push(`${where}: its path ${JSON.stringify(path)} is read as ${JSON.stringify(cleaned || '/')}, as mcp-proxy reads it`);
+  return `${origin}${cleaned}${rest}`;
 }
 
 /** v1 `clients` as v2 server entries, as load() adapts them. A client of an unknown type is left out (with a warning). */
