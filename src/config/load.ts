@@ -360,6 +360,8 @@ function build(cfg: GatehouseConfigParsed, native: NativeDocument, secretEnvName
             tokenUrl: s.oauth.tokenUrl,
             issuer: s.oauth.issuer,
             privateKey: s.oauth.privateKey,
+            audience: s.oauth.audience,
+            authStyle: s.oauth.authStyle,
           }
         : undefined,
     };

@@ -34,6 +34,10 @@ export interface ResolvedOutboundOAuth {
   /** The authorization server the credentials belong to (RFC 8414 issuer), checked on discovery. */
   readonly issuer: string | undefined;
   readonly privateKey: string | undefined;
+  /** An `audience` parameter on every token request (auth/client/token-request.ts withAudience). */
+  readonly audience: string | undefined;
+  /** How the client secret goes to the token endpoint: header (client_secret_basic) or body (client_secret_post). */
+  readonly authStyle: 'header' | 'body' | undefined;
 }
 
 export interface ResolvedRemoteServer extends ServerCommon {

@@ -124,12 +124,27 @@ export const OutboundOAuthSchema = z.strictObject({
   /** The authorization server these credentials belong to: discovery must name exactly this issuer, else nothing is sent. */
   issuer: httpUrl.optional(),
   privateKey: z.string().optional(),
+  // mcp-oauth2-proxy's oauth2.audience and oauth2.authStyle (seed 001), as `gatehouse connect --audience / --auth-style`.
+  audience: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Sent as audience=VALUE on every token request (not an RFC 6749 parameter: Auth0 and IdPs like it issue a token for their API only when asked by this name; resource is the RFC 8707 one)',
+    ),
+  authStyle: z
+    .enum(['header', 'body'], { error: 'must be header (HTTP Basic, client_secret_basic) or body (client_secret_post)' })
+    .optional()
+    .describe(
+      'How clientSecret goes to the token endpoint: header is HTTP Basic (client_secret_basic), body puts client_id and client_secret in the form (client_secret_post). It decides when the authorization server metadata names no method (e.g. with tokenUrl) and is used when the metadata lists it; else the metadata\'s method is. Unset: the metadata\'s choice, else header. Not with privateKey',
+    ),
 })
   .refine((o) => o.clientId !== undefined, { path: ['clientId'], error: 'required for client_credentials' })
   .refine((o) => o.clientSecret !== undefined || o.privateKey !== undefined, {
     path: ['clientSecret'],
     error: 'required for client_credentials (or privateKey)',
-  });
+  })
+  .refine((o) => o.authStyle === undefined || o.privateKey === undefined, { path: ['authStyle'], error: 'is for a client secret; privateKey signs a JWT instead' });
 
 export const RemoteServerSchema = z.strictObject({
   url: httpUrl,

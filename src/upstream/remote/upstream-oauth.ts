@@ -26,6 +26,9 @@ export function createUpstreamAuthProvider(
   if (oauth.clientSecret === undefined && oauth.privateKey === undefined) {
     throw new RemoteLinkError('bad-config', `${where}.clientSecret: required for client_credentials (or privateKey)`);
   }
+  if (oauth.authStyle !== undefined && oauth.privateKey !== undefined) {
+    throw new RemoteLinkError('bad-config', `${where}.authStyle: is for a client secret; privateKey signs a JWT instead`);
+  }
   let privateKey;
   if (oauth.privateKey !== undefined) {
     try {
@@ -44,6 +47,9 @@ export function createUpstreamAuthProvider(
     serverUrl: server.url,
     clientId: oauth.clientId,
     clientSecret: oauth.clientSecret,
+    // As connect's --audience and --auth-style (machine-session.ts, token-request.ts).
+    audience: oauth.audience,
+    authStyle: oauth.authStyle,
     privateKey,
     scope: oauth.scope,
     resource: oauth.resource,
