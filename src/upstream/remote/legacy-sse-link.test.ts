@@ -142,6 +142,29 @@ describe('legacy SSE link: the event stream guard', () => {
     expect(sent).toBeLessThan(MAX_EVENT_LENGTH + 16 * 1024 * 1024);
   }, 30_000);
 
+  it('delivers an event ended by CR alone at once, not when the server next writes (WHATWG SSE: CR is a line end)', async () => {
+    const server = await scriptedServer();
+    server.onRequest = ({ id }, stream) => stream.write(answer(id).replaceAll('\n', '\r'));
+    const { link, h } = await open(server);
+    await link.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.until(() => h.messages.length === 1, 1000);
+    expect(h.messages[0]).toMatchObject({ id: 1, result: { ok: true } });
+  });
+
+  it('reads a CRLF cut between two writes as one line end, not two', async () => {
+    const server = await scriptedServer();
+    server.onRequest = ({ id }, stream) => {
+      // One answer over two data lines; were the cut LF a line end of its own, the blank line
+      // would end the event after its first half (two events, neither JSON).
+      stream.write('event: message\r\ndata: {"jsonrpc":"2.0",\r');
+      setTimeout(() => stream.write(`\ndata: "id":${JSON.stringify(id)},"result":{"ok":true}}\r\n\r\n`), 50);
+    };
+    const { link, h } = await open(server);
+    await link.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.until(() => h.messages.length === 1, 2000);
+    expect(h.messages[0]).toMatchObject({ id: 1, result: { ok: true } });
+  });
+
   it('passes every well-formed way of writing an answer, and no event of another name', async () => {
     const server = await scriptedServer();
     const result = (id: unknown) => JSON.stringify({ jsonrpc: '2.0', id, result: { ok: true } });

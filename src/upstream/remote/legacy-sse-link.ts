@@ -294,6 +294,8 @@ export class LegacySseLink implements Link {
    * this endpoint", while the SDK transport moves its POSTs to whatever a later one names (on
    * the same origin; on another, it drops the session). `id:` and `retry:` are left out: they
    * serve reconnection, and a legacy session cannot be resumed (the link never reconnects).
+   * Line ends are made LF first: the parser holds a CR that ends a chunk (a LF may follow), so an
+   * event ended by CR alone (WHATWG SSE allows CRLF, LF or CR) waited for the server's next bytes.
    */
   #guard(): TransformStream<Uint8Array, Uint8Array> {
     const decoder = new TextDecoder();
@@ -301,6 +303,12 @@ export class LegacySseLink implements Link {
     let endpointSeen = false;
     let tooLong = false;
     let out = '';
+    let pendingCr = false;
+    const lineEndsToLf = (text: string): string => {
+      if (pendingCr && text.startsWith('\n')) text = text.slice(1); // the LF of a CRLF cut between chunks
+      pendingCr = text.endsWith('\r');
+      return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+    };
     const onEvent = (event: EventSourceMessage): void => {
       if (event.event === 'endpoint') {
         if (endpointSeen) {
@@ -320,7 +328,7 @@ export class LegacySseLink implements Link {
       maxBufferSize: MAX_EVENT_LENGTH,
     });
     const feed = (text: string, controller: TransformStreamDefaultController<Uint8Array>): void => {
-      parser.feed(text);
+      parser.feed(lineEndsToLf(text));
       if (tooLong) {
         const failure = new RemoteLinkError('protocol', `${redactUrl(this.#ctx.url.href)} sent an event longer than ${MAX_EVENT_LENGTH} characters`);
         if (!this.#closed) this.#streamFailure = failure;
