@@ -129,6 +129,11 @@ describe('ResponseParser', () => {
     expect(read('HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(false);
     expect(read('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(false);
     expect(read('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(true);
+    // One token or a list, read alike: NBSP (obs-text) around a token is dropped, as String trim does.
+    expect(read('HTTP/1.1 200 OK\r\nConnection: close\xa0\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(false);
+    expect(read('HTTP/1.1 200 OK\r\nConnection: \xa0Close\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(false);
+    expect(read('HTTP/1.1 200 OK\r\nConnection: close\xa0, x\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(false);
+    expect(read('HTTP/1.0 200 OK\r\nConnection: keep-alive\xa0\r\nContent-Length: 0\r\n\r\n').parser.keepAlive).toBe(true);
     const hinted = read('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 0\r\n\r\n').parser;
     expect([hinted.keepAlive, hinted.keepAliveSeconds]).toEqual([true, 5]);
     // A 1xx answer's Keep-Alive is not the final answer's.

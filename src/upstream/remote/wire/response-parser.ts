@@ -235,7 +235,7 @@ export class ResponseParser {
       for (let i = colon + 1; i < eol; i++) {
         const c = text.charCodeAt(i);
         if (c === 0x20 || c === 0x09) continue;
-        if (c < 0x20 || c === 0x7f || c > 0xff) throw bad(`bad characters in header ${name}`);
+        if (c < 0x20 || c === 0x7f) throw bad(`bad characters in header ${name}`); // latin1: nothing past 0xff
         if (from < 0) from = i;
         to = i + 1;
       }
@@ -250,7 +250,8 @@ export class ResponseParser {
           if (lower === 'content-length') contentLength = contentLength === undefined && DIGITS.test(value) ? Number(value) : mergeLength(contentLength, value);
           else if (lower === 'transfer-encoding') chunked = mergeCoding(chunked, value);
           else if (lower === 'connection') {
-            const tokens = value.includes(',') ? value.toLowerCase().split(',').map((t) => t.trim()) : [value.toLowerCase()];
+            // String trim (not trimOws) on both paths: it also drops obs-text NBSP, as before.
+            const tokens = value.includes(',') ? value.toLowerCase().split(',').map((t) => t.trim()) : [value.toLowerCase().trim()];
             if (tokens.includes('close')) close = true;
             else if (http10 && tokens.includes('keep-alive')) close = false;
           } else if (lower === 'keep-alive') keepAlive = value;
