@@ -52,21 +52,38 @@ export class StandaloneStream {
   /** Consecutive failed reopenings, and streams that ended at once, empty. */
   #failures = 0;
   #empties = 0;
+  /** The GET is on its way, or its stream is being read. */
+  #running = false;
 
   constructor(host: StandaloneStreamHost) {
     this.#h = host;
+  }
+
+  /**
+   * A stream is asked for, being read, or about to be reopened: a message may still come on it.
+   * Some servers (ruby-sdk before its PR #294), against the transports' rules, answer a request
+   * there and not on its POST, and the SDK's own client waits for that: the link too, while this
+   * holds (the request timeout above it bounds the wait); else it fails the request at once.
+   */
+  get live(): boolean {
+    return this.#running || this.#timer !== undefined;
   }
 
   open(): void {
     if (this.#h.closed()) return;
     const abort = new AbortController();
     this.#abort = abort;
-    void this.#run(abort);
+    this.#running = true;
+    void this.#run(abort).finally(() => {
+      if (this.#abort === abort) this.#running = false;
+    });
   }
 
   close(): void {
     this.#abort?.abort();
+    this.#running = false;
     clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** A failed stream GET. A 404 to a session whose streams the server is known to serve: the session is gone. */
@@ -133,7 +150,10 @@ export class StandaloneStream {
         return;
       }
     }
-    this.#timer = setTimeout(() => this.open(), h.retryDelay(Math.max(this.#failures, this.#empties)));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.open();
+    }, h.retryDelay(Math.max(this.#failures, this.#empties)));
     this.#timer.unref();
   }
 }

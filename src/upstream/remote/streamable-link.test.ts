@@ -232,6 +232,37 @@ for (const each of ['request()', 'wire pool'] as const) {
         });
       }
 
+      // ruby-sdk before its PR #294: with the session's GET stream connected, a request's POST
+      // gets 202 (or 200 {"accepted":true}) and the answer comes on the GET stream. Not what the
+      // transports allow, but the SDK's client waits for it, and so does the link while the
+      // stream is live (the request timeout above the link bounds the wait).
+      for (const ack of ['202', 'JSON acknowledgement'] as const) {
+        it(`with the GET stream live: a ${ack} and the answer on the stream gives the result`, async () => {
+          let stream: ServerResponse | undefined;
+          const url = await listen((req, res, body) => {
+            if (req.method === 'GET') {
+              res.writeHead(200, { 'content-type': 'text/event-stream' }).write(': open\n\n');
+              stream = res;
+            } else if (body?.method === 'initialize') answerInitialize(res, body.id, 's-rb');
+            else if (body?.id === undefined) res.writeHead(202).end();
+            else {
+              if (ack === '202') res.writeHead(202).end();
+              else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: true }));
+              const answer = { jsonrpc: '2.0', id: body.id, result: { content: [] } };
+              setTimeout(() => stream?.write(`event: message\ndata: ${JSON.stringify(answer)}\n\n`), 20);
+            }
+          });
+          const rec = new Recorder();
+          const { link } = leanLink(url, rec);
+          await initialized(link, rec, true);
+          await expect.poll(() => stream !== undefined).toBe(true);
+          await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+          await expect.poll(() => rec.messages.filter((m) => 'id' in m && m.id === 2).length).toBe(1);
+          await sleep(100);
+          expect(rec.messages.filter((m) => 'id' in m && m.id === 2)).toEqual([{ jsonrpc: '2.0', id: 2, result: { content: [] } }]);
+        });
+      }
+
       it('a JSON batch with a notification and the answer delivers both, and no error', async () => {
         const url = await listen((req, res, body) => {
           if (body?.method === 'initialize') answerInitialize(res, body.id, 's-batch');

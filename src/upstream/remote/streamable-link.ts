@@ -1,7 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { ErrorCode, errorResponse, isRequest, parseMessage, type JsonRpcId, type JsonRpcMessage } from '../../jsonrpc/index.js';
-import type { Logger } from '../../observability/index.js';
-import { redactUrl } from '../../observability/index.js';
+import { redactUrl, type Logger } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, jsonRpcError, publicReason, RemoteLinkError } from './errors.js';
 import type { EventSourceMessage } from './event-stream.js';
@@ -225,8 +224,7 @@ export class StreamableHttpLink implements Link {
       await res.body.dump();
       this.#markDelivered();
       if ('method' in message && message.method === 'notifications/initialized') this.#standalone.open();
-      // MCP 2025-03-26+ transports: a request's POST MUST get JSON or an event stream (202 is for
-      // responses and notifications). No answer can follow: fail it now, not at the timeout.
+      // MCP 2025-03-26+ transports: a request's POST MUST get JSON or an event stream, not 202.
       if (id !== undefined) this.#noAnswer(message, id, `answered HTTP ${status} with no body`);
       return;
     }
@@ -256,9 +254,11 @@ export class StreamableHttpLink implements Link {
     if (!this.#deliverJson(text, id) && id !== undefined) this.#noAnswer(message, id, 'answered with JSON that holds no answer to the request');
   }
 
-  /** A request's POST was answered, but not with its answer (none can come later on this POST). */
+  /** A request's POST was answered without its answer: failed now, unless the GET stream is live (standalone-stream.ts `live`). */
   #noAnswer(message: JsonRpcMessage, id: JsonRpcId, what: string): void {
-    this.#requestFailed(message, id, new RemoteLinkError('protocol', `${redactUrl(this.#o.url.href)} ${what}`));
+    const reason = `${redactUrl(this.#o.url.href)} ${what}`;
+    if (!this.#standalone.live) this.#requestFailed(message, id, new RemoteLinkError('protocol', reason));
+    else this.#o.logger.warn({ id, reason }, 'waiting for the answer on the event stream (a request is to be answered on its POST)');
   }
 
   #statusFailed(status: number, text: string, message: JsonRpcMessage, id: JsonRpcId | undefined): void {
