@@ -9,6 +9,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/observability/index.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
@@ -157,7 +159,9 @@ describe('a hostile HTTP upstream', () => {
       ]);
       const label = upstream.seen[before] ?? '(not sent)';
       if (res === undefined) failures.push(`case ${i} (${label}): no answer within 15 s`);
-      else if (res.status >= 500 && res.status !== 502 && res.status !== 503) failures.push(`case ${i} (${label}): HTTP ${res.status} ${res.text.slice(0, 200)}`);
+      else if (![200, 404, 502, 503].includes(res.status)) failures.push(`case ${i} (${label}): HTTP ${res.status} ${res.text.slice(0, 200)}`);
+      // A client reads that the server failed, never where it is (DESIGN.md: upstream URLs stay in the log).
+      else if (res.text.includes(new URL(upstream.url).host)) failures.push(`case ${i} (${label}): the answer names the upstream: ${res.text.slice(0, 200)}`);
       else if (res.status === 200) {
         const reply = (Array.isArray(res.json) ? res.json.at(-1) : res.json) as { id?: unknown; result?: unknown; error?: { message?: unknown } } | undefined;
         // The one answer to our id: a result only when the upstream sent a good one.
@@ -176,4 +180,50 @@ describe('a hostile HTTP upstream', () => {
     expect(JSON.stringify(call.json)).toContain('fine');
     expect((await fetch(`${gw.base}/healthz`)).status).toBe(200);
   }, 600_000);
+});
+
+describe('an HTTP upstream that cannot be opened', () => {
+  it("tells the client which server failed and how, never its URL (that stays in the gateway's log), on every transport", async () => {
+    const refusing = await hostileUpstream(() => ['unused', undefined, false]);
+    const port = new URL(refusing.url).port;
+    await new Promise((r) => refusing.server.close(r)); // nothing listens there now
+    const logged: string[] = [];
+    const destination = new Writable({ write: (chunk: Buffer, _enc, done) => (logged.push(chunk.toString()), done()) });
+    const gw = await startTestGateway({ servers: { gone: { url: refusing.url, allowHttp: true } } }, { logger: createLogger({ level: 'warn', destination }) });
+    try {
+      const said = 'upstream unavailable: upstream \\"gone\\" refused the connection (is it running?)';
+      const streamable = await rawPost(`${gw.base}/gone/mcp`, INIT());
+      expect(streamable.status).toBe(502);
+      expect(streamable.text).toContain(said);
+      // 2026-07-28, stateless: the version rides in the request's _meta.
+      const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+      const stateless = await rawPost(`${gw.base}/gone/mcp`, { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: meta } }, { 'mcp-protocol-version': '2026-07-28' });
+      expect(stateless.text).toContain(said);
+      // Legacy SSE: the answer to initialize comes on the stream.
+      const controller = new AbortController();
+      const stream = await fetch(`${gw.base}/gone/sse`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+      const reader = stream.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const readUntil = async (pattern: RegExp): Promise<void> => {
+        while (!pattern.test(text)) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          text += decoder.decode(value as Uint8Array, { stream: true });
+        }
+      };
+      await readUntil(/event: endpoint\ndata: [^\n]+\n/);
+      const endpoint = /event: endpoint\ndata: ([^\n]+)\n/.exec(text)![1]!;
+      const posted = await fetch(new URL(endpoint, gw.base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(INIT()) });
+      expect(posted.status).toBe(202);
+      await readUntil(/upstream unavailable/);
+      controller.abort();
+      expect(text).toContain(said);
+      const events = [text];
+      for (const text of [streamable.text, stateless.text, ...events]) expect(text).not.toContain(`127.0.0.1:${port}`);
+      expect(logged.join('')).toContain(`127.0.0.1:${port}`);
+    } finally {
+      await gw.close();
+    }
+  });
 });

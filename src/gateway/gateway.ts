@@ -16,7 +16,7 @@ import { openAggregateDispatcher } from './aggregate-dispatcher.js';
 import { isNullIdRequest, nullId, routeKey, tooDeep, usableSession, type McpCall } from './call.js';
 import { duplicateIdError, type Dispatcher, type DownstreamSink } from './dispatcher.js';
 import { PostExchange, parseEventId } from './exchange.js';
-import { accepts, empty, isJsonContentType, json, jsonRpcHttpError } from './http-util.js';
+import { accepts, empty, isJsonContentType, json, jsonRpcHttpError, unavailableMessage } from './http-util.js';
 import { LegacySseTransport } from './legacy-sse.js';
 import type { Reply } from './reply.js';
 import { BATCHING_VERSION, SESSION_NOT_FOUND, negotiateLegacyVersion, nestedDeeperThan } from './protocol.js';
@@ -233,7 +233,7 @@ export class Gateway {
     } catch (err) {
       this.#options.logger.warn({ server: call.server ?? '(aggregate)', err: (err as Error).message }, 'cannot open upstream session');
       this.#admission.release(call.principal);
-      return jsonRpcHttpError(502, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`, init.id);
+      return jsonRpcHttpError(502, ErrorCode.UpstreamUnavailable, unavailableMessage(call.server, err), init.id);
     }
     this.#sessions.set(session.id, session);
     const result = { ...session.dispatcher.initializeResult, protocolVersion: version };

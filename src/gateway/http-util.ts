@@ -1,4 +1,5 @@
 import { errorResponse, type JsonRpcId } from '../jsonrpc/index.js';
+import { failureMessage } from '../upstream/index.js';
 import type { InboundRequest, Reply } from './reply.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' } as const;
@@ -45,4 +46,13 @@ function mediaTypes(accept: string): ReadonlySet<string> {
 export function isJsonContentType(request: InboundRequest): boolean {
   const ct = request.headers.get('content-type');
   return ct !== null && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(ct.trim());
+}
+
+/**
+ * What a client reads when its session's upstream cannot be opened: the upstream's own wording
+ * for clients where it has one (a remote server's URL stays in the gateway's log).
+ */
+export function unavailableMessage(server: string | undefined, err: unknown): string {
+  const error = err instanceof Error ? err : new Error(String(err));
+  return `upstream unavailable: ${server === undefined ? error.message : failureMessage(server, error)}`;
 }

@@ -5,7 +5,7 @@ import type { InitializeParams } from '../upstream/types.js';
 import type { PrincipalAdmission } from './admission.js';
 import { isNullIdRequest, nullId, routeKey, tooDeep, usableSession, type McpCall } from './call.js';
 import { duplicateIdError, type Dispatcher } from './dispatcher.js';
-import { jsonRpcHttpError } from './http-util.js';
+import { jsonRpcHttpError, unavailableMessage } from './http-util.js';
 import { SESSION_NOT_FOUND, nestedDeeperThan, negotiateLegacyVersion } from './protocol.js';
 import type { Reply } from './reply.js';
 import { Session } from './session.js';
@@ -91,7 +91,7 @@ export class LegacySseTransport {
       } catch (err) {
         // The client may try again.
         session.initializeSeen = false;
-        emit(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
+        emit(errorResponse(message.id, ErrorCode.UpstreamUnavailable, unavailableMessage(call.server, err)));
         return ACCEPTED;
       }
       if (session.closed) {

@@ -13,7 +13,7 @@ import {
 import type { Logger } from '../observability/index.js';
 import type { Dispatcher, DownstreamSink } from './dispatcher.js';
 import { PostExchange, StreamLog } from './exchange.js';
-import { accepts, empty, json, jsonRpcHttpError } from './http-util.js';
+import { accepts, empty, json, jsonRpcHttpError, unavailableMessage } from './http-util.js';
 import type { InboundRequest, Reply } from './reply.js';
 import type { InitializeParams } from '../upstream/types.js';
 import { HeldSessions, type HeldSession } from './held-sessions.js';
@@ -105,7 +105,7 @@ export class StatelessEndpoint {
     return this.#entered === 0 && this.#flights.size === 0 && this.#continuations.size === 0 && this.#listen.listening === 0 && this.#lastUsed < before;
   }
 
-  async handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: InboundRequest }): Promise<Reply> {
+  async handle(message: JsonRpcRequest | JsonRpcNotification, call: { readonly request: InboundRequest; readonly server?: string | undefined }): Promise<Reply> {
     this.#entered++;
     this.#lastUsed = Date.now();
     try {
@@ -116,7 +116,7 @@ export class StatelessEndpoint {
     }
   }
 
-  async #handle(message: JsonRpcRequest | JsonRpcNotification, call: { request: InboundRequest }): Promise<Reply> {
+  async #handle(message: JsonRpcRequest | JsonRpcNotification, call: { readonly request: InboundRequest; readonly server?: string | undefined }): Promise<Reply> {
     const meta = (message.params?._meta ?? {}) as Record<string, unknown>;
     const version = meta[META.protocolVersion];
     const id = isRequest(message) ? message.id : null;
@@ -161,7 +161,7 @@ export class StatelessEndpoint {
       try {
         dispatcher = await member.dispatcher;
       } catch (err) {
-        return json(errorResponse(message.id, ErrorCode.UpstreamUnavailable, `upstream unavailable: ${(err as Error).message}`));
+        return json(errorResponse(message.id, ErrorCode.UpstreamUnavailable, unavailableMessage(call.server, err)));
       }
       const headerProblem = await this.#checkRequestHeaders(message, call.request, dispatcher);
       if (headerProblem) return jsonRpcHttpError(400, ModernErrorCode.HeaderMismatch, `Header mismatch: ${headerProblem}`, message.id);

@@ -52,8 +52,14 @@ export class UpstreamError extends Error {
   }
 }
 
-/** The message to put in a JSON-RPC error for `reason`, naming the upstream whatever made it. */
+/**
+ * The message to put in a JSON-RPC error for `reason`, naming the upstream whatever made it. A
+ * failure that words itself for clients (a remote link's: its message names the server's URL,
+ * which is for the log, not for whoever calls) is read that way.
+ */
 export function failureMessage(upstream: string, reason: Error): string {
+  const worded = (reason as Error & { clientMessage?: unknown }).clientMessage;
+  if (typeof worded === 'function') return (worded as (upstream: string) => string).call(reason, upstream);
   const prefix = `upstream "${upstream}"`;
   if (reason instanceof UpstreamError || reason.message.startsWith(prefix)) return reason.message;
   return `${prefix}: ${reason.message}`;

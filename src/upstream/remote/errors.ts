@@ -18,7 +18,7 @@ export type RemoteFailureCode =
   | 'protocol' // the server answered something that is not MCP
   | 'closed'; // closed by the gateway
 
-/** A local failure of a remote link (never crosses the wire as is). */
+/** A local failure of a remote link (never crosses the wire as is: the message names the server's URL, for the log). */
 export class RemoteLinkError extends Error {
   readonly code: RemoteFailureCode;
   /** The HTTP status, when the failure is one. */
@@ -29,6 +29,11 @@ export class RemoteLinkError extends Error {
     this.name = 'RemoteLinkError';
     this.code = code;
     this.status = options?.status;
+  }
+
+  /** What a client reads when this ends its calls or its session's start (upstream/errors.ts failureMessage). */
+  clientMessage(upstream: string): string {
+    return publicReason({ name: upstream }, this);
   }
 }
 
@@ -227,10 +232,14 @@ export function closesLink(failure: RemoteLinkError): boolean {
 }
 
 /** What a downstream client may read about a failure: no upstream URL or body, which can be internal. */
-export function publicReason(upstream: { readonly name: string; readonly timeoutMs: number }, failure: RemoteLinkError): string {
+export function publicReason(upstream: { readonly name: string; readonly timeoutMs?: number }, failure: RemoteLinkError): string {
   switch (failure.code) {
     case 'timeout':
-      return `upstream "${upstream.name}" did not answer within ${upstream.timeoutMs} ms`;
+      return upstream.timeoutMs === undefined ? `upstream "${upstream.name}" did not answer in time` : `upstream "${upstream.name}" did not answer within ${upstream.timeoutMs} ms`;
+    case 'session-expired':
+      return `upstream "${upstream.name}" ended the session (it restarted or dropped it)`;
+    case 'connection-refused':
+      return `upstream "${upstream.name}" refused the connection (is it running?)`;
     case 'http-status':
       return `upstream "${upstream.name}" answered HTTP ${failure.status ?? 'error'}`;
     case 'protocol':
