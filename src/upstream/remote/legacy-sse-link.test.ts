@@ -22,6 +22,8 @@ interface Scripted {
   /** Called for each POST with a JSON-RPC id, after its 202. */
   onRequest: (message: { id: unknown; method: string }, stream: ServerResponse) => void;
   server: Server;
+  /** GET /sse redirects to /sse/moved. */
+  moved?: boolean;
 }
 
 async function scriptedServer(): Promise<Scripted> {
@@ -32,6 +34,10 @@ async function scriptedServer(): Promise<Scripted> {
     stream: () => stream!,
     onRequest: () => undefined,
     server: createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/sse' && s.moved) {
+        res.writeHead(307, { location: '/sse/moved' }).end(); // within the origin: the SDK follows it
+        return;
+      }
       if (req.method === 'GET') {
         stream = res;
         res.writeHead(200, { 'content-type': 'text/event-stream' }).write('event: endpoint\ndata: /messages?sessionId=1\n\n');
@@ -99,6 +105,18 @@ describe('legacy SSE link: the event stream guard', () => {
     await h.until(() => h.messages.length === 2);
     expect(server.posts).toEqual(['/messages?sessionId=1', '/messages?sessionId=1']);
     expect(h.closed).toBeUndefined();
+  });
+
+  it('guards a stream reached through a redirect within the origin too', async () => {
+    const server = await scriptedServer();
+    server.moved = true;
+    server.onRequest = ({ id }, stream) => stream.write(`event: endpoint\ndata: /elsewhere?sessionId=stolen\n\n${answer(id)}`);
+    const { link, h } = await open(server);
+    await link.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.until(() => h.messages.length === 1);
+    await link.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    await h.until(() => h.messages.length === 2);
+    expect(server.posts).toEqual(['/messages?sessionId=1', '/messages?sessionId=1']);
   });
 
   it('ignores a later endpoint event on another origin: the session goes on', async () => {

@@ -274,13 +274,15 @@ export class LegacySseLink implements Link {
 
   // --- the stream guard -----------------------------------------------------------------
 
-  /** `fetch`, with the event stream's body read through #guard before the EventSource sees it. */
+  /**
+   * `fetch`, with the event stream's body read through #guard before the EventSource sees it:
+   * any event stream answering a GET, wherever a redirect within the origin led (the OAuth
+   * client's GETs through the same fetch are answered with JSON).
+   */
   #guardedFetch(fetchFn: FetchLike): FetchLike {
     return async (input, init) => {
       const response = await fetchFn(input, init);
-      const method = (init?.method ?? 'GET').toUpperCase();
-      const url = input instanceof URL ? input : new URL(input);
-      if (method !== 'GET' || response.status !== 200 || !response.body || !this.#isStreamUrl(url)) return response;
+      if ((init?.method ?? 'GET').toUpperCase() !== 'GET' || response.status !== 200 || !response.body) return response;
       if (!response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
       return new Response(response.body.pipeThrough(this.#guard()), { status: response.status, statusText: response.statusText, headers: response.headers });
     };
