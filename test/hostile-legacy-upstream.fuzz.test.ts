@@ -135,6 +135,8 @@ const OPENINGS: Opening[] = [
   ['no endpoint: the stream closes', (res) => res.writeHead(200, sseHead).end(': bye\n\n')],
   ['GET answered 500', (res) => res.writeHead(500).end('boom')],
   ['GET answered with a login page', (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>')],
+  // Followed (same origin): the stream it leads to must be read as carefully as any.
+  ['GET redirected within the origin', (res) => res.writeHead(307, { location: '/sse?moved=1' }).end()],
   ['GET redirected to the evil origin', (res, _e, evil) => res.writeHead(302, { location: `${evil}/sse` }).end()],
 ];
 
