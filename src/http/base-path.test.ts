@@ -32,6 +32,12 @@ describe('basePathOf', () => {
       expect(basePathOf(url), url).toHaveProperty('problem');
     }
   });
+
+  it("refuses the sub-delimiters, which would break the cookies' Path attribute (/x;Domain=... adds one)", () => {
+    for (const url of ['https://gw.example/x;Domain=example.org', 'https://gw.example/a,b', 'https://gw.example/a=b', "https://gw.example/it's", 'https://gw.example/a:b', 'https://gw.example/a@b', 'https://gw.example/(a)']) {
+      expect(basePathOf(url), url).toEqual({ problem: expect.stringContaining('use letters, digits and - . _ ~') });
+    }
+  });
 });
 
 describe('underBasePath', () => {

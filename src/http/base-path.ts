@@ -7,10 +7,12 @@
 import type { Logger } from '../observability/index.js';
 
 /**
- * One segment of a base path: RFC 3986 pchar without percent-encoding, which clients and
- * proxies may decode or re-case (RFC 3986 §6.2.2): what is written is what they send.
+ * One segment of a base path: RFC 3986 unreserved characters only. Not percent-encoding, which
+ * clients and proxies may decode or re-case (RFC 3986 §6.2.2): what is written is what they
+ * send. Not the sub-delimiters either: the path goes into cookie Path attributes, where `;`
+ * would start another attribute (`/x;Domain=...`) and `,` or `=` break cookie parsers.
  */
-const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@-]+$/;
+const SEGMENT = /^[A-Za-z0-9._~-]+$/;
 
 /**
  * The path of publicUrl that Gatehouse serves under: '' for none (no publicUrl, or one at the
