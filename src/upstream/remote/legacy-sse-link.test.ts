@@ -11,7 +11,7 @@ import type { JsonRpcMessage } from '../../jsonrpc/index.js';
 import { silentLogger } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { createRemoteLinkFactory, RemoteLinkError } from './index.js';
-import { MAX_EVENT_LENGTH } from './legacy-sse-link.js';
+import { MAX_EVENT_LENGTH, MAX_POST_ANSWER_BYTES } from './legacy-sse-link.js';
 
 interface Scripted {
   url: string;
@@ -22,6 +22,8 @@ interface Scripted {
   /** Called for each POST with a JSON-RPC id, after its 202. */
   onRequest: (message: { id: unknown; method: string }, stream: ServerResponse) => void;
   server: Server;
+  /** Answers the POSTs instead of a plain 202. */
+  answerPost?: (res: ServerResponse) => void;
   /** GET /sse redirects to /sse/moved. */
   moved?: boolean;
 }
@@ -47,6 +49,7 @@ async function scriptedServer(): Promise<Scripted> {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
+        if (s.answerPost) return s.answerPost(res);
         res.writeHead(202).end();
         const message = JSON.parse(body) as { id?: unknown; method?: string };
         if (message.id !== undefined && message.method !== undefined) s.onRequest({ id: message.id, method: message.method }, stream!);
@@ -182,6 +185,36 @@ describe('legacy SSE link: the event stream guard', () => {
     await h.until(() => h.messages.length === 1, 2000);
     expect(h.messages[0]).toMatchObject({ id: 1, result: { ok: true } });
   });
+
+  it(`reads at most ${MAX_POST_ANSWER_BYTES} bytes of a POST's answer, and for at most the timeout`, async () => {
+    const server = await scriptedServer();
+    const posts: Array<{ sent: number; closed: boolean }> = [];
+    server.answerPost = (res) => {
+      const post = { sent: 0, closed: false };
+      posts.push(post);
+      res.on('close', () => (post.closed = true));
+      res.writeHead(202, { 'content-type': 'text/plain' });
+      if (posts.length === 2) return void res.write('a trickle that never ends'); // the second: slow
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      const pump = (): void => {
+        while (!res.destroyed && post.sent < 256 * 1024 * 1024) {
+          post.sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    };
+    const { link, h } = await open(server);
+    await link.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.until(() => posts[0]?.closed === true, 5000);
+    expect(posts[0]!.sent).toBeLessThan(16 * 1024 * 1024); // what socket buffers hold, not 256 MiB
+    const started = Date.now();
+    await link.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    await h.until(() => posts[1]?.closed === true, 5000);
+    expect(Date.now() - started).toBeLessThan(4000); // the link's timeout is 2 s
+    expect(h.closed).toBeUndefined(); // a 202 is a delivered message, whatever came after it
+  }, 15_000);
 
   it('passes every well-formed way of writing an answer, and no event of another name', async () => {
     const server = await scriptedServer();

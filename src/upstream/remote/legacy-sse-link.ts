@@ -6,6 +6,7 @@ import { redactUrl } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, httpStatusOf, publicReason, RemoteLinkError } from './errors.js';
 import type { FetchObserver } from './http-client.js';
+import { relaySignal } from './signal-relay.js';
 import type { RemoteLinkContext, RemoteLinkEvents } from './link-context.js';
 
 /** Step-up authorizations one request may cause before it fails (the conformance suite allows 3 logins in all). */
@@ -17,6 +18,13 @@ const STEP_UP_RETRIES = 2;
  * ends one would fill the gateway's memory. A longer event ends the link.
  */
 export const MAX_EVENT_LENGTH = 64 * 1024 * 1024;
+
+/**
+ * The most of a POST's answer the link reads (as undici's own dump, post-answer.ts): the answers
+ * come on the stream, a POST's body only goes into an error text. The SDK transport reads it
+ * whole, without bound in size or time.
+ */
+export const MAX_POST_ANSWER_BYTES = 128 * 1024;
 
 /**
  * One session with a server of the 2024-11-05 HTTP+SSE transport, over the SDK's
@@ -281,11 +289,65 @@ export class LegacySseLink implements Link {
    */
   #guardedFetch(fetchFn: FetchLike): FetchLike {
     return async (input, init) => {
+      const target = input instanceof URL ? input : new URL(input);
+      if (init?.method === 'POST' && typeof init.body === 'string' && target.origin === this.#ctx.url.origin) return this.#boundedPost(fetchFn, target, init);
       const response = await fetchFn(input, init);
       if ((init?.method ?? 'GET').toUpperCase() !== 'GET' || response.status !== 200 || !response.body) return response;
       if (!response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
       return new Response(response.body.pipeThrough(this.#guard()), { status: response.status, statusText: response.statusText, headers: response.headers });
     };
+  }
+
+  /**
+   * A message POST whose answer is read for at most the timeout and MAX_POST_ANSWER_BYTES, then
+   * the connection is dropped. The body goes as bytes: the lean path (lean-fetch.ts) reads a
+   * string-bodied request's answer whole before it returns, this one streams it.
+   */
+  async #boundedPost(fetchFn: FetchLike, target: URL, init: RequestInit): Promise<Response> {
+    const controller = new AbortController();
+    const relayed = init.signal ? relaySignal(init.signal) : undefined; // the transport's close
+    const done = (): void => {
+      clearTimeout(timer);
+      relayed?.release();
+    };
+    // Before the answer's head the signal stops the request; after it, erroring the body does
+    // (http-client.ts lets go of the signal once a head that is not an event stream is in).
+    let errorBody: ((reason: unknown) => void) | undefined;
+    const stop = (reason: unknown): void => {
+      done();
+      controller.abort(reason);
+      errorBody?.(reason);
+    };
+    const timer = setTimeout(
+      () => stop(new RemoteLinkError('timeout', `${redactUrl(target.href)} did not finish answering a POST within ${this.#ctx.timeoutMs} ms`)),
+      this.#ctx.timeoutMs,
+    );
+    relayed?.signal.addEventListener('abort', () => stop(relayed.signal.reason), { once: true });
+    let response: Response;
+    try {
+      response = await fetchFn(target, { ...init, body: new TextEncoder().encode(init.body as string), signal: controller.signal });
+    } catch (error) {
+      done();
+      throw error;
+    }
+    if (!response.body) {
+      done();
+      return response;
+    }
+    let read = 0;
+    const limit = new TransformStream<Uint8Array, Uint8Array>({
+      start: (c) => void (errorBody = (reason) => c.error(reason)),
+      transform: (chunk, c) => {
+        read += chunk.byteLength;
+        if (read > MAX_POST_ANSWER_BYTES) {
+          done();
+          throw new RemoteLinkError('protocol', `${redactUrl(target.href)} answered a POST with more than ${MAX_POST_ANSWER_BYTES} bytes`);
+        }
+        c.enqueue(chunk);
+      },
+      flush: done,
+    });
+    return new Response(response.body.pipeThrough(limit), { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
   /**
