@@ -4,6 +4,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import { redactPathToken, redactUrl } from '../observability/index.js';
+import { servedBasePath } from './base-path.js';
 import { problemBody, type Edge } from './edge.js';
 
 export interface Readiness {
@@ -36,9 +37,10 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
   // A request's path for the log: `?token=` redacted, and with tokenInUrl the path token of
   // `/{server}/{token}/...` whatever the status (a misspelt MCP route is a 404 here, a large
   // body a 413 before any route), and of `/.well-known/{name}/{server}/{token}/...` (redactPathToken).
+  const basePath = servedBasePath(config.publicUrl);
   const logged = (pathAndQuery: string): string => {
     const path = redactUrl(pathAndQuery);
-    return config.auth.tokenInUrl ? redactPathToken(path) : path;
+    return config.auth.tokenInUrl ? redactPathToken(path, basePath) : path;
   };
 
   app.onError((err, c) => {

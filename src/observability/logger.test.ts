@@ -54,6 +54,16 @@ describe('logger', () => {
     expect(redactPathToken('/nothing')).toBe('/nothing');
   });
 
+  it("with publicUrl's path, also redacts where the token sits after it when the path comes first, in any case", () => {
+    expect(redactPathToken('/.well-known/oauth-protected-resource/proxy/echo/s3cret/mcp', '/proxy')).toBe('/.well-known/oauth-protected-resource/proxy/[REDACTED]/[REDACTED]/mcp');
+    expect(redactPathToken('/PROXY/echo/s3cret/mcp', '/proxy')).toBe('/PROXY/[REDACTED]/[REDACTED]/mcp');
+    expect(redactPathToken('/%50roxy/echo/s3cret/mcp', '/proxy')).toBe('/%50roxy/[REDACTED]/[REDACTED]/mcp');
+    expect(redactPathToken('/a/b/echo/s3cret/mcp?x=1', '/a/b')).toBe('/a/[REDACTED]/echo/[REDACTED]/mcp?x=1');
+    // Elsewhere only the usual place.
+    expect(redactPathToken('/echo/s3cret/nothing', '/proxy')).toBe('/echo/[REDACTED]/nothing');
+    expect(redactPathToken('/.well-known/oauth-protected-resource/echo/s3cret/mcp', '/proxy')).toBe('/.well-known/oauth-protected-resource/echo/[REDACTED]/mcp');
+  });
+
   it('under /.well-known/{name}/ redacts the second segment of the suffix, and keeps the name', () => {
     expect(redactPathToken('/.well-known/oauth-protected-resource/secret/s3cret/mcp')).toBe('/.well-known/oauth-protected-resource/secret/[REDACTED]/mcp');
     expect(redactPathToken('/.well-known/oauth-authorization-server/secret/s3cret/sse?x=1')).toBe('/.well-known/oauth-authorization-server/secret/[REDACTED]/sse?x=1');

@@ -57,7 +57,7 @@ function decodedKey(key: string): string {
  * token is the second segment of that suffix, and `{name}` is no token (`.well-known` is no
  * server name: config/server-name.ts). The query is left to redactUrl.
  */
-export function redactPathToken(pathAndQuery: string): string {
+export function redactPathToken(pathAndQuery: string, basePath = ''): string {
   const cut = pathAndQuery.search(/[?#]/);
   const path = cut === -1 ? pathAndQuery : pathAndQuery.slice(0, cut);
   const parts = path.split('/');
@@ -65,9 +65,28 @@ export function redactPathToken(pathAndQuery: string): string {
   for (let i = 0; i < parts.length; i++) if (parts[i] !== '') segments.push(i);
   const wellKnown = segments.length > 0 && isWellKnown(parts[segments[0]!]!);
   // The token's place among the non-empty segments: {server}/{token}, or .well-known/{name}/{server}/{token}.
-  const token = segments[wellKnown ? 3 : 1];
-  if (token !== undefined) parts[token] = '[REDACTED]';
+  const at = wellKnown ? 3 : 1;
+  const places = [at];
+  // With publicUrl's path, the token may sit that much further on when what comes first looks
+  // like that path in any case or encoding: discovery keeps it (`/.well-known/{name}/proxy/
+  // {server}/{token}/mcp`), and a root request may spell it otherwise (`/PROXY/...`). Both go.
+  const base = basePath.split('/').filter((b) => b !== '');
+  const first = segments[at - 1];
+  if (base.length > 0 && first !== undefined && looseSegment(parts[first]!) === base[0]!.toLowerCase()) places.push(at + base.length);
+  for (const place of places) {
+    const token = segments[place];
+    if (token !== undefined) parts[token] = '[REDACTED]';
+  }
   return parts.join('/') + (cut === -1 ? '' : pathAndQuery.slice(cut));
+}
+
+/** A segment decoded (when it decodes) and lower-cased, as a reader may fold it. */
+function looseSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment).toLowerCase();
+  } catch {
+    return segment.toLowerCase();
+  }
 }
 
 /** `.well-known` in any case or percent-encoding (a reader may fold both). */
