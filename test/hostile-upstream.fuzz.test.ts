@@ -195,6 +195,10 @@ describe('an HTTP upstream that cannot be opened', () => {
       const streamable = await rawPost(`${gw.base}/gone/mcp`, INIT());
       expect(streamable.status).toBe(502);
       expect(streamable.text).toContain(said);
+      // The aggregate route, which opens every server it may: none opened.
+      const aggregate = await rawPost(`${gw.base}/mcp`, INIT());
+      expect(aggregate.status).toBe(502);
+      expect(aggregate.text).toContain(said);
       // 2026-07-28, stateless: the version rides in the request's _meta.
       const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
       const stateless = await rawPost(`${gw.base}/gone/mcp`, { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: meta } }, { 'mcp-protocol-version': '2026-07-28' });
@@ -220,7 +224,9 @@ describe('an HTTP upstream that cannot be opened', () => {
       controller.abort();
       expect(text).toContain(said);
       const events = [text];
-      for (const text of [streamable.text, stateless.text, ...events]) expect(text).not.toContain(`127.0.0.1:${port}`);
+      const aggregateStateless = await rawPost(`${gw.base}/mcp`, { jsonrpc: '2.0', id: 6, method: 'tools/list', params: { _meta: meta } }, { 'mcp-protocol-version': '2026-07-28' });
+      expect(aggregateStateless.text).toContain(said);
+      for (const text of [streamable.text, aggregate.text, stateless.text, aggregateStateless.text, ...events]) expect(text).not.toContain(`127.0.0.1:${port}`);
       expect(logged.join('')).toContain(`127.0.0.1:${port}`);
     } finally {
       await gw.close();

@@ -11,6 +11,7 @@ import {
   type JsonRpcResponse,
 } from '../jsonrpc/index.js';
 import type { Logger } from '../observability/index.js';
+import { failureMessage } from '../upstream/index.js';
 import type { Channel, InitializeResult, Upstream } from '../upstream/types.js';
 import { VERSION } from '../version.js';
 import { cancelledRequestId, duplicateIdError, PendingRequests, REQUEST_CANCELLED, relatedRequest, type Dispatcher, type OpenDispatcherOptions } from './dispatcher.js';
@@ -82,7 +83,7 @@ export async function openAggregateDispatcher(members: readonly AggregateMember[
   // One server down (a missing command, a remote that refuses) must not take the others away:
   // the session opens without it, and says so in the log. Only when none answers does it fail.
   const failed = opened.flatMap((r, i) => (r.status === 'rejected' ? [{ name: members[i]!.name, reason: r.reason as unknown }] : []));
-  if (failed.length > 0 && list.length === 0) throw failed[0]!.reason;
+  if (failed.length > 0 && list.length === 0) throw new NoMemberOpened(failed);
   for (const f of failed) {
     logger?.warn(
       { server: f.name, err: f.reason instanceof Error ? f.reason.message : String(f.reason) },
@@ -301,4 +302,22 @@ function mergeInitializeResults(members: readonly Member[]): InitializeResult {
       `Tools and prompts of ${members.length} servers (${members.map((m) => m.name).join(', ')}), named server${NAME_SEPARATOR}name.` +
       (instructions ? `\n\n${instructions}` : ''),
   };
+}
+
+/**
+ * No server of the aggregate opened. The message (for the log) has each one's reason in full;
+ * clientMessage words each for clients as a named route would (no remote server's URL).
+ */
+export class NoMemberOpened extends Error {
+  readonly #failed: ReadonlyArray<{ readonly name: string; readonly reason: Error }>;
+
+  constructor(failed: ReadonlyArray<{ readonly name: string; readonly reason: unknown }>) {
+    const reasons = failed.map((f) => ({ name: f.name, reason: f.reason instanceof Error ? f.reason : new Error(String(f.reason)) }));
+    super(reasons.map((f) => failureMessage(f.name, new Error(f.reason.message))).join('; '));
+    this.#failed = reasons;
+  }
+
+  clientMessage(): string {
+    return this.#failed.map((f) => failureMessage(f.name, f.reason)).join('; ');
+  }
 }

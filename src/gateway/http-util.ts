@@ -1,5 +1,6 @@
 import { errorResponse, type JsonRpcId } from '../jsonrpc/index.js';
 import { failureMessage } from '../upstream/index.js';
+import { NoMemberOpened } from './aggregate-dispatcher.js';
 import type { InboundRequest, Reply } from './reply.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' } as const;
@@ -54,5 +55,7 @@ export function isJsonContentType(request: InboundRequest): boolean {
  */
 export function unavailableMessage(server: string | undefined, err: unknown): string {
   const error = err instanceof Error ? err : new Error(String(err));
-  return `upstream unavailable: ${server === undefined ? error.message : failureMessage(server, error)}`;
+  if (server !== undefined) return `upstream unavailable: ${failureMessage(server, error)}`;
+  // The aggregate's own failure words every server for clients.
+  return `upstream unavailable: ${error instanceof NoMemberOpened ? error.clientMessage() : error.message}`;
 }
