@@ -1,22 +1,24 @@
 // A hostile legacy HTTP+SSE upstream (MCP 2024-11-05 transport: GET opens an event stream whose
 // first `endpoint` event names the POST URL; POSTs are answered 202 and the answers arrive on the
 // stream). Opening a session is sometimes hostile too (a late endpoint, one on another origin, no
-// stream). After a proper initialize, every call is answered with a generated behaviour on the
-// stream or the POST: good answers in odd but valid SSE (control), events that are not JSON, the
-// wrong id, a stream cut short, a second endpoint event elsewhere, POSTs answered 404/500/HTML/
-// never, an endless event, thousands of comments, `retry:` 0 or huge, NUL in `id:`, CR-only line
-// ends, another event name, server-to-client requests, ... The gateway reads these over the SDK's
-// SSE client (src/upstream/remote/legacy-sse-link.ts). Whatever comes: each client call gets an
-// answer within 15 s and none is a 500, a result only comes from a good answer, the gateway never
+// stream, a redirect). After a proper initialize, every call is answered with a generated
+// behaviour on the stream or the POST: good answers in odd but valid SSE (control), events that
+// are not JSON, the wrong id, a stream cut short, a second endpoint event elsewhere, POSTs
+// answered 404/500/HTML/never or with an endless body, an endless event, thousands of comments,
+// `retry:` 0 or huge, NUL in `id:`, CR-only line ends, another event name, server-to-client
+// requests, ... The gateway reads these over the SDK's SSE client behind the link's guards
+// (src/upstream/remote/legacy-sse-link.ts). Whatever comes: each client call gets an answer
+// within 15 s and none is a 500, a result comes exactly from a good answer, the gateway never
 // sends a request to another origin (an "evil" listener the endpoint events point at hears
 // nothing) nor POSTs anywhere but the session's first endpoint (2024-11-05: "All subsequent client
-// messages MUST be sent as HTTP POST requests to this endpoint"), it stops reading an event that
-// outgrows the link's limit, and another server behind the same gateway keeps working.
-// Seeded like hostile-upstream.fuzz.test.ts (FUZZ_SEED, FUZZ_CASES; FUZZ_SHOW=1 prints each case).
+// messages MUST be sent as HTTP POST requests to this endpoint"), it stops reading an event or a
+// POST answer that outgrows the link's limits, and another server behind the same gateway keeps
+// working. Seeded like hostile-upstream.fuzz.test.ts (FUZZ_SEED, FUZZ_CASES; FUZZ_SHOW=1 prints
+// each case).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_EVENT_LENGTH } from '../src/upstream/remote/legacy-sse-link.js';
+import { MAX_EVENT_LENGTH, MAX_POST_ANSWER_BYTES } from '../src/upstream/remote/legacy-sse-link.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
@@ -43,8 +45,8 @@ interface Call {
   readonly evil: string; // the evil listener's origin
   /** A server-to-client request was sent with this id (its reply is awaited). */
   asked(id: string): void;
-  /** An endless event began: the gateway must close the stream before much more than the limit. */
-  endless(done: Promise<{ sent: number; closedByPeer: boolean }>): void;
+  /** An endless event or body began: the gateway must drop it before much more than `limit`. */
+  endless(done: Promise<{ sent: number; closedByPeer: boolean }>, limit: number): void;
 }
 type Behaviour = [label: string, good: boolean, act: (c: Call) => void];
 
@@ -105,22 +107,25 @@ function behaviours(id: unknown): Behaviour[] {
     ['POST never answered', false, () => undefined],
     ['POST redirected to the evil origin', false, (c) => void c.post.writeHead(307, { location: `${c.evil}/x` }).end()],
     ['202, and never an answer', false, (c) => accept(c.post)],
-    ['an endless event', false, (c) => (accept(c.post), c.endless(writeEndless(c.stream)))],
+    ['an endless event', false, (c) => (accept(c.post), c.endless(writeEndless(c.stream, 'event: message\ndata: ', MAX_EVENT_LENGTH + 32 * 1024 * 1024), MAX_EVENT_LENGTH))],
+    // The answer comes on the stream; the POST's body is read no further than the link's limit.
+    ['202 with an endless body, and a good answer', true, (c) => (c.stream.write(good), c.post.writeHead(202), c.endless(writeEndless(c.post, '', 256 * 1024 * 1024), MAX_POST_ANSWER_BYTES))],
+    ['202 with a body that never ends, and a good answer', true, (c) => (c.post.writeHead(202).write('Accep'), c.stream.write(good))],
   ];
 }
 
-/** Writes one event's data without end, as fast as the gateway reads, until it closes the stream. */
-async function writeEndless(stream: ServerResponse): Promise<{ sent: number; closedByPeer: boolean }> {
+/** Writes `head`, then 1 MiB after another as fast as the gateway reads, until it closes the connection or `cap` is sent. */
+async function writeEndless(res: ServerResponse, head: string, cap: number): Promise<{ sent: number; closedByPeer: boolean }> {
   const chunk = Buffer.alloc(1024 * 1024, 'a');
   let sent = 0;
-  const closed = new Promise<void>((resolve) => stream.once('close', resolve));
-  stream.write('event: message\ndata: ');
-  while (sent < MAX_EVENT_LENGTH + 32 * 1024 * 1024) {
-    if (stream.destroyed) return { sent, closedByPeer: true };
+  const closed = new Promise<void>((resolve) => res.once('close', resolve));
+  res.write(head);
+  while (sent < cap) {
+    if (res.destroyed) return { sent, closedByPeer: true };
     sent += chunk.length;
-    if (!stream.write(chunk)) await Promise.race([closed, new Promise((resolve) => stream.once('drain', resolve))]);
+    if (!res.write(chunk)) await Promise.race([closed, new Promise((resolve) => res.once('drain', resolve))]);
   }
-  stream.end();
+  res.end();
   return { sent, closedByPeer: false };
 }
 
@@ -152,7 +157,7 @@ interface Hostile {
   openings: string[];
   asked: Set<string>;
   replied: Set<string>;
-  endless: Array<Promise<{ sent: number; closedByPeer: boolean }>>;
+  endless: Array<{ done: Promise<{ sent: number; closedByPeer: boolean }>; limit: number; label: string }>;
 }
 
 function hostileUpstream(evil: string, pickCall: (id: unknown) => Behaviour, pickOpening: () => Opening | undefined): Promise<Hostile> {
@@ -201,7 +206,7 @@ function hostileUpstream(evil: string, pickCall: (id: unknown) => Behaviour, pic
       } else {
         const [label, good, act] = pickCall(message.id);
         h.seen.push({ label, good });
-        act({ id: message.id, post: res, stream, evil, asked: (n) => h.asked.add(n), endless: (done) => h.endless.push(done) });
+        act({ id: message.id, post: res, stream, evil, asked: (n) => h.asked.add(n), endless: (done, limit) => h.endless.push({ done, limit, label }) });
       }
     });
   });
@@ -301,10 +306,10 @@ describe('a hostile legacy HTTP+SSE upstream', () => {
       if (Date.now() - started > 14_000) failures.push(`case ${i} (${label}): took ${Date.now() - started} ms`);
     }
 
-    for (const done of await Promise.all(upstream.endless)) {
-      // The stream must be dropped once one event outgrows the link's limit (a few MiB in
-      // flight in socket buffers), not read on for ever.
-      if (!done.closedByPeer || done.sent > MAX_EVENT_LENGTH + 16 * 1024 * 1024) failures.push(`an endless event: the gateway read ${done.sent} bytes of it (limit ${MAX_EVENT_LENGTH})`);
+    for (const { done, limit, label } of upstream.endless) {
+      // Dropped once past the link's limit (a few MiB in flight in socket buffers), not read on.
+      const { sent, closedByPeer } = await done;
+      if (!closedByPeer || sent > limit + 16 * 1024 * 1024) failures.push(`${label}: the gateway read ${sent} bytes of it (limit ${limit})`);
     }
     const elsewhere = upstream.requests.filter((r) => r.host !== new URL(upstream.base).host);
     for (const r of elsewhere) failures.push(`a request with Host ${r.host}: ${r.method} ${r.url}`);
