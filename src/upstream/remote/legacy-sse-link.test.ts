@@ -216,6 +216,16 @@ describe('legacy SSE link: the event stream guard', () => {
     expect(h.closed).toBeUndefined(); // a 202 is a delivered message, whatever came after it
   }, 15_000);
 
+  it('sends nothing once the link is closed, even a message handed over in the same tick', async () => {
+    const server = await scriptedServer();
+    const { link } = await open(server);
+    const sent = link.send({ jsonrpc: '2.0', id: 1, method: 'ping' }); // the transport's POST waits a tick
+    await link.close();
+    await sent;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.posts).toEqual([]);
+  });
+
   it('passes every well-formed way of writing an answer, and no event of another name', async () => {
     const server = await scriptedServer();
     const result = (id: unknown) => JSON.stringify({ jsonrpc: '2.0', id, result: { ok: true } });

@@ -322,7 +322,9 @@ export class LegacySseLink implements Link {
       () => stop(new RemoteLinkError('timeout', `${redactUrl(target.href)} did not finish answering a POST within ${this.#ctx.timeoutMs} ms`)),
       this.#ctx.timeoutMs,
     );
-    relayed?.signal.addEventListener('abort', () => stop(relayed.signal.reason), { once: true });
+    // Closed while the SDK prepared this POST (its signal is aborted already: nothing to listen to).
+    if (relayed?.signal.aborted) stop(relayed.signal.reason);
+    else relayed?.signal.addEventListener('abort', () => stop(relayed.signal.reason), { once: true });
     let response: Response;
     try {
       response = await fetchFn(target, { ...init, body: new TextEncoder().encode(init.body as string), signal: controller.signal });
