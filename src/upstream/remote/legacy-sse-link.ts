@@ -301,7 +301,9 @@ export class LegacySseLink implements Link {
   /**
    * A message POST whose answer is read for at most the timeout and MAX_POST_ANSWER_BYTES, then
    * the connection is dropped. The body goes as bytes: the lean path (lean-fetch.ts) reads a
-   * string-bodied request's answer whole before it returns, this one streams it.
+   * string-bodied request's answer whole before it returns, this one streams it. That costs:
+   * measured against an in-process server, about 1.2 ms of CPU per legacy call instead of 0.56;
+   * a byte limit on lean-fetch.ts's read would let these POSTs go back to the lean path.
    */
   async #boundedPost(fetchFn: FetchLike, target: URL, init: RequestInit): Promise<Response> {
     const controller = new AbortController();
