@@ -30,6 +30,8 @@ export interface StandaloneStreamHost {
   retryDelay(n: number): number;
   /** Ends the link (the stream found it dead). */
   fail(reason: RemoteLinkError): void;
+  /** The stream stopped being live (refused, given up, closed): no message will come on it. */
+  ended?(): void;
 }
 
 /**
@@ -75,7 +77,9 @@ export class StandaloneStream {
     this.#abort = abort;
     this.#running = true;
     void this.#run(abort).finally(() => {
-      if (this.#abort === abort) this.#running = false;
+      if (this.#abort !== abort) return;
+      this.#running = false;
+      if (!this.live) this.#h.ended?.();
     });
   }
 
@@ -84,6 +88,7 @@ export class StandaloneStream {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#h.ended?.();
   }
 
   /** A failed stream GET. A 404 to a session whose streams the server is known to serve: the session is gone. */

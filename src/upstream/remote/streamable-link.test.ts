@@ -263,6 +263,51 @@ for (const each of ['request()', 'wire pool'] as const) {
         });
       }
 
+      it('a 202 while the GET stream is being asked for, then the GET is refused (405): the request fails then, not at the timeout', async () => {
+        const url = await listen((req, res, body) => {
+          if (req.method === 'GET') setTimeout(() => res.writeHead(405).end(), 300);
+          else if (body?.method === 'initialize') answerInitialize(res, body.id, 's-race');
+          else res.writeHead(202).end();
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec, true);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+        // No request timeout under the link: without the give-up, no answer would ever come.
+        await expect.poll(() => rec.messages.some((m) => 'error' in m && m.id === 2), { timeout: 3_000 }).toBe(true);
+        expect(rec.closes).toEqual([]);
+      });
+
+      it('an answer that came on the live stream is not failed when the stream later ends', async () => {
+        let stream: ServerResponse | undefined;
+        let gets = 0;
+        const url = await listen((req, res, body) => {
+          if (req.method === 'GET' && ++gets > 1) res.writeHead(405).end(); // not reopened: the link gives the stream up
+          else if (req.method === 'GET') {
+            res.writeHead(200, { 'content-type': 'text/event-stream' }).write(': open\n\n');
+            stream = res;
+          } else if (body?.method === 'initialize') answerInitialize(res, body.id, 's-end');
+          else if (body?.id === undefined) res.writeHead(202).end();
+          else {
+            res.writeHead(202).end();
+            setTimeout(() => {
+              stream?.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: body.id, result: {} })}\n\n`);
+              // Then the server refuses the stream for good: the link gives up on it.
+              setTimeout(() => stream?.socket?.destroy(), 20);
+            }, 20);
+          }
+        });
+        const rec = new Recorder();
+        const { link } = leanLink(url, rec);
+        await initialized(link, rec, true);
+        await expect.poll(() => stream !== undefined).toBe(true);
+        await link.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', arguments: {} } });
+        await expect.poll(() => rec.messages.some((m) => 'id' in m && m.id === 2)).toBe(true);
+        await expect.poll(() => gets, { timeout: 3_000 }).toBe(2);
+        await sleep(100);
+        expect(rec.messages.filter((m) => 'id' in m && m.id === 2)).toEqual([{ jsonrpc: '2.0', id: 2, result: {} }]);
+      });
+
       it('a JSON batch with a notification and the answer delivers both, and no error', async () => {
         const url = await listen((req, res, body) => {
           if (body?.method === 'initialize') answerInitialize(res, body.id, 's-batch');

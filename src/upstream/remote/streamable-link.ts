@@ -4,8 +4,9 @@ import { redactUrl, type Logger } from '../../observability/index.js';
 import type { Link, LinkHandlers } from '../types.js';
 import { closesLink, describeFailure, describeStatus, isLegacyServerAnswer, jsonRpcError, publicReason, RemoteLinkError } from './errors.js';
 import type { EventSourceMessage } from './event-stream.js';
+import { AnswerWaits, sameOriginTarget } from './answer-wait.js';
 import { readJsonAnswer } from './json-answer.js';
-import { dispatchRequest, fromResponseData, type Answer, type AnswerBody, type AnswerHeaders } from './post-answer.js';
+import { dispatchRequest, fromResponseData, type Answer, type AnswerBody } from './post-answer.js';
 import type { WirePool } from './wire/index.js';
 import { readPostStream, type PostStreamHost } from './post-stream.js';
 import { header, StandaloneStream, streamStatusFailure } from './standalone-stream.js';
@@ -73,6 +74,7 @@ export class StreamableHttpLink implements Link {
   /** POST event streams being read (no AbortController per POST): destroyed on close, so that the pool can close. */
   readonly #streams = new Set<AnswerBody>();
   readonly #standalone: StandaloneStream;
+  readonly #waits = new AnswerWaits();
   /** What reading a POST's event stream uses of this link (post-stream.ts): made once, not per POST. */
   readonly #postStreams: PostStreamHost;
 
@@ -94,6 +96,7 @@ export class StreamableHttpLink implements Link {
       onRetry: (ms) => this.#onRetry(ms),
       retryDelay: (n) => this.#retryDelay(n),
       fail: (reason) => this.#fail(reason),
+      ended: () => this.#waits.giveUpAll(),
     });
     this.#postStreams = {
       name: options.name,
@@ -162,7 +165,7 @@ export class StreamableHttpLink implements Link {
       const body = JSON.stringify(message);
       res = await this.#exchange('POST', headers, body);
       for (let hops = 0; (res.statusCode === 307 || res.statusCode === 308) && hops < MAX_REDIRECTS; hops++) {
-        const target = this.#sameOriginTarget(res.headers);
+        const target = sameOriginTarget(header(res.headers, 'location'), this.#path, this.#o.url);
         if (target === undefined) break;
         await res.body.dump();
         this.#path = target;
@@ -184,18 +187,6 @@ export class StreamableHttpLink implements Link {
     const options = { origin: this.#origin, path: this.#path, method, headers, body };
     if (this.#o.raw !== undefined) return dispatchRequest(this.#o.raw, options);
     return this.#o.dispatcher.request(options).then(fromResponseData);
-  }
-
-  /** The path of a 307/308 Location on the endpoint's own origin (another origin is not followed). */
-  #sameOriginTarget(headers: AnswerHeaders): string | undefined {
-    const location = header(headers, 'location');
-    if (location === undefined) return undefined;
-    try {
-      const target = new URL(location, new URL(this.#path, this.#o.url.origin));
-      return target.origin === this.#o.url.origin ? target.pathname + target.search : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   async #answer(res: Answer, message: JsonRpcMessage, id: JsonRpcId | undefined): Promise<void> {
@@ -258,7 +249,10 @@ export class StreamableHttpLink implements Link {
   #noAnswer(message: JsonRpcMessage, id: JsonRpcId, what: string): void {
     const reason = `${redactUrl(this.#o.url.href)} ${what}`;
     if (!this.#standalone.live) this.#requestFailed(message, id, new RemoteLinkError('protocol', reason));
-    else this.#o.logger.warn({ id, reason }, 'waiting for the answer on the event stream (a request is to be answered on its POST)');
+    else {
+      this.#o.logger.warn({ id, reason }, 'waiting for the answer on the event stream (a request is to be answered on its POST)');
+      this.#waits.add(id, () => this.#requestFailed(message, id, new RemoteLinkError('protocol', `${reason}, and the event stream ended without it`)));
+    }
   }
 
   #statusFailed(status: number, text: string, message: JsonRpcMessage, id: JsonRpcId | undefined): void {
@@ -349,6 +343,7 @@ export class StreamableHttpLink implements Link {
     const m = parsed.message;
     // Decided before the handlers see it: the multiplexer rewrites the id in place.
     const answers = requestId !== undefined && 'id' in m && !('method' in m) && m.id === requestId;
+    this.#waits.heard(m);
     this.#handlers.onMessage(m);
     return answers;
   }
