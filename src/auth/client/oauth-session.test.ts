@@ -141,3 +141,33 @@ describe('OAuthSession browser login with a --client-secret the authorization se
     expect(opened.map((u) => u.origin + u.pathname)).toEqual([`${AS1}/authorize`]);
   });
 });
+
+describe('OAuthSession with a registered client that the authorization server gave a secret', () => {
+  // Registration (RFC 7591) may hand a client_secret back; it goes only by a method the server
+  // lists (token-request.ts), as --client-secret's does: here it lists none we can use.
+  it('never sends the secret on a refresh when the metadata allows no secret method', async () => {
+    const sent: string[] = [];
+    const onlyJwt: FetchLike = (input, init) => {
+      const url = new URL(String(input));
+      const json = (v: unknown) => Promise.resolve(new Response(JSON.stringify(v), { status: 200, headers: { 'content-type': 'application/json' } }));
+      if (url.href === 'https://mcp.example/.well-known/oauth-protected-resource/mcp') return json({ resource: MCP, authorization_servers: [AS1] });
+      if (url.href === `${AS1}/.well-known/oauth-authorization-server`) {
+        return json({ issuer: AS1, authorization_endpoint: `${AS1}/authorize`, token_endpoint: `${AS1}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] });
+      }
+      if (url.href === `${AS1}/token`) {
+        sent.push(`${new Headers(init?.headers).get('authorization') ?? ''} ${init?.body instanceof URLSearchParams ? init.body.toString() : typeof init?.body === 'string' ? init.body : ''}`);
+        return json({ access_token: 'new', refresh_token: 'r2', token_type: 'Bearer', expires_in: 3600 });
+      }
+      return Promise.resolve(new Response('not found', { status: 404 }));
+    };
+    const store = createMemoryTokenStore();
+    await store.write(MCP, {
+      issuers: { [AS1]: { client: { client_id: 'dcr-1', client_secret: 'DCR-SECRET', issuer: AS1 }, tokens: { access_token: 'old', refresh_token: 'r1', token_type: 'Bearer', issuer: AS1 }, obtainedAt: 0 } },
+      lastIssuer: AS1,
+    });
+    const s = new OAuthSession({ serverUrl: MCP, store, fetchFn: onlyJwt, logger: silentLogger(), openBrowser: () => Promise.reject(new Error('no browser in this test')) });
+    await s.load();
+    await s.authorize().catch(() => undefined); // refused before any token request, then no browser here
+    expect(sent.filter((r) => r.includes('DCR-SECRET') || r.startsWith('Basic'))).toEqual([]);
+  });
+});

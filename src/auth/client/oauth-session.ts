@@ -87,12 +87,11 @@ export class OAuthSession implements OAuthClientProvider {
     if (audience !== undefined) {
       this.prepareTokenRequest = () => (this.#code === undefined ? undefined : withAudience(prepareAuthorizationCodeRequest(this.#code, this.codeVerifier(), this.redirectUrl), audience));
     }
-    // --client-secret goes only by a method the authorization server lists, when it lists any
-    // (token-request.ts): the code exchange and every refresh.
-    const clientId = options.clientId;
-    if (clientId !== undefined && options.clientSecret !== undefined) {
-      this.addClientAuthentication = secretClientAuthentication((metadata) => this.#preRegistered(clientId, metadata?.issuer));
-    }
+    // A client secret goes only by a method the authorization server lists, when it lists any
+    // (token-request.ts): --client-secret's, and a registered client's (a server may give one a
+    // secret), at the code exchange and every refresh. The SDK's own choice falls back to
+    // client_secret_post whatever the metadata lists.
+    this.addClientAuthentication = secretClientAuthentication((metadata) => this.clientInformation(metadata?.issuer === undefined ? undefined : { issuer: metadata.issuer }));
   }
 
   addClientAuthentication?: AddClientAuthentication;
