@@ -22,7 +22,7 @@ const clients: Client[] = [];
 beforeAll(async () => {
   as = await new OAuthStandIn().start();
   // One client per server entry, so that each token request says which entry sent it.
-  for (const id of ['body-client', 'header-client', 'plain-client']) as.addClient(id, SECRET);
+  for (const id of ['body-client', 'header-client', 'plain-client', 'body-url-client']) as.addClient(id, SECRET);
   const oauth = (clientId: string, extra: Record<string, unknown> = {}) => ({ grant: 'client_credentials', clientId, clientSecret: 'env:GATEHOUSE_TEST_AUDIENCE_SECRET', scope: 'mcp', issuer: as.base, ...extra });
   gw = await startTestGateway({
     servers: {
@@ -31,6 +31,8 @@ beforeAll(async () => {
       // No metadata (tokenUrl): authStyle alone decides.
       header: { url: as.mcpUrl, transport: 'streamable-http', oauth: oauth('header-client', { audience: AUDIENCE, authStyle: 'header', tokenUrl: `${as.base}/token` }) },
       plain: { url: as.mcpUrl, transport: 'streamable-http', oauth: oauth('plain-client') },
+      // No metadata, and body: the one case where ignoring authStyle would show (the default is HTTP Basic).
+      bodyurl: { url: as.mcpUrl, transport: 'streamable-http', oauth: oauth('body-url-client', { authStyle: 'body', tokenUrl: `${as.base}/token` }) },
     },
   });
 }, 60_000);
@@ -83,6 +85,15 @@ describe('servers.NAME.oauth audience and authStyle reach the token endpoint', (
     expect(request!.form.get('audience')).toBe(AUDIENCE);
     expect(request!.form.has('client_secret')).toBe(false);
     expect(request!.form.has('client_id')).toBe(false);
+  });
+
+  it('authStyle body with tokenUrl (no metadata): the form, not HTTP Basic, which would be the default', async () => {
+    as.discovery = false;
+    expect(await whoami('bodyurl')).toBe('client body-url-client');
+    const [request] = tokenRequests('body-url-client');
+    expect(request).toBeDefined();
+    expect(request!.authorization).toBeUndefined();
+    expect(request!.form.get('client_secret')).toBe(SECRET);
   });
 
   it('without them: HTTP Basic and no audience, as before', async () => {
