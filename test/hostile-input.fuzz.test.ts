@@ -8,26 +8,12 @@
 // it can be replayed with FUZZ_SEED.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generator } from './helpers/fuzz.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 const CASES = Number(process.env.FUZZ_CASES ?? 300);
 
-/** mulberry32: a small deterministic generator (the same cases on every run for a seed). */
-function generator(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number): number => Math.floor(next() * n);
-  const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
-  const chance = (p: number): boolean => next() < p;
-  return { next, int, pick, chance };
-}
 type Gen = ReturnType<typeof generator>;
 
 const STRINGS = ['', ' ', 'echo', 'tools/call', '__proto__', 'constructor', '../../etc/passwd', '%00', '\u0000', '\ud800', '😀', '\r\n', 'a'.repeat(2000), '<script>', 'null', '2025-06-18', 'http://169.254.169.254/'];

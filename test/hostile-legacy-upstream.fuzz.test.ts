@@ -19,23 +19,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_EVENT_LENGTH, MAX_POST_ANSWER_BYTES } from '../src/upstream/remote/legacy-sse-link.js';
+import { generator } from './helpers/fuzz.js';
 import { INIT, rawPost, rawStdio, startTestGateway } from './helpers/gateway.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 // About a third of the behaviours end in the 1 s request timeout: 40 calls run in about 15 s.
 const CASES = Number(process.env.FUZZ_CASES ?? 40);
 
-function generator(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { int: (n: number) => Math.floor(next() * n) };
-}
 
 /** One call as the hostile server sees it: its id, the POST to answer, the session's stream. */
 interface Call {
