@@ -88,10 +88,12 @@ export class OAuthSession implements OAuthClientProvider {
       this.prepareTokenRequest = () => (this.#code === undefined ? undefined : withAudience(prepareAuthorizationCodeRequest(this.#code, this.codeVerifier(), this.redirectUrl), audience));
     }
     // A client secret goes only by a method the authorization server lists, when it lists any
-    // (token-request.ts): --client-secret's, and a registered client's (a server may give one a
-    // secret), at the code exchange and every refresh. The SDK's own choice falls back to
-    // client_secret_post whatever the metadata lists.
-    this.addClientAuthentication = secretClientAuthentication((metadata) => this.clientInformation(metadata?.issuer === undefined ? undefined : { issuer: metadata.issuer }));
+    // (token-request.ts): --client-secret's (else the login fails), and a registered client's (a
+    // server may give one a secret; else it goes as a public client), at the code exchange and
+    // every refresh. The SDK's own choice falls back to client_secret_post whatever is listed.
+    this.addClientAuthentication = secretClientAuthentication((metadata) => this.clientInformation(metadata?.issuer === undefined ? undefined : { issuer: metadata.issuer }), {
+      publicFallback: options.clientId === undefined,
+    });
   }
 
   addClientAuthentication?: AddClientAuthentication;

@@ -55,9 +55,21 @@ export class ClientAuthMethodError extends Error {
 
 /** Throws ClientAuthMethodError when metadata lists methods and no secret method is among them. */
 export function assertSecretMethodAccepted(supported: readonly string[] | undefined): void {
-  if (supported === undefined || supported.length === 0) return;
-  if (supported.includes('client_secret_basic') || supported.includes('client_secret_post')) return;
-  throw new ClientAuthMethodError(supported);
+  if (!acceptsSecret(supported)) throw new ClientAuthMethodError(supported ?? []);
+}
+
+function acceptsSecret(supported: readonly string[] | undefined): boolean {
+  if (supported === undefined || supported.length === 0) return true;
+  return supported.includes('client_secret_basic') || supported.includes('client_secret_post');
+}
+
+export interface SecretOptions {
+  /**
+   * A client registered with the server (RFC 7591), which may have handed it a secret: when the
+   * metadata lists no secret method, it goes as a public client (client_id only, no secret)
+   * instead of failing. A secret the user gave (--client-secret) fails instead: they asked for it.
+   */
+  readonly publicFallback?: boolean;
 }
 
 /**
@@ -69,8 +81,9 @@ export function assertSecretMethodAccepted(supported: readonly string[] | undefi
  * (assertSecretMethodAccepted). Every flow goes through this one rule: the SDK's token
  * requests (secretClientAuthentication) and the device flow's own (device-flow.ts).
  */
-export function clientAuthMethod(info: OAuthClientInformationMixed, supported: readonly string[] | undefined): ClientAuthMethod {
+export function clientAuthMethod(info: OAuthClientInformationMixed, supported: readonly string[] | undefined, options: SecretOptions = {}): ClientAuthMethod {
   if (info.client_secret === undefined) return 'none';
+  if (options.publicFallback && !acceptsSecret(supported)) return 'none';
   assertSecretMethodAccepted(supported);
   return selectClientAuthMethod(info, [...(supported ?? [])]);
 }
@@ -81,11 +94,14 @@ export function clientAuthMethod(info: OAuthClientInformationMixed, supported: r
  * (assertSecretMethodAccepted). As a provider's `addClientAuthentication`, it replaces the
  * SDK's own on every token request (code exchange, refresh, client_credentials).
  */
-export function secretClientAuthentication(client: (metadata: AuthorizationServerMetadata | undefined) => Promise<OAuthClientInformationMixed | undefined>): AddClientAuthentication {
+export function secretClientAuthentication(
+  client: (metadata: AuthorizationServerMetadata | undefined) => Promise<OAuthClientInformationMixed | undefined>,
+  options: SecretOptions = {},
+): AddClientAuthentication {
   return async (headers, params, _url, metadata) => {
     const info = await client(metadata);
     if (info === undefined) return;
-    const method = clientAuthMethod(info, metadata?.token_endpoint_auth_methods_supported);
+    const method = clientAuthMethod(info, metadata?.token_endpoint_auth_methods_supported, options);
     // As the SDK's applyClientAuthentication (not exported) does.
     if (method === 'client_secret_basic') {
       if (!info.client_secret) throw new Error('client_secret_basic authentication requires a client_secret');
