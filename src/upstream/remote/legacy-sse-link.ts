@@ -12,12 +12,13 @@ import type { RemoteLinkContext, RemoteLinkEvents } from './link-context.js';
 /** Step-up authorizations one request may cause before it fails (the conformance suite allows 3 logins in all). */
 const STEP_UP_RETRIES = 2;
 
-/**
- * The most one event of the stream may hold, in characters (a stdio line's limit, stdio-link.ts):
- * the EventSource under the SDK transport buffers an event without bound, so a server that never
- * ends one would fill the gateway's memory. A longer event ends the link.
- */
-export const MAX_EVENT_LENGTH = 64 * 1024 * 1024;
+// The EventSource under the SDK transport buffers an event without bound, so a server that
+// never ends one would fill the gateway's memory: the stream is read through a guard that holds
+// events to MAX_EVENT_LENGTH (event-stream.ts, the Streamable HTTP link's limit too); a longer
+// one ends the link.
+import { MAX_EVENT_LENGTH } from './event-stream.js';
+
+export { MAX_EVENT_LENGTH };
 
 /**
  * The most of a POST's answer the link reads (as undici's own dump, post-answer.ts): the answers

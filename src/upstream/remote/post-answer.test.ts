@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { MAX_EVENT_LENGTH, readBoundedText, readEventStream } from './event-stream.js';
 import { dispatchRequest } from './post-answer.js';
 import { WirePool } from './wire/index.js';
 
@@ -131,4 +133,43 @@ describe('dispatchRequest', () => {
     // The connection is free once the answer is read: every request goes over the first one.
     expect(sockets.size).toBe(1);
   });
+});
+
+describe('answers without end', () => {
+  // A server that never ends an event, or a JSON body, must not fill the gateway's memory:
+  // past MAX_EVENT_LENGTH characters the reader fails and the connection is dropped.
+  const endless = (type: string, prefix: string) =>
+    serve((_req, res) => {
+      res.writeHead(200, { 'content-type': type });
+      res.write(prefix);
+      const chunk = 'x'.repeat(1024 * 1024);
+      const more = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    });
+
+  it('an event past MAX_EVENT_LENGTH fails the event reader', async () => {
+    const { origin } = await endless('text/event-stream', 'data: ');
+    const answer = await dispatchRequest(pool(origin), post(origin));
+    await expect(answer.body.events(() => undefined)).rejects.toThrow(`an event longer than ${MAX_EVENT_LENGTH} characters`);
+  }, 60_000);
+
+  it('a JSON body past MAX_EVENT_LENGTH fails the text reader', async () => {
+    const { origin } = await endless('application/json', '{"a":"');
+    const answer = await dispatchRequest(pool(origin), post(origin));
+    await expect(answer.body.text()).rejects.toThrow(`an answer longer than ${MAX_EVENT_LENGTH} characters`);
+  }, 60_000);
+
+  it('the same limits on a Readable (the request() path): events and text', async () => {
+    function* body(prefix: string): Generator<Buffer> {
+      yield Buffer.from(prefix);
+      for (let sent = 0; sent <= MAX_EVENT_LENGTH; sent += 4 * 1024 * 1024) yield Buffer.alloc(4 * 1024 * 1024, 0x78);
+    }
+    await expect(readEventStream(Readable.from(body('data: ')), () => undefined)).rejects.toThrow('an event longer than');
+    await expect(readBoundedText(Readable.from(body('{"a":"')))).rejects.toThrow('an answer longer than');
+    // Below the limit nothing changes.
+    expect(await readBoundedText(Readable.from([Buffer.from('{"ok":'), Buffer.from('true}')]))).toBe('{"ok":true}');
+  }, 60_000);
 });

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { readEventStream } from './event-stream.js';
+import { boundedEventParser, MAX_EVENT_LENGTH, readBoundedText, readEventStream, tooLong, type EventSourceMessage } from './event-stream.js';
 import type { WireHandler, WirePool, WireRequest } from './wire/index.js';
 
 // The answer to one of the lean link's requests, the same whichever client carried it:
@@ -42,7 +41,7 @@ export function fromResponseData(res: Dispatcher.ResponseData): Answer {
     statusCode: res.statusCode,
     headers: res.headers,
     body: {
-      text: () => res.body.text(),
+      text: () => readBoundedText(body),
       dump: () => res.body.dump(),
       events: (onEvent, onRetry) => readEventStream(body, onEvent, onRetry),
       destroy: () => body.destroy(),
@@ -157,7 +156,9 @@ class RawAnswer implements WireHandler, AnswerBody {
     const decoder = new StringDecoder('utf8');
     let text = '';
     await this.#read((chunk) => {
+      if (this.#state !== 'open' && this.#state !== 'complete') return;
       text += decoder.write(chunk);
+      if (text.length > MAX_EVENT_LENGTH) this.#fail(tooLong('answer'));
     });
     return text + decoder.end();
   }
@@ -171,9 +172,25 @@ class RawAnswer implements WireHandler, AnswerBody {
   }
 
   events(onEvent: (event: EventSourceMessage) => void, onRetry?: (ms: number) => void): Promise<void> {
-    const parser = createParser(onRetry === undefined ? { onEvent } : { onEvent, onRetry });
+    let over = false;
+    const parser = boundedEventParser(onEvent, onRetry, () => (over = true));
     const decoder = new StringDecoder('utf8');
-    return this.#read((chunk) => parser.feed(decoder.write(chunk)));
+    return this.#read((chunk) => {
+      if (over) return;
+      parser.feed(decoder.write(chunk));
+      if (over) this.#fail(tooLong('event'));
+    });
+  }
+
+  /** The reader cannot go on (an event or answer past MAX_EVENT_LENGTH): it fails, and the connection is dropped. */
+  #fail(err: Error): void {
+    if (this.#state !== 'open' && this.#state !== 'complete') return;
+    this.#state = 'failed';
+    this.#error = err;
+    this.#held = undefined;
+    this.#sink = undefined;
+    this.#abort?.(err);
+    this.#settle?.reject(err);
   }
 
   destroy(): void {
