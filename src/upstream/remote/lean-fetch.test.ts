@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { MAX_EVENT_LENGTH } from './event-stream.js';
 import { leanFetch } from './lean-fetch.js';
 
 let server: Server;
@@ -22,6 +23,16 @@ beforeAll(async () => {
       if (req.url === '/accepted') return void res.writeHead(202).end();
       if (req.url === '/empty') return void res.writeHead(204).end();
       if (req.url === '/moved') return void res.writeHead(307, { location: '/json' }).end();
+      if (req.url === '/endless') {
+        // A JSON body that never ends: the reader must give up, not hold it all.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = 'x'.repeat(1024 * 1024);
+        const more = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', more);
+        };
+        return more();
+      }
       if (req.url === '/stream') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write('id: 1\ndata: {"n":1}\n\n');
@@ -71,6 +82,10 @@ describe('leanFetch', () => {
     transport.abort();
     await expect(reader.read()).rejects.toThrow();
   });
+
+  it('fails a JSON answer past MAX_EVENT_LENGTH instead of reading it all (a server could fill the memory)', async () => {
+    await expect(leanFetch(agent, new URL('/endless', base), { method: 'POST', body: '{}' }, { 'content-type': 'application/json' })).rejects.toThrow(`an answer longer than ${MAX_EVENT_LENGTH} characters`);
+  }, 60_000);
 
   it('leaves a body that is not a string to fetch (undefined)', async () => {
     expect(await leanFetch(agent, new URL('/json', base), { method: 'POST', body: new Uint8Array([1]) }, undefined)).toBeUndefined();

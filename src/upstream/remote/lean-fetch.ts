@@ -3,6 +3,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import type { Dispatcher } from 'undici';
 
+import { readBoundedText } from './event-stream.js';
 import { relaySignal } from './signal-relay.js';
 
 /**
@@ -10,7 +11,7 @@ import { relaySignal } from './signal-relay.js';
  * instead of its `fetch`: the fetch machinery (Request objects, web streams for every body,
  * an abort listener per request) cost most of the SDK path's CPU per call in profiles. A
  * JSON answer is read whole and handed over as a `Response` built from the text; an event
- * stream is handed over as a stream. Redirects are not followed (the SDK asks for
+ * stream is handed over as a stream (a JSON answer past MAX_EVENT_LENGTH fails). Redirects are not followed (the SDK asks for
  * `redirect: 'manual'` and follows them itself). Returns undefined for what it does not
  * handle (a body that is not a string), which then goes through fetch.
  */
@@ -51,7 +52,8 @@ export async function leanFetch(dispatcher: Dispatcher, target: URL, init: Reque
       if (relayed) res.body.once('close', () => relayed.release());
       return new Response(Readable.toWeb(res.body) as WebReadableStream<Uint8Array>, { status, headers: responseHeaders });
     }
-    const text = await res.body.text();
+    // Bounded (event-stream.ts): a body that never ends fails rather than fill the memory.
+    const text = await readBoundedText(res.body);
     relayed?.release();
     return new Response(text, { status, headers: responseHeaders });
   } catch (error) {
