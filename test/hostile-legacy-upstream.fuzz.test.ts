@@ -268,6 +268,7 @@ describe('a hostile legacy HTTP+SSE upstream', () => {
       const before = upstream.seen.length;
       const opened = upstream.openings.length;
       const repliedBefore = upstream.replied.size;
+      const endlessBefore = upstream.endless.length;
       const res = await within15s(rawPost(`${gw.base}/hostile/mcp`, { jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'echo', arguments: {} } }, session));
       // Not sent: the gateway opened a new upstream session for it (the last one ended), and that failed.
       const { label, good } = upstream.seen[before] ?? { label: `not sent; opening: ${upstream.openings.slice(opened).join(', ') || 'none'}`, good: false };
@@ -294,6 +295,10 @@ describe('a hostile legacy HTTP+SSE upstream', () => {
       } else if (res.status === 404) session = undefined; // the upstream session ended: open another
       show(`case ${i} (${label}) -> ${res?.status} ${res?.text.slice(0, 140)} [${Date.now() - started} ms]`);
       if (Date.now() - started > 14_000) failures.push(`case ${i} (${label}): took ${Date.now() - started} ms`);
+      // An endless event ends the link once past its limit, which on a busy machine can come after
+      // this call's own timeout: wait for the writer to stop, so that the next call does not race
+      // the link's end (it would fail with this case's reason; the full suite in CI showed it).
+      for (const e of upstream.endless.slice(endlessBefore)) await within15s(e.done);
     }
 
     for (const { done, limit, label } of upstream.endless) {
