@@ -1,5 +1,4 @@
 import { InsufficientScopeError, SSEClientTransport, SseError, type FetchLike, type JSONRPCMessage } from '@modelcontextprotocol/client';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 import { ErrorCode, errorResponse, isRequest, type JsonRpcId, type JsonRpcMessage } from '../../jsonrpc/index.js';
 import { redactUrl } from '../../observability/index.js';
@@ -8,6 +7,7 @@ import { closesLink, describeFailure, describeStatus, httpStatusOf, publicReason
 import type { FetchObserver } from './http-client.js';
 import { relaySignal } from './signal-relay.js';
 import type { RemoteLinkContext, RemoteLinkEvents } from './link-context.js';
+import { legacyStreamGuard } from './legacy-stream-guard.js';
 
 /** Step-up authorizations one request may cause before it fails (the conformance suite allows 3 logins in all). */
 const STEP_UP_RETRIES = 2;
@@ -284,7 +284,7 @@ export class LegacySseLink implements Link {
   // --- the stream guard -----------------------------------------------------------------
 
   /**
-   * `fetch`, with the event stream's body read through #guard before the EventSource sees it:
+   * `fetch`, with the event stream's body read through legacyStreamGuard before the EventSource sees it:
    * any event stream answering a GET, wherever a redirect within the origin led (the OAuth
    * client's GETs through the same fetch are answered with JSON).
    */
@@ -295,7 +295,10 @@ export class LegacySseLink implements Link {
       const response = await fetchFn(input, init);
       if ((init?.method ?? 'GET').toUpperCase() !== 'GET' || response.status !== 200 || !response.body) return response;
       if (!response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
-      return new Response(response.body.pipeThrough(this.#guard()), { status: response.status, statusText: response.statusText, headers: response.headers });
+      const guard = legacyStreamGuard(this.#ctx.url, this.#ctx.logger, (failure) => {
+        if (!this.#closed) this.#streamFailure = failure;
+      });
+      return new Response(response.body.pipeThrough(guard), { status: response.status, statusText: response.statusText, headers: response.headers });
     };
   }
 
@@ -353,63 +356,6 @@ export class LegacySseLink implements Link {
       flush: done,
     });
     return new Response(response.body.pipeThrough(limit), { status: response.status, statusText: response.statusText, headers: response.headers });
-  }
-
-  /**
-   * Parses the stream and hands the EventSource only well-formed events of bounded size
-   * (MAX_EVENT_LENGTH; a longer one errors the stream, which ends the link), and only the first
-   * `endpoint` event: 2024-11-05 HTTP+SSE, "When a client connects, the server MUST send an
-   * endpoint event [...] All subsequent client messages MUST be sent as HTTP POST requests to
-   * this endpoint", while the SDK transport moves its POSTs to whatever a later one names (on
-   * the same origin; on another, it drops the session). `id:` and `retry:` are left out: they
-   * serve reconnection, and a legacy session cannot be resumed (the link never reconnects).
-   * Line ends are made LF first: the parser holds a CR that ends a chunk (a LF may follow), so an
-   * event ended by CR alone (WHATWG SSE allows CRLF, LF or CR) waited for the server's next bytes.
-   */
-  #guard(): TransformStream<Uint8Array, Uint8Array> {
-    const decoder = new TextDecoder();
-    const encoder = new TextEncoder();
-    let endpointSeen = false;
-    let tooLong = false;
-    let out = '';
-    let pendingCr = false;
-    const lineEndsToLf = (text: string): string => {
-      if (pendingCr && text.startsWith('\n')) text = text.slice(1); // the LF of a CRLF cut between chunks
-      pendingCr = text.endsWith('\r');
-      return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
-    };
-    const onEvent = (event: EventSourceMessage): void => {
-      if (event.event === 'endpoint') {
-        if (endpointSeen) {
-          this.#ctx.logger.warn({ endpoint: URL.canParse(event.data, this.#ctx.url.href) ? redactUrl(new URL(event.data, this.#ctx.url).href) : '(not a URL)' }, 'ignored a second endpoint event: the session keeps its first endpoint');
-          return;
-        }
-        endpointSeen = true;
-      }
-      const name = event.event === undefined ? '' : `event: ${event.event}\n`;
-      out += `${name}data: ${event.data.split('\n').join('\ndata: ')}\n\n`;
-    };
-    const parser = createParser({
-      onEvent,
-      onError: (error) => {
-        if (error.type === 'max-buffer-size-exceeded') tooLong = true;
-      },
-      maxBufferSize: MAX_EVENT_LENGTH,
-    });
-    const feed = (text: string, controller: TransformStreamDefaultController<Uint8Array>): void => {
-      parser.feed(lineEndsToLf(text));
-      if (tooLong) {
-        const failure = new RemoteLinkError('protocol', `${redactUrl(this.#ctx.url.href)} sent an event longer than ${MAX_EVENT_LENGTH} characters`);
-        if (!this.#closed) this.#streamFailure = failure;
-        throw failure;
-      }
-      if (out !== '') controller.enqueue(encoder.encode(out));
-      out = '';
-    };
-    return new TransformStream({
-      transform: (chunk, controller) => feed(decoder.decode(chunk, { stream: true }), controller),
-      flush: (controller) => feed(decoder.decode(), controller),
-    });
   }
 
   // --- closing ---------------------------------------------------------------------------
