@@ -162,6 +162,11 @@ describe('runDeviceAuthorization (RFC 8628)', () => {
     // A public client, or a server that lists a secret method, goes on.
     const publicClient = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
     await expect(runDeviceAuthorization({ metadata: { ...jwtOnly, token_endpoint_auth_methods_supported: ['private_key_jwt', 'none'] }, clientId: 'cli', fetchFn: publicClient.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).resolves.toMatchObject({ access_token: 'at' });
+    // A registered client (publicFallback) whose server gave it a secret goes as a public client instead: no secret sent.
+    const registered = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
+    await expect(runDeviceAuthorization({ metadata: { ...jwtOnly, token_endpoint_auth_methods_supported: ['none'] }, clientId: 'dcr-1', clientSecret: 'TOPSECRET', publicFallback: true, fetchFn: registered.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).resolves.toMatchObject({ access_token: 'at' });
+    expect(registered.forms.map((f) => [f.get('client_id'), f.has('client_secret')])).toEqual([['dcr-1', false], ['dcr-1', false]]);
+    expect(registered.auth).toEqual([null, null]);
     const basicListed = server([{ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }]);
     await expect(runDeviceAuthorization({ metadata: { ...jwtOnly, token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'] }, clientId: 'robot', clientSecret: 'TOPSECRET', fetchFn: basicListed.fetchFn, notify: () => undefined, sleep: () => Promise.resolve() })).resolves.toMatchObject({ access_token: 'at' });
   });

@@ -26,6 +26,12 @@ export interface DeviceFlowOptions {
    * none; unset, client_secret_basic, else client_secret_post, as the metadata allows.
    */
   readonly authMethod?: string | undefined;
+  /**
+   * A client registered with the server (not --client-id): a secret the server gave it is
+   * dropped, and the client goes as a public one, when the metadata lists no secret method
+   * (token-request.ts SecretOptions), as the browser flow does.
+   */
+  readonly publicFallback?: boolean | undefined;
   readonly scope?: string | undefined;
   /** RFC 8707 resource indicator, on both requests. */
   readonly resource?: string | undefined;
@@ -83,7 +89,8 @@ const SLOW_DOWN_S = 5;
  * endpoint at the interval the server gave until the person approved, denied, or the code
  * expired.
  */
-export async function runDeviceAuthorization(o: DeviceFlowOptions): Promise<OAuthTokens> {
+export async function runDeviceAuthorization(options: DeviceFlowOptions): Promise<OAuthTokens> {
+  const o = withoutUnusableSecret(options);
   const endpoint = o.metadata.device_authorization_endpoint;
   if (!endpoint) throw deviceGrantNotOffered(o.metadata);
   refuseUnsafeEndpoints(o, endpoint);
@@ -156,6 +163,13 @@ function refuseUnsafeEndpoints(o: DeviceFlowOptions, deviceEndpoint: string): vo
   } catch (error) {
     throw new DeviceFlowError('unsupported_auth_method', (error as Error).message);
   }
+}
+
+/** The options, without a registered client's secret when the server takes it by no method (publicFallback). */
+function withoutUnusableSecret(o: DeviceFlowOptions): DeviceFlowOptions {
+  if (!o.publicFallback || o.clientSecret === undefined) return o;
+  const method = clientAuthMethod({ client_id: o.clientId, client_secret: o.clientSecret }, o.metadata.token_endpoint_auth_methods_supported, { publicFallback: true });
+  return method === 'none' ? { ...o, clientSecret: undefined } : o;
 }
 
 /**

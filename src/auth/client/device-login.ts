@@ -19,6 +19,8 @@ export interface DeviceLoginOptions {
   readonly logger: Logger;
   /** Shows the verification URI and user code. */
   readonly notify: (line: string) => void;
+  /** The client is --client-id's: its secret is the user's, held to the metadata's methods (else registered: device-flow.ts publicFallback). */
+  readonly preRegistered?: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function deviceLogin(session: DeviceLoginSession, o: DeviceLoginOpt
     clientSecret: client.client_secret,
     // --auth-style for a --client-id client (oauth-session.ts stamps it), else what registration gave.
     authMethod: (client as { token_endpoint_auth_method?: string }).token_endpoint_auth_method,
+    publicFallback: o.preRegistered !== true,
     scope,
     resource: resource?.href,
     fetchFn: fetchFn ?? fetch,

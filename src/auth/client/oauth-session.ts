@@ -347,6 +347,7 @@ export class OAuthSession implements OAuthClientProvider {
       clientName: this.#o.clientName ?? 'Gatehouse',
       logger: this.#o.logger,
       notify: this.#o.notify ?? ((line) => process.stderr.write(`${line}\n`)),
+      preRegistered: this.#o.clientId !== undefined,
     });
     if (result === 'refreshed') this.#refreshed = this.tokens()?.access_token;
   }
